@@ -1,0 +1,59 @@
+"""The whole job of a training request, shared by the CLI and the dashboard: train, evaluate, save."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae import runs
+from vae.config import TrainConfig
+from vae.data import MnistData
+from vae.evaluate import test_metrics
+from vae.train import TrainingListener, TrainingResult, train
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; nothing was saved."""
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    name: str
+    path: Path
+    result: TrainingResult
+    metrics: dict
+
+
+def train_and_save(
+    config: TrainConfig,
+    data: MnistData,
+    runs_dir: Path,
+    name: str | None = None,
+    preset_name: str | None = None,
+    listeners: tuple[TrainingListener, ...] | list[TrainingListener] = (),
+    stop_event: threading.Event | None = None,
+) -> SavedRun:
+    """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
+    "stopped"); a diverged one is not saved at all. The name is checked before training starts."""
+    runs_dir = Path(runs_dir)
+    if name is None:
+        name = runs.unique_run_name(runs_dir, preset_name or "custom")
+    elif (runs.run_path(runs_dir, name)).exists():
+        raise runs.RunError(f"A run named {name!r} already exists; choose another name.")
+    result = train(config, data, listeners, stop_event)
+    if result.status == "diverged":
+        raise TrainingDiverged(
+            "Training diverged (the loss became NaN); nothing was saved. "
+            "Try a smaller learning rate or beta."
+        )
+    metrics = test_metrics(result.encoder, result.decoder, config, data.x_test, data.y_test)
+    metrics.update({
+        "status": result.status,
+        "epochs_completed": result.epochs_completed,
+        "train_seconds": round(result.seconds, 2),
+        "preset": preset_name,
+        "data_source": data.source,
+    })
+    path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics)
+    return SavedRun(name, path, result, metrics)

@@ -1,0 +1,245 @@
+"""Saved runs: `runs/<name>/` with config.json, history.csv, metrics.json, encoder.keras, decoder.keras.
+
+A run appears in one step or not at all: it is written to a hidden temporary folder, flushed to
+disk, then renamed into place. Listing skips (and reports) anything it cannot read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from vae.config import TrainConfig
+
+RUNS_DIR_ENV = "LATENT_LAB_RUNS_DIR"
+RUN_FILES = ("config.json", "history.csv", "metrics.json", "encoder.keras", "decoder.keras")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+TEMP_PREFIX = ".saving-"
+TRASH_PREFIX = ".deleting-"
+log = logging.getLogger(__name__)
+
+
+class RunError(RuntimeError):
+    """A run cannot be saved, found or loaded; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    name: str
+    config: TrainConfig
+    metrics: dict
+    path: Path
+
+    @property
+    def created_at(self) -> str:
+        return str(self.metrics.get("created_at", ""))
+
+    @property
+    def test_neg_elbo(self) -> float | None:
+        value = self.metrics.get("test_neg_elbo")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def one_line(self) -> str:
+        elbo = f"{self.test_neg_elbo:.1f}" if self.test_neg_elbo is not None else "?"
+        preset = self.metrics.get("preset") or "custom"
+        status = "" if self.metrics.get("status", "completed") == "completed" else f", {self.metrics['status']}"
+        return (f"{self.name} — {preset}, latent {self.config.latent_dim}, "
+                f"{self.metrics.get('epochs_completed', self.config.epochs)} epochs, −ELBO {elbo}{status}")
+
+
+@dataclass
+class RunListing:
+    runs: list[RunSummary] = field(default_factory=list)  # newest first
+    problems: list[str] = field(default_factory=list)  # one sentence per run that was skipped
+
+
+def default_runs_dir() -> Path:
+    if os.environ.get(RUNS_DIR_ENV):
+        return Path(os.environ[RUNS_DIR_ENV])
+    return Path(__file__).resolve().parent.parent / "runs"
+
+
+def validate_run_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]!r}…"
+        raise RunError(
+            f"Run name {shown!r} is not allowed: use 1–80 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit."
+        )
+    return name
+
+
+def run_path(root: Path, name: str) -> Path:
+    return Path(root) / validate_run_name(name)
+
+
+def read_summary(path: Path) -> RunSummary:
+    missing = [f for f in RUN_FILES if not (path / f).is_file()]
+    if missing:
+        raise RunError(f"run {path.name!r} is missing {', '.join(missing)}")
+    try:
+        config = TrainConfig.from_dict(json.loads((path / "config.json").read_text()))
+        metrics = json.loads((path / "metrics.json").read_text())
+    except (ValueError, TypeError, OSError) as error:  # JSONDecodeError and ConfigError are ValueErrors
+        raise RunError(f"run {path.name!r} has an unreadable config.json or metrics.json ({error})") from None
+    if not isinstance(metrics, dict):
+        raise RunError(f"run {path.name!r}: metrics.json is not a JSON object")
+    return RunSummary(path.name, config, metrics, path)
+
+
+def list_runs(root: Path | None = None) -> RunListing:
+    """Every readable run, newest first; unreadable ones are skipped with a reason, never raised."""
+    root = Path(root or default_runs_dir())
+    listing = RunListing()
+    if not root.is_dir():
+        return listing
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(".") or not path.is_dir() or not NAME_PATTERN.fullmatch(path.name):
+            continue
+        try:
+            listing.runs.append(read_summary(path))
+        except RunError as error:
+            log.warning("skipping %s", error)
+            listing.problems.append(str(error))
+    listing.runs.sort(key=lambda run: (run.created_at, run.name), reverse=True)
+    return listing
+
+
+def unique_run_name(root: Path, stem: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = validate_run_name(f"{stem}-{stamp}")
+    name, n = base, 2
+    while (Path(root) / name).exists():
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
+             history: pd.DataFrame, metrics: dict) -> Path:
+    """Write a run atomically. Never replaces an existing run: a taken name raises RunError."""
+    root = Path(root)
+    final = run_path(root, name)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            raise RunError(f"A run named {name!r} already exists; choose another name.")
+        staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-", dir=root))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a run is an ordinary folder
+    except OSError as error:
+        raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
+    try:
+        (staging / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        history.to_csv(staging / "history.csv", index=False)
+        (staging / "metrics.json").write_text(json.dumps({
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **metrics,
+        }, indent=2))
+        encoder.save(staging / "encoder.keras")
+        decoder.save(staging / "decoder.keras")
+        _fsync_tree(staging)
+        _publish(staging, final)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RunError(f"Saving run {name!r} to {root} failed: {error.strerror or error}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _publish(staging: Path, final: Path) -> None:
+    # rename() onto an existing non-empty folder fails instead of merging: two writers racing
+    # for one name cannot both win.
+    try:
+        os.rename(staging, final)
+    except OSError as error:
+        if final.exists():
+            raise RunError(f"A run named {final.name!r} already exists; choose another name.") from None
+        raise error
+    _fsync_dir(final.parent)
+
+
+def load_models(path: Path):
+    """(encoder, decoder) from a run folder, with Keras's safe mode: no code inside files runs."""
+    import keras
+
+    models = []
+    for file in ("encoder.keras", "decoder.keras"):
+        try:
+            models.append(keras.saving.load_model(path / file, safe_mode=True, compile=False))
+        except Exception as error:  # Keras raises many types for a bad zip, bad JSON, unsafe code
+            reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            raise RunError(f"run {path.name!r}: {file} cannot be loaded ({reason})") from None
+    return tuple(models)
+
+
+def load_history(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path / "history.csv")
+    except (OSError, ValueError) as error:
+        raise RunError(f"run {path.name!r}: history.csv cannot be read ({error})") from None
+
+
+def find_run(root: Path, name: str) -> RunSummary:
+    path = run_path(Path(root), name)
+    if not path.is_dir():
+        raise RunError(f"No run named {name!r} in {root}.")
+    return read_summary(path)
+
+
+def delete_run(root: Path, name: str) -> None:
+    """Remove a run: renamed out of sight first, so a crash never leaves half a run listed."""
+    path = run_path(Path(root), name)
+    if not path.is_dir():
+        raise RunError(f"No run named {name!r} in {root}.")
+    trash = path.with_name(f"{TRASH_PREFIX}{name}-{time.time_ns()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_stale_temporaries(root: Path, older_than_seconds: float = 3600) -> int:
+    """Clear what crashed saves and deletes left behind; recent ones may still be in progress."""
+    removed = 0
+    root = Path(root)
+    if not root.is_dir():
+        return 0
+    for path in root.iterdir():
+        if path.name.startswith((TEMP_PREFIX, TRASH_PREFIX)):
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > older_than_seconds:
+                    shutil.rmtree(path)
+                    removed += 1
+    return removed
+
