@@ -9,7 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
-from vae.config import ARCHS, LOSSES, MODELS, OPTIMIZERS, PRESETS, ConfigError, preset
+from vae.config import ARCHS, LOSSES, MODELS, OPTIMIZERS, PRESETS, preset
+from vae.errors import DataError, LabError, TrainingDiverged
 
 
 class UsageError(Exception):
@@ -97,10 +98,8 @@ def command_train(args) -> int:
     from vae.data import load_mnist
     from vae.lab import train_and_save
 
-    config = config_from_args(args)
+    config = args.config
     runs_dir = args.runs_dir or runs.default_runs_dir()
-    if args.name is not None:
-        runs.validate_run_name(args.name)
     data = load_mnist(args.mnist)
     print(f"Training {config.describe()} ({args.preset} preset) on {data.source}. Ctrl-C stops and keeps the run.")
     stop = threading.Event()
@@ -126,8 +125,8 @@ def command_list(args) -> int:
     if not listing.runs:
         print("No saved runs. Train one with: python -m vae train")
         return 0
-    header = f"{'name':32s} {'preset':11s} {'model':5s} {'arch':5s} {'latent':>6s} {'epochs':>6s} {'status':9s} {'test -ELBO':>10s}"
-    print(header)
+    print(f"{'name':32s} {'preset':11s} {'model':5s} {'arch':5s} {'latent':>6s} {'epochs':>6s} "
+          f"{'status':9s} {'test -ELBO':>10s}")
     for run in listing.runs:
         c, m = run.config, run.metrics
         elbo = f"{run.test_neg_elbo:.2f}" if run.test_neg_elbo is not None else "?"
@@ -139,10 +138,11 @@ def command_list(args) -> int:
 def command_evaluate(args) -> int:
     from vae import runs
     from vae.data import load_mnist
-    from vae.evaluate import test_metrics
 
     runs_dir = args.runs_dir or runs.default_runs_dir()
     summary = runs.find_run(runs_dir, args.name)
+    from vae.evaluate import test_metrics  # after the name check: TensorFlow takes seconds to load
+
     encoder, decoder = runs.load_models(summary.path)
     data = load_mnist(args.mnist)
     metrics = test_metrics(encoder, decoder, summary.config, data.x_test, data.y_test)
@@ -158,17 +158,25 @@ def command_evaluate(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vae.data import DataError
-    from vae.lab import TrainingDiverged
-    from vae.runs import RunError
-
     try:
         args = build_parser().parse_args(argv)
-        return {"train": command_train, "list": command_list, "evaluate": command_evaluate}[args.command](args)
-    except (UsageError, ConfigError, RunError) as error:
-        print(f"python -m vae: error: {error}", file=sys.stderr)
-        return 2
-    except (DataError, TrainingDiverged) as error:
-        print(f"python -m vae: error: {error}", file=sys.stderr)
-        return 1
+        if args.command == "train":
+            # Checked before TensorFlow loads, so a typo is reported at once.
+            args.config = config_from_args(args)
+            if args.name is not None:
+                from vae.runs import validate_run_name
 
+                validate_run_name(args.name)
+        command = {"train": command_train, "list": command_list, "evaluate": command_evaluate}[args.command]
+        return command(args)
+    except UsageError as error:
+        return _fail(error, 2)
+    except (DataError, TrainingDiverged) as error:
+        return _fail(error, 1)
+    except LabError as error:  # bad settings, names, runs: the person's input
+        return _fail(error, 2)
+
+
+def _fail(error: Exception, status: int) -> int:
+    print(f"python -m vae: error: {error}", file=sys.stderr)
+    return status

@@ -7,19 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from vae.errors import ConfigError
+
 OPTIMIZERS = ("rmsprop", "adam")
 LOSSES = ("elbo", "tutorial")
 ARCHS = ("dense", "conv")
 MODELS = ("vae", "ae")
 MNIST_TRAIN_SIZE = 60_000
-
-
-class ConfigError(ValueError):
-    """A hyperparameter is out of range; `field` names it so a UI can point at the widget."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 # (min, max) for numeric fields; both inclusive.

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.errors import DataError
+
 MNIST_ENV = "LATENT_LAB_MNIST"
 CACHE_ENV = "LATENT_LAB_CACHE"
 # sha256 of Keras's own mnist.npz download.
@@ -34,10 +36,6 @@ EXPECTED_SHAPES = {
 
 # Keras users write `x / 255` (float64) then cast; a lookup table gives those exact float32s.
 _PIXEL_TO_FLOAT = (np.arange(256) / 255).astype(np.float32)
-
-
-class DataError(RuntimeError):
-    """MNIST could not be loaded; the message says what was tried and what to do."""
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,9 @@ from pathlib import Path
 from vae import runs
 from vae.config import TrainConfig
 from vae.data import MnistData
+from vae.errors import RunError, TrainingDiverged
 from vae.evaluate import test_metrics
 from vae.train import TrainingListener, TrainingResult, train
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; nothing was saved."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ def train_and_save(
     if name is None:
         name = runs.unique_run_name(runs_dir, preset_name or "custom")
     elif (runs.run_path(runs_dir, name)).exists():
-        raise runs.RunError(f"A run named {name!r} already exists; choose another name.")
+        raise RunError(f"A run named {name!r} already exists; choose another name.")
     result = train(config, data, listeners, stop_event)
     if result.status == "diverged":
         raise TrainingDiverged(

@@ -136,7 +136,7 @@ class VariationalAutoencoder(keras.Model):
         with tf.GradientTape() as tape:
             objective, reconstruction, kl = self._per_image_losses(x, training=True)
         weights = self.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(objective, weights), weights))
+        self.optimizer.apply_gradients(zip(tape.gradient(objective, weights), weights, strict=True))
         return self._report(reconstruction, kl)
 
     def test_step(self, data):

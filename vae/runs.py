@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from vae.config import TrainConfig
+from vae.errors import RunError
 
 RUNS_DIR_ENV = "LATENT_LAB_RUNS_DIR"
 RUN_FILES = ("config.json", "history.csv", "metrics.json", "encoder.keras", "decoder.keras")
@@ -28,10 +29,6 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 TEMP_PREFIX = ".saving-"
 TRASH_PREFIX = ".deleting-"
 log = logging.getLogger(__name__)
-
-
-class RunError(RuntimeError):
-    """A run cannot be saved, found or loaded; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -125,10 +122,14 @@ def unique_run_name(root: Path, stem: str) -> str:
     return name
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once at import: os.umask is process-wide, so calling it later could race other threads.
+_UMASK = _read_umask()
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -157,7 +158,7 @@ def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
         if final.exists():
             raise RunError(f"A run named {name!r} already exists; choose another name.")
         staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-", dir=root))
-        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a run is an ordinary folder
+        staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes it private; a run is an ordinary folder
     except OSError as error:
         raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
     try:

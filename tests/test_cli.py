@@ -1,0 +1,73 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vae.cli import main
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "vae", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--epochs", "abc"],
+    ["train", "--latent-dim", "0"],
+    ["train", "--epochs", "1000000000"],
+    ["train", "--learning-rate", "nan"],
+    ["train", "--preset", "nope"],
+    ["train", "--name", "../escape"],
+    ["frobnicate"],
+    [],
+    ["evaluate"],
+    ["evaluate", "../../etc/passwd"],
+])
+def test_bad_arguments_print_one_line_and_exit_2(args):
+    completed = run_cli(*args)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m vae: error:")
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.fixture
+def cli_env(monkeypatch, mnist, mnist_cache_dir):
+    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
+
+
+def test_train_list_evaluate(cli_env, runs_dir, capsys):
+    tiny = ["--epochs", "1", "--hidden-dim", "16", "--train-subset", "512", "--batch-size", "128"]
+    assert main(["train", *tiny, "--name", "cli-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == "Saved run: cli-run"
+    assert "Test -ELBO" in out
+
+    assert main(["list"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:2] == ["name", "preset"] and table[1].startswith("cli-run")
+
+    assert main(["evaluate", "cli-run", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"test_neg_elbo", "test_reconstruction_loss", "test_kl_loss", "per_class_sse"} <= set(figures)
+    assert len(figures["per_class_sse"]) == 10
+    assert figures["test_neg_elbo"] == pytest.approx(figures["test_reconstruction_loss"] + figures["test_kl_loss"])
+
+    assert main(["train", *tiny, "--name", "cli-run"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_evaluate_unknown_run_exits_2(runs_dir, capsys):
+    assert main(["evaluate", "nothing-here"]) == 2
+    assert "No run named 'nothing-here'" in capsys.readouterr().err
+
+
+def test_list_with_no_runs_says_how_to_train(runs_dir, capsys):
+    assert main(["list"]) == 0
+    assert "python -m vae train" in capsys.readouterr().out
+
+
+def test_missing_data_exits_1_with_one_line(tmp_path, capsys):
+    assert main(["train", "--mnist", str(tmp_path / "none.npz")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0]
