@@ -6,6 +6,8 @@ batches (never `model.predict`, whose fixed cost is ~100x a direct call), and re
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 
@@ -100,3 +102,65 @@ def test_metrics(encoder, decoder, config, x_test: np.ndarray, y_test: np.ndarra
         "per_class_sse": [None if np.isnan(v) else float(v) for v in per_class["mean_sse"]],
         "mean_sse": float((per_class["mean_sse"] * per_class["images"]).sum() / per_class["images"].sum()),
     }
+
+
+class FastDecoder:
+    """Decodes latent points for interactive use: thread-safe and without TensorFlow's per-call
+    overhead. A dense decoder runs as two numpy matrix products (~0.02 ms for one digit); any
+    other decoder is called directly under a lock (TensorFlow models are not promised to be
+    thread-safe, and one is shared by every browser session)."""
+
+    ACTIVATIONS = {
+        "relu": lambda x: np.maximum(x, 0),
+        "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+        "linear": lambda x: x,
+    }
+
+    def __init__(self, decoder):
+        self.latent_dim = int(decoder.input_shape[-1])
+        self._decoder = decoder
+        self._lock = threading.Lock()
+        self._layers = self._dense_layers(decoder)
+
+    @classmethod
+    def _dense_layers(cls, decoder):
+        chain = []
+        for layer in decoder.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            activation = layer.get_config().get("activation") if type(layer).__name__ == "Dense" else None
+            if activation not in cls.ACTIVATIONS:
+                return None
+            kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+            chain.append((kernel, bias, cls.ACTIVATIONS[activation]))
+        return chain
+
+    @property
+    def uses_numpy(self) -> bool:
+        return self._layers is not None
+
+    @property
+    def input_shape(self) -> tuple[None, int]:
+        return (None, self.latent_dim)
+
+    def __call__(self, z, training: bool = False) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        if self._layers is None:
+            with self._lock:
+                return decode(self._decoder, z)
+        x = z
+        with np.errstate(over="ignore"):  # sigmoid of a very negative number is 0, as it should be
+            for kernel, bias, activation in self._layers:
+                x = activation(x @ kernel + bias)
+        return x
+
+
+def principal_components(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(projection onto the first two principal components, those components (2, d), the mean):
+    a 2-D view of a latent space with more dimensions."""
+    mean = z.mean(axis=0)
+    _, _, vt = np.linalg.svd(z - mean, full_matrices=False)
+    components = vt[:2]
+    if len(components) < 2:  # a 1-D latent space: pad with a zero direction
+        components = np.vstack([components, np.zeros_like(components)])
+    return (z - mean) @ components.T, components, mean

@@ -1,0 +1,218 @@
+"""What every page shares: cached data and models, the active run, the training slot, the sidebar.
+
+Not a page itself: app.py lists the pages with st.navigation, so this file is never shown.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from vae import runs
+from vae.config import PRESETS
+from vae.data import MnistData, load_mnist
+from vae.errors import LabError
+from vae.evaluate import FastDecoder, encode, reconstruct, squared_error_per_image
+from vae.jobs import TrainingJob, TrainingManager
+
+ACTIVE_RUN = "active_run"
+# Keras models are shared by every session and not promised to be thread-safe.
+KERAS_LOCK = threading.Lock()
+PAGES = {
+    "explorer": "pages/explorer.py",
+    "train": "pages/train.py",
+    "reconstruction": "pages/reconstruction.py",
+    "compare": "pages/compare.py",
+}
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("latent-lab")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
+def runs_dir() -> Path:
+    return runs.default_runs_dir()
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def mnist() -> MnistData:
+    """One copy of the data for every session (read-only)."""
+    return load_mnist()
+
+
+def data_or_error() -> MnistData | None:
+    try:
+        return mnist()
+    except LabError as error:
+        st.error(f"{error}")
+        return None
+
+
+@st.cache_resource
+def training_manager() -> TrainingManager:
+    """The one training slot, shared by every browser session and kept across page reloads."""
+    return TrainingManager()
+
+
+def _folder_stamp(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _listing(folder: str, stamp: int) -> runs.RunListing:
+    return runs.list_runs(Path(folder))
+
+
+def listing() -> runs.RunListing:
+    """Saved runs, re-read whenever a run is added or removed (the folder's mtime changes)."""
+    folder = runs_dir()
+    return _listing(str(folder), _folder_stamp(folder))
+
+
+def run_stamp(run: runs.RunSummary) -> int:
+    return _folder_stamp(run.path)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _models(path: str, stamp: int):
+    encoder, decoder = runs.load_models(Path(path))
+    return encoder, decoder, FastDecoder(decoder)
+
+
+def models(run: runs.RunSummary):
+    """(encoder, decoder, fast decoder) of a run, shared by all sessions; RunError if unloadable."""
+    return _models(str(run.path), run_stamp(run))
+
+
+@st.cache_resource(show_spinner="Encoding the test set…", max_entries=8)
+def _encodings(path: str, stamp: int) -> np.ndarray:
+    encoder, _, _ = _models(path, stamp)
+    with KERAS_LOCK:
+        return encode(encoder, mnist().x_test)[0]
+
+
+def test_encodings(run: runs.RunSummary) -> np.ndarray:
+    """z_mean of every test image for a run (cached; read-only)."""
+    return _encodings(str(run.path), run_stamp(run))
+
+
+@st.cache_resource(show_spinner="Reconstructing the test set…", max_entries=4)
+def _reconstructions(path: str, stamp: int) -> tuple[np.ndarray, np.ndarray]:
+    encoder, decoder, _ = _models(path, stamp)
+    with KERAS_LOCK:
+        images = reconstruct(encoder, decoder, mnist().x_test)
+    return squared_error_per_image(mnist().x_test, images), images
+
+
+def test_reconstructions(run: runs.RunSummary) -> tuple[np.ndarray, np.ndarray]:
+    """(per-image squared error, reconstruction) of every test image for a run (cached; read-only)."""
+    return _reconstructions(str(run.path), run_stamp(run))
+
+
+def active_run() -> runs.RunSummary | None:
+    """The run chosen in the sidebar, or the newest one."""
+    available = listing().runs
+    if not available:
+        return None
+    by_name = {run.name: run for run in available}
+    return by_name.get(st.session_state.get(ACTIVE_RUN)) or available[0]
+
+
+def set_active_run(name: str) -> None:
+    st.session_state[ACTIVE_RUN] = name
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        current = listing()
+        if current.runs:
+            names = [run.name for run in current.runs]
+            summaries = {run.name: run.one_line() for run in current.runs}
+            chosen = active_run()
+            selected = st.selectbox(
+                "Active run", names, index=names.index(chosen.name),
+                format_func=lambda name: summaries[name], help="The trained model every page shows.",
+            )
+            set_active_run(selected)
+        else:
+            st.caption("No saved runs yet.")
+        if current.problems:
+            with st.expander(f"{len(current.problems)} run(s) could not be read"):
+                for problem in current.problems:
+                    st.caption(problem)
+        job = training_manager().job
+        if job is not None and job.snapshot().active:
+            snap = job.snapshot()
+            st.caption(f"Training {snap.run_name}: {snap.fraction_done:.0%}")
+        st.caption(f"Latent Lab {app_version()} · runs in `{runs_dir()}`")
+
+
+def start_training(preset_name: str, config, name: str | None = None) -> TrainingJob | None:
+    """Start a training job, or show why it cannot start. Returns the job if it started."""
+    data = data_or_error()
+    if data is None:
+        return None
+    try:
+        return training_manager().start(config, data, runs_dir(), name or None, preset_name)
+    except LabError as error:
+        st.error(str(error))
+        return None
+
+
+def first_run_prompt(page_key: str) -> None:
+    """Shown by a page that needs a trained model when there is none: one sentence, one button."""
+    job = training_manager().job
+    if job is not None and job.snapshot().active:
+        st.info("A model is training right now; this page fills in as soon as it is saved.")
+        training_status(job)
+        return
+    st.info("There is no trained model yet. Train the default VAE (about a minute on a laptop) to begin.")
+    if st.button("Train the default model", type="primary", key=f"first-run-{page_key}"):
+        job = start_training("default", PRESETS["default"])
+        if job is not None:
+            st.rerun()
+
+
+def training_status(job: TrainingJob) -> None:
+    """A small self-refreshing progress bar; reruns the whole page when training ends."""
+
+    @st.fragment(run_every=1.0)
+    def status():
+        snap = job.snapshot()
+        if not snap.active:
+            if snap.state == "failed":
+                st.error(snap.message)
+            else:
+                set_active_run(snap.run_name)
+                st.rerun(scope="app")
+            return
+        st.progress(snap.fraction_done, text=progress_text(snap))
+
+    status()
+
+
+def progress_text(snap) -> str:
+    if snap.epoch == 0:
+        return "Starting…"
+    eta = "" if not np.isfinite(snap.eta_seconds) else f" · about {snap.eta_seconds:.0f} s left"
+    return (f"Epoch {snap.epoch}/{snap.config.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
+            f" · {snap.fraction_done:.0%}{eta}")
+
+
+def escape(text: str) -> str:
+    """For names shown in markdown: a run name can never inject HTML or markdown."""
+    return html.escape(text).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")

@@ -1,0 +1,52 @@
+"""Compare digits: originals above their reconstructions, picked by digit, index, at random, or worst."""
+
+import numpy as np
+import streamlit as st
+
+from pages import common
+from vae.errors import LabError
+from vae.plots import digit_rows
+
+PER_ROW = 10
+MODES = ("A digit", "Test image number", "Random batch", "Worst of each digit")
+
+
+def pick_indices(mode: str, labels: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    if mode == "A digit":
+        digit = st.segmented_control("Digit", list(range(10)), default=3, key="compare_digit") or 0
+        return np.flatnonzero(labels == digit)[:PER_ROW]
+    if mode == "Test image number":
+        start = st.number_input("First test image", 0, len(labels) - PER_ROW, 0, key="compare_start")
+        return np.arange(start, start + PER_ROW)
+    if mode == "Random batch":
+        if st.button("New random batch") or "compare_seed" not in st.session_state:
+            st.session_state.compare_seed = int(np.random.default_rng().integers(2**31))
+        return np.random.default_rng(st.session_state.compare_seed).choice(len(labels), PER_ROW, replace=False)
+    return np.array([np.flatnonzero(labels == d)[np.argmax(errors[labels == d])] for d in range(10)])
+
+
+st.title("Compare originals and reconstructions")
+st.markdown(
+    "Top row: real test digits. Bottom row: what the model draws after squeezing each one through "
+    "the latent space. Look at the worst reconstructions: are they odd handwriting or model mistakes?"
+)
+run = common.active_run()
+if run is None:
+    common.first_run_prompt("compare")
+    st.stop()
+data = common.data_or_error()
+if data is None:
+    st.stop()
+try:
+    errors, reconstructions = common.test_reconstructions(run)
+except LabError as error:
+    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
+    st.stop()
+mode = st.radio("Show", MODES, horizontal=True, key="compare_mode")
+indices = pick_indices(mode, data.y_test, errors)
+st.image(digit_rows([data.x_test[indices], reconstructions[indices]], scale=4),
+         caption="originals (top) and reconstructions (bottom)", output_format="PNG")
+st.dataframe(
+    {"test image": indices, "digit": data.y_test[indices], "squared error": np.round(errors[indices], 2)},
+    hide_index=True,
+)

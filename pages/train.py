@@ -1,0 +1,145 @@
+"""Train page: choose a preset or hyperparameters, train with live charts, stop at any time."""
+
+import streamlit as st
+
+from pages import common
+from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from vae.errors import LabError
+from vae.plots import history_points, training_curves
+from vae.runs import load_history, validate_run_name
+
+PRESET_LABELS = {
+    "default": "Default VAE (recommended)",
+    "tutorial": "Tutorial recipe (seed)",
+    "autoencoder": "Plain autoencoder",
+    "latent16": "VAE with a 16-D latent space",
+    "conv": "Convolutional VAE",
+}
+FIELDS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "optimizer", "learning_rate", "loss",
+          "beta", "arch", "model", "seed", "train_subset")
+
+
+def widget_key(field: str) -> str:
+    return f"train_{field}"
+
+
+def apply_preset() -> None:
+    """Fill every hyperparameter widget from the chosen preset."""
+    config = PRESETS[st.session_state.train_preset]
+    for field in FIELDS:
+        st.session_state[widget_key(field)] = getattr(config, field)
+    st.session_state[widget_key("train_subset")] = config.train_subset or INT_RANGES["train_subset"][1]
+
+
+def hyperparameter_widgets() -> dict:
+    left, middle, right = st.columns(3)
+    with left:
+        st.selectbox("Model", ["vae", "ae"], key=widget_key("model"),
+                     format_func={"vae": "Variational autoencoder", "ae": "Plain autoencoder"}.get)
+        st.selectbox("Architecture", ["dense", "conv"], key=widget_key("arch"),
+                     format_func={"dense": "Dense (as the seed)", "conv": "Convolutional"}.get)
+        st.slider("Latent dimensions", *INT_RANGES["latent_dim"], key=widget_key("latent_dim"))
+        st.number_input("Hidden units", *INT_RANGES["hidden_dim"], step=32, key=widget_key("hidden_dim"))
+    with middle:
+        st.number_input("Epochs", 1, 200, key=widget_key("epochs"))
+        st.number_input("Batch size", 8, 4096, key=widget_key("batch_size"))
+        st.number_input("Training images", 256, INT_RANGES["train_subset"][1], step=1000,
+                        key=widget_key("train_subset"), help="Fewer images train faster (the first N are used).")
+        st.number_input("Seed", *INT_RANGES["seed"], key=widget_key("seed"))
+    with right:
+        st.selectbox("Optimizer", ["adam", "rmsprop"], key=widget_key("optimizer"))
+        st.number_input("Learning rate", *FLOAT_RANGES["learning_rate"], format="%.5f", step=1e-4,
+                        key=widget_key("learning_rate"))
+        st.selectbox("Loss", ["elbo", "tutorial"], key=widget_key("loss"),
+                     format_func={"elbo": "ELBO (sums: the true objective)",
+                                  "tutorial": "Tutorial (means: KL over-weighted)"}.get)
+        st.number_input("β (KL weight)", *FLOAT_RANGES["beta"], step=0.1, key=widget_key("beta"))
+    values = {field: st.session_state[widget_key(field)] for field in FIELDS}
+    values["train_subset"] = None if values["train_subset"] >= INT_RANGES["train_subset"][1] else values["train_subset"]
+    return values
+
+
+def settings_form() -> None:
+    if "train_preset" not in st.session_state:
+        st.session_state.train_preset = "default"
+        apply_preset()
+    st.selectbox("Preset", list(PRESETS), key="train_preset", format_func=PRESET_LABELS.get, on_change=apply_preset)
+    st.caption(PRESET_DESCRIPTIONS[st.session_state.train_preset])
+    with st.expander("Hyperparameters", expanded=False):
+        values = hyperparameter_widgets()
+    name = st.text_input("Run name (optional)", max_chars=80, placeholder="e.g. my-first-vae",
+                         help="Letters, digits, '-', '_' and '.'; leave empty for an automatic name.")
+    if st.button("Start training", type="primary"):
+        try:
+            config = TrainConfig(**values)
+            if name:
+                validate_run_name(name)
+        except LabError as error:
+            st.error(f"Cannot start: {error}")
+            return
+        if common.start_training(st.session_state.train_preset, config, name) is not None:
+            st.rerun()
+
+
+def live_panel(job) -> None:
+    """Progress, live charts and the Stop button; refreshes itself every second while training."""
+
+    @st.fragment(run_every=1.0)
+    def panel():
+        snap = job.snapshot()
+        if not snap.active:
+            if snap.state != "failed":
+                common.set_active_run(snap.run_name)
+            st.rerun(scope="app")  # training ended: redraw the whole page, stop refreshing
+        st.subheader(f"Training {snap.run_name}")
+        st.progress(snap.fraction_done, text=common.progress_text(snap))
+        st.plotly_chart(training_curves(snap.batch_points, snap.epoch_points), key="live_curves",
+                        config={"displayModeBar": False})
+        if snap.state == "stopping":
+            st.button("Stopping…", disabled=True, key="stop_training")
+        else:
+            st.button("Stop training", key="stop_training", on_click=job.request_stop,
+                      help="Ends after the current batch; keeps the run.")
+
+    panel()
+
+
+def finished_panel(job) -> None:
+    snap = job.snapshot()
+    if snap.state == "failed":
+        st.error(snap.message)
+        return
+    (st.success if snap.state == "completed" else st.warning)(
+        snap.message + (" Training was stopped early; the partial model was kept." if snap.state == "stopped" else "")
+    )
+
+
+def saved_curves() -> None:
+    run = common.active_run()
+    if run is None:
+        return
+    try:
+        train_points, test_points = history_points(load_history(run.path))
+    except LabError as error:
+        st.error(str(error))
+        return
+    st.markdown(f"**Training curves of the active run** `{run.name}`")
+    st.plotly_chart(training_curves(train_points, test_points), key="saved_curves", config={"displayModeBar": False})
+
+
+st.title("Train a model")
+st.markdown(
+    "Pick a preset and press **Start training**: the charts show the loss falling as the network learns. "
+    "The loss is the negative ELBO, a reconstruction term plus a KL term that keeps the latent space tidy. "
+    "Try the *Tutorial recipe* and watch its KL drop to zero: the latent space collapses."
+)
+manager_job = common.training_manager().job
+if manager_job is not None and manager_job.snapshot().active:
+    live_panel(manager_job)
+else:
+    if manager_job is not None:
+        finished_panel(manager_job)
+    elif common.active_run() is None:
+        st.info("There is no trained model yet: press Start training with the default preset to begin.")
+    settings_form()
+    saved_curves()
