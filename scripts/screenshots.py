@@ -1,0 +1,65 @@
+"""Screenshots of every page for the README, taken in Debian's chromium with Playwright.
+
+Run: python scripts/screenshots.py --runs-dir runs [--out docs]
+Starts `streamlit run app.py` on a free 127.0.0.1 port with that runs folder, visits each page,
+and writes docs/<page>.png. Needs `apt-get install chromium` and the dev requirements.
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+PAGES = {"explorer": "", "train": "train", "reconstruction": "reconstruction", "compare": "compare"}
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args()
+    port = free_port()
+    env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(args.runs_dir.resolve())}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for name, path in PAGES.items():
+                for _ in range(60):  # the server needs a few seconds to start
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}/{path}")
+                        break
+                    except Exception:
+                        time.sleep(0.5)
+                page.wait_for_selector(IDLE, timeout=120_000)
+                time.sleep(2)  # let plotly finish drawing
+                args.out.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
+                print(f"wrote {args.out / f'{name}.png'}")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
