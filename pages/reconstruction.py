@@ -47,8 +47,8 @@ wide.index = wide.index.astype(str)
 wide.loc["all digits"] = [by_name[name].metrics.get("mean_sse", float("nan")) for name in chosen]
 st.dataframe(wide.style.format("{:.2f}"), width="stretch")
 st.download_button(
-    "Download as CSV", wide.to_csv(index_label="digit").encode(), file_name="per_digit_reconstruction_error.csv",
-    mime="text/csv",
+    "Download the table (CSV)", wide.to_csv(index_label="digit").encode(),
+    file_name="per_digit_reconstruction_error.csv", mime="text/csv",
 )
 st.caption("Mean over the 10 000 test images of each digit of the per-image sum of squared pixel errors; "
            "each image is reconstructed from its z_mean.")

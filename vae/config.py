@@ -39,9 +39,9 @@ class TrainConfig:
     latent_dim: int = 2
     hidden_dim: int = 256
     epochs: int = 10
-    batch_size: int = 64
+    batch_size: int = 32
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     # "elbo": BCE summed over 784 pixels + KL summed over latent dims (per image).
     # "tutorial": the seed recipe, mean BCE over pixels + mean KL over dims, i.e. the ELBO
     # with the KL weighted 784 / latent_dim times too heavily: it collapses the posterior.

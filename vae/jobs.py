@@ -77,9 +77,10 @@ class TrainingJob:
                 self._batch_points = self._batch_points[::2]
 
     def on_epoch(self, summary: EpochSummary) -> None:
-        point = {"epoch": summary.epoch, **{f"test_{k}": v for k, v in summary.test.items()}}
         with self._lock:
-            self._epoch_points.append(point)
+            # A stopped epoch ends early: draw its test point where training actually stopped.
+            x = min(summary.epoch, self._batch_points[-1]["epoch"]) if self._batch_points else summary.epoch
+            self._epoch_points.append({"epoch": x, **{f"test_{k}": v for k, v in summary.test.items()}})
 
     def start(self) -> TrainingJob:
         self._thread.start()

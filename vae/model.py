@@ -145,9 +145,18 @@ class VariationalAutoencoder(keras.Model):
         return self._report(reconstruction, kl)
 
 
-def build_model(config: TrainConfig) -> VariationalAutoencoder:
+def steps_per_execution(batch_size: int, batches_per_epoch: int) -> int:
+    """Batches per TensorFlow call. A small batch of this small network costs less than TF's fixed
+    per-call overhead, so batches run in groups of up to ~2000 images (measured: batch 32 trains
+    3x faster with 32 per call). The math is unchanged; listeners hear from each group, so a
+    group is kept to at most 1/8 of an epoch."""
+    return max(1, min(32, 2048 // batch_size, batches_per_epoch // 8))
+
+
+def build_model(config: TrainConfig, batches_per_call: int = 1) -> VariationalAutoencoder:
     """A compiled model ready for `fit`; weights are drawn from Keras's global seed."""
     model = VariationalAutoencoder(build_encoder(config), build_decoder(config), config)
     optimizer_class = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[config.optimizer]
-    model.compile(optimizer=optimizer_class(learning_rate=config.learning_rate))
+    model.compile(optimizer=optimizer_class(learning_rate=config.learning_rate),
+                  steps_per_execution=batches_per_call)
     return model

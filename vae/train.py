@@ -18,7 +18,7 @@ import pandas as pd
 
 from vae.config import ConfigError, TrainConfig
 from vae.data import MnistData
-from vae.model import METRIC_NAMES, VariationalAutoencoder, build_model
+from vae.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
 
 # Test-set evaluation at each epoch's end: large batches, since no gradients are kept.
 EVAL_BATCH_SIZE = 1000
@@ -95,20 +95,24 @@ class _Relay(keras.callbacks.Callback):
         self.report_every = report_every
         self.started = time.perf_counter()
         self.epoch = 0
+        self.last_reported = 0
         self.rows: list[dict[str, float]] = []
         self.stopped = False
         self.diverged = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
+        self.last_reported = 0
 
     def on_train_batch_end(self, batch, logs=None):
         if self.stop_event.is_set():
             self.stopped = True
             self.model.stop_training = True
-        batch_number = batch + 1
-        if batch_number % self.report_every and batch_number != self.batches_per_epoch:
+        # Keras calls this once per group of batches (steps_per_execution): `batch` is the last one.
+        batch_number = min(batch + 1, self.batches_per_epoch)
+        if batch_number - self.last_reported < self.report_every and batch_number != self.batches_per_epoch:
             return
+        self.last_reported = batch_number
         metrics = {name: float(logs[name]) for name in METRIC_NAMES}
         if not math.isfinite(metrics["loss"]):
             self.diverged = True
@@ -162,8 +166,8 @@ def train(
     x_train = training_images(config, data)
     check_fits_data(config, len(x_train))
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
     batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
+    model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch))
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     model.fit(
         x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,

@@ -1,0 +1,173 @@
+"""What a person sees, in a real browser: first run, training with live charts, every page drawn,
+the latent explorer driven by keyboard, mouse and scatter clicks, and the CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY
+from tests.e2e.conftest import AppServer
+from vae.lab import train_and_save
+
+PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits"]
+
+
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+@pytest.fixture(scope="module")
+def trained_server(tmp_path_factory, small_data, mnist_cache_dir, mnist):
+    """A server with two small saved runs (a VAE and an autoencoder)."""
+    runs_dir = tmp_path_factory.mktemp("e2e-runs")
+    train_and_save(TINY.replace(epochs=2), small_data, runs_dir, "ae-run", "autoencoder")
+    train_and_save(TINY.replace(epochs=2, model="vae"), small_data, runs_dir, "vae-run", "default")
+    server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def empty_server(tmp_path, mnist_cache_dir, mnist):
+    server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log")
+    yield server
+    server.stop()
+
+
+def digit_src(watcher) -> str:
+    return watcher.page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+
+
+def slider_value(watcher, key: str) -> float:
+    # Streamlit 1.67 sliders are react-aria: the thumb is a visually hidden input[type=range].
+    return float(watcher.page.locator(f".st-key-{key} input[type=range]").evaluate("input => input.value"))
+
+
+def chart_point_count(watcher) -> int:
+    """Points in the live training chart's first train trace (drawn by plotly in the browser)."""
+    return watcher.page.evaluate(
+        """() => { const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+                   return plot && plot.data ? plot.data[0].x.length : 0; }"""
+    )
+
+
+def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page):
+    watcher = new_page()
+    watcher.goto(empty_server.url)
+    assert "no trained model yet" in watcher.page.inner_text("body").lower()
+    watcher.page.get_by_role("button", name="Train the default model").click()
+    watcher.page.wait_for_selector('[data-testid="stProgress"]', timeout=30_000)
+
+    # A reload mid-training still shows the training (the job lives on the server, not the tab).
+    watcher.page.reload()
+    watcher.page.wait_for_selector('[data-testid="stProgress"]', timeout=30_000)
+
+    watcher.open_page("Train")
+    wait_until(lambda: chart_point_count(watcher) > 0, 60, message="the live chart to draw")
+    first = chart_point_count(watcher)
+    wait_until(lambda: chart_point_count(watcher) > first, 30, message="the live chart to update")
+    watcher.page.get_by_role("button", name="Stop training").click()
+    # Stopping takes a batch, then the test-set evaluation and the save: seconds, more on a busy machine.
+    watcher.page.wait_for_selector("text=stopped early", timeout=90_000)
+
+    # Now a tiny run through the form, to completion.
+    watcher.page.get_by_text("Hyperparameters").click()
+    for label, value in [("Epochs", "2"), ("Training images", "512"), ("Hidden units", "32")]:
+        field = watcher.page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        watcher.wait_idle()
+    name_field = watcher.page.get_by_role("textbox", name="Run name (optional)")
+    name_field.fill("tiny-ui-run")
+    name_field.press("Enter")
+    watcher.wait_idle()
+    watcher.page.get_by_role("button", name="Start training").click()
+    watcher.page.wait_for_selector("text=Run 'tiny-ui-run' saved", timeout=120_000)
+    watcher.wait_idle()
+    watcher.open_page("Latent explorer")  # the new run is the active one
+    assert "Run tiny-ui-run:" in watcher.page.inner_text("body")
+    assert watcher.page.locator('[data-testid="stImage"] img').count() == 2
+    watcher.assert_clean()
+
+
+def test_every_page_draws_without_errors(trained_server, new_page):
+    watcher = new_page()
+    watcher.goto(trained_server.url)
+    for title in PAGE_TITLES:
+        watcher.open_page(title)
+        for chart in watcher.page.locator('[data-testid="stPlotlyChart"]').all():
+            wait_until(lambda chart=chart: chart.locator("svg.main-svg").count() > 0, 20, message=f"chart on {title}")
+            box = chart.bounding_box()
+            assert box["width"] > 100 and box["height"] > 100
+        for image in watcher.page.locator('[data-testid="stImage"] img').all():
+            wait_until(lambda image=image: image.evaluate("img => img.complete && img.naturalWidth > 0"), 20,
+                       message=f"image on {title}")
+        watcher.assert_clean()
+
+
+def test_explorer_keyboard_mouse_and_scatter_click(trained_server, new_page):
+    watcher = new_page()
+    watcher.goto(trained_server.url)
+    watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
+    watcher.page.get_by_role("option", name="vae-run", exact=False).click()
+    watcher.wait_idle()
+
+    before = digit_src(watcher)
+    thumb = watcher.page.locator(".st-key-z0 input[type=range]")
+    thumb.focus()
+    for _ in range(20):
+        thumb.press("ArrowRight")
+    wait_until(lambda: digit_src(watcher) != before, 10, message="the digit to change after keys")
+    assert slider_value(watcher, "z0") == pytest.approx(1.0)
+
+    after_keys = digit_src(watcher)
+    box = watcher.page.locator(".st-key-z1 [role=group] > div").first.bounding_box()
+    watcher.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    watcher.page.mouse.down()
+    watcher.page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] / 2, steps=5)
+    watcher.page.mouse.up()
+    wait_until(lambda: digit_src(watcher) != after_keys, 10, message="the digit to change after a drag")
+    assert slider_value(watcher, "z1") < -2
+
+    # Click the faint grid point at (2, 3) of the scatter: the sliders move there.
+    position = watcher.page.evaluate(
+        """() => { const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+                   const layout = plot._fullLayout, box = plot.getBoundingClientRect();
+                   return [box.left + layout._size.l + layout.xaxis.d2p(2),
+                           box.top + layout._size.t + layout.yaxis.d2p(3)]; }"""
+    )
+    before_click = digit_src(watcher)
+    watcher.page.mouse.click(*position)
+    wait_until(lambda: slider_value(watcher, "z0") == pytest.approx(2.0, abs=0.01), 15,
+               message="slider z1 to move to the clicked point")
+    assert slider_value(watcher, "z1") == pytest.approx(3.0, abs=0.01)
+    wait_until(lambda: digit_src(watcher) != before_click, 10, message="the digit to follow the click")
+    watcher.assert_clean()
+
+
+def test_reconstruction_csv_download(trained_server, new_page):
+    watcher = new_page()
+    watcher.goto(trained_server.url)
+    watcher.open_page("Reconstruction errors")
+    with watcher.page.expect_download() as download_info:
+        watcher.page.locator("[data-testid=stDownloadButton] button").click()
+    rows = list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text())))
+    active = rows[0][1]
+    assert rows[0][0] == "digit" and active in {"vae-run", "ae-run"}
+    assert [row[0] for row in rows[1:]] == [*map(str, range(10)), "all digits"]
+    saved = json.loads((trained_server.runs_dir / active / "metrics.json").read_text())
+    assert [float(row[1]) for row in rows[1:11]] == pytest.approx(saved["per_class_sse"], rel=1e-6)
+    watcher.assert_clean()
+
