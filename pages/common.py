@@ -136,11 +136,25 @@ def set_active_run(name: str) -> None:
     st.session_state[ACTIVE_RUN] = name
 
 
+def apply_run_query_parameter(names: list[str]) -> None:
+    """`?run=NAME` in the address opens that run (a link a teacher can share); once per session."""
+    requested = st.query_params.get("run")
+    if requested is None or st.session_state.get("query_run_applied"):
+        return
+    st.session_state.query_run_applied = True
+    if requested in names:
+        set_active_run(requested)
+    else:
+        shown = requested if len(requested) <= 60 else requested[:60] + "…"
+        st.warning(f"There is no run named “{escape(shown)}”; showing the newest run instead.")
+
+
 def sidebar() -> None:
     with st.sidebar:
         current = listing()
         if current.runs:
             names = [run.name for run in current.runs]
+            apply_run_query_parameter(names)
             summaries = {run.name: run.one_line() for run in current.runs}
             chosen = active_run()
             selected = st.selectbox(

@@ -6,7 +6,7 @@ from pages import common
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
-from vae.runs import load_history, validate_run_name
+from vae.runs import delete_run, load_history, validate_run_name
 
 PRESET_LABELS = {
     "default": "Default VAE (recommended)",
@@ -114,6 +114,30 @@ def finished_panel(job) -> None:
     )
 
 
+def forget_pending_delete() -> None:
+    st.session_state.pop("pending_delete", None)
+
+
+# The pending deletion lives in session state, so the dialog is redrawn on every rerun until the
+# person confirms, cancels or closes it: nothing is deleted by a single click.
+@st.dialog("Delete this run?", on_dismiss=forget_pending_delete)
+def confirm_delete(run_name: str) -> None:
+    st.write(f"Run **{common.escape(run_name)}** and its trained model will be removed for good.")
+    delete, cancel = st.columns(2)
+    if delete.button("Delete", type="primary", key="confirm_delete"):
+        forget_pending_delete()
+        try:
+            delete_run(common.runs_dir(), run_name)
+        except (LabError, OSError) as error:
+            st.error(f"Could not delete the run: {error}")
+            return
+        st.session_state.pop(common.ACTIVE_RUN, None)
+        st.rerun()
+    if cancel.button("Cancel", key="cancel_delete"):
+        forget_pending_delete()
+        st.rerun()
+
+
 def saved_curves() -> None:
     run = common.active_run()
     if run is None:
@@ -125,6 +149,10 @@ def saved_curves() -> None:
         return
     st.markdown(f"**Training curves of the active run** `{run.name}`")
     st.plotly_chart(training_curves(train_points, test_points), key="saved_curves", config={"displayModeBar": False})
+    if st.button("Delete this run…", key="delete_run"):
+        st.session_state.pending_delete = run.name
+    if st.session_state.get("pending_delete") == run.name:
+        confirm_delete(run.name)
 
 
 st.title("Train a model")

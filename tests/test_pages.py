@@ -281,3 +281,33 @@ def test_missing_data_gives_a_clear_error(runs_dir, saved_runs, monkeypatch):
     for page in ["pages/explorer.py", "pages/compare.py"]:
         at = open_app(page)
         assert "MNIST could not be loaded" in at.error[0].value
+
+
+def test_deleting_a_run_asks_for_confirmation(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "vae2", "ae2")
+    at = open_app("pages/train.py")
+    at.session_state["active_run"] = "ae2"
+    at.run()
+    at.button(key="delete_run").click().run()
+    assert (runs_dir / "ae2").is_dir()  # nothing is deleted before the confirmation
+    assert "removed for good" in texts(at)
+    at.button(key="cancel_delete").click().run()
+    assert (runs_dir / "ae2").is_dir()
+    at.button(key="delete_run").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert not at.exception
+    assert not (runs_dir / "ae2").exists() and (runs_dir / "vae2").is_dir()
+
+
+def test_run_query_parameter_opens_a_run_and_an_unknown_one_is_explained(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "vae2", "vae3")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "vae3"
+    at.run()
+    assert "z3" in [s.label for s in at.slider]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "<script>alert(1)</script>" * 10
+    at.run()
+    assert not at.exception
+    warning = at.sidebar.warning[0].value
+    assert "&lt;script&gt;" in warning and "<script>" not in warning and len(warning) < 200
