@@ -1,63 +1,13 @@
-"""Real-browser fixtures: `streamlit run app.py` on a free 127.0.0.1 port, driven by Debian's chromium."""
+"""Real-browser fixtures (see harness.py)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CONNECTED = '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class AppServer:
-    """A real Streamlit server in a subprocess, stopped at the end; startup is bounded."""
-
-    def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path):
-        self.runs_dir = runs_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"streamlit did not start within 60 s; see {log_path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+from tests.e2e.harness import PageWatcher, launch_chromium
 
 
 @pytest.fixture(scope="session")
@@ -76,44 +26,9 @@ def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright, chromium_path)
         yield browser
         browser.close()
-
-
-class PageWatcher:
-    """A page plus what it printed: console errors and failed requests fail the test."""
-
-    # Offline, Streamlit still tries a font CDN for icons; that is noise, not our error.
-    IGNORED = ("fonts.googleapis", "fonts.gstatic", "Failed to load resource: net::ERR_NAME_NOT_RESOLVED")
-
-    def __init__(self, page):
-        self.page = page
-        self.errors: list[str] = []
-        page.on("console", lambda message: self._console(message))
-        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-
-    def _console(self, message) -> None:
-        if message.type == "error" and not any(part in message.text for part in self.IGNORED):
-            self.errors.append(message.text)
-
-    def goto(self, url: str) -> None:
-        self.page.goto(url)
-        self.page.wait_for_selector(CONNECTED, timeout=60_000)
-        self.wait_idle()
-
-    def wait_idle(self, timeout_ms: int = 60_000) -> None:
-        time.sleep(0.3)  # let a rerun that was just triggered begin
-        self.page.wait_for_selector(IDLE, timeout=timeout_ms)
-
-    def open_page(self, title: str) -> None:
-        self.page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
-        self.page.wait_for_selector(f'h1:has-text("{title.split()[0]}")', timeout=60_000)
-        self.wait_idle()
-
-    def assert_clean(self) -> None:
-        assert self.page.locator('[data-testid="stException"]').count() == 0, "an exception box is shown"
-        assert self.errors == [], self.errors
 
 
 @pytest.fixture

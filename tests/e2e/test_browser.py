@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY
-from tests.e2e.conftest import AppServer
+from tests.e2e.harness import AppServer
 from vae.lab import train_and_save
 
 PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits"]

@@ -1,0 +1,35 @@
+"""Browser steps shared by the UI benchmarks."""
+
+import time
+from pathlib import Path
+
+from tests.e2e.harness import PageWatcher
+
+
+def server_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def set_training_form(watcher: PageWatcher, epochs: int, images: int, hidden: int | None = None) -> None:
+    """On the Train page: default preset, then the given epochs, training images and hidden units."""
+    page = watcher.page
+    page.get_by_text("Hyperparameters").click()
+    fields = [("Epochs", epochs), ("Training images", images)] + ([("Hidden units", hidden)] if hidden else [])
+    for label, value in fields:
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(str(value))
+        field.press("Enter")
+        watcher.wait_idle()
+
+
+def train_through_ui(watcher: PageWatcher, timeout_s: float = 600) -> None:
+    """Press Start training and wait until the run is saved (the live panel refreshes meanwhile)."""
+    page = watcher.page
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_selector('[data-testid="stProgress"]', timeout=60_000)
+    page.wait_for_selector("text=saved: test", timeout=timeout_s * 1000)
+    watcher.wait_idle()
+    time.sleep(0.5)

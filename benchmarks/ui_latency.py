@@ -1,0 +1,129 @@
+"""How fast the app feels in a real browser (Debian's chromium): slider release -> new digit painted,
+page switches, and cold start. Goals (issue 5): slider median <= 150 ms, p95 <= 300 ms; cold start
+(`streamlit run` to the first page usable) <= 8 s.
+
+Run: python benchmarks/ui_latency.py [--moves 30] [--runs-dir DIR]
+Without --runs-dir a small 2-D VAE is trained first (about 10 s) into a temporary folder.
+"""
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from vae.config import preset
+from vae.data import default_cache_dir, load_mnist
+from vae.lab import train_and_save
+
+NEW_DIGIT_PAINTED = """(previous) => new Promise(resolve => {
+    const img = document.querySelector('[data-testid="stImage"] img');
+    if (!img || img.src === previous || !img.complete || img.naturalWidth === 0) return resolve(false);
+    requestAnimationFrame(() => resolve(true));  // the frame after the new image is decoded
+})"""
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def ensure_run(runs_dir: Path | None) -> Path:
+    if runs_dir is not None:
+        return runs_dir
+    runs_dir = Path(tempfile.mkdtemp(prefix="latency-runs-"))
+    config = preset("default").replace(epochs=2, train_subset=10_000)
+    train_and_save(config, load_mnist(), runs_dir, "latency-2d", "default")
+    return runs_dir
+
+
+def digit_src(page) -> str:
+    return page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+
+
+def slider_latencies(watcher: PageWatcher, moves: int) -> list[float]:
+    page = watcher.page
+    thumb = page.locator(".st-key-z0 input[type=range]")
+    latencies = []
+    for move in range(moves):
+        thumb.focus()
+        previous = digit_src(page)
+        started = time.perf_counter()
+        # A key press is a complete move: Streamlit sends the value on release, as after a drag.
+        thumb.press("ArrowRight" if (move // 10) % 2 == 0 else "ArrowLeft")
+        page.wait_for_function(NEW_DIGIT_PAINTED, arg=previous, polling="raf", timeout=10_000)
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.25)  # a person does not move a slider 30 times a second
+    return latencies
+
+
+def page_switch_seconds(watcher: PageWatcher, rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        for title, heading in [("Reconstruction errors", "Reconstruction"), ("Latent explorer", "Latent")]:
+            started = time.perf_counter()
+            watcher.page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+            watcher.page.wait_for_selector(f'h1:has-text("{heading}")', timeout=60_000)
+            watcher.wait_idle()
+            times.append(time.perf_counter() - started - 0.3)  # wait_idle's fixed settling pause
+    return times
+
+
+def cold_start_seconds(browser, runs_dir: Path, cache_dir: Path, log_dir: Path) -> float:
+    """From spawning `streamlit run` to the explorer showing its digit."""
+    started = time.perf_counter()
+    server = AppServer(runs_dir, cache_dir, log_dir / "cold.log")
+    try:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.wait_for_selector('[data-testid="stImage"] img', timeout=120_000)
+        page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img').naturalWidth > 0")
+        elapsed = time.perf_counter() - started
+        page.close()
+        return elapsed
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--moves", type=int, default=30)
+    parser.add_argument("--cold-starts", type=int, default=3)
+    parser.add_argument("--runs-dir", type=Path)
+    args = parser.parse_args()
+    runs_dir = ensure_run(args.runs_dir)
+    cache_dir, log_dir = default_cache_dir(), Path(tempfile.mkdtemp(prefix="latency-logs-"))
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        server = AppServer(runs_dir, cache_dir, log_dir / "server.log")
+        try:
+            watcher = PageWatcher(browser.new_page(viewport={"width": 1400, "height": 1000}))
+            watcher.goto(server.url)
+            slider_latencies(watcher, 3)  # warm-up: first decodes, first PNGs
+            latencies = slider_latencies(watcher, args.moves)
+            switches = page_switch_seconds(watcher, 3)
+        finally:
+            server.stop()
+        cold = [cold_start_seconds(browser, runs_dir, cache_dir, log_dir) for _ in range(args.cold_starts)]
+        browser.close()
+    figures = {
+        "slider_median_ms": round(statistics.median(latencies), 1),
+        "slider_p95_ms": round(percentile(latencies, 0.95), 1),
+        "page_switch_median_s": round(statistics.median(switches), 2),
+        "cold_start_median_s": round(statistics.median(cold), 2),
+    }
+    print(f"slider release -> new digit painted, {len(latencies)} moves: median {figures['slider_median_ms']} ms, "
+          f"p95 {figures['slider_p95_ms']} ms (goal 150 / 300)")
+    print(f"page switch: median {figures['page_switch_median_s']} s over {len(switches)} switches")
+    print(f"cold start (streamlit run -> digit shown): median {figures['cold_start_median_s']} s "
+          f"over {len(cold)} (goal 8 s)")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
