@@ -201,6 +201,23 @@ def first_run_prompt(page_key: str) -> None:
             st.rerun()
 
 
+def run_and_data_or_stop(page_key: str) -> tuple[runs.RunSummary, MnistData]:
+    """The active run and the data a page needs; if either is missing, say so and end the page."""
+    run = active_run()
+    if run is None:
+        first_run_prompt(page_key)
+        st.stop()
+    data = data_or_error()
+    if data is None:
+        st.stop()
+    return run, data
+
+
+def show_run_error_and_stop(error: LabError) -> None:
+    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
+    st.stop()
+
+
 def training_status(job: TrainingJob) -> None:
     """A small self-refreshing progress bar; reruns the whole page when training ends."""
 

@@ -30,18 +30,11 @@ st.markdown(
     "Top row: real test digits. Bottom row: what the model draws after squeezing each one through "
     "the latent space. Look at the worst reconstructions: are they odd handwriting or model mistakes?"
 )
-run = common.active_run()
-if run is None:
-    common.first_run_prompt("compare")
-    st.stop()
-data = common.data_or_error()
-if data is None:
-    st.stop()
+run, data = common.run_and_data_or_stop("compare")
 try:
     errors, reconstructions = common.test_reconstructions(run)
 except LabError as error:
-    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
-    st.stop()
+    common.show_run_error_and_stop(error)
 mode = st.radio("Show", MODES, horizontal=True, key="compare_mode")
 indices = pick_indices(mode, data.y_test, errors)
 st.image(digit_rows([data.x_test[indices], reconstructions[indices]], scale=4),

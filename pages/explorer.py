@@ -18,6 +18,16 @@ def slider_key(index: int) -> str:
     return f"z{index}"
 
 
+def clamp_slider_state(count: int) -> None:
+    """Slider values kept in session state (or set by any other means) are brought into range
+    before the sliders are drawn: Streamlit refuses a slider whose value is outside its bounds."""
+    for index in range(count):
+        value = st.session_state.get(slider_key(index))
+        if value is not None:
+            finite = float(value) if isinstance(value, (int, float)) and np.isfinite(value) else 0.0
+            st.session_state[slider_key(index)] = float(np.clip(finite, -EXTENT, EXTENT))
+
+
 def apply_scatter_click(to_latent) -> None:
     """A click (or selection) on the scatter moves the sliders there. Runs before the sliders exist,
     the only time Streamlit lets their values be set."""
@@ -52,6 +62,7 @@ def explorer(fast_decoder, z_test, labels):
 
     @st.fragment
     def panel():
+        clamp_slider_state(shown)
         apply_scatter_click(to_latent)
         controls, picture, scatter = st.columns([1.1, 1.3, 2.2], gap="medium")
         with controls:
@@ -99,19 +110,12 @@ st.markdown(
     "and the decoder draws the digit for that point at once. Notice how one digit morphs into "
     "another as you cross the borders between the coloured clusters."
 )
-run = common.active_run()
-if run is None:
-    common.first_run_prompt("explorer")
-    st.stop()
-data = common.data_or_error()
-if data is None:
-    st.stop()
+run, data = common.run_and_data_or_stop("explorer")
 try:
     _, _, decoder = common.models(run)
     encodings = common.test_encodings(run)
 except LabError as error:
-    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
-    st.stop()
+    common.show_run_error_and_stop(error)
 st.caption(f"Run **{common.escape(run.name)}**: {run.config.describe()}")
 explorer(decoder, encodings, data.y_test)
 grid_section(decoder)

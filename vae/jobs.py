@@ -144,6 +144,7 @@ class TrainingManager:
         """Start training in the background, or raise TrainingBusy / RunError / ConfigError at once."""
         runs_dir = Path(runs_dir)
         check_fits_data(config, len(training_images(config, data)))
+        runs.check_writable(runs_dir)
         with self._lock:
             if self._job is not None and self._job.snapshot().active:
                 current = self._job.snapshot()

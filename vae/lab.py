@@ -34,6 +34,7 @@ def train_and_save(
     """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
     "stopped"); a diverged one is not saved at all. The name is checked before training starts."""
     runs_dir = Path(runs_dir)
+    runs.check_writable(runs_dir)
     if name is None:
         name = runs.unique_run_name(runs_dir, preset_name or "custom")
     elif (runs.run_path(runs_dir, name)).exists():

@@ -148,6 +148,17 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def check_writable(root: Path) -> None:
+    """Raise RunError now, before minutes of training, if runs cannot be saved under `root`."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=TEMP_PREFIX):
+            pass
+    except OSError as error:
+        raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
+
+
 def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
              history: pd.DataFrame, metrics: dict) -> Path:
     """Write a run atomically. Never replaces an existing run: a taken name raises RunError."""
