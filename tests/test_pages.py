@@ -311,3 +311,40 @@ def test_run_query_parameter_opens_a_run_and_an_unknown_one_is_explained(runs_di
     assert not at.exception
     warning = at.sidebar.warning[0].value
     assert "&lt;script&gt;" in warning and "<script>" not in warning and len(warning) < 200
+
+
+@pytest.mark.parametrize("value", [99.0, -1e9, float("nan"), "4"])
+def test_out_of_range_slider_state_is_brought_into_range(runs_dir, saved_runs, value):
+    copy_runs(saved_runs, runs_dir, "vae2")
+    at = open_app()
+    at.session_state["z0"] = value
+    at.run()
+    assert not at.exception
+    assert at.slider(key="z0").value in (4.0, -4.0, 0.0)
+
+
+def test_a_diverged_training_is_reported_and_not_saved(runs_dir, small_data):
+    import numpy as np
+
+    from pages import common
+    from vae.data import MnistData
+
+    poisoned = small_data.x_train.copy()
+    poisoned[:, :10] = np.nan
+    data = MnistData(poisoned, small_data.y_train, small_data.x_test, small_data.y_test)
+    job = common.training_manager().start(TINY, data, runs_dir, "diverges")
+    assert job.join(timeout=60)
+    at = open_app("pages/train.py")
+    assert "diverged" in at.error[0].value and "nothing was saved" in at.error[0].value
+    assert not (runs_dir / "diverges").exists()
+
+
+def test_an_unwritable_runs_dir_is_explained_when_training_starts(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("LATENT_LAB_RUNS_DIR", str(blocker / "runs"))
+    at = open_app("pages/train.py")
+    set_tiny_training(at)
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Cannot write runs to" in at.error[0].value

@@ -1,0 +1,48 @@
+"""The app's server killed (SIGKILL) in the middle of a training, then started again."""
+
+import signal
+
+from tests.conftest import TINY
+from tests.e2e.harness import AppServer
+from vae import runs
+from vae.lab import train_and_save
+
+
+def test_killing_the_server_mid_training_loses_nothing_and_it_restarts(
+    tmp_path, small_data, mnist_cache_dir, mnist, new_page
+):
+    runs_dir = tmp_path / "runs"
+    train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "earlier", "default")
+    before = {p.name: p.read_bytes() for p in (runs_dir / "earlier").iterdir()}
+    server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "first.log")
+    try:
+        watcher = new_page()
+        watcher.goto(f"{server.url}/train")
+        watcher.page.get_by_text("Hyperparameters").click()
+        field = watcher.page.get_by_role("spinbutton", name="Epochs", exact=True)
+        field.fill("200")
+        field.press("Enter")
+        watcher.wait_idle()
+        name_field = watcher.page.get_by_role("textbox", name="Run name (optional)")
+        name_field.fill("never-finished")
+        name_field.press("Enter")
+        watcher.wait_idle()
+        watcher.page.get_by_role("button", name="Start training").click()
+        watcher.page.wait_for_selector("text=Epoch 1/200", timeout=60_000)
+    finally:
+        server.process.send_signal(signal.SIGKILL)
+        server.stop()
+
+    listing = runs.list_runs(runs_dir)
+    assert [run.name for run in listing.runs] == ["earlier"] and listing.problems == []
+    assert {p.name: p.read_bytes() for p in (runs_dir / "earlier").iterdir()} == before
+
+    restarted = AppServer(runs_dir, mnist_cache_dir, tmp_path / "second.log")
+    try:
+        watcher = new_page()
+        watcher.goto(restarted.url)
+        assert "Run earlier:" in watcher.page.inner_text("body")
+        assert watcher.page.locator('[data-testid="stImage"] img').count() == 2
+        watcher.assert_clean()
+    finally:
+        restarted.stop()
