@@ -19,6 +19,9 @@ from vae.data import MnistData, load_mnist
 from vae.errors import LabError
 from vae.evaluate import FastDecoder, encode, reconstruct, squared_error_per_image
 from vae.jobs import TrainingJob, TrainingManager
+from vae.runtime import start_tensorflow_at_background_priority
+
+start_tensorflow_at_background_priority()
 
 ACTIVE_RUN = "active_run"
 # Keras models are shared by every session and not promised to be thread-safe.

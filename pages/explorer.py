@@ -6,7 +6,7 @@ import streamlit as st
 from pages import common
 from vae.errors import LabError
 from vae.evaluate import manifold_grid, principal_components
-from vae.plots import enlarge, latent_scatter
+from vae.plots import enlarge, latent_scatter, move_current_marker
 
 EXTENT = 4.0  # sliders span [-4, 4], as the seed's grid
 MAX_SLIDERS = 16
@@ -52,7 +52,17 @@ def scatter_view(z_test: np.ndarray):
     return projected, mean, components, ("principal component 1", "principal component 2")
 
 
-def explorer(fast_decoder, z_test, labels):
+def session_scatter(run_name: str, projected, labels, axis_titles):
+    """This session's scatter figure, built once per run; later reruns only move its marker."""
+    cached = st.session_state.get("scatter_figure")
+    if cached is None or cached[0] != run_name:
+        figure = latent_scatter(projected[:SCATTER_POINTS], labels[:SCATTER_POINTS], (0.0, 0.0), axis_titles, EXTENT)
+        cached = (run_name, figure)
+        st.session_state.scatter_figure = cached
+    return cached[1]
+
+
+def explorer(run_name, fast_decoder, z_test, labels):
     latent_dim = fast_decoder.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
     projected, mean, components, axis_titles = scatter_view(z_test)
@@ -75,9 +85,9 @@ def explorer(fast_decoder, z_test, labels):
         with picture:
             st.image(enlarge(digit, DIGIT_SCALE), caption="generated digit", width="stretch", output_format="PNG")
         with scatter:
-            current = (z - mean) @ components.T
+            figure = session_scatter(run_name, projected, labels, axis_titles)
             st.plotly_chart(
-                latent_scatter(projected[:SCATTER_POINTS], labels[:SCATTER_POINTS], current, axis_titles, EXTENT),
+                move_current_marker(figure, (z - mean) @ components.T),
                 key="latent_scatter", on_select="rerun", selection_mode="points",
                 config={"displayModeBar": False, "scrollZoom": False},
             )
@@ -117,5 +127,5 @@ try:
 except LabError as error:
     common.show_run_error_and_stop(error)
 st.caption(f"Run **{common.escape(run.name)}**: {run.config.describe()}")
-explorer(decoder, encodings, data.y_test)
+explorer(run.name, decoder, encodings, data.y_test)
 grid_section(decoder)

@@ -15,6 +15,7 @@ from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError, RunError
 from vae.lab import train_and_save
+from vae.runtime import lower_current_thread_priority
 from vae.train import BatchProgress, EpochSummary, check_fits_data, training_images
 
 MAX_BATCH_POINTS = 4000  # beyond this the curve is thinned: memory stays bounded for long runs
@@ -97,6 +98,7 @@ class TrainingJob:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
+        lower_current_thread_priority()  # the UI comes first; training takes what is left
         try:
             saved = train_and_save(self.config, self.data, self.runs_dir, self.run_name, self.preset_name,
                                    [self], self.stop_event)

@@ -65,7 +65,14 @@ def per_class_error_bars(table: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] | None = None,
+def move_current_marker(figure: go.Figure, current: Sequence[float]) -> go.Figure:
+    """Move the "you are here" cross of a latent_scatter figure: ~0.1 ms, where rebuilding the
+    figure costs ~70 ms, so the explorer keeps one figure per session and moves only this."""
+    figure.data[-1].x, figure.data[-1].y = [float(current[0])], [float(current[1])]
+    return figure
+
+
+def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] = (0.0, 0.0),
                    axis_titles: tuple[str, str] = ("z₁", "z₂"), extent: float = 4.0,
                    click_grid_steps: int = 33) -> go.Figure:
     """Encoded test images coloured by digit, the current point marked, and a faint grid of
@@ -84,11 +91,10 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] |
             marker={"size": 4, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
             hovertemplate=f"digit {digit}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
         ))
-    if current is not None:
-        figure.add_trace(go.Scatter(
-            x=[current[0]], y=[current[1]], mode="markers", name="you are here", showlegend=False,
-            marker={"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "black"}}, hoverinfo="skip",
-        ))
+    figure.add_trace(go.Scatter(
+        x=[float(current[0])], y=[float(current[1])], mode="markers", name="you are here", showlegend=False,
+        marker={"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "black"}}, hoverinfo="skip",
+    ))
     figure.update_layout(
         height=460, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"title": "digit", "itemsizing": "constant"},
         xaxis={"title": axis_titles[0], "range": [-extent, extent], "zeroline": False},
