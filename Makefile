@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: app test lint clean
+.PHONY: app classroom test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 
 app: $(VENV)/.app-installed
 	$(BIN)/python -m streamlit run app.py
+
+# For a class on the same network: listens on every interface (the only command that does).
+classroom: $(VENV)/.app-installed
+	$(BIN)/python -m streamlit run app.py --server.address 0.0.0.0 --server.port 8501
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .

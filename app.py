@@ -4,6 +4,8 @@ import streamlit as st
 
 from pages import common
 
+common.keep_keras_state_between_reruns()
+
 st.set_page_config(page_title="Latent Lab", layout="wide")
 # Digits are drawn pixel by pixel: never let the browser blur them when it scales an image.
 st.html("<style>img { image-rendering: pixelated; }</style>")

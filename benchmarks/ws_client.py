@@ -18,6 +18,7 @@ class RunOutcome:
     seconds: float
     images: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
+    progress: list[str] = field(default_factory=list)  # texts of progress bars
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (id, fragment id)
 
 
@@ -36,10 +37,9 @@ class StreamlitClient:
         self.socket.close()
 
     def open_page(self, pathname: str = "") -> RunOutcome:
-        self.page_hash = self.pages.get(pathname, "")
+        """Like typing the page's address: Streamlit resolves the name to the page."""
         message = BackMsg()
         message.rerun_script.query_string = ""
-        message.rerun_script.page_script_hash = self.page_hash
         message.rerun_script.page_name = pathname
         outcome = self._send_and_wait(message)
         self.widgets = outcome.widgets
@@ -83,8 +83,11 @@ class StreamlitClient:
             forward = ForwardMsg()
             forward.ParseFromString(raw)
             kind = forward.WhichOneof("type")
-            if kind == "new_session":
-                self.pages = {page.url_pathname: page.page_script_hash for page in forward.new_session.app_pages}
+            if kind in ("new_session", "navigation"):
+                pages = getattr(forward, kind).app_pages
+                self.pages.update({page.url_pathname: page.page_script_hash for page in pages})
+            if kind == "navigation" and forward.navigation.page_script_hash:
+                self.page_hash = forward.navigation.page_script_hash  # the page actually shown
             elif kind == "delta":
                 self._read_delta(forward, outcome)
             elif kind == "script_finished":
@@ -100,6 +103,8 @@ class StreamlitClient:
         kind = element.WhichOneof("type")
         if kind == "imgs":
             outcome.images += [image.url for image in element.imgs.imgs]
+        elif kind == "progress":
+            outcome.progress.append(element.progress.text)
         elif kind == "exception":
             outcome.exceptions.append(f"{element.exception.type}: {element.exception.message}")
         elif kind in ("slider", "button"):

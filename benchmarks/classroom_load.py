@@ -1,0 +1,128 @@
+"""A class of N students on one server: N websocket sessions (the app's own protocol, see
+ws_client.py) open the latent explorer and move a slider about once a second, fetching each new
+digit as a browser would, while one more session starts training the default preset.
+Bounded in time and count; stops by itself. Goal (issue 6): p95 <= 300 ms with 20 sessions
+during training, 0 errors.
+
+Run: python benchmarks/classroom_load.py [--sessions 20] [--seconds 60]
+"""
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import _common  # noqa: F401
+from _ui import server_rss_mb
+from ws_client import StreamlitClient
+
+from tests.e2e.harness import AppServer
+from vae.config import preset
+from vae.data import default_cache_dir, load_mnist
+from vae.lab import train_and_save
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def student(url: str, deadline: float, seed: int, latencies: list, errors: list) -> None:
+    rng = random.Random(seed)
+    try:
+        client = StreamlitClient(url)
+        client.open_page("")
+        while time.monotonic() < deadline:
+            time.sleep(rng.uniform(0.5, 1.5))  # a person drags, looks, drags again
+            started = time.perf_counter()
+            outcome = client.set_slider("z1", round(rng.uniform(-4, 4), 2))
+            if outcome.exceptions or not outcome.images:
+                errors.append(f"session {seed}: {outcome.exceptions or 'no image'}")
+                continue
+            client.fetch(outcome.images[0])
+            latencies.append((time.perf_counter() - started) * 1000)
+        client.close()
+    except Exception as error:  # any failure of a session is an error to report, not a crash
+        errors.append(f"session {seed}: {type(error).__name__}: {error}")
+
+
+def teacher_starts_training(url: str, errors: list) -> None:
+    try:
+        client = StreamlitClient(url)
+        client.open_page("train")
+        outcome = client.click("Start training")
+        if outcome.exceptions:
+            errors.append(f"training: {outcome.exceptions}")
+        client.close()
+    except Exception as error:
+        errors.append(f"training: {type(error).__name__}: {error}")
+
+
+def training_progress(url: str) -> str:
+    """What the Train page's progress bar says now ("" if no training is running)."""
+    client = StreamlitClient(url)
+    outcome = client.open_page("train")
+    client.close()
+    return outcome.progress[0] if outcome.progress else ""
+
+
+def run_load(url: str, sessions: int, seconds: float, train: bool) -> dict:
+    latencies: list[float] = []
+    errors: list[str] = []
+    per_session: list[list[float]] = [[] for _ in range(sessions)]
+    deadline = time.monotonic() + seconds
+    if train:
+        teacher_starts_training(url, errors)
+    threads = [threading.Thread(target=student, args=(url, deadline, n, per_session[n], errors), daemon=True)
+               for n in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 120)
+    for values in per_session:
+        latencies += values
+    progress = training_progress(url) if train else ""
+    if train and not progress.startswith("Epoch"):
+        errors.append(f"training is not running at the end: {progress!r}")
+    medians = [statistics.median(v) for v in per_session if v]
+    p95s = [percentile(v, 0.95) for v in per_session if v]
+    return {
+        "sessions": sessions, "moves": len(latencies), "errors": len(errors), "error_samples": errors[:5],
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
+        "worst_session_median_ms": round(max(medians), 1) if medians else None,
+        "worst_session_p95_ms": round(max(p95s), 1) if p95s else None,
+        "stuck_sessions": sum(thread.is_alive() for thread in threads),
+        "training_progress_at_end": progress,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--no-training", action="store_true")
+    args = parser.parse_args()
+    runs_dir = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
+    train_and_save(preset("default").replace(epochs=1, train_subset=5000), load_mnist(), runs_dir, "class-demo")
+    server = AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}.log")
+    try:
+        figures = run_load(server.url, args.sessions, args.seconds, train=not args.no_training)
+        figures["server_rss_mb"] = round(server_rss_mb(server.process.pid))
+    finally:
+        server.stop()
+    print(f"{figures['sessions']} sessions, {figures['moves']} slider moves in {args.seconds:.0f} s"
+          f"{'' if args.no_training else ' while the default preset trains'}: median {figures['median_ms']} ms, "
+          f"p95 {figures['p95_ms']} ms (goal 300); worst session p95 {figures['worst_session_p95_ms']} ms; "
+          f"errors {figures['errors']}; server RSS {figures['server_rss_mb']} MB")
+    if figures["training_progress_at_end"]:
+        print(f"training at the end: {figures['training_progress_at_end']}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
