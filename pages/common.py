@@ -21,8 +21,6 @@ from vae.evaluate import FastDecoder, encode, reconstruct, squared_error_per_ima
 from vae.jobs import TrainingJob, TrainingManager
 from vae.runtime import start_tensorflow_at_background_priority
 
-start_tensorflow_at_background_priority()
-
 ACTIVE_RUN = "active_run"
 # Keras models are shared by every session and not promised to be thread-safe.
 KERAS_LOCK = threading.Lock()
@@ -108,6 +106,7 @@ def run_stamp(run: runs.RunSummary) -> int:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _models(path: str, stamp: int):
+    start_tensorflow_at_background_priority()  # before TensorFlow's first operation in this process
     encoder, decoder = runs.load_models(Path(path))
     return encoder, decoder, FastDecoder(decoder)
 
@@ -117,16 +116,30 @@ def models(run: runs.RunSummary):
     return _models(str(run.path), run_stamp(run))
 
 
+@st.cache_resource(show_spinner="Loading the decoder…", max_entries=8)
+def _explorer_decoder(path: str, stamp: int) -> FastDecoder:
+    return FastDecoder.from_keras_file(Path(path) / "decoder.keras") or _models(path, stamp)[2]
+
+
+def explorer_decoder(run: runs.RunSummary) -> FastDecoder:
+    """The decoder for interactive use: read without TensorFlow when it is dense (fast start)."""
+    return _explorer_decoder(str(run.path), run_stamp(run))
+
+
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=8)
-def _encodings(path: str, stamp: int) -> np.ndarray:
+def _encodings(path: str, stamp: int, latent_dim: int) -> np.ndarray:
+    x_test = mnist().x_test
+    saved = runs.load_test_encodings(Path(path), len(x_test), latent_dim)
+    if saved is not None:
+        return saved
     encoder, _, _ = _models(path, stamp)
     with KERAS_LOCK:
-        return encode(encoder, mnist().x_test)[0]
+        return encode(encoder, x_test)[0]
 
 
 def test_encodings(run: runs.RunSummary) -> np.ndarray:
-    """z_mean of every test image for a run (cached; read-only)."""
-    return _encodings(str(run.path), run_stamp(run))
+    """z_mean of every test image for a run: saved with the run, else computed (cached; read-only)."""
+    return _encodings(str(run.path), run_stamp(run), run.config.latent_dim)
 
 
 @st.cache_resource(show_spinner="Reconstructing the test set…", max_entries=4)
@@ -199,6 +212,7 @@ def start_training(preset_name: str, config, name: str | None = None) -> Trainin
     data = data_or_error()
     if data is None:
         return None
+    start_tensorflow_at_background_priority()
     try:
         return training_manager().start(config, data, runs_dir(), name or None, preset_name)
     except LabError as error:

@@ -122,7 +122,7 @@ st.markdown(
 )
 run, data = common.run_and_data_or_stop("explorer")
 try:
-    _, _, decoder = common.models(run)
+    decoder = common.explorer_decoder(run)
     encodings = common.test_encodings(run)
 except LabError as error:
     common.show_run_error_and_stop(error)

@@ -17,6 +17,7 @@ import numpy as np
 
 from vae.errors import DataError
 
+IMAGE_PIXELS = 784  # 28 x 28, flattened
 MNIST_ENV = "LATENT_LAB_MNIST"
 CACHE_ENV = "LATENT_LAB_CACHE"
 # sha256 of Keras's own mnist.npz download.

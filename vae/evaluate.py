@@ -6,12 +6,15 @@ batches (never `model.predict`, whose fixed cost is ~100x a direct call), and re
 
 from __future__ import annotations
 
+import io
+import json
 import threading
+import zipfile
 
 import numpy as np
 import pandas as pd
 
-from vae.model import IMAGE_PIXELS
+from vae.data import IMAGE_PIXELS
 
 BATCH_SIZE = 1000
 _EPS = 1e-7  # Keras's clip for binary cross-entropy, so our numbers match training's
@@ -116,11 +119,41 @@ class FastDecoder:
         "linear": lambda x: x,
     }
 
-    def __init__(self, decoder):
-        self.latent_dim = int(decoder.input_shape[-1])
+    def __init__(self, decoder=None, layers=None):
         self._decoder = decoder
         self._lock = threading.Lock()
-        self._layers = self._dense_layers(decoder)
+        self._layers = layers if layers is not None else self._dense_layers(decoder)
+        self.latent_dim = int(self._layers[0][0].shape[0] if self._layers else decoder.input_shape[-1])
+
+    @classmethod
+    def from_keras_file(cls, path) -> FastDecoder | None:
+        """Read a saved dense decoder straight from its .keras zip (config.json + model.weights.h5)
+        without loading Keras, so the explorer starts without waiting ~5 s for TensorFlow.
+        Returns None for any other kind of model (the caller then loads it with Keras)."""
+        try:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+                weights = io.BytesIO(archive.read("model.weights.h5"))
+            specs = [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
+            if not specs or any(layer["class_name"] != "Dense" for layer in specs):
+                return None
+            import h5py
+
+            chain = []
+            with h5py.File(weights, "r") as h5:
+                # Keras stores the n-th Dense layer under layers/dense, layers/dense_1, ...
+                for index, layer in enumerate(specs):
+                    group = h5["layers"]["dense" if index == 0 else f"dense_{index}"]["vars"]
+                    kernel, bias = np.asarray(group["0"], np.float32), np.asarray(group["1"], np.float32)
+                    activation = layer["config"].get("activation")
+                    if activation not in cls.ACTIVATIONS or kernel.shape[1] != bias.shape[0]:
+                        return None
+                    if chain and chain[-1][0].shape[1] != kernel.shape[0]:
+                        return None
+                    chain.append((kernel, bias, cls.ACTIVATIONS[activation]))
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+            return None
+        return cls(layers=chain) if chain[-1][0].shape[1] == IMAGE_PIXELS else None
 
     @classmethod
     def _dense_layers(cls, decoder):

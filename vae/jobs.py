@@ -15,8 +15,8 @@ from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError, RunError
 from vae.lab import train_and_save
+from vae.progress import BatchProgress, EpochSummary, check_fits_data, training_images
 from vae.runtime import lower_current_thread_priority
-from vae.train import BatchProgress, EpochSummary, check_fits_data, training_images
 
 MAX_BATCH_POINTS = 4000  # beyond this the curve is thinned: memory stays bounded for long runs
 log = logging.getLogger(__name__)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vae import runs
 from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.errors import RunError, TrainingDiverged
-from vae.evaluate import test_metrics
-from vae.train import TrainingListener, TrainingResult, train
+from vae.evaluate import encode, test_metrics
+from vae.progress import TrainingListener
+
+if TYPE_CHECKING:
+    from vae.train import TrainingResult
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ def train_and_save(
         name = runs.unique_run_name(runs_dir, preset_name or "custom")
     elif (runs.run_path(runs_dir, name)).exists():
         raise RunError(f"A run named {name!r} already exists; choose another name.")
+    from vae.train import train  # TensorFlow loads here, not when the dashboard starts
+
     result = train(config, data, listeners, stop_event)
     if result.status == "diverged":
         raise TrainingDiverged(
@@ -53,5 +59,7 @@ def train_and_save(
         "preset": preset_name,
         "data_source": data.source,
     })
-    path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics)
+    test_z_mean = encode(result.encoder, data.x_test)[0]
+    path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics,
+                         test_z_mean)
     return SavedRun(name, path, result, metrics)

@@ -17,8 +17,8 @@ import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from vae.config import TrainConfig  # noqa: E402
+from vae.data import IMAGE_PIXELS  # noqa: E402
 
-IMAGE_PIXELS = 784
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vae.config import TrainConfig
@@ -159,8 +160,11 @@ def check_writable(root: Path) -> None:
         raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
 
 
+TEST_ENCODINGS_FILE = "test_z_mean.npy"  # optional: the test set's z_mean, so the explorer needs no Keras
+
+
 def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
-             history: pd.DataFrame, metrics: dict) -> Path:
+             history: pd.DataFrame, metrics: dict, test_z_mean: np.ndarray | None = None) -> Path:
     """Write a run atomically. Never replaces an existing run: a taken name raises RunError."""
     root = Path(root)
     final = run_path(root, name)
@@ -180,6 +184,8 @@ def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
         }, indent=2))
         encoder.save(staging / "encoder.keras")
         decoder.save(staging / "decoder.keras")
+        if test_z_mean is not None:
+            np.save(staging / TEST_ENCODINGS_FILE, np.asarray(test_z_mean, np.float32), allow_pickle=False)
         _fsync_tree(staging)
         _publish(staging, final)
     except OSError as error:
@@ -215,6 +221,15 @@ def load_models(path: Path):
             reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
             raise RunError(f"run {path.name!r}: {file} cannot be loaded ({reason})") from None
     return tuple(models)
+
+
+def load_test_encodings(path: Path, n_test: int, latent_dim: int) -> np.ndarray | None:
+    """The saved z_mean of the test set, or None if absent or not the expected shape."""
+    try:
+        z = np.load(path / TEST_ENCODINGS_FILE, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return z if z.shape == (n_test, latent_dim) and z.dtype == np.float32 else None
 
 
 def load_history(path: Path) -> pd.DataFrame:

@@ -10,54 +10,18 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import keras
-import numpy as np
 import pandas as pd
 
-from vae.config import ConfigError, TrainConfig
+from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
+from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, training_images
 
 # Test-set evaluation at each epoch's end: large batches, since no gradients are kept.
 EVAL_BATCH_SIZE = 1000
 HISTORY_COLUMNS = ["epoch", *METRIC_NAMES, *(f"test_{name}" for name in METRIC_NAMES), "seconds"]
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    epoch: int  # 1-based
-    epochs: int
-    batch: int  # 1-based, within the epoch
-    batches_per_epoch: int
-    # Running means over the epoch so far, per image, in nats.
-    metrics: dict[str, float]
-    elapsed_seconds: float
-
-    @property
-    def fraction_done(self) -> float:
-        return ((self.epoch - 1) * self.batches_per_epoch + self.batch) / (self.epochs * self.batches_per_epoch)
-
-    @property
-    def eta_seconds(self) -> float:
-        done = self.fraction_done
-        return self.elapsed_seconds * (1 - done) / done if done > 0 else math.inf
-
-
-@dataclass(frozen=True)
-class EpochSummary:
-    epoch: int  # 1-based
-    epochs: int
-    train: dict[str, float]
-    test: dict[str, float]
-    elapsed_seconds: float
-
-
-class TrainingListener(Protocol):
-    def on_batch(self, progress: BatchProgress) -> None: ...
-
-    def on_epoch(self, summary: EpochSummary) -> None: ...
 
 
 @dataclass
@@ -140,15 +104,6 @@ class _Relay(keras.callbacks.Callback):
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
-
-
-def check_fits_data(config: TrainConfig, n_train: int) -> None:
-    if config.batch_size > n_train:
-        raise ConfigError("batch_size", f"must be at most the number of training images ({n_train})")
-
-
-def training_images(config: TrainConfig, data: MnistData) -> np.ndarray:
-    return data.x_train if config.train_subset is None else data.x_train[: config.train_subset]
 
 
 def train(
