@@ -40,7 +40,12 @@ def main() -> None:
             watcher.goto(f"{server.url}/train")
             set_training_form(watcher, epochs=1, images=2048, hidden=64)
             train_through_ui(watcher)  # warm-up: TensorFlow, one model, one save
-            watcher.open_page("Latent explorer")
+            try:
+                watcher.open_page("Latent explorer")
+            except Exception:
+                watcher.page.screenshot(path=str(runs_dir.parent / "memory-failure.png"), full_page=True)
+                print(f"screenshot: {runs_dir.parent / 'memory-failure.png'}")
+                raise
             move_slider(watcher, 10)
             watcher.open_page("Train")
             baseline = server_rss_mb(server.process.pid)

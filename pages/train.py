@@ -5,7 +5,7 @@ import streamlit as st
 from pages import common
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from vae.errors import LabError
-from vae.plots import history_points, training_curves
+from vae.plots import history_points, training_curves, update_training_curves
 from vae.runs import delete_run, load_history, validate_run_name
 
 PRESET_LABELS = {
@@ -81,6 +81,15 @@ def settings_form() -> None:
             st.rerun()
 
 
+def live_figure(snap):
+    """This session's live chart, built once per training and then only given new points."""
+    cached = st.session_state.get("live_figure")
+    if cached is None or cached[0] != snap.run_name:
+        cached = (snap.run_name, training_curves([], []))
+        st.session_state.live_figure = cached
+    return update_training_curves(cached[1], snap.batch_points, snap.epoch_points)
+
+
 def live_panel(job) -> None:
     """Progress, live charts and the Stop button; refreshes itself every second while training."""
 
@@ -93,8 +102,7 @@ def live_panel(job) -> None:
             st.rerun(scope="app")  # training ended: redraw the whole page, stop refreshing
         st.subheader(f"Training {snap.run_name}")
         st.progress(snap.fraction_done, text=common.progress_text(snap))
-        st.plotly_chart(training_curves(snap.batch_points, snap.epoch_points), key="live_curves",
-                        config={"displayModeBar": False})
+        st.plotly_chart(live_figure(snap), key="live_curves", config={"displayModeBar": False})
         if snap.state == "stopping":
             st.button("Stopping…", disabled=True, key="stop_training")
         else:

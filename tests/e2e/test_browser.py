@@ -59,7 +59,8 @@ def chart_point_count(watcher) -> int:
     """Points in the live training chart's first train trace (drawn by plotly in the browser)."""
     return watcher.page.evaluate(
         """() => { const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-                   return plot && plot.data ? plot.data[0].x.length : 0; }"""
+                   const traces = plot && (plot._fullData || plot.data);  // _fullData: typed arrays decoded
+                   return traces && traces[0].x ? traces[0].x.length : 0; }"""
     )
 
 
