@@ -227,7 +227,7 @@ def first_run_prompt(page_key: str) -> None:
         st.info("A model is training right now; this page fills in as soon as it is saved.")
         training_status(job)
         return
-    st.info("There is no trained model yet. Train the default VAE (about a minute on a laptop) to begin.")
+    st.info("There is no trained model yet. Train the default VAE (a minute or two) to begin.")
     if st.button("Train the default model", type="primary", key=f"first-run-{page_key}"):
         job = start_training("default", PRESETS["default"])
         if job is not None:

@@ -105,6 +105,6 @@ def test_two_processes_saving_at_once_do_not_corrupt_each_other(runs_dir, earlie
 def test_a_runs_dir_that_cannot_be_written_is_refused_before_training(tmp_path, small_data, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    monkeypatch.setattr("vae.lab.train", lambda *a, **k: pytest.fail("trained although nothing could be saved"))
+    monkeypatch.setattr("vae.train.train", lambda *a, **k: pytest.fail("trained although nothing could be saved"))
     with pytest.raises(runs.RunError, match="Cannot write runs to"):
         train_and_save(TINY, small_data, blocker / "runs", "x")

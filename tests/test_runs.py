@@ -177,7 +177,7 @@ def test_train_and_save_records_status_and_metrics(runs_dir, small_data):
 
 def test_train_and_save_refuses_a_taken_name_before_training(runs_dir, small_data, trained, monkeypatch):
     save(runs_dir, "taken", trained)
-    monkeypatch.setattr("vae.lab.train", lambda *a, **k: pytest.fail("trained despite a taken name"))
+    monkeypatch.setattr("vae.train.train", lambda *a, **k: pytest.fail("trained despite a taken name"))
     with pytest.raises(RunError, match="already exists"):
         train_and_save(TINY, small_data, runs_dir, name="taken")
 

@@ -128,8 +128,9 @@ def test_explorer_keyboard_mouse_and_scatter_click(trained_server, new_page):
     before = digit_src(watcher)
     thumb = watcher.page.locator(".st-key-z0 input[type=range]")
     thumb.focus()
-    for _ in range(20):
+    for _ in range(20):  # each press is a release; a person pauses to look, so does this test
         thumb.press("ArrowRight")
+        watcher.wait_idle()
     wait_until(lambda: digit_src(watcher) != before, 10, message="the digit to change after keys")
     assert slider_value(watcher, "z0") == pytest.approx(1.0)
 

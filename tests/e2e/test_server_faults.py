@@ -42,7 +42,9 @@ def test_killing_the_server_mid_training_loses_nothing_and_it_restarts(
         watcher = new_page()
         watcher.goto(restarted.url)
         assert "Run earlier:" in watcher.page.inner_text("body")
-        assert watcher.page.locator('[data-testid="stImage"] img').count() == 2
+        images = watcher.page.locator('[data-testid="stImage"] img')
+        images.nth(1).wait_for(timeout=30_000)  # the digit and the manifold grid
+        assert images.count() == 2
         watcher.assert_clean()
     finally:
         restarted.stop()
