@@ -48,6 +48,19 @@ def keep_keras_state_between_reruns() -> None:
         script_runner._clean_problem_modules = lambda: None
 
 
+def ensure_app_shell() -> None:
+    """Called first by every page. Until some session has run app.py (and so st.navigation),
+    Streamlit treats `pages/` as an old-style pages folder: a page opened by its address right
+    after the server starts (a bookmark to /train) would run alone, without app.py's navigation
+    and sidebar, and `common` would be listed as a page. Switch that mode off and rerun, which
+    runs app.py with the same page. Private Streamlit state: if it disappears, this does nothing."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def app_version() -> str:
     try:
         return metadata.version("latent-lab")

@@ -114,6 +114,7 @@ def grid_section(fast_decoder):
     grid()
 
 
+common.ensure_app_shell()
 st.title("Latent explorer")
 st.markdown(
     "Every point of the latent space is a recipe for a digit. Drag the sliders (or click the map) "

@@ -163,6 +163,7 @@ def saved_curves() -> None:
         confirm_delete(run.name)
 
 
+common.ensure_app_shell()
 st.title("Train a model")
 st.markdown(
     "Pick a preset and press **Start training**: the charts show the loss falling as the network learns. "

@@ -70,9 +70,24 @@ class PageWatcher:
         self.errors: list[str] = []
         page.on("console", lambda message: self._console(message))
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("response", lambda response: self._response(response))
+
+    # Opened at a page's address (/train), Streamlit's frontend first probes /train/_stcore/... for
+    # a base path, gets 404, then uses /_stcore/: its own behaviour, not an error of the app.
+    BASE_PATH_PROBES = ("/_stcore/host-config", "/_stcore/health")
+
+    def _response(self, response) -> None:
+        # Failed requests are judged here, where the address is known; the console's copy of the
+        # same failure ("Failed to load resource") is skipped in _console.
+        path = response.url.split("://", 1)[-1].split("/", 1)[-1]
+        probe = path.endswith(self.BASE_PATH_PROBES) and not path.startswith("_stcore/")
+        if response.status >= 400 and not probe:
+            self.errors.append(f"HTTP {response.status} for {response.url}")
 
     def _console(self, message) -> None:
-        if message.type == "error" and not any(part in message.text for part in self.IGNORED):
+        if message.type != "error" or message.text.startswith("Failed to load resource: the server responded"):
+            return
+        if not any(part in message.text for part in self.IGNORED):
             self.errors.append(message.text)
 
     def goto(self, url: str) -> None:

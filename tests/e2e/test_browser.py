@@ -173,3 +173,22 @@ def test_reconstruction_csv_download(trained_server, new_page):
     assert [float(row[1]) for row in rows[1:11]] == pytest.approx(saved["per_class_sse"], rel=1e-6)
     watcher.assert_clean()
 
+
+
+def test_a_page_opened_by_its_address_right_after_start_gets_the_whole_app(trained_server_fresh, new_page):
+    watcher = new_page()
+    watcher.goto(f"{trained_server_fresh.url}/reconstruction")
+    links = watcher.page.locator('[data-testid="stSidebarNavLink"]')
+    links.first.wait_for(timeout=30_000)
+    assert [links.nth(i).inner_text() for i in range(links.count())] == PAGE_TITLES
+    assert watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() == 1
+    assert "Reconstruction errors by digit" in watcher.page.inner_text("h1")
+    watcher.assert_clean()
+
+
+@pytest.fixture
+def trained_server_fresh(trained_server, tmp_path, mnist_cache_dir):
+    """A newly started server (no session has run app.py yet) on the same saved runs."""
+    server = AppServer(trained_server.runs_dir, mnist_cache_dir, tmp_path / "fresh.log")
+    yield server
+    server.stop()
