@@ -28,8 +28,13 @@ def set_training_form(watcher: PageWatcher, epochs: int, images: int, hidden: in
 def train_through_ui(watcher: PageWatcher, timeout_s: float = 600) -> None:
     """Press Start training and wait until the run is saved (the live panel refreshes meanwhile)."""
     page = watcher.page
+    alerts = page.locator('[data-testid="stAlert"]')
+    before = alerts.first.inner_text() if alerts.count() else ""
     page.get_by_role("button", name="Start training").click()
-    page.wait_for_selector('[data-testid="stProgress"]', timeout=60_000)
-    page.wait_for_selector("text=saved: test", timeout=timeout_s * 1000)
+    # A small run can finish before its progress bar is ever drawn: wait for a new "saved" message.
+    page.wait_for_function(
+        """(before) => [...document.querySelectorAll('[data-testid="stAlert"]')]
+               .some(a => a.innerText.includes('saved: test') && a.innerText !== before)""",
+        arg=before, timeout=timeout_s * 1000)
     watcher.wait_idle()
     time.sleep(0.5)

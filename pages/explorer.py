@@ -78,7 +78,9 @@ def explorer(run_name, fast_decoder, z_test, labels):
         with controls:
             z = np.zeros(latent_dim, np.float32)
             for index in range(shown):
-                z[index] = st.slider(f"z{index + 1}", -EXTENT, EXTENT, 0.0, 0.05, key=slider_key(index))
+                # A default only for a new slider: one set through session state (a scatter click) has its value.
+                default = {} if slider_key(index) in st.session_state else {"value": 0.0}
+                z[index] = st.slider(f"z{index + 1}", -EXTENT, EXTENT, step=0.05, key=slider_key(index), **default)
             if latent_dim > MAX_SLIDERS:
                 st.caption(f"Dimensions {MAX_SLIDERS + 1}–{latent_dim} stay at 0.")
         digit = fast_decoder(z[None, :])[0]

@@ -59,7 +59,23 @@ def hyperparameter_widgets() -> dict:
     return values
 
 
+FORM_KEYS = ["train_preset", *(widget_key(field) for field in FIELDS)]
+
+
+def restore_form() -> None:
+    """Streamlit forgets a widget's value when its page is not shown; keep the form's settings
+    in a plain session key so they survive a visit to another page."""
+    for key, value in st.session_state.get("train_form_saved", {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def remember_form() -> None:
+    st.session_state.train_form_saved = {key: st.session_state[key] for key in FORM_KEYS if key in st.session_state}
+
+
 def settings_form() -> None:
+    restore_form()
     if "train_preset" not in st.session_state:
         st.session_state.train_preset = "default"
         apply_preset()
@@ -67,6 +83,7 @@ def settings_form() -> None:
     st.caption(PRESET_DESCRIPTIONS[st.session_state.train_preset])
     with st.expander("Hyperparameters", expanded=False):
         values = hyperparameter_widgets()
+    remember_form()
     name = st.text_input("Run name (optional)", max_chars=80, placeholder="e.g. my-first-vae",
                          help="Letters, digits, '-', '_' and '.'; leave empty for an automatic name.")
     if st.button("Start training", type="primary"):

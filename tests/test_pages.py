@@ -348,3 +348,14 @@ def test_an_unwritable_runs_dir_is_explained_when_training_starts(tmp_path, monk
     at.button[0].click().run()
     assert not at.exception
     assert "Cannot write runs to" in at.error[0].value
+
+
+def test_training_settings_survive_a_visit_to_another_page(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "vae2")
+    at = open_app("pages/train.py")
+    set_tiny_training(at, epochs=7)
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.number_input(key="train_epochs").value == 7
+    assert at.number_input(key="train_train_subset").value == 512

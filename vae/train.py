@@ -120,6 +120,10 @@ def train(
     """
     x_train = training_images(config, data)
     check_fits_data(config, len(x_train))
+    # Each training builds a new model and new traced functions: drop what earlier trainings left
+    # in Keras's global state, so a long-running server does not grow with every run. Models
+    # already built (cached for the explorer) keep working.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
     model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch))
