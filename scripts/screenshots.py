@@ -1,6 +1,6 @@
 """Screenshots of every page for the README, taken in Debian's chromium with Playwright.
 
-Run: python scripts/screenshots.py --runs-dir runs [--out docs]
+Run: python scripts/screenshots.py --runs-dir runs [--run NAME] [--out docs]
 Starts `streamlit run app.py` on a free 127.0.0.1 port with that runs folder, visits each page,
 and writes docs/<page>.png. Needs `apt-get install chromium` and the dev requirements.
 """
@@ -33,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--run", help="the run to show (default: the newest)")
     args = parser.parse_args()
     port = free_port()
     env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(args.runs_dir.resolve())}
@@ -46,7 +47,8 @@ def main() -> None:
             for name, path in PAGES.items():
                 for _ in range(60):  # the server needs a few seconds to start
                     try:
-                        page.goto(f"http://127.0.0.1:{port}/{path}")
+                        query = f"?run={args.run}" if args.run else ""
+                        page.goto(f"http://127.0.0.1:{port}/{path}{query}")
                         break
                     except Exception:
                         time.sleep(0.5)
