@@ -19,10 +19,7 @@ def set_training_form(watcher: PageWatcher, epochs: int, images: int, hidden: in
     page.get_by_text("Hyperparameters").click()
     fields = [("Epochs", epochs), ("Training images", images)] + ([("Hidden units", hidden)] if hidden else [])
     for label, value in fields:
-        field = page.get_by_role("spinbutton", name=label, exact=True)
-        field.fill(str(value))
-        field.press("Enter")
-        watcher.wait_idle()
+        watcher.fill("spinbutton", label, value)
 
 
 def train_through_ui(watcher: PageWatcher, timeout_s: float = 600) -> None:

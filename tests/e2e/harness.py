@@ -104,6 +104,13 @@ class PageWatcher:
         self.page.wait_for_selector(f'h1:has-text("{title.split()[0]}")', timeout=60_000)
         self.wait_idle()
 
+    def fill(self, role: str, label: str, value) -> None:
+        """Type into a number or text field and press Enter, as a person would; wait for the rerun."""
+        field = self.page.get_by_role(role, name=label, exact=True)
+        field.fill(str(value))
+        field.press("Enter")
+        self.wait_idle()
+
     def assert_clean(self) -> None:
         assert self.page.locator('[data-testid="stException"]').count() == 0, "an exception box is shown"
         assert self.errors == [], self.errors

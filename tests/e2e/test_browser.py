@@ -85,15 +85,9 @@ def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page
 
     # Now a tiny run through the form, to completion.
     watcher.page.get_by_text("Hyperparameters").click()
-    for label, value in [("Epochs", "2"), ("Training images", "512"), ("Hidden units", "32")]:
-        field = watcher.page.get_by_role("spinbutton", name=label, exact=True)
-        field.fill(value)
-        field.press("Enter")
-        watcher.wait_idle()
-    name_field = watcher.page.get_by_role("textbox", name="Run name (optional)")
-    name_field.fill("tiny-ui-run")
-    name_field.press("Enter")
-    watcher.wait_idle()
+    for label, value in [("Epochs", 2), ("Training images", 512), ("Hidden units", 32)]:
+        watcher.fill("spinbutton", label, value)
+    watcher.fill("textbox", "Run name (optional)", "tiny-ui-run")
     watcher.page.get_by_role("button", name="Start training").click()
     watcher.page.wait_for_selector("text=Run 'tiny-ui-run' saved", timeout=120_000)
     watcher.wait_idle()
