@@ -91,6 +91,8 @@ class StreamlitClient:
             elif kind == "delta":
                 self._read_delta(forward, outcome)
             elif kind == "script_finished":
+                if forward.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # the script asked for a rerun (st.rerun): its result comes next
                 outcome.seconds = time.perf_counter() - started
                 return outcome
 

@@ -54,9 +54,13 @@ def ensure_app_shell() -> None:
     after the server starts (a bookmark to /train) would run alone, without app.py's navigation
     and sidebar, and `common` would be listed as a page. Switch that mode off and rerun, which
     runs app.py with the same page. Private Streamlit state: if it disappears, this does nothing."""
+    from streamlit.runtime import Runtime
     from streamlit.runtime.pages_manager import PagesManager
 
-    if getattr(PagesManager, "uses_pages_directory", False):
+    # AppTest turns this mode back on before every run it makes (and a rerun here would drop the
+    # click being tested); there each page runs alone, which its tests allow for.
+    under_app_test = type(getattr(Runtime, "_instance", None)).__name__ == "MagicMock"
+    if getattr(PagesManager, "uses_pages_directory", False) and not under_app_test:
         PagesManager.uses_pages_directory = False
         st.rerun()
 

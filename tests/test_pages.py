@@ -91,7 +91,7 @@ def test_first_run_button_trains_the_default_preset_and_the_explorer_appears(run
     assert job is not None and job.config == tiny_default
     assert job.join(timeout=120)
     assert job.snapshot().state == "completed", job.snapshot().message
-    at = open_app()  # AppTest drops the sidebar on reruns with st.navigation: reopen, as a reload would
+    at = open_app()  # AppTest reruns pages without app.py's sidebar: reopen, as a reload would
     assert [s.label for s in at.slider][:2] == ["z1", "z2"]
     assert len(at.image) == 2  # the generated digit and the manifold grid
     assert at.sidebar.selectbox[0].options[0].startswith("default-")
@@ -150,9 +150,9 @@ def test_active_run_picker_lists_runs_newest_first_and_switches(runs_dir, saved_
     picker = at.sidebar.selectbox[0]
     assert picker.options[0].startswith("vae2 — default, latent 2") and picker.options[1].startswith("vae3")
     assert "z3" not in [s.label for s in at.slider]
-    # Streamlit 1.67's AppTest drops the sidebar after the first run of an app that uses
-    # st.navigation, so the picker cannot be clicked here (the browser tests click it); its
-    # effect, the active run in session state, is set directly.
+    # AppTest (Streamlit 1.67) re-enables the old pages-folder mode before each run, so after the
+    # first run a page runs without app.py and its sidebar: the picker is clicked in the browser
+    # tests instead, and its effect, the active run in session state, is set directly here.
     at.session_state["active_run"] = "vae3"
     at.run()
     assert "z3" in [s.label for s in at.slider]
