@@ -175,7 +175,11 @@ def test_a_page_opened_by_its_address_right_after_start_gets_the_whole_app(train
     links = watcher.page.locator('[data-testid="stSidebarNavLink"]')
     links.first.wait_for(timeout=30_000)
     assert [links.nth(i).inner_text() for i in range(links.count())] == PAGE_TITLES
-    assert watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() == 1
+    # The first run stops early and reruns through app.py: wait for what only app.py draws.
+    picker = watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+    picker.wait_for(timeout=30_000)
+    watcher.wait_idle()
+    assert picker.count() == 1
     assert "Reconstruction errors by digit" in watcher.page.inner_text("h1")
     watcher.assert_clean()
 
