@@ -70,9 +70,12 @@ def squared_error_per_image(images: np.ndarray, reconstructions: np.ndarray) -> 
     return np.sum(np.square(images.astype(np.float64) - reconstructions), axis=1)
 
 
-def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray,
+                                   z_mean: np.ndarray | None = None) -> pd.DataFrame:
     """The seed's table: per digit, the mean over its images of the per-image sum of squared errors."""
-    errors = squared_error_per_image(images, reconstruct(encoder, decoder, images))
+    # z_mean, when the caller already has the encodings, saves encoding the images again.
+    reconstructions = reconstruct(encoder, decoder, images) if z_mean is None else decode(decoder, z_mean)
+    errors = squared_error_per_image(images, reconstructions)
     frame = pd.DataFrame({"digit": labels.astype(int), "sse": errors})
     table = frame.groupby("digit")["sse"].agg(mean_sse="mean", images="count").reindex(range(10))
     table.index.name = "digit"
@@ -93,10 +96,11 @@ def manifold_grid(decoder, n: int = 3, low: float = -4.0, high: float = 4.0) -> 
     return digits.transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
 
 
-def test_metrics(encoder, decoder, config, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+def test_metrics(encoder, decoder, config, x_test: np.ndarray, y_test: np.ndarray,
+                 z_mean: np.ndarray | None = None) -> dict:
     """What metrics.json records for a run: test -ELBO and its parts, and the seed's per-class table."""
     elbo = neg_elbo(encoder, decoder, x_test, is_autoencoder=config.model == "ae", seed=config.seed)
-    per_class = per_class_reconstruction_error(encoder, decoder, x_test, y_test)
+    per_class = per_class_reconstruction_error(encoder, decoder, x_test, y_test, z_mean)
     return {
         "test_neg_elbo": elbo["neg_elbo"],
         "test_reconstruction_loss": elbo["reconstruction_loss"],

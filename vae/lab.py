@@ -51,7 +51,8 @@ def train_and_save(
             "Training diverged (the loss became NaN); nothing was saved. "
             "Try a smaller learning rate or beta."
         )
-    metrics = test_metrics(result.encoder, result.decoder, config, data.x_test, data.y_test)
+    test_z_mean = encode(result.encoder, data.x_test)[0]  # saved with the run and used for its metrics
+    metrics = test_metrics(result.encoder, result.decoder, config, data.x_test, data.y_test, test_z_mean)
     metrics.update({
         "status": result.status,
         "epochs_completed": result.epochs_completed,
@@ -59,7 +60,6 @@ def train_and_save(
         "preset": preset_name,
         "data_source": data.source,
     })
-    test_z_mean = encode(result.encoder, data.x_test)[0]
     path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics,
                          test_z_mean)
     return SavedRun(name, path, result, metrics)
