@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from pages import common
+from ui import state, training
+from ui.shell import ensure_app_shell
 from vae.errors import LabError
 from vae.plots import digit_rows
 
@@ -25,20 +26,21 @@ def pick_indices(mode: str, labels: np.ndarray, errors: np.ndarray) -> np.ndarra
     return np.array([np.flatnonzero(labels == d)[np.argmax(errors[labels == d])] for d in range(10)])
 
 
-common.ensure_app_shell()
+ensure_app_shell()
 st.title("Compare originals and reconstructions")
 st.markdown(
     "Top row: real test digits. Bottom row: what the model draws after squeezing each one through "
     "the latent space. Look at the worst reconstructions: are they odd handwriting or model mistakes?"
 )
-run, data = common.run_and_data_or_stop("compare")
+run, data = training.run_and_data_or_stop("compare")
 try:
-    errors, reconstructions = common.test_reconstructions(run)
+    errors = state.test_errors(run)
+    mode = st.radio("Show", MODES, horizontal=True, key="compare_mode")
+    indices = pick_indices(mode, data.y_test, errors)
+    reconstructions = state.reconstructions(run, indices)
 except LabError as error:
-    common.show_run_error_and_stop(error)
-mode = st.radio("Show", MODES, horizontal=True, key="compare_mode")
-indices = pick_indices(mode, data.y_test, errors)
-st.image(digit_rows([data.x_test[indices], reconstructions[indices]], scale=4),
+    state.show_run_error_and_stop(error)
+st.image(digit_rows([data.x_test[indices], reconstructions], scale=4),
          caption="originals (top) and reconstructions (bottom)", output_format="PNG")
 st.dataframe(
     {"test image": indices, "digit": data.y_test[indices], "squared error": np.round(errors[indices], 2)},

@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from pages import common
+from ui import state, training
+from ui.shell import ensure_app_shell, escape
 from vae.errors import LabError
 from vae.evaluate import manifold_grid, principal_components
 from vae.plots import enlarge, latent_scatter, move_current_marker
@@ -62,8 +63,8 @@ def session_scatter(run_name: str, projected, labels, axis_titles):
     return cached[1]
 
 
-def explorer(run_name, fast_decoder, z_test, labels):
-    latent_dim = fast_decoder.latent_dim
+def explorer(run_name, decoder_model, z_test, labels):
+    latent_dim = decoder_model.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
     projected, mean, components, axis_titles = scatter_view(z_test)
 
@@ -83,7 +84,7 @@ def explorer(run_name, fast_decoder, z_test, labels):
                 z[index] = st.slider(f"z{index + 1}", -EXTENT, EXTENT, step=0.05, key=slider_key(index), **default)
             if latent_dim > MAX_SLIDERS:
                 st.caption(f"Dimensions {MAX_SLIDERS + 1}–{latent_dim} stay at 0.")
-        digit = fast_decoder(z[None, :])[0]
+        digit = decoder_model(z[None, :])[0]
         with picture:
             st.image(enlarge(digit, DIGIT_SCALE), caption="generated digit", width="stretch", output_format="PNG")
         with scatter:
@@ -98,7 +99,7 @@ def explorer(run_name, fast_decoder, z_test, labels):
     panel()
 
 
-def grid_section(fast_decoder):
+def grid_section(decoder_model):
     @st.fragment
     def grid():
         st.subheader("Manifold grid")
@@ -108,7 +109,7 @@ def grid_section(fast_decoder):
             extent = st.slider("Range ±", 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
             st.caption("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0.")
         with right:
-            image = manifold_grid(fast_decoder, n, -extent, extent)
+            image = manifold_grid(decoder_model, n, -extent, extent)
             scale = max(1, 672 // (28 * n))
             caption = f"{n}×{n} digits decoded over [−{extent:g}, {extent:g}]²"
             st.image(enlarge(image, scale), caption=caption, output_format="PNG")
@@ -116,19 +117,19 @@ def grid_section(fast_decoder):
     grid()
 
 
-common.ensure_app_shell()
+ensure_app_shell()
 st.title("Latent explorer")
 st.markdown(
     "Every point of the latent space is a recipe for a digit. Drag the sliders (or click the map) "
     "and the decoder draws the digit for that point at once. Notice how one digit morphs into "
     "another as you cross the borders between the coloured clusters."
 )
-run, data = common.run_and_data_or_stop("explorer")
+run, data = training.run_and_data_or_stop("explorer")
 try:
-    decoder = common.explorer_decoder(run)
-    encodings = common.test_encodings(run)
+    decoder = state.decoder(run)
+    encodings = state.test_encodings(run)
 except LabError as error:
-    common.show_run_error_and_stop(error)
-st.caption(f"Run **{common.escape(run.name)}**: {run.config.describe()}")
+    state.show_run_error_and_stop(error)
+st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}")
 explorer(run.name, decoder, encodings, data.y_test)
 grid_section(decoder)

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from pages import common
+from ui import state, training
+from ui.shell import ensure_app_shell, escape
 from vae.plots import per_class_error_bars
 
 
@@ -13,23 +14,23 @@ def error_table(selected) -> pd.DataFrame:
     for run in selected:
         values = run.metrics.get("per_class_sse")
         if not isinstance(values, list) or len(values) != 10:
-            st.warning(f"Run {common.escape(run.name)} has no per-digit errors saved; it is left out.")
+            st.warning(f"Run {escape(run.name)} has no per-digit errors saved; it is left out.")
             continue
         rows += [{"run": run.name, "digit": digit, "mean_sse": value} for digit, value in enumerate(values)]
     return pd.DataFrame(rows, columns=["run", "digit", "mean_sse"])
 
 
-common.ensure_app_shell()
+ensure_app_shell()
 st.title("Reconstruction errors by digit")
 st.markdown(
     "Each test image is squeezed through the latent space and drawn again; the bar is the average "
     "squared difference for each digit (lower is better). Compare a VAE with a plain autoencoder, or "
     "with a larger latent space: which digits are hardest, and who reconstructs better?"
 )
-runs_available = common.listing().runs
-active = common.active_run()
+runs_available = state.listing().runs
+active = state.active_run()
 if active is None:
-    common.first_run_prompt("reconstruction")
+    training.first_run_prompt("reconstruction")
     st.stop()
 by_name = {run.name: run for run in runs_available}
 chosen = st.multiselect(

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages import common
+from ui import state, training
+from ui.shell import ensure_app_shell, escape
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from vae.errors import LabError
 from vae.plots import history_points, training_curves, update_training_curves
@@ -94,49 +95,75 @@ def settings_form() -> None:
         except LabError as error:
             st.error(f"Cannot start: {error}")
             return
-        if common.start_training(st.session_state.train_preset, config, name) is not None:
+        if training.start_training(st.session_state.train_preset, config, name) is not None:
             st.rerun()
 
 
 def live_figure(snap):
-    """This session's live chart, built once per training and then only given new points."""
-    cached = st.session_state.get("live_figure")
-    if cached is None or cached[0] != snap.run_name:
-        cached = (snap.run_name, training_curves([], []))
-        st.session_state.live_figure = cached
-    return update_training_curves(cached[1], snap.batch_points, snap.epoch_points)
+    """This session's live chart of a job, built once and then only given new points."""
+    figures = st.session_state.setdefault("live_figures", {})
+    if snap.id not in figures:
+        figures.clear()  # one job's figure at a time is kept per session
+        figures[snap.id] = training_curves([], [])
+    return update_training_curves(figures[snap.id], snap.batch_points, snap.epoch_points)
 
 
-def live_panel(job) -> None:
-    """Progress, live charts and the Stop button; refreshes itself every second while training."""
+def job_panel(snap) -> None:
+    """One job: its progress, its Stop/Cancel (for its owner) and, once running, its live curves."""
+    whose = "Your training" if training.is_mine(snap.id) else "Training"
+    st.subheader(f"{whose} {snap.run_name}")
+    st.progress(snap.fraction_done, text=training.progress_text(snap))
+    if snap.stalled:
+        st.warning(f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck. "
+                   "Its owner can stop it; the queue then moves on.")
+    training.cancel_button(snap, "panel")
+    if snap.running and snap.batch_points:
+        st.plotly_chart(live_figure(snap), key=f"live_curves_{snap.id}", config={"displayModeBar": False})
+
+
+def queue_table(snaps) -> None:
+    waiting = [snap for snap in snaps if snap.state == "queued"]
+    if not waiting:
+        return
+    st.markdown(f"**Waiting in the queue ({len(waiting)})**")
+    st.dataframe(
+        {"position": [snap.position for snap in waiting],
+         "run": [snap.run_name + (" (yours)" if training.is_mine(snap.id) else "") for snap in waiting],
+         "model": [snap.config.describe() for snap in waiting],
+         "starts": [training.about(snap.estimated_start_seconds) for snap in waiting]},
+        hide_index=True,
+    )
+    for snap in waiting:
+        if training.is_mine(snap.id):
+            st.caption(f"Your {snap.run_name}: position {snap.position}, starts "
+                       f"{training.about(snap.estimated_start_seconds)}.")
+            training.cancel_button(snap, "queue")
+
+
+def queue_panel() -> None:
+    """Every running job (anyone may watch), then the waiting line; refreshes every second while
+    anything is queued or running, and redraws the whole page when one of this session's jobs ends."""
 
     @st.fragment(run_every=1.0)
     def panel():
-        snap = job.snapshot()
-        if not snap.active:
-            if snap.state != "failed":
-                common.set_active_run(snap.run_name)
-            st.rerun(scope="app")  # training ended: redraw the whole page, stop refreshing
-        st.subheader(f"Training {snap.run_name}")
-        st.progress(snap.fraction_done, text=common.progress_text(snap))
-        st.plotly_chart(live_figure(snap), key="live_curves", config={"displayModeBar": False})
-        if snap.state == "stopping":
-            st.button("Stopping…", disabled=True, key="stop_training")
-        else:
-            st.button("Stop training", key="stop_training", on_click=job.request_stop,
-                      help="Ends after the current batch; keeps the run.")
+        snaps = training.training_queue().snapshots(active_only=True)
+        if training.follow_finished_jobs() or not snaps:
+            st.rerun(scope="app")
+        error = st.session_state.pop("training_error", None)
+        if error:
+            st.error(error)
+        for snap in [s for s in snaps if s.running]:
+            job_panel(snap)
+        queue_table(snaps)
 
     panel()
 
 
-def finished_panel(job) -> None:
-    snap = job.snapshot()
-    if snap.state == "failed":
-        st.error(snap.message)
-        return
-    (st.success if snap.state == "completed" else st.warning)(
-        snap.message + (" Training was stopped early; the partial model was kept." if snap.state == "stopped" else "")
-    )
+def last_finished_notice() -> None:
+    """How this session's most recent finished job ended (saved, stopped, failed, cancelled)."""
+    finished = [snap for snap in training.my_snapshots() if not snap.active]
+    if finished:
+        training.finished_notice(finished[-1])
 
 
 def forget_pending_delete() -> None:
@@ -147,16 +174,16 @@ def forget_pending_delete() -> None:
 # person confirms, cancels or closes it: nothing is deleted by a single click.
 @st.dialog("Delete this run?", on_dismiss=forget_pending_delete)
 def confirm_delete(run_name: str) -> None:
-    st.write(f"Run **{common.escape(run_name)}** and its trained model will be removed for good.")
+    st.write(f"Run **{escape(run_name)}** and its trained model will be removed for good.")
     delete, cancel = st.columns(2)
     if delete.button("Delete", type="primary", key="confirm_delete"):
         forget_pending_delete()
         try:
-            delete_run(common.runs_dir(), run_name)
+            delete_run(state.runs_dir(), run_name)
         except (LabError, OSError) as error:
             st.error(f"Could not delete the run: {error}")
             return
-        st.session_state.pop(common.ACTIVE_RUN, None)
+        st.session_state.pop(state.ACTIVE_RUN, None)
         st.rerun()
     if cancel.button("Cancel", key="cancel_delete"):
         forget_pending_delete()
@@ -164,7 +191,7 @@ def confirm_delete(run_name: str) -> None:
 
 
 def saved_curves() -> None:
-    run = common.active_run()
+    run = state.active_run()
     if run is None:
         return
     try:
@@ -180,20 +207,22 @@ def saved_curves() -> None:
         confirm_delete(run.name)
 
 
-common.ensure_app_shell()
+ensure_app_shell()
 st.title("Train a model")
 st.markdown(
     "Pick a preset and press **Start training**: the charts show the loss falling as the network learns. "
     "The loss is the negative ELBO, a reconstruction term plus a KL term that keeps the latent space tidy. "
     "Try the *Tutorial recipe* and watch its KL drop to zero: the latent space collapses."
 )
-manager_job = common.training_manager().job
-if manager_job is not None and manager_job.snapshot().active:
-    live_panel(manager_job)
+training.follow_finished_jobs()
+if training.training_queue().snapshots(active_only=True):
+    queue_panel()
 else:
-    if manager_job is not None:
-        finished_panel(manager_job)
-    elif common.active_run() is None:
+    last_finished_notice()
+    if state.active_run() is None:
         st.info("There is no trained model yet: press Start training with the default preset to begin.")
-    settings_form()
-    saved_curves()
+st.markdown("**New training**")
+st.caption("Trainings wait in one queue for everyone and run one at a time "
+           "(see the README to run more at once); you can leave this page while yours runs.")
+settings_form()
+saved_curves()

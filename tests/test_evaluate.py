@@ -80,26 +80,3 @@ def test_test_metrics_records_the_seed_table(trained, small_data):
     assert metrics["test_neg_elbo"] > metrics["test_reconstruction_loss"] > 0
 
 
-def test_fast_decoder_matches_keras_and_reads_a_saved_file_without_keras(trained, runs_dir, small_data):
-    from vae.runs import load_test_encodings, save_run
-
-    z = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
-    expected = np.asarray(trained.decoder(z))
-    np.testing.assert_allclose(evaluate.FastDecoder(trained.decoder)(z), expected, atol=1e-5)
-    z_mean = evaluate.encode(trained.encoder, small_data.x_test)[0]
-    path = save_run(runs_dir, "fast", TINY, trained.encoder, trained.decoder, trained.history, {}, z_mean)
-    from_file = evaluate.FastDecoder.from_keras_file(path / "decoder.keras")
-    assert from_file is not None and from_file.uses_numpy and from_file.latent_dim == 2
-    np.testing.assert_allclose(from_file(z), expected, atol=1e-5)
-    np.testing.assert_array_equal(load_test_encodings(path, 500, 2), z_mean)
-    assert load_test_encodings(path, 10_000, 2) is None  # saved for another test set: not used
-
-
-def test_fast_decoder_from_file_declines_what_it_cannot_read(tmp_path, small_data):
-    from vae.train import train
-
-    conv = train(TINY.replace(arch="conv", hidden_dim=16, epochs=1, train_subset=128), small_data)
-    conv.decoder.save(tmp_path / "conv.keras")
-    assert evaluate.FastDecoder.from_keras_file(tmp_path / "conv.keras") is None
-    (tmp_path / "broken.keras").write_bytes(b"not a zip")
-    assert evaluate.FastDecoder.from_keras_file(tmp_path / "broken.keras") is None

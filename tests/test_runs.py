@@ -26,7 +26,7 @@ def save(root, name, trained, **metrics):
 
 def test_save_list_find_load_round_trip(runs_dir, trained):
     path = save(runs_dir, "first", trained)
-    assert sorted(p.name for p in path.iterdir()) == sorted(runs.RUN_FILES)
+    assert sorted(p.name for p in path.iterdir()) == sorted([*runs.RUN_FILES, runs.WEIGHTS_FILE])
     listing = runs.list_runs(runs_dir)
     assert [r.name for r in listing.runs] == ["first"] and listing.problems == []
     summary = runs.find_run(runs_dir, "first")

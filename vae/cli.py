@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from vae.config import ARCHS, LOSSES, MODELS, OPTIMIZERS, PRESETS, preset
+from vae.config import ARCHS, LOSSES, MODELS, OPTIMIZERS, PRESETS, SCHEDULES, preset
 from vae.errors import DataError, LabError, TrainingDiverged
 
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--optimizer", choices=OPTIMIZERS)
     train.add_argument("--learning-rate", type=float)
+    train.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     train.add_argument("--loss", choices=LOSSES)
     train.add_argument("--beta", type=float)
     train.add_argument("--arch", choices=ARCHS)
@@ -52,11 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--runs-dir", type=Path)
     evaluate.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     evaluate.add_argument("--mnist", type=Path, help="a Keras-format mnist.npz to use")
+    export = commands.add_parser(
+        "export-weights", help="add weights.npz and the test-set files to runs saved by an older version")
+    export.add_argument("names", nargs="*", help="runs to update (default: every run that needs it)")
+    export.add_argument("--runs-dir", type=Path)
+    export.add_argument("--mnist", type=Path, help="a Keras-format mnist.npz to use")
     return parser
 
 
 CONFIG_FLAGS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "optimizer", "learning_rate",
-                "loss", "beta", "arch", "model", "seed", "train_subset")
+                "schedule", "loss", "beta", "arch", "model", "seed", "train_subset")
 
 
 def config_from_args(args):
@@ -65,16 +71,20 @@ def config_from_args(args):
 
 
 class _ProgressBars:
-    """One tqdm bar per epoch, test figures printed as each epoch ends."""
+    """One tqdm bar per epoch on a terminal, test figures printed as each epoch ends. When stderr
+    is not a terminal (a log file, CI) there is no bar: one line per epoch, nothing else."""
 
-    def __init__(self):
+    def __init__(self, interactive: bool | None = None):
         from tqdm import tqdm
 
         self._tqdm = tqdm
         self._bar = None
         self._lock = threading.Lock()
+        self._interactive = sys.stderr.isatty() if interactive is None else interactive
 
     def on_batch(self, progress):
+        if not self._interactive:
+            return
         with self._lock:
             if self._bar is None:
                 self._bar = self._tqdm(total=progress.batches_per_epoch, unit="batch", leave=True,
@@ -89,7 +99,8 @@ class _ProgressBars:
                 self._bar.close()
                 self._bar = None
         test = summary.test
-        print(f"epoch {summary.epoch}: test -ELBO {test['loss']:.2f} = reconstruction "
+        print(f"epoch {summary.epoch}/{summary.epochs} ({summary.elapsed_seconds:.0f} s): "
+              f"test -ELBO {test['loss']:.2f} = reconstruction "
               f"{test['reconstruction_loss']:.2f} + KL {test['kl_loss']:.2f}", flush=True)
 
 
@@ -157,6 +168,28 @@ def command_evaluate(args) -> int:
     return 0
 
 
+def command_export_weights(args) -> int:
+    from vae import runs
+
+    runs_dir = args.runs_dir or runs.default_runs_dir()
+    summaries = ([runs.find_run(runs_dir, name) for name in args.names] if args.names
+                 else [run for run in runs.list_runs(runs_dir).runs if runs.needs_numpy_files(run.path)])
+    if not summaries:
+        print("Every run already has its numpy files; nothing to do.")
+        return 0
+    from vae.data import load_mnist
+    from vae.evaluate import decode, encode, squared_error_per_image
+
+    data = load_mnist(args.mnist)
+    for summary in summaries:
+        encoder, decoder = runs.load_models(summary.path)
+        z_mean = encode(encoder, data.x_test)[0]
+        runs.add_numpy_files(summary.path, encoder, decoder, z_mean,
+                             squared_error_per_image(data.x_test, decode(decoder, z_mean)))
+        print(f"Updated run {summary.name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -167,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                 from vae.runs import validate_run_name
 
                 validate_run_name(args.name)
-        command = {"train": command_train, "list": command_list, "evaluate": command_evaluate}[args.command]
+        command = {"train": command_train, "list": command_list, "evaluate": command_evaluate,
+                   "export-weights": command_export_weights}[args.command]
         return command(args)
     except UsageError as error:
         return _fail(error, 2)

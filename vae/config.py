@@ -13,6 +13,8 @@ OPTIMIZERS = ("rmsprop", "adam")
 LOSSES = ("elbo", "tutorial")
 ARCHS = ("dense", "conv")
 MODELS = ("vae", "ae")
+# "constant", or "cosine": the learning rate decays along half a cosine to 0 over the whole run.
+SCHEDULES = ("constant", "cosine")
 MNIST_TRAIN_SIZE = 60_000
 
 
@@ -29,7 +31,7 @@ FLOAT_RANGES = {
     "learning_rate": (1e-6, 1.0),
     "beta": (0.0, 100.0),
 }
-CHOICES = {"optimizer": OPTIMIZERS, "loss": LOSSES, "arch": ARCHS, "model": MODELS}
+CHOICES = {"optimizer": OPTIMIZERS, "loss": LOSSES, "arch": ARCHS, "model": MODELS, "schedule": SCHEDULES}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class TrainConfig:
     batch_size: int = 32
     optimizer: str = "adam"
     learning_rate: float = 3e-3
+    schedule: str = "constant"
     # "elbo": BCE summed over 784 pixels + KL summed over latent dims (per image).
     # "tutorial": the seed recipe, mean BCE over pixels + mean KL over dims, i.e. the ELBO
     # with the KL weighted 784 / latent_dim times too heavily: it collapses the posterior.

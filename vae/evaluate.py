@@ -1,15 +1,11 @@
 """What a trained encoder/decoder pair does on the test set: -ELBO, per-class errors, encodings, grids.
 
-Everything here takes the plain encoder and decoder (as saved in a run), calls them directly in
-batches (never `model.predict`, whose fixed cost is ~100x a direct call), and returns numpy/pandas.
+Everything here takes a plain encoder and decoder, Keras models (in a worker process or the CLI)
+or their numpy twins (`vae.numpy_model`, in the web server), calls them directly in batches (never
+`model.predict`, whose fixed cost is ~100x a direct call), and returns numpy/pandas.
 """
 
 from __future__ import annotations
-
-import io
-import json
-import threading
-import zipfile
 
 import numpy as np
 import pandas as pd
@@ -70,16 +66,17 @@ def squared_error_per_image(images: np.ndarray, reconstructions: np.ndarray) -> 
     return np.sum(np.square(images.astype(np.float64) - reconstructions), axis=1)
 
 
-def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray,
-                                   z_mean: np.ndarray | None = None) -> pd.DataFrame:
-    """The seed's table: per digit, the mean over its images of the per-image sum of squared errors."""
-    # z_mean, when the caller already has the encodings, saves encoding the images again.
-    reconstructions = reconstruct(encoder, decoder, images) if z_mean is None else decode(decoder, z_mean)
-    errors = squared_error_per_image(images, reconstructions)
+def per_class_table(errors: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The seed's table from per-image errors: per digit, their mean and the number of images."""
     frame = pd.DataFrame({"digit": labels.astype(int), "sse": errors})
     table = frame.groupby("digit")["sse"].agg(mean_sse="mean", images="count").reindex(range(10))
     table.index.name = "digit"
     return table.reset_index()
+
+
+def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The seed's table: per digit, the mean over its images of the per-image sum of squared errors."""
+    return per_class_table(squared_error_per_image(images, reconstruct(encoder, decoder, images)), labels)
 
 
 def manifold_grid(decoder, n: int = 3, low: float = -4.0, high: float = 4.0) -> np.ndarray:
@@ -97,99 +94,21 @@ def manifold_grid(decoder, n: int = 3, low: float = -4.0, high: float = 4.0) -> 
 
 
 def test_metrics(encoder, decoder, config, x_test: np.ndarray, y_test: np.ndarray,
-                 z_mean: np.ndarray | None = None) -> dict:
-    """What metrics.json records for a run: test -ELBO and its parts, and the seed's per-class table."""
+                 errors: np.ndarray | None = None) -> dict:
+    """What metrics.json records for a run: test -ELBO and its parts, and the seed's per-class table.
+    `errors`, the per-image squared errors when the caller has them, saves reconstructing again."""
     elbo = neg_elbo(encoder, decoder, x_test, is_autoencoder=config.model == "ae", seed=config.seed)
-    per_class = per_class_reconstruction_error(encoder, decoder, x_test, y_test, z_mean)
+    if errors is None:
+        errors = squared_error_per_image(x_test, reconstruct(encoder, decoder, x_test))
+    per_class = per_class_table(errors, y_test)
     return {
         "test_neg_elbo": elbo["neg_elbo"],
         "test_reconstruction_loss": elbo["reconstruction_loss"],
         "test_kl_loss": elbo["kl_loss"],
         # A digit absent from a small test slice has no error: None, which JSON can hold (NaN can't).
         "per_class_sse": [None if np.isnan(v) else float(v) for v in per_class["mean_sse"]],
-        "mean_sse": float((per_class["mean_sse"] * per_class["images"]).sum() / per_class["images"].sum()),
+        "mean_sse": float(np.mean(errors)),
     }
-
-
-class FastDecoder:
-    """Decodes latent points for interactive use: thread-safe and without TensorFlow's per-call
-    overhead. A dense decoder runs as two numpy matrix products (~0.02 ms for one digit); any
-    other decoder is called directly under a lock (TensorFlow models are not promised to be
-    thread-safe, and one is shared by every browser session)."""
-
-    ACTIVATIONS = {
-        "relu": lambda x: np.maximum(x, 0),
-        "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-        "linear": lambda x: x,
-    }
-
-    def __init__(self, decoder=None, layers=None):
-        self._decoder = decoder
-        self._lock = threading.Lock()
-        self._layers = layers if layers is not None else self._dense_layers(decoder)
-        self.latent_dim = int(self._layers[0][0].shape[0] if self._layers else decoder.input_shape[-1])
-
-    @classmethod
-    def from_keras_file(cls, path) -> FastDecoder | None:
-        """Read a saved dense decoder straight from its .keras zip (config.json + model.weights.h5)
-        without loading Keras, so the explorer starts without waiting ~5 s for TensorFlow.
-        Returns None for any other kind of model (the caller then loads it with Keras)."""
-        try:
-            with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-                weights = io.BytesIO(archive.read("model.weights.h5"))
-            specs = [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
-            if not specs or any(layer["class_name"] != "Dense" for layer in specs):
-                return None
-            import h5py
-
-            chain = []
-            with h5py.File(weights, "r") as h5:
-                # Keras stores the n-th Dense layer under layers/dense, layers/dense_1, ...
-                for index, layer in enumerate(specs):
-                    group = h5["layers"]["dense" if index == 0 else f"dense_{index}"]["vars"]
-                    kernel, bias = np.asarray(group["0"], np.float32), np.asarray(group["1"], np.float32)
-                    activation = layer["config"].get("activation")
-                    if activation not in cls.ACTIVATIONS or kernel.shape[1] != bias.shape[0]:
-                        return None
-                    if chain and chain[-1][0].shape[1] != kernel.shape[0]:
-                        return None
-                    chain.append((kernel, bias, cls.ACTIVATIONS[activation]))
-        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
-            return None
-        return cls(layers=chain) if chain[-1][0].shape[1] == IMAGE_PIXELS else None
-
-    @classmethod
-    def _dense_layers(cls, decoder):
-        chain = []
-        for layer in decoder.layers:
-            if type(layer).__name__ == "InputLayer":
-                continue
-            activation = layer.get_config().get("activation") if type(layer).__name__ == "Dense" else None
-            if activation not in cls.ACTIVATIONS:
-                return None
-            kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
-            chain.append((kernel, bias, cls.ACTIVATIONS[activation]))
-        return chain
-
-    @property
-    def uses_numpy(self) -> bool:
-        return self._layers is not None
-
-    @property
-    def input_shape(self) -> tuple[None, int]:
-        return (None, self.latent_dim)
-
-    def __call__(self, z, training: bool = False) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
-        if self._layers is None:
-            with self._lock:
-                return decode(self._decoder, z)
-        x = z
-        with np.errstate(over="ignore"):  # sigmoid of a very negative number is 0, as it should be
-            for kernel, bias, activation in self._layers:
-                x = activation(x @ kernel + bias)
-        return x
 
 
 def principal_components(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from vae import runs
 from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.errors import RunError, TrainingDiverged
-from vae.evaluate import encode, test_metrics
+from vae.evaluate import decode, encode, squared_error_per_image, test_metrics
 from vae.progress import TrainingListener
 
 if TYPE_CHECKING:
@@ -51,8 +51,10 @@ def train_and_save(
             "Training diverged (the loss became NaN); nothing was saved. "
             "Try a smaller learning rate or beta."
         )
-    test_z_mean = encode(result.encoder, data.x_test)[0]  # saved with the run and used for its metrics
-    metrics = test_metrics(result.encoder, result.decoder, config, data.x_test, data.y_test, test_z_mean)
+    # Saved with the run, so the web server shows encodings and errors without running the encoder.
+    test_z_mean = encode(result.encoder, data.x_test)[0]
+    test_sse = squared_error_per_image(data.x_test, decode(result.decoder, test_z_mean))
+    metrics = test_metrics(result.encoder, result.decoder, config, data.x_test, data.y_test, test_sse)
     metrics.update({
         "status": result.status,
         "epochs_completed": result.epochs_completed,
@@ -61,5 +63,5 @@ def train_and_save(
         "data_source": data.source,
     })
     path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics,
-                         test_z_mean)
+                         test_z_mean, test_sse)
     return SavedRun(name, path, result, metrics)

@@ -153,10 +153,17 @@ def steps_per_execution(batch_size: int, batches_per_epoch: int) -> int:
     return max(1, min(32, 2048 // batch_size, batches_per_epoch // 8))
 
 
-def build_model(config: TrainConfig, batches_per_call: int = 1) -> VariationalAutoencoder:
+def learning_rate(config: TrainConfig, total_steps: int):
+    """The configured rate, or a schedule over the run's `total_steps` optimizer steps."""
+    if config.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, total_steps))
+    return config.learning_rate
+
+
+def build_model(config: TrainConfig, batches_per_call: int = 1, total_steps: int = 1) -> VariationalAutoencoder:
     """A compiled model ready for `fit`; weights are drawn from Keras's global seed."""
     model = VariationalAutoencoder(build_encoder(config), build_decoder(config), config)
     optimizer_class = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[config.optimizer]
-    model.compile(optimizer=optimizer_class(learning_rate=config.learning_rate),
+    model.compile(optimizer=optimizer_class(learning_rate=learning_rate(config, total_steps)),
                   steps_per_execution=batches_per_call)
     return model

@@ -160,11 +160,17 @@ def check_writable(root: Path) -> None:
         raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
 
 
-TEST_ENCODINGS_FILE = "test_z_mean.npy"  # optional: the test set's z_mean, so the explorer needs no Keras
+# Written with every run since 0.2 so the web server never needs TensorFlow (older runs lack them;
+# `python -m vae export-weights` adds them): both models as plain arrays, the test set's z_mean,
+# and each test image's squared reconstruction error.
+WEIGHTS_FILE = "weights.npz"
+TEST_ENCODINGS_FILE = "test_z_mean.npy"
+TEST_ERRORS_FILE = "test_sse.npy"
 
 
 def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
-             history: pd.DataFrame, metrics: dict, test_z_mean: np.ndarray | None = None) -> Path:
+             history: pd.DataFrame, metrics: dict, test_z_mean: np.ndarray | None = None,
+             test_sse: np.ndarray | None = None) -> Path:
     """Write a run atomically. Never replaces an existing run: a taken name raises RunError."""
     root = Path(root)
     final = run_path(root, name)
@@ -184,8 +190,7 @@ def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
         }, indent=2))
         encoder.save(staging / "encoder.keras")
         decoder.save(staging / "decoder.keras")
-        if test_z_mean is not None:
-            np.save(staging / TEST_ENCODINGS_FILE, np.asarray(test_z_mean, np.float32), allow_pickle=False)
+        write_numpy_files(staging, encoder, decoder, test_z_mean, test_sse)
         _fsync_tree(staging)
         _publish(staging, final)
     except OSError as error:
@@ -195,6 +200,35 @@ def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def write_numpy_files(folder: Path, encoder, decoder, test_z_mean=None, test_sse=None) -> None:
+    """What the web server reads instead of the .keras files (Keras models in, plain arrays out)."""
+    from vae.numpy_model import save_weights
+
+    save_weights(folder / WEIGHTS_FILE, encoder, decoder)
+    if test_z_mean is not None:
+        np.save(folder / TEST_ENCODINGS_FILE, np.asarray(test_z_mean, np.float32), allow_pickle=False)
+    if test_sse is not None:
+        np.save(folder / TEST_ERRORS_FILE, np.asarray(test_sse, np.float32), allow_pickle=False)
+
+
+def needs_numpy_files(path: Path) -> bool:
+    return not all((path / file).is_file() for file in (WEIGHTS_FILE, TEST_ENCODINGS_FILE, TEST_ERRORS_FILE))
+
+
+def add_numpy_files(path: Path, encoder, decoder, test_z_mean, test_sse) -> None:
+    """Give a run saved by an older version what the web server reads. Each file is written
+    beside the run, then renamed in: a crash leaves the run as it was."""
+    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{path.name}-", dir=path.parent))
+    try:
+        write_numpy_files(staging, encoder, decoder, test_z_mean, test_sse)
+        _fsync_tree(staging)
+        for file in staging.iterdir():
+            os.replace(file, path / file.name)
+        _fsync_dir(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _publish(staging: Path, final: Path) -> None:
@@ -223,13 +257,43 @@ def load_models(path: Path):
     return tuple(models)
 
 
-def load_test_encodings(path: Path, n_test: int, latent_dim: int) -> np.ndarray | None:
-    """The saved z_mean of the test set, or None if absent or not the expected shape."""
+OLDER_RUN_HINT = "run `python -m vae export-weights {name}` once to add what this version needs"
+
+
+def load_numpy_models(path: Path):
+    """(encoder, decoder) of a run as NumpyModels, without TensorFlow; RunError if unreadable."""
+    from vae.numpy_model import UnsupportedModel, load_weights
+
+    if not (path / WEIGHTS_FILE).is_file():
+        raise RunError(f"run {path.name!r} has no {WEIGHTS_FILE} (saved by an older Latent Lab): "
+                       + OLDER_RUN_HINT.format(name=path.name))
     try:
-        z = np.load(path / TEST_ENCODINGS_FILE, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    return z if z.shape == (n_test, latent_dim) and z.dtype == np.float32 else None
+        return load_weights(path / WEIGHTS_FILE)
+    except (OSError, ValueError, KeyError, TypeError, UnsupportedModel) as error:
+        raise RunError(f"run {path.name!r}: {WEIGHTS_FILE} cannot be read ({error})") from None
+
+
+def _load_array(path: Path, file: str, shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        array = np.load(path / file, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        missing = isinstance(error, FileNotFoundError)
+        reason = "is missing" if missing else f"cannot be read ({error})"
+        hint = f": {OLDER_RUN_HINT.format(name=path.name)}" if missing else ""
+        raise RunError(f"run {path.name!r}: {file} {reason}{hint}") from None
+    if array.shape != shape or array.dtype != np.float32:
+        raise RunError(f"run {path.name!r}: {file} holds {array.dtype} {array.shape}, expected float32 {shape}")
+    return array
+
+
+def load_test_encodings(path: Path, n_test: int, latent_dim: int) -> np.ndarray:
+    """The saved z_mean of every test image; RunError if absent or not the expected shape."""
+    return _load_array(path, TEST_ENCODINGS_FILE, (n_test, latent_dim))
+
+
+def load_test_errors(path: Path, n_test: int) -> np.ndarray:
+    """The saved squared reconstruction error of every test image; RunError if absent or wrong."""
+    return _load_array(path, TEST_ERRORS_FILE, (n_test,))
 
 
 def load_history(path: Path) -> pd.DataFrame:

@@ -126,7 +126,8 @@ def train(
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch))
+    model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch),
+                        total_steps=config.epochs * batches_per_epoch)
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     model.fit(
         x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,

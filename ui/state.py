@@ -1,0 +1,125 @@
+"""Runs, data and models as the pages see them: cached once for every session, read without
+TensorFlow (models run in numpy from each run's weights.npz), and the session's active run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ui.shell import escape
+from vae import runs
+from vae.data import MnistData, load_mnist
+from vae.errors import LabError
+from vae.evaluate import decode
+from vae.numpy_model import NumpyModel
+
+ACTIVE_RUN = "active_run"
+
+
+def runs_dir() -> Path:
+    return runs.default_runs_dir()
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def test_set() -> MnistData:
+    """The 10 000 test images, one read-only copy for every session. The training images stay
+    in the training processes: the server never needs them."""
+    return load_mnist(with_training_set=False)
+
+
+def data_or_error() -> MnistData | None:
+    try:
+        return test_set()
+    except LabError as error:
+        st.error(f"{error}")
+        return None
+
+
+def _folder_stamp(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _listing(folder: str, stamp: int) -> runs.RunListing:
+    return runs.list_runs(Path(folder))
+
+
+def listing() -> runs.RunListing:
+    """Saved runs, re-read whenever a run is added or removed (the folder's mtime changes)."""
+    folder = runs_dir()
+    return _listing(str(folder), _folder_stamp(folder))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _models(path: str, stamp: int) -> tuple[NumpyModel, NumpyModel]:
+    return runs.load_numpy_models(Path(path))
+
+
+def models(run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
+    """(encoder, decoder) of a run in numpy, shared by all sessions; RunError if unreadable."""
+    return _models(str(run.path), _folder_stamp(run.path))
+
+
+def decoder(run: runs.RunSummary) -> NumpyModel:
+    return models(run)[1]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _encodings(path: str, stamp: int, n_test: int, latent_dim: int) -> np.ndarray:
+    return runs.load_test_encodings(Path(path), n_test, latent_dim)
+
+
+def test_encodings(run: runs.RunSummary) -> np.ndarray:
+    """z_mean of every test image, as the training process saved it (cached; read-only)."""
+    return _encodings(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run.config.latent_dim)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _errors(path: str, stamp: int, n_test: int) -> np.ndarray:
+    return runs.load_test_errors(Path(path), n_test)
+
+
+def test_errors(run: runs.RunSummary) -> np.ndarray:
+    """Each test image's squared reconstruction error, as the training process saved it."""
+    return _errors(str(run.path), _folder_stamp(run.path), len(test_set().y_test))
+
+
+def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
+    """The chosen test images decoded from their saved z_mean (a few at a time: cheap in numpy)."""
+    return decode(decoder(run), test_encodings(run)[indices])
+
+
+def active_run() -> runs.RunSummary | None:
+    """The run chosen in the sidebar, or the newest one."""
+    available = listing().runs
+    if not available:
+        return None
+    by_name = {run.name: run for run in available}
+    return by_name.get(st.session_state.get(ACTIVE_RUN)) or available[0]
+
+
+def set_active_run(name: str) -> None:
+    st.session_state[ACTIVE_RUN] = name
+
+
+def apply_run_query_parameter(names: list[str]) -> None:
+    """`?run=NAME` in the address opens that run (a link a teacher can share); once per session."""
+    requested = st.query_params.get("run")
+    if requested is None or st.session_state.get("query_run_applied"):
+        return
+    st.session_state.query_run_applied = True
+    if requested in names:
+        set_active_run(requested)
+    else:
+        shown = requested if len(requested) <= 60 else requested[:60] + "…"
+        st.warning(f"There is no run named “{escape(shown)}”; showing the newest run instead.")
+
+
+def show_run_error_and_stop(error: LabError) -> None:
+    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
+    st.stop()
