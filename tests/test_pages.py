@@ -3,6 +3,7 @@
 import base64
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,28 +20,51 @@ TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def saved_runs(tmp_path_factory, small_data):
-    """Three small runs made once: a 2-D VAE, a 2-D autoencoder and a 3-D VAE."""
+def saved_runs(tmp_path_factory, mnist):
+    """Four small runs made once (on 512 training images; evaluated on the whole test set, which
+    the app shows): a 2-D VAE, a 2-D autoencoder, a 3-D VAE and a convolutional VAE."""
     folder = tmp_path_factory.mktemp("saved-runs")
-    train_and_save(TINY.replace(epochs=1), small_data, folder, "vae2", "default")
-    train_and_save(TINY.replace(epochs=1, model="ae"), small_data, folder, "ae2", "autoencoder")
-    train_and_save(TINY.replace(epochs=1, latent_dim=3), small_data, folder, "vae3", None)
+    data = mnist.subset(512)
+    train_and_save(TINY.replace(epochs=1), data, folder, "vae2", "default")
+    train_and_save(TINY.replace(epochs=1, model="ae"), data, folder, "ae2", "autoencoder")
+    train_and_save(TINY.replace(epochs=1, latent_dim=3), data, folder, "vae3", None)
+    train_and_save(TINY.replace(epochs=1, arch="conv", hidden_dim=16), data, folder, "conv2", "conv")
     return folder
 
 
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, mnist, mnist_cache_dir):
-    """The app reads the test session's MNIST copy; each test starts with an idle training slot."""
-    from pages import common
+    """The app (and its training processes) read the test session's MNIST copy; each test ends
+    with an idle queue. The queue itself is kept: each new one starts a TensorFlow process."""
+    from ui import state, training
 
     monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
     yield
-    job = common.training_manager().job
-    if job is not None:
-        job.request_stop()
-        job.join(timeout=60)
-    common.training_manager.clear()
-    common.mnist.clear()
+    queue = training.training_queue()
+    queue.stop_everything()
+    assert queue.wait_until_idle(60)
+    state.test_set.clear()
+
+
+def queue():
+    from ui import training
+
+    return training.training_queue()
+
+
+def session_job(at) -> str:
+    """The id of the (only) job this AppTest session started."""
+    (job_id,) = at.session_state["my_training_jobs"]
+    return job_id
+
+
+def wait_for(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
 
 
 def copy_runs(saved_runs, runs_dir, *names):
@@ -79,18 +103,17 @@ def test_every_page_without_runs_says_so_and_offers_training(page, runs_dir):
     assert not at.error
 
 
-def test_first_run_button_trains_the_default_preset_and_the_explorer_appears(runs_dir, monkeypatch, small_data):
-    from pages import common
-
+def test_first_run_button_trains_the_default_preset_and_the_explorer_appears(runs_dir, monkeypatch):
     tiny_default = TINY.replace(epochs=1, train_subset=512)
     monkeypatch.setitem(config_module.PRESETS, "default", tiny_default)
     at = open_app()
     at.button(key="first-run-explorer").click().run()
     assert not at.exception
-    job = common.training_manager().job
-    assert job is not None and job.config == tiny_default
-    assert job.join(timeout=120)
-    assert job.snapshot().state == "completed", job.snapshot().message
+    snap = queue().snapshot(session_job(at))
+    assert snap.config == tiny_default and snap.preset_name == "default"
+    assert "Your model is training" in texts(at)
+    assert queue().wait_until_idle(120)
+    assert queue().snapshot(snap.id).state == "completed", queue().snapshot(snap.id).message
     at = open_app()  # AppTest reruns pages without app.py's sidebar: reopen, as a reload would
     assert [s.label for s in at.slider][:2] == ["z1", "z2"]
     assert len(at.image) == 2  # the generated digit and the manifold grid
@@ -160,11 +183,11 @@ def test_active_run_picker_lists_runs_newest_first_and_switches(runs_dir, saved_
 
 def test_a_run_with_a_broken_model_shows_an_error_and_the_rest_works(runs_dir, saved_runs):
     copy_runs(saved_runs, runs_dir, "vae2")
-    (runs_dir / "vae2" / "decoder.keras").write_bytes(b"truncated")
+    (runs_dir / "vae2" / "weights.npz").write_bytes(b"truncated")
     at = open_app()
-    assert "decoder.keras cannot be loaded" in at.error[0].value
+    assert "weights.npz cannot be read" in at.error[0].value
     at.switch_page("pages/compare.py").run()
-    assert not at.exception and "cannot be loaded" in at.error[0].value
+    assert not at.exception and "cannot be read" in at.error[0].value
     at.switch_page("pages/reconstruction.py").run()  # needs only the saved metrics
     assert not at.exception and not at.error and at.get("plotly_chart")
 
@@ -215,25 +238,41 @@ def set_tiny_training(at, name="", epochs=1):
 
 
 def test_train_page_starts_and_stops_a_run_and_keeps_it(runs_dir):
-    from pages import common
-
     at = open_app("pages/train.py")
     set_tiny_training(at, name="stop-me", epochs=200)
     at.button[0].click().run()  # Start training
     assert not at.exception and not at.error
-    job = common.training_manager().job
-    assert job is not None and job.snapshot().active
-    stop = at.button(key="stop_training")
+    job_id = session_job(at)
+    in_address = f"{job_id}.{at.session_state['my_training_jobs'][job_id]}"
+    assert at.query_params["job"] in (in_address, [in_address])  # AppTest shows one value unlisted
+    wait_for(lambda: queue().snapshot(job_id).batch_points)
+    at.run()
+    stop = at.button(key=f"panel-stop-{job_id}")
     assert stop.label == "Stop training"
     assert at.get("plotly_chart") and at.progress
     stop.click().run()
-    assert job.join(timeout=30)
-    snap = job.snapshot()
+    assert queue().wait_until_idle(60)
+    snap = queue().snapshot(job_id)
     assert snap.state == "stopped" and snap.epoch < 200
     at.run()
     assert "stopped early" in at.warning[0].value
-    assert (runs_dir / "stop-me" / "decoder.keras").is_file()
+    assert (runs_dir / "stop-me" / "weights.npz").is_file()
     assert open_app().sidebar.selectbox[0].options[0].startswith("stop-me")
+
+
+def test_a_reload_keeps_the_view_and_the_stop_button_of_your_job(runs_dir):
+    at = open_app("pages/train.py")
+    set_tiny_training(at, name="reloaded", epochs=200)
+    at.button[0].click().run()
+    job_id = session_job(at)
+    reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    reloaded.query_params["job"] = at.query_params["job"]
+    reloaded.run()
+    reloaded.switch_page("pages/train.py").run()
+    assert reloaded.button(key=f"panel-stop-{job_id}").label in ("Stop training", "Stopping…")
+    stranger = open_app("pages/train.py")  # another session watches, but has no Stop button
+    assert "Training reloaded" in [h.value for h in stranger.subheader]
+    assert f"panel-stop-{job_id}" not in [b.key for b in stranger.button]
 
 
 def test_train_page_refuses_bad_names_and_taken_names(runs_dir, saved_runs):
@@ -247,15 +286,21 @@ def test_train_page_refuses_bad_names_and_taken_names(runs_dir, saved_runs):
         assert sorted(p.name for p in runs_dir.iterdir()) == ["vae2"]
 
 
-def test_train_page_refuses_a_second_training_while_one_runs(runs_dir, small_data):
-    from pages import common
+def test_a_second_training_waits_in_the_queue_and_its_owner_can_cancel_it(runs_dir):
+    from ui.shell import escape
 
-    common.training_manager().start(TINY.replace(epochs=500), small_data, runs_dir, "long-one")
+    queue().submit(TINY.replace(epochs=500, train_subset=512), runs_dir, name="long-one")
     at = open_app("pages/train.py")
-    # The live panel replaces the form while training runs; another session sees the same.
-    assert at.button(key="stop_training") is not None
-    with pytest.raises(Exception, match="already running"):
-        common.training_manager().start(TINY, small_data, runs_dir, "second")
+    set_tiny_training(at, name="second")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    job_id = session_job(at)
+    snap = queue().snapshot(job_id)
+    assert snap.state == "queued" and snap.position == 1
+    assert f"Your {escape('second')}: position 1" in texts(at)
+    at.button(key=f"queue-cancel-{job_id}").click().run()
+    assert queue().snapshot(job_id).state == "cancelled"
+    assert not (runs_dir / "second").exists()
 
 
 def test_train_page_explains_invalid_hyperparameters(runs_dir):
@@ -268,16 +313,16 @@ def test_train_page_explains_invalid_hyperparameters(runs_dir):
 
 
 def test_missing_data_gives_a_clear_error(runs_dir, saved_runs, monkeypatch):
-    from pages import common
+    from ui import state
     from vae.errors import DataError
 
     copy_runs(saved_runs, runs_dir, "vae2")
-    common.mnist.clear()
+    state.test_set.clear()
 
-    def no_data():
+    def no_data(**kwargs):
         raise DataError("MNIST could not be loaded from any source: (test).")
 
-    monkeypatch.setattr(common, "load_mnist", no_data)
+    monkeypatch.setattr(state, "load_mnist", no_data)
     for page in ["pages/explorer.py", "pages/compare.py"]:
         at = open_app(page)
         assert "MNIST could not be loaded" in at.error[0].value
@@ -323,20 +368,21 @@ def test_out_of_range_slider_state_is_brought_into_range(runs_dir, saved_runs, v
     assert at.slider(key="z0").value in (4.0, -4.0, 0.0)
 
 
-def test_a_diverged_training_is_reported_and_not_saved(runs_dir, small_data):
-    import numpy as np
-
-    from pages import common
-    from vae.data import MnistData
-
-    poisoned = small_data.x_train.copy()
-    poisoned[:, :10] = np.nan
-    data = MnistData(poisoned, small_data.y_train, small_data.x_test, small_data.y_test)
-    job = common.training_manager().start(TINY, data, runs_dir, "diverges")
-    assert job.join(timeout=60)
+def test_a_training_that_fails_in_its_process_is_reported_to_its_owner(runs_dir):
     at = open_app("pages/train.py")
-    assert "diverged" in at.error[0].value and "nothing was saved" in at.error[0].value
-    assert not (runs_dir / "diverges").exists()
+    set_tiny_training(at, name="clash")
+    at.button[0].click().run()
+    (runs_dir / "clash").mkdir()  # the name is taken after the request was accepted
+    assert queue().wait_until_idle(120)
+    at.run()
+    assert "A run named 'clash' already exists" in at.error[0].value
+
+
+def test_an_older_run_without_numpy_files_says_how_to_update_it(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "vae2")
+    (runs_dir / "vae2" / "weights.npz").unlink()
+    at = open_app()
+    assert "python -m vae export-weights vae2" in at.error[0].value
 
 
 def test_an_unwritable_runs_dir_is_explained_when_training_starts(tmp_path, monkeypatch):
@@ -359,3 +405,66 @@ def test_training_settings_survive_a_visit_to_another_page(runs_dir, saved_runs)
     at.switch_page("pages/train.py").run()
     assert at.number_input(key="train_epochs").value == 7
     assert at.number_input(key="train_train_subset").value == 512
+
+
+SERVER_SIDE_VISITS = '''
+import json, sys, time
+from streamlit.testing.v1 import AppTest
+
+APP, PAGES = sys.argv[1], sys.argv[2:]
+
+
+def visit_every_page(run_name):
+    for page in PAGES:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["active_run"] = run_name
+        at.run()
+        at.switch_page(page).run()
+        problems = [str(e.value) for e in [*at.exception, *at.error]]
+        assert not problems, (page, run_name, problems)
+
+
+for name in ("vae2", "conv2"):
+    visit_every_page(name)
+train = AppTest.from_file(APP, default_timeout=60)
+train.run()
+train.switch_page("pages/train.py").run()
+for key, value in [("train_epochs", 3), ("train_hidden_dim", 32), ("train_train_subset", 512)]:
+    train.number_input(key=key).set_value(value)
+train.button[0].click().run()
+from ui.training import training_queue
+
+queue = training_queue()
+(job,) = train.session_state["my_training_jobs"]
+while not queue.snapshot(job).batch_points:
+    time.sleep(0.1)
+for name in ("vae2", "conv2"):  # while the training runs
+    visit_every_page(name)
+train.run()
+assert queue.wait_until_idle(120)
+train.run()
+snap = queue.snapshot(job)
+visit_every_page(snap.run_name)
+print(json.dumps({"modules": sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")),
+                  "state": snap.state, "charts": len(train.get("plotly_chart"))}))
+queue.shutdown()
+'''
+
+
+def test_the_server_never_imports_tensorflow_on_any_page_during_or_after_a_training(
+        runs_dir, saved_runs, mnist_cache_dir):
+    """Every page, with a dense and a conv run, before, during and after a training queued from the
+    Train page, in a fresh process: no TensorFlow or Keras module is ever imported by it."""
+    import os
+    import subprocess
+    import sys
+
+    copy_runs(saved_runs, runs_dir, "vae2", "conv2")
+    env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(mnist_cache_dir),
+           "PYTHONPATH": str(Path(APP).parent)}
+    done = subprocess.run([sys.executable, "-c", SERVER_SIDE_VISITS, APP, *PAGES], capture_output=True,
+                          text=True, timeout=400, env=env, cwd=Path(APP).parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["state"] == "completed"
+    assert outcome["modules"] == []

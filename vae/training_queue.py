@@ -215,8 +215,11 @@ class TrainingQueue:
     """One FIFO queue of training requests with `slots` running at once. Thread-safe: every
     browser session shares one queue."""
 
-    def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, warm: bool = True):
+    def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, warm: bool = True,
+                 worker_factory=None):
         self.slots = slots
+        # A worker is made by calling worker_factory(on_event, on_exit); tests pass a stand-in.
+        self._worker_factory = worker_factory or _Worker
         self.stall_seconds = stall_seconds
         self._warm = warm
         self._lock = threading.RLock()
@@ -303,6 +306,12 @@ class TrainingQueue:
         with self._lock:
             return [worker.pid for worker in self._workers if worker.alive()]
 
+    def pid_of(self, job_id: str) -> int | None:
+        """The process running a job (for an operator, or a test that plays a fault)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job.worker.pid if job is not None and job.worker is not None else None
+
     def wait_until_idle(self, timeout: float) -> bool:
         """Block until no job is queued or running (tests, benchmarks, shutdown)."""
         deadline = time.monotonic() + timeout
@@ -362,7 +371,7 @@ class TrainingQueue:
             self._spares.append(self._spawn())
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._on_event, self._on_exit)
+        worker = self._worker_factory(self._on_event, self._on_exit)
         self._workers.add(worker)
         return worker
 
