@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import state, training
 from ui.shell import ensure_app_shell, escape
-from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
 from vae.errors import LabError
 from vae.plots import history_points, training_curves, update_training_curves
 from vae.runs import delete_run, load_history, validate_run_name
@@ -16,7 +16,7 @@ PRESET_LABELS = {
     "latent16": "VAE with a 16-D latent space",
     "conv": "Convolutional VAE",
 }
-FIELDS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "optimizer", "learning_rate", "loss",
+FIELDS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "optimizer", "learning_rate", "schedule", "loss",
           "beta", "arch", "model", "seed", "train_subset")
 
 
@@ -51,6 +51,8 @@ def hyperparameter_widgets() -> dict:
         st.selectbox("Optimizer", ["adam", "rmsprop"], key=widget_key("optimizer"))
         st.number_input("Learning rate", *FLOAT_RANGES["learning_rate"], format="%.5f", step=1e-4,
                         key=widget_key("learning_rate"))
+        st.selectbox("Learning-rate schedule", list(SCHEDULES), key=widget_key("schedule"),
+                     format_func={"constant": "Constant", "cosine": "Cosine decay to 0"}.get)
         st.selectbox("Loss", ["elbo", "tutorial"], key=widget_key("loss"),
                      format_func={"elbo": "ELBO (sums: the true objective)",
                                   "tutorial": "Tutorial (means: KL over-weighted)"}.get)

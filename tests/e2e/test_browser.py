@@ -29,11 +29,12 @@ def wait_until(condition, timeout: float = 30.0, interval: float = 0.2, message:
 
 
 @pytest.fixture(scope="module")
-def trained_server(tmp_path_factory, small_data, mnist_cache_dir, mnist):
-    """A server with two small saved runs (a VAE and an autoencoder)."""
+def trained_server(tmp_path_factory, mnist_cache_dir, mnist):
+    """A server with two small saved runs (a VAE and an autoencoder; evaluated on the whole test set)."""
     runs_dir = tmp_path_factory.mktemp("e2e-runs")
-    train_and_save(TINY.replace(epochs=2), small_data, runs_dir, "ae-run", "autoencoder")
-    train_and_save(TINY.replace(epochs=2, model="vae"), small_data, runs_dir, "vae-run", "default")
+    small = mnist.subset(512)
+    train_and_save(TINY.replace(epochs=2, model="ae"), small, runs_dir, "ae-run", "autoencoder")
+    train_and_save(TINY.replace(epochs=2, model="vae"), small, runs_dir, "vae-run", "default")
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "server.log")
     yield server
     server.stop()

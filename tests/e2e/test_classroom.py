@@ -13,9 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from classroom_load import run_load  # noqa: E402
 
 
-def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, small_data, mnist_cache_dir, mnist):
+def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist_cache_dir, mnist):
     runs_dir = tmp_path / "runs"
-    train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "class-demo")
+    train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "class-demo")
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "server.log")
     try:
         figures = run_load(server.url, sessions=5, seconds=30, train=True)

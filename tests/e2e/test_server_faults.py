@@ -1,6 +1,8 @@
 """The app's server killed (SIGKILL) in the middle of a training, then started again."""
 
 import signal
+import time
+from pathlib import Path
 
 from tests.conftest import TINY
 from tests.e2e.harness import AppServer
@@ -8,11 +10,30 @@ from vae import runs
 from vae.lab import train_and_save
 
 
-def test_killing_the_server_mid_training_loses_nothing_and_it_restarts(
-    tmp_path, small_data, mnist_cache_dir, mnist, new_page
+def children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_restarts(
+    tmp_path, mnist_cache_dir, mnist, new_page
 ):
     runs_dir = tmp_path / "runs"
-    train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "earlier", "default")
+    train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "earlier", "default")
     before = {p.name: p.read_bytes() for p in (runs_dir / "earlier").iterdir()}
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "first.log")
     try:
@@ -23,9 +44,15 @@ def test_killing_the_server_mid_training_loses_nothing_and_it_restarts(
         watcher.fill("textbox", "Run name (optional)", "never-finished")
         watcher.page.get_by_role("button", name="Start training").click()
         watcher.page.wait_for_selector("text=Epoch 1/200", timeout=60_000)
+        workers = children_of(server.process.pid)
+        assert len(workers) == 2  # the one training and the warm spare
     finally:
         server.process.send_signal(signal.SIGKILL)
         server.stop()
+    deadline = time.monotonic() + 20
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(running(pid) for pid in workers), "training processes outlived the server"
 
     listing = runs.list_runs(runs_dir)
     assert [run.name for run in listing.runs] == ["earlier"] and listing.problems == []
