@@ -366,8 +366,14 @@ class TrainingQueue:
             del self._jobs[job_id]
 
     def _top_up_spares(self) -> None:
+        """Keep a warm worker for each free slot. A new one imports TensorFlow (a few seconds of
+        CPU that a running training would feel), so while every slot is busy one is started only
+        if a job is waiting for it."""
         self._spares = [worker for worker in self._spares if worker.alive()]
-        while self._warm and not self._closed and len(self._spares) < self.slots:
+        running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
+        waiting = any(job.state == "queued" for job in self._jobs.values())
+        wanted = max(self.slots - running, 1 if waiting else 0)
+        while self._warm and not self._closed and len(self._spares) < wanted:
             self._spares.append(self._spawn())
 
     def _spawn(self) -> _Worker:

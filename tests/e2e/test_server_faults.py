@@ -45,7 +45,7 @@ def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_
         watcher.page.get_by_role("button", name="Start training").click()
         watcher.page.wait_for_selector("text=Epoch 1/200", timeout=60_000)
         workers = children_of(server.process.pid)
-        assert len(workers) == 2  # the one training and the warm spare
+        assert workers  # the training process (the next warm one starts when it is done)
     finally:
         server.process.send_signal(signal.SIGKILL)
         server.stop()
