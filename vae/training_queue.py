@@ -306,6 +306,11 @@ class TrainingQueue:
         with self._lock:
             return [worker.pid for worker in self._workers if worker.alive()]
 
+    def warm_workers(self) -> int:
+        """Spare workers that have imported TensorFlow and wait for a job."""
+        with self._lock:
+            return sum(worker.ready.is_set() and worker.alive() for worker in self._spares)
+
     def pid_of(self, job_id: str) -> int | None:
         """The process running a job (for an operator, or a test that plays a fault)."""
         with self._lock:

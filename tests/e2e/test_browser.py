@@ -111,6 +111,9 @@ def test_every_page_draws_without_errors(trained_server, new_page):
             wait_until(lambda image=image: image.evaluate("img => img.complete && img.naturalWidth > 0"), 20,
                        message=f"image on {title}")
         watcher.assert_clean()
+    # The web server itself never loaded TensorFlow (only its training processes do).
+    maps = Path(f"/proc/{trained_server.process.pid}/maps").read_text()
+    assert "tensorflow" not in maps and "_pywrap" not in maps
 
 
 def test_explorer_keyboard_mouse_and_scatter_click(trained_server, new_page):

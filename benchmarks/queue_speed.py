@@ -1,0 +1,96 @@
+"""The training queue on its own (no browser): how soon a training starts when a warm worker is
+waiting, and how long a class's worth of default trainings queued at once takes to be saved.
+Goals (issue 9): first progress point <= 2 s after the request; 30 default trainings <= 8 minutes.
+
+Run: python benchmarks/queue_speed.py [--starts 5] [--jobs 30] [--epochs N]
+"""
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401
+
+from vae.config import preset
+from vae.runs import list_runs
+from vae.training_queue import TrainingQueue
+
+
+def wait_for_warm_worker(queue: TrainingQueue, timeout: float = 120) -> None:
+    """Until a spare has imported TensorFlow and loaded MNIST (it says "ready")."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if queue.warm_workers():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("no warm worker within the timeout")
+
+
+def seconds_to_first_progress(queue: TrainingQueue, runs_dir: Path) -> float:
+    """Submit a default training to an idle queue with a warm worker; stop it after its first point."""
+    wait_for_warm_worker(queue)
+    time.sleep(2)  # let the spare settle, as it would between two people's clicks
+    started = time.perf_counter()
+    job, token = queue.submit(preset("default"), runs_dir, "default")
+    while not queue.snapshot(job).batch_points:
+        if not queue.snapshot(job).active:
+            raise RuntimeError(queue.snapshot(job).message)
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    queue.cancel(job, token)
+    queue.wait_until_idle(120)
+    return elapsed
+
+
+def class_of_trainings(queue: TrainingQueue, runs_dir: Path, jobs: int, epochs: int | None) -> dict:
+    config = preset("default") if epochs is None else preset("default").replace(epochs=epochs)
+    wait_for_warm_worker(queue)
+    started = time.perf_counter()
+    ids = [queue.submit(config, runs_dir, "default")[0] for _ in range(jobs)]
+    finished_at = []
+    while len(finished_at) < jobs:
+        done = sum(not queue.snapshot(job_id).active for job_id in ids)
+        while len(finished_at) < done:
+            finished_at.append(time.perf_counter() - started)
+            print(f"  {len(finished_at)}/{jobs} saved after {finished_at[-1]:.0f} s", flush=True)
+        time.sleep(0.2)
+    states = [queue.snapshot(job_id).state for job_id in ids]
+    train_seconds = [run.metrics["train_seconds"] for run in list_runs(runs_dir).runs]
+    return {"jobs": jobs, "epochs": config.epochs, "completed": states.count("completed"),
+            "total_seconds": round(finished_at[-1], 1),
+            "median_train_seconds": round(statistics.median(train_seconds), 1) if train_seconds else None,
+            "median_seconds_between_saves": round(statistics.median(
+                b - a for a, b in zip(finished_at, finished_at[1:], strict=False)), 1) if jobs > 1 else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, help="override the default preset's epochs (a shorter check)")
+    args = parser.parse_args()
+    queue = TrainingQueue()
+    try:
+        starts = [seconds_to_first_progress(queue, Path(tempfile.mkdtemp(prefix="queue-start-")))
+                  for _ in range(args.starts)]
+        print(f"first progress point after the request: median {statistics.median(starts):.2f} s "
+              f"over {len(starts)} (goal <= 2 s): {', '.join(f'{s:.2f}' for s in starts)}", flush=True)
+        figures = {"first_progress_median_s": round(statistics.median(starts), 2),
+                   "first_progress_s": [round(s, 2) for s in starts]}
+        if args.jobs:
+            batch = class_of_trainings(queue, Path(tempfile.mkdtemp(prefix="queue-class-")), args.jobs, args.epochs)
+            print(f"{batch['jobs']} default trainings ({batch['epochs']} epochs) queued at once: "
+                  f"{batch['completed']} completed, all saved after {batch['total_seconds']:.0f} s "
+                  f"(goal 480 s for 30); median training {batch['median_train_seconds']} s, "
+                  f"median gap between saves {batch['median_seconds_between_saves']} s")
+            figures.update(batch)
+    finally:
+        queue.shutdown()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
