@@ -29,9 +29,11 @@ def train_through_ui(watcher: PageWatcher, timeout_s: float = 600) -> None:
     before = alerts.first.inner_text() if alerts.count() else ""
     page.get_by_role("button", name="Start training").click()
     # A small run can finish before its progress bar is ever drawn: wait for a new "saved" message.
+    # Checked twice a second: Playwright's default polls on every animation frame, which keeps a
+    # headless chromium busy (~30 % of a core measured) and would be charged to the app.
     page.wait_for_function(
         """(before) => [...document.querySelectorAll('[data-testid="stAlert"]')]
                .some(a => a.innerText.includes('saved: test') && a.innerText !== before)""",
-        arg=before, timeout=timeout_s * 1000)
+        arg=before, timeout=timeout_s * 1000, polling=500)
     watcher.wait_idle()
     time.sleep(0.5)

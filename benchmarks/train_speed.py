@@ -38,7 +38,8 @@ class DashboardLikeListener:
 def plain_fit_seconds(config, data) -> float:
     keras.utils.set_random_seed(config.seed)
     batches_per_epoch = -(-len(data.x_train) // config.batch_size)
-    model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch))
+    model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch),
+                        total_steps=config.epochs * batches_per_epoch)
     started = time.perf_counter()
     model.fit(data.x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
               validation_data=(data.x_test, data.x_test), validation_batch_size=EVAL_BATCH_SIZE, verbose=0)

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from ui import state, training
+from ui.live_curves.mount import live_curves
 from ui.shell import ensure_app_shell, escape
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
 from vae.errors import LabError
-from vae.plots import history_points, training_curves, update_training_curves
+from vae.plots import history_points, training_curves
 from vae.runs import delete_run, load_history, validate_run_name
 
 PRESET_LABELS = {
@@ -101,13 +102,9 @@ def settings_form() -> None:
             st.rerun()
 
 
-def live_figure(snap):
-    """This session's live chart of a job, built once and then only given new points."""
-    figures = st.session_state.setdefault("live_figures", {})
-    if snap.id not in figures:
-        figures.clear()  # one job's figure at a time is kept per session
-        figures[snap.id] = training_curves([], [])
-    return update_training_curves(figures[snap.id], snap.batch_points, snap.epoch_points)
+# How often the live panel redraws. On one machine every cycle the browser spends redrawing is one
+# the training does not get (the curves are a canvas for that reason: see ui/live_curves).
+LIVE_REFRESH_SECONDS = 2.0
 
 
 def job_panel(snap) -> None:
@@ -120,7 +117,7 @@ def job_panel(snap) -> None:
                    "Its owner can stop it; the queue then moves on.")
     training.cancel_button(snap, "panel")
     if snap.running and snap.batch_points:
-        st.plotly_chart(live_figure(snap), key=f"live_curves_{snap.id}", config={"displayModeBar": False})
+        live_curves(snap.batch_points, snap.epoch_points, snap.config.epochs, key=f"live_curves_{snap.id}")
 
 
 def queue_table(snaps) -> None:
@@ -146,7 +143,7 @@ def queue_panel() -> None:
     """Every running job (anyone may watch), then the waiting line; refreshes every second while
     anything is queued or running, and redraws the whole page when one of this session's jobs ends."""
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=LIVE_REFRESH_SECONDS)
     def panel():
         snaps = training.training_queue().snapshots(active_only=True)
         if training.follow_finished_jobs() or not snaps:

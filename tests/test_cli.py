@@ -71,3 +71,13 @@ def test_missing_data_exits_1_with_one_line(tmp_path, capsys):
     assert main(["train", "--mnist", str(tmp_path / "none.npz")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist" in err[0]
+
+
+def test_train_into_a_log_file_prints_a_line_per_epoch_and_no_progress_bar(cli_env, runs_dir):
+    completed = run_cli("train", "--epochs", "2", "--hidden-dim", "16", "--train-subset", "512",
+                        "--batch-size", "128", "--name", "logged", "--runs-dir", str(runs_dir), timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    epoch_lines = [line for line in completed.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
+    assert "\r" not in completed.stdout + completed.stderr  # no carriage-return progress bar
+    assert completed.stdout.strip().splitlines()[-1] == "Saved run: logged"

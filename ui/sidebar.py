@@ -46,7 +46,7 @@ def queue_status() -> None:
     """The queue at a glance; refreshes itself while anything is queued or running."""
     active = bool(training.training_queue().snapshots(active_only=True))
 
-    @st.fragment(run_every=2.0 if active else None)
+    @st.fragment(run_every=5.0 if active else None)
     def status():
         lines = queue_lines()
         for line in lines:

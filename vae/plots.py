@@ -42,18 +42,6 @@ def training_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict]) 
     return figure
 
 
-def update_training_curves(figure: go.Figure, batch_points: Sequence[dict], epoch_points: Sequence[dict]) -> go.Figure:
-    """Put new points into a training_curves figure in place: a few ms, where building the
-    figure (make_subplots) costs ~50 ms every second of a live chart."""
-    for column, metric in enumerate(METRIC_TITLES):
-        train, test = figure.data[2 * column], figure.data[2 * column + 1]
-        train.x = np.array([p["epoch"] for p in batch_points], dtype=float)
-        train.y = np.array([p[metric] for p in batch_points], dtype=float)
-        test.x = np.array([p["epoch"] for p in epoch_points], dtype=float)
-        test.y = np.array([p[f"test_{metric}"] for p in epoch_points], dtype=float)
-    return figure
-
-
 def history_points(history: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     """A saved history.csv as the (batch_points, epoch_points) that training_curves draws."""
     train = history[["epoch", *METRIC_TITLES]].to_dict("records")

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TextIO
 
 # A worker runs at a lower priority than the web server: a person waiting for a page comes first,
-# training takes every cycle left.
+# training takes every cycle left. LATENT_LAB_WORKER_NICENESS (0-19) changes it.
+NICENESS_ENV = "LATENT_LAB_WORKER_NICENESS"
 BACKGROUND_NICENESS = 10
 EXIT_BAD_JOB = 2
 
@@ -97,6 +98,13 @@ def run_job(job: dict, stream: ProgressStream, stop: threading.Event, data) -> N
                 train_seconds=metrics["train_seconds"])
 
 
+def niceness() -> int:
+    try:
+        return min(19, max(0, int(os.environ.get(NICENESS_ENV, BACKGROUND_NICENESS))))
+    except ValueError:
+        return BACKGROUND_NICENESS
+
+
 def warm_up(data) -> None:
     """Train a tiny model on a few images once: TensorFlow's first `fit` in a process sets up
     what every later one reuses (~0.4 s saved on the real job's start, measured)."""
@@ -112,7 +120,7 @@ def main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal: the server decides
     if hasattr(os, "nice"):
-        os.nice(BACKGROUND_NICENESS)
+        os.nice(niceness())
     stream = ProgressStream(protocol)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

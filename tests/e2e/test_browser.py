@@ -57,12 +57,9 @@ def slider_value(watcher, key: str) -> float:
 
 
 def chart_point_count(watcher) -> int:
-    """Points in the live training chart's first train trace (drawn by plotly in the browser)."""
-    return watcher.page.evaluate(
-        """() => { const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-                   const traces = plot && (plot._fullData || plot.data);  // _fullData: typed arrays decoded
-                   return traces && traces[0].x ? traces[0].x.length : 0; }"""
-    )
+    """Train points the live curves' canvas has drawn (it records the count as it draws)."""
+    canvas = watcher.page.locator("canvas.live-curves")  # Playwright's CSS pierces the shadow root
+    return int(canvas.first.get_attribute("data-train-points") or 0) if canvas.count() else 0
 
 
 def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page):
