@@ -1,18 +1,24 @@
-"""Latent explorer: drag sliders through the latent space and see the digit the decoder draws."""
+"""Latent explorer: the latent map (digits decoded in the browser while you drag), the posterior of
+a test image, a walk between two digits, your own drawing on the map, and the manifold grid."""
 
 import numpy as np
 import streamlit as st
 
 from ui import state, training
+from ui.drawing_pad.mount import drawing_pad
+from ui.latent_map.mount import latent_map, map_state
+from ui.latent_map.pack import EXTENT, ellipse, map_plane, project
 from ui.shell import ensure_app_shell, escape
+from vae.drawing import DrawingError, ink_from_png, prepare_drawing
 from vae.errors import LabError
-from vae.evaluate import manifold_grid, principal_components
-from vae.plots import enlarge, latent_scatter, move_current_marker
+from vae.evaluate import manifold_grid
+from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
 
-EXTENT = 4.0  # sliders span [-4, 4], as the seed's grid
 MAX_SLIDERS = 16
-SCATTER_POINTS = 2000  # of the 10 000 test images: enough to see the clusters, light to send
+SCATTER_POINTS = 2000
 DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour
+SAMPLES = 8
+NEIGHBOURS = 6
 
 
 def slider_key(index: int) -> str:
@@ -29,77 +35,210 @@ def clamp_slider_state(count: int) -> None:
             st.session_state[slider_key(index)] = float(np.clip(finite, -EXTENT, EXTENT))
 
 
-def apply_scatter_click(to_latent) -> None:
-    """A click (or selection) on the scatter moves the sliders there. Runs before the sliders exist,
-    the only time Streamlit lets their values be set."""
-    event = st.session_state.get("latent_scatter")
-    points = (event or {}).get("selection", {}).get("points", [])
-    if not points:
-        return
-    clicked = (round(float(points[0]["x"]), 3), round(float(points[0]["y"]), 3))
-    if st.session_state.get("applied_click") == clicked:
-        return  # the selection persists across reruns; apply each click once
-    st.session_state.applied_click = clicked
-    for index, value in enumerate(to_latent(*clicked)):
-        st.session_state[slider_key(index)] = float(np.clip(round(value, 2), -EXTENT, EXTENT))
+def set_sliders(z, count: int) -> None:
+    for index, value in enumerate(list(z)[:count]):
+        st.session_state[slider_key(index)] = float(np.clip(round(float(value), 2), -EXTENT, EXTENT))
 
 
-def scatter_view(z_test: np.ndarray):
-    """(2-D points to draw, mean, components (2, d), axis titles): the latent space itself when it is
-    2-D, else its first two principal components. A point (x, y) maps back to mean + x c1 + y c2."""
-    if z_test.shape[1] == 2:
-        return z_test, np.zeros(2, np.float32), np.eye(2, dtype=np.float32), ("z₁", "z₂")
-    projected, components, mean = principal_components(z_test)
-    return projected, mean, components, ("principal component 1", "principal component 2")
+def apply_map_release(result, count: int) -> None:
+    """A release on the map (its one message per gesture) moves the sliders there; each new value
+    is applied once, since the component keeps reporting its last one."""
+    z = result.z
+    if isinstance(z, list) and z != st.session_state.get("map_z_applied"):
+        st.session_state.map_z_applied = z
+        if all(isinstance(v, (int, float)) and np.isfinite(v) for v in z):
+            set_sliders(z, count)
 
 
-def session_scatter(run_name: str, projected, labels, axis_titles):
-    """This session's scatter figure, built once per run; later reruns only move its marker."""
-    cached = st.session_state.get("scatter_figure")
-    if cached is None or cached[0] != run_name:
-        figure = latent_scatter(projected[:SCATTER_POINTS], labels[:SCATTER_POINTS], (0.0, 0.0), axis_titles, EXTENT)
-        cached = (run_name, figure)
-        st.session_state.scatter_figure = cached
-    return cached[1]
-
-
-def explorer(run_name, decoder_model, z_test, labels):
-    latent_dim = decoder_model.latent_dim
+def sliders(latent_dim: int) -> np.ndarray:
     shown = min(latent_dim, MAX_SLIDERS)
-    projected, mean, components, axis_titles = scatter_view(z_test)
+    z = np.zeros(latent_dim, np.float32)
+    for index in range(shown):
+        # A default only for a new slider: one set through session state (the map) has its value.
+        default = {} if slider_key(index) in st.session_state else {"value": 0.0}
+        z[index] = st.slider(f"z{index + 1}", -EXTENT, EXTENT, step=0.05, key=slider_key(index), **default)
+    if latent_dim > MAX_SLIDERS:
+        st.caption(f"Dimensions {MAX_SLIDERS + 1}–{latent_dim} stay at 0.")
+    return z
 
-    def to_latent(x, y):
-        return list((mean + x * components[0] + y * components[1])[:shown])
+
+def digit_download(decoder, z, key: str) -> None:
+    st.download_button("Download this digit (PNG)", png(enlarge(decoder(z[None, :])[0], DIGIT_SCALE)),
+                       file_name="digit.png", mime="image/png", key=key)
+
+
+def posterior_of(encoder, image):
+    z_mean, z_log_var = encoder(image[None, :])
+    return z_mean[0], z_log_var[0]
+
+
+def pick_by_digit(labels, digit_changed: bool) -> None:
+    """The digit / which-one selectors choose the posterior's test image."""
+    if digit_changed:
+        st.session_state.posterior_nth = 0
+    of_digit = np.flatnonzero(labels == st.session_state.posterior_digit)
+    st.session_state.posterior_index = int(of_digit[min(st.session_state.posterior_nth, len(of_digit) - 1)])
+
+
+def posterior_section(encoder, decoder, data, plane, overlays) -> None:
+    st.subheader("What the encoder believes: the posterior q(z|x)")
+    st.markdown(
+        "The encoder does not map an image to one point but to a small cloud: a Gaussian with a centre "
+        "(z_mean) and a spread. The ellipses on the map show it to scale (solid: 1σ, dashed: 2σ). "
+        "**Sample** draws points from that cloud and decodes each: every one is a plausible version of "
+        "the digit. That randomness is the *variational* in variational autoencoder. "
+        "Click a dot on the map to pick its image, or choose one here."
+    )
+    labels = data.y_test
+    left, right = st.columns([1, 2])
+    with left:
+        digit = st.selectbox("Digit", range(10), key="posterior_digit", on_change=pick_by_digit, args=(labels, True))
+        count = int(np.sum(labels == digit))
+        st.number_input(f"Which {digit} (of {count})", 0, count - 1, key="posterior_nth",
+                        on_change=pick_by_digit, args=(labels, False))
+        index = st.session_state.setdefault("posterior_index", int(np.flatnonzero(labels == digit)[0]))
+        sample = st.button("Sample from q(z|x)", key="posterior_sample")
+    z_mean, z_log_var = posterior_of(encoder, data.x_test[index])
+    overlays["posterior"] = ellipse(plane, z_mean, z_log_var)
+    rows = [[data.x_test[index], decoder(z_mean[None, :])[0]]]
+    if sample:
+        noise = np.random.default_rng().standard_normal((SAMPLES, len(z_mean)))
+        overlays["sample_z"], overlays["samples_for"] = z_mean + np.exp(0.5 * z_log_var) * noise, index
+    if overlays.get("samples_for") == index:  # samples are kept until another image is chosen
+        samples = overlays["sample_z"].astype(np.float32)
+        overlays["samples"] = project(plane, samples).round(4).tolist()
+        rows.append(list(decoder(samples)))
+    else:
+        overlays["samples"] = []
+    with right:
+        st.image(digit_rows(rows, scale=4), output_format="PNG",
+                 caption=f"test image {index} (a {labels[index]}) and its reconstruction from z_mean"
+                 + (f"; below, {SAMPLES} samples z ~ q(z|x), decoded" if len(rows) > 1 else ""))
+        spread = np.exp(0.5 * z_log_var)
+        st.caption("z_mean " + ", ".join(f"{v:.2f}" for v in z_mean[:6]) + (" …" if len(z_mean) > 6 else "")
+                   + " · σ " + ", ".join(f"{v:.2f}" for v in spread[:6]) + (" …" if len(spread) > 6 else ""))
+
+
+def endpoints(z_test, labels, data):
+    mode = st.radio("Walk between", ["two test images", "the average of one digit and another"],
+                    horizontal=True, key="walk_mode")
+    left, middle, right = st.columns(3)
+    if mode == "two test images":
+        a = left.number_input("From test image", 0, len(labels) - 1, 0, key="walk_from_image")
+        b = middle.number_input("to test image", 0, len(labels) - 1, 1, key="walk_to_image")
+        name = f"image {a} (a {labels[a]}) → image {b} (a {labels[b]})"
+        return z_test[a], z_test[b], name, right
+    a = left.selectbox("From digit", range(10), index=3, key="walk_from_digit")
+    b = middle.selectbox("to digit", range(10), index=8, key="walk_to_digit")
+    return (z_test[labels == a].mean(axis=0), z_test[labels == b].mean(axis=0),
+            f"the average {a} → the average {b}", right)
+
+
+def interpolation_section(decoder, z_test, data, overlays) -> None:
+    st.subheader("Walk between two digits")
+    st.markdown(
+        "A straight line through the latent space, decoded step by step. Between a 3 and an 8 the path "
+        "may pass through other digits: the decoder draws whatever lives in the regions it crosses. "
+        "Press **Play** under the digit above to walk the path on the map."
+    )
+    start, end, name, right = endpoints(z_test, data.y_test, data)
+    steps = right.slider("Steps", 5, 20, 10, key="walk_steps")
+    weights = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
+    strip = decoder((1 - weights) * start + weights * end)
+    overlays["path"] = {"from": np.round(start, 4).tolist(), "to": np.round(end, 4).tolist()}
+    image = digit_rows([list(strip)], scale=3)
+    st.image(image, caption=f"{steps} steps from {name}", output_format="PNG")
+    st.download_button("Download the strip (PNG)", png(image), file_name="interpolation.png", mime="image/png",
+                       key="download_strip")
+
+
+def nearest_test_images(z, z_test, count):
+    distances = np.linalg.norm(z_test - z, axis=1)
+    return np.argsort(distances)[:count]
+
+
+def drawing_section(encoder, decoder, z_test, data, plane, overlays) -> None:
+    st.subheader("Draw a digit")
+    st.markdown(
+        "Draw one digit with the mouse, a finger or a pen. It is prepared the way MNIST's digits were "
+        "(cropped, scaled to fit 20 × 20 pixels, centred by its mass in 28 × 28), encoded, and shown on "
+        "the map in pink with its posterior. Does the model read it as the digit you meant?"
+    )
+    pad, result = st.columns([1, 2])
+    with pad:
+        drawn = drawing_pad(key="drawing_pad")
+    overlays["drawn"] = None
+    if drawn is None:
+        result.caption("Nothing drawn yet.")
+        return
+    try:
+        image = prepare_drawing(ink_from_png(drawn))
+    except DrawingError as error:
+        result.info(str(error))
+        return
+    z_mean, z_log_var = posterior_of(encoder, image)
+    overlays["drawn"] = ellipse(plane, z_mean, z_log_var)
+    reconstruction = decoder(z_mean[None, :])[0]
+    neighbours = nearest_test_images(z_mean, z_test, NEIGHBOURS)
+    with result:
+        pair = digit_rows([[image, reconstruction]], scale=5)
+        st.image(pair, caption="what the model sees (28 × 28) and its reconstruction", output_format="PNG")
+        st.image(digit_rows([list(data.x_test[neighbours])], scale=3), output_format="PNG",
+                 caption="nearest test images in latent space: "
+                 + ", ".join(f"a {data.y_test[i]}" for i in neighbours))
+        st.download_button("Download drawing and reconstruction (PNG)", png(pair), file_name="drawing.png",
+                           mime="image/png", key="download_drawing")
+
+
+def server_digit_fallback(decoder, z, z_test, labels, plane) -> None:
+    """For a decoder the browser cannot run: the server draws the digit and a plotly map."""
+    st.info("This run's decoder cannot run in the browser: the digit is drawn by the server after each move.")
+    st.image(enlarge(decoder(z[None, :])[0], DIGIT_SCALE), caption="generated digit", output_format="PNG")
+    figure = latent_scatter(project(plane, z_test[:SCATTER_POINTS]), labels[:SCATTER_POINTS], (0.0, 0.0),
+                            tuple(plane["axes"]), EXTENT)
+    st.plotly_chart(move_current_marker(figure, project(plane, z[None, :])[0]), key="latent_scatter",
+                    config={"displayModeBar": False})
+
+
+def explorer(run, encoder, decoder, z_test, data, payload) -> None:
+    latent_dim = decoder.latent_dim
+    shown = min(latent_dim, MAX_SLIDERS)
+    plane = payload["plane"] if payload else map_plane(z_test)
 
     @st.fragment
     def panel():
+        overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
         clamp_slider_state(shown)
-        apply_scatter_click(to_latent)
-        controls, picture, scatter = st.columns([1.1, 1.3, 2.2], gap="medium")
+        map_column, controls = st.columns([3, 1], gap="medium")
+        if payload is not None:
+            with map_column:
+                result = latent_map(payload, key=f"latent-map-{run.name}")
+                apply_map_release(result, shown)
+                if isinstance(result.picked, int) and 0 <= result.picked < len(z_test):
+                    st.session_state.posterior_index = result.picked
+                st.caption("Each dot is a test image, placed where the encoder puts it (colours: digits). "
+                           "Press and drag anywhere: the digit for that point is drawn as you move. "
+                           "Click a dot to see its posterior below.")
         with controls:
-            z = np.zeros(latent_dim, np.float32)
-            for index in range(shown):
-                # A default only for a new slider: one set through session state (a scatter click) has its value.
-                default = {} if slider_key(index) in st.session_state else {"value": 0.0}
-                z[index] = st.slider(f"z{index + 1}", -EXTENT, EXTENT, step=0.05, key=slider_key(index), **default)
-            if latent_dim > MAX_SLIDERS:
-                st.caption(f"Dimensions {MAX_SLIDERS + 1}–{latent_dim} stay at 0.")
-        digit = decoder_model(z[None, :])[0]
-        with picture:
-            st.image(enlarge(digit, DIGIT_SCALE), caption="generated digit", width="stretch", output_format="PNG")
-        with scatter:
-            figure = session_scatter(run_name, projected, labels, axis_titles)
-            st.plotly_chart(
-                move_current_marker(figure, (z - mean) @ components.T),
-                key="latent_scatter", on_select="rerun", selection_mode="points",
-                config={"displayModeBar": False, "scrollZoom": False},
-            )
-            st.caption("Each dot is a test image, placed where the encoder puts it. Click anywhere to go there.")
+            z = sliders(latent_dim)
+            show_grid = st.toggle("Digits behind the map", key="map_show_grid",
+                                  disabled=payload is None)
+            digit_download(decoder, z, key="download_digit")
+        if payload is None:
+            with map_column:
+                server_digit_fallback(decoder, z, z_test, data.y_test, plane)
+        posterior_section(encoder, decoder, data, plane, overlays)
+        interpolation_section(decoder, z_test, data, overlays)
+        drawing_section(encoder, decoder, z_test, data, plane, overlays)
+        if payload is not None:
+            map_state(run.name, {"z": np.round(z, 4).tolist(), "show_grid": bool(show_grid),
+                                 **{k: overlays.get(k) for k in ("posterior", "samples", "path", "drawn")}},
+                      key=f"latent-map-state-{run.name}")
 
     panel()
 
 
-def grid_section(decoder_model):
+def grid_section(decoder):
     @st.fragment
     def grid():
         st.subheader("Manifold grid")
@@ -109,10 +248,11 @@ def grid_section(decoder_model):
             extent = st.slider("Range ±", 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
             st.caption("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0.")
         with right:
-            image = manifold_grid(decoder_model, n, -extent, extent)
-            scale = max(1, 672 // (28 * n))
+            image = enlarge(manifold_grid(decoder, n, -extent, extent), max(1, 672 // (28 * n)))
             caption = f"{n}×{n} digits decoded over [−{extent:g}, {extent:g}]²"
-            st.image(enlarge(image, scale), caption=caption, output_format="PNG")
+            st.image(image, caption=caption, output_format="PNG")
+            st.download_button("Download the grid (PNG)", png(image), file_name="manifold.png", mime="image/png",
+                               key="download_grid")
 
     grid()
 
@@ -120,16 +260,17 @@ def grid_section(decoder_model):
 ensure_app_shell()
 st.title("Latent explorer")
 st.markdown(
-    "Every point of the latent space is a recipe for a digit. Drag the sliders (or click the map) "
-    "and the decoder draws the digit for that point at once. Notice how one digit morphs into "
-    "another as you cross the borders between the coloured clusters."
+    "Every point of the latent space is a recipe for a digit. Drag across the map and your browser "
+    "decodes the digit for each point as you move; the sliders do the same one dimension at a time. "
+    "Notice how one digit morphs into another as you cross the borders between the coloured clusters."
 )
 run, data = training.run_and_data_or_stop("explorer")
 try:
-    decoder = state.decoder(run)
+    encoder, decoder = state.models(run)
     encodings = state.test_encodings(run)
+    payload = state.map_payload(run)
 except LabError as error:
     state.show_run_error_and_stop(error)
 st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}")
-explorer(run.name, decoder, encodings, data.y_test)
+explorer(run, encoder, decoder, encodings, data, payload)
 grid_section(decoder)

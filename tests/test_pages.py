@@ -116,7 +116,7 @@ def test_first_run_button_trains_the_default_preset_and_the_explorer_appears(run
     assert queue().snapshot(snap.id).state == "completed", queue().snapshot(snap.id).message
     at = open_app()  # AppTest reruns pages without app.py's sidebar: reopen, as a reload would
     assert [s.label for s in at.slider][:2] == ["z1", "z2"]
-    assert len(at.image) == 2  # the generated digit and the manifold grid
+    assert component_data(at, f"latent-map-{snap.run_name}")["run"] == snap.run_name
     assert at.sidebar.selectbox[0].options[0].startswith("default-")
 
 
@@ -132,36 +132,82 @@ def test_navigation_reaches_every_page(runs_dir, saved_runs):
                       "Compare originals and reconstructions"]
 
 
-def test_explorer_slider_moves_change_the_digit(runs_dir, saved_runs):
+def component_data(at, key) -> dict:
+    (element,) = [c for c in at.get("bidi_component") if c.key == key]
+    return json.loads(element.proto.json)
+
+
+def image_with_caption(at, text):
+    return next(image for image in at.image if text in image.proto.imgs[0].caption)
+
+
+def test_explorer_slider_moves_reach_the_map_in_a_few_bytes_and_its_weights_are_sent_unchanged(
+        runs_dir, saved_runs):
     copy_runs(saved_runs, runs_dir, "vae2")
     at = open_app()
-    before = at.image[0].value
+    payload = component_data(at, "latent-map-vae2")
+    assert payload["run"] == "vae2" and payload["decoder"]["input_dim"] == 2
+    assert len(json.dumps(payload)) < 1_200_000
+    before = at.get("download_button")[0].proto.url
     at.slider(key="z0").set_value(2.5).run()
-    after_first = at.image[0].value
     at.slider(key="z1").set_value(-3.0).run()
     assert not at.exception
-    assert before != after_first != at.image[0].value
-    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    marker = chart["data"][-1]
-    assert (marker["x"], marker["y"]) == ([2.5], [-3.0])  # the scatter marks the current z
+    map_state = component_data(at, "latent-map-state-vae2")
+    assert map_state["state"]["z"] == [2.5, -3.0]
+    assert len(json.dumps(map_state)) < 5_000
+    assert component_data(at, "latent-map-vae2") == payload  # the same bytes: the browser keeps its copy
+    assert at.get("download_button")[0].proto.url != before  # the digit download follows the sliders
 
 
 def test_manifold_grid_size_follows_its_slider(runs_dir, saved_runs):
     copy_runs(saved_runs, runs_dir, "vae2")
     at = open_app()
-    first = at.image[1]
+    first = image_with_caption(at, "digits decoded over")
     assert "3×3 digits" in first.proto.imgs[0].caption
     at.slider(key="grid_n").set_value(12).run()
-    assert "12×12 digits" in at.image[1].proto.imgs[0].caption
-    assert at.image[1].value != first.value
+    assert "12×12 digits" in image_with_caption(at, "digits decoded over").proto.imgs[0].caption
 
 
-def test_explorer_for_more_than_two_dims_has_a_slider_per_dim_and_a_pca_scatter(runs_dir, saved_runs):
+def test_explorer_for_more_than_two_dims_has_a_slider_per_dim_and_a_principal_plane(runs_dir, saved_runs):
     copy_runs(saved_runs, runs_dir, "vae3")
     at = open_app()
     assert [s.label for s in at.slider][:3] == ["z1", "z2", "z3"]
-    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert chart["layout"]["xaxis"]["title"]["text"] == "principal component 1"
+    assert component_data(at, "latent-map-vae3")["plane"]["axes"][0] == "principal component 1"
+
+
+def test_the_convolutional_decoder_is_sent_to_the_browser_too(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "conv2")
+    at = open_app()
+    kinds = [layer["kind"] for layer in component_data(at, "latent-map-conv2")["decoder"]["layers"]]
+    assert kinds == ["Dense", "Dense", "Reshape", "Conv2DTranspose", "Conv2DTranspose", "Conv2DTranspose", "Reshape"]
+
+
+def test_posterior_of_a_chosen_image_is_drawn_to_scale_and_sampled(runs_dir, saved_runs, mnist):
+    copy_runs(saved_runs, runs_dir, "vae2")
+    at = open_app()
+    at.selectbox(key="posterior_digit").set_value(7).run()
+    at.number_input(key="posterior_nth").set_value(2).run()
+    index = int(np.flatnonzero(mnist.y_test == 7)[2])
+    assert f"test image {index} (a 7)" in image_with_caption(at, "reconstruction from z_mean").proto.imgs[0].caption
+    posterior = component_data(at, "latent-map-state-vae2")["state"]["posterior"]
+    assert len(posterior["centre"]) == 2 and all(r > 0 for r in posterior["radii"])
+    at.button(key="posterior_sample").click().run()
+    assert "8 samples" in image_with_caption(at, "reconstruction from z_mean").proto.imgs[0].caption
+    assert len(component_data(at, "latent-map-state-vae2")["state"]["samples"]) == 8
+    at.selectbox(key="posterior_digit").set_value(1).run()  # another image: its samples are gone
+    assert component_data(at, "latent-map-state-vae2")["state"]["samples"] == []
+
+
+def test_the_walk_between_digits_has_the_chosen_steps_and_is_drawn_on_the_map(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "vae3")
+    at = open_app()
+    at.slider(key="walk_steps").set_value(12).run()
+    assert "12 steps from image 0" in image_with_caption(at, "steps from").proto.imgs[0].caption
+    at.radio(key="walk_mode").set_value("the average of one digit and another").run()
+    assert "the average 3 → the average 8" in image_with_caption(at, "steps from").proto.imgs[0].caption
+    path = component_data(at, "latent-map-state-vae3")["state"]["path"]
+    assert len(path["from"]) == 3 and len(path["to"]) == 3  # interpolated in the full latent space
+    assert "Nothing drawn yet" in texts(at)
 
 
 def test_active_run_picker_lists_runs_newest_first_and_switches(runs_dir, saved_runs):
@@ -186,6 +232,7 @@ def test_a_run_with_a_broken_model_shows_an_error_and_the_rest_works(runs_dir, s
     (runs_dir / "vae2" / "weights.npz").write_bytes(b"truncated")
     at = open_app()
     assert "weights.npz cannot be read" in at.error[0].value
+    assert not at.exception
     at.switch_page("pages/compare.py").run()
     assert not at.exception and "cannot be read" in at.error[0].value
     at.switch_page("pages/reconstruction.py").run()  # needs only the saved metrics

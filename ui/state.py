@@ -94,6 +94,21 @@ def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
     return decode(decoder(run), test_encodings(run)[indices])
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _map_payload(path: str, stamp: int, name: str) -> dict | None:
+    from ui.latent_map.pack import map_payload
+
+    run = runs.read_summary(Path(path))
+    return map_payload(name, decoder(run), test_encodings(run), test_set().y_test)
+
+
+def map_payload(run: runs.RunSummary) -> dict | None:
+    """What the latent map sends to the browser for this run, built once: the same object, and
+    so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
+    cannot run in the browser."""
+    return _map_payload(str(run.path), _folder_stamp(run.path), run.name)
+
+
 def active_run() -> runs.RunSummary | None:
     """The run chosen in the sidebar, or the newest one."""
     available = listing().runs

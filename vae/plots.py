@@ -112,6 +112,17 @@ def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
     return (np.kron(pixels, np.ones((scale, scale), np.float32)) * 255).round().astype(np.uint8)
 
 
+def png(image: np.ndarray) -> bytes:
+    """A uint8 grey image (as enlarge and digit_rows make) as PNG bytes, for a download button."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def digit_rows(rows: Sequence[np.ndarray], scale: int = 3, gap: int = 2) -> np.ndarray:
     """Tile rows of 784-pixel digits (e.g. originals above reconstructions) into one image."""
     count = max(len(row) for row in rows)

@@ -1,0 +1,104 @@
+"""The latent map's Python side: what is packed for the browser (once per run), the posterior
+ellipse, the drawing pad's PNG; and decoder.js against numpy in node."""
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY
+from ui.drawing_pad.mount import png_bytes
+from ui.latent_map.pack import MAP_POINTS, ellipse, map_payload, map_plane, pack_decoder, project
+from vae.numpy_model import model_arrays, model_from_arrays
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def numpy_decoder(arch, latent_dim=2, hidden_dim=64):
+    import keras
+
+    from vae.model import build_decoder
+
+    keras.utils.set_random_seed(3)
+    decoder = build_decoder(TINY.replace(arch=arch, latent_dim=latent_dim, hidden_dim=hidden_dim))
+    rng = np.random.default_rng(0)
+    for layer in decoder.layers:
+        if layer.get_weights():
+            layer.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) for w in layer.get_weights()])
+    return model_from_arrays(model_arrays(decoder, "decoder"), "decoder")
+
+
+def test_decoder_js_equals_numpy_for_dense_and_conv_decoders(tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is not installed (apt-get install nodejs)")
+        pytest.skip("node is not installed")
+    rng = np.random.default_rng(1)
+    decoders = {}
+    for name, arch, latent_dim in [("dense 2-D", "dense", 2), ("dense 5-D", "dense", 5), ("conv 2-D", "conv", 2)]:
+        decoder = numpy_decoder(arch, latent_dim)
+        z = rng.normal(0, 2, (12, latent_dim)).astype(np.float32)
+        decoders[name] = {"packed": pack_decoder(decoder), "z": z.tolist(), "expected": decoder(z).tolist()}
+    z_test = rng.normal(size=(100, 4)).astype(np.float32)
+    fixture = tmp_path / "fixture.json"
+    fixture.write_text(json.dumps({"decoders": decoders, "plane": map_plane(z_test)}))
+    done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / "decoder.test.mjs")], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "DECODER_FIXTURE": str(fixture)})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "# pass 4" in done.stdout
+
+
+def test_the_map_payload_is_the_same_bytes_each_time_and_small(mnist):
+    decoder = numpy_decoder("dense", hidden_dim=256)
+    z_test = np.random.default_rng(0).normal(size=(10_000, 2)).astype(np.float32)
+    first = json.dumps(map_payload("run", decoder, z_test, mnist.y_test))
+    again = json.dumps(map_payload("run", decoder, z_test, mnist.y_test))
+    assert first == again
+    assert len(first) < 1_200_000  # goal: at most 1.2 MB per run for the dense decoder
+    payload = json.loads(first)
+    assert len(base64.b64decode(payload["points"])) == MAP_POINTS * 2 * 4  # float32 (x, y) per point
+    assert payload["plane"]["axes"] == ["z₁", "z₂"]
+
+
+def test_more_than_two_dimensions_map_onto_their_principal_plane():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(500, 5)).astype(np.float32) * np.array([5, 3, 0.1, 0.1, 0.1], np.float32)
+    plane = map_plane(z)
+    assert plane["axes"][0] == "principal component 1"
+    spread = project(plane, z).std(axis=0)
+    assert spread[0] == pytest.approx(5, rel=0.15) and spread[1] == pytest.approx(3, rel=0.15)
+
+
+def test_the_posterior_ellipse_is_to_scale():
+    plane = map_plane(np.zeros((10, 2), np.float32))
+    e = ellipse(plane, np.array([1.0, -2.0]), np.log(np.array([0.25, 0.04])))  # σ = 0.5 and 0.2
+    assert e["centre"] == pytest.approx([1.0, -2.0])
+    assert e["radii"] == pytest.approx([0.5, 0.2])
+    assert abs(np.cos(e["angle"])) == pytest.approx(1.0)  # the long axis is z₁
+    # In 3-D, the ellipse is the projection of the covariance onto the plane.
+    rng = np.random.default_rng(0)
+    plane3 = map_plane(rng.normal(size=(200, 3)).astype(np.float32))
+    log_var = np.log(np.array([0.5, 0.1, 0.3]))
+    samples = project(plane3, rng.normal(size=(20_000, 3)) * np.exp(0.5 * log_var))
+    e3 = ellipse(plane3, np.zeros(3), log_var)
+    assert sorted(np.linalg.eigvalsh(np.cov(samples.T)) ** 0.5, reverse=True) == pytest.approx(e3["radii"], rel=0.05)
+
+
+def test_a_decoder_the_browser_cannot_run_is_not_packed():
+    from vae.numpy_model import Layer, NumpyModel
+
+    odd = NumpyModel([Layer("Conv2D", {"activation": "relu", "strides": [1, 1], "padding": "same"},
+                            (np.zeros((3, 3, 1, 1), np.float32), np.zeros(1, np.float32)))], input_dim=2)
+    assert pack_decoder(odd) is None
+
+
+def test_the_pads_data_url_becomes_png_bytes_or_none():
+    assert png_bytes("data:image/png;base64,iVBORw0KGgo=") == b"\x89PNG\r\n\x1a\n"
+    for bad in [None, 3, "", "data:image/jpeg;base64,AAAA", "data:image/png;base64,***", ["x"]]:
+        assert png_bytes(bad) is None
