@@ -4,6 +4,7 @@ our pages (open a page, move a slider, press a button, fetch the new image) and 
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class RunOutcome:
     exceptions: list[str] = field(default_factory=list)
     progress: list[str] = field(default_factory=list)  # texts of progress bars
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (id, fragment id)
+    components: list[dict] = field(default_factory=list)  # the JSON data sent to browser components
 
 
 class StreamlitClient:
@@ -105,6 +107,8 @@ class StreamlitClient:
         kind = element.WhichOneof("type")
         if kind == "imgs":
             outcome.images += [image.url for image in element.imgs.imgs]
+        elif kind == "bidi_component" and element.bidi_component.json:
+            outcome.components.append(json.loads(element.bidi_component.json))
         elif kind == "progress":
             outcome.progress.append(element.progress.text)
         elif kind == "exception":

@@ -201,41 +201,61 @@ def server_digit_fallback(decoder, z, z_test, labels, plane) -> None:
 
 
 def explorer(run, encoder, decoder, z_test, data, payload) -> None:
+    """Four fragments: each reruns alone and sends the map only its own part of the state."""
     latent_dim = decoder.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
     plane = payload["plane"] if payload else map_plane(z_test)
+    overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
+
+    def send(part: str, keys) -> None:
+        if payload is not None:
+            map_state(run.name, {k: overlays.get(k) for k in keys}, key=f"latent-map-{part}-{run.name}")
 
     @st.fragment
-    def panel():
-        overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
+    def map_panel():
         clamp_slider_state(shown)
         map_column, controls = st.columns([3, 1], gap="medium")
+        picked = None
         if payload is not None:
             with map_column:
                 result = latent_map(payload, key=f"latent-map-{run.name}")
                 apply_map_release(result, shown)
-                if isinstance(result.picked, int) and 0 <= result.picked < len(z_test):
-                    st.session_state.posterior_index = result.picked
+                picked = result.picked
                 st.caption("Each dot is a test image, placed where the encoder puts it (colours: digits). "
                            "Press and drag anywhere: the digit for that point is drawn as you move. "
                            "Click a dot to see its posterior below.")
         with controls:
             z = sliders(latent_dim)
-            show_grid = st.toggle("Digits behind the map", key="map_show_grid",
-                                  disabled=payload is None)
+            overlays["show_grid"] = st.toggle("Digits behind the map", key="map_show_grid", disabled=payload is None)
             digit_download(decoder, z, key="download_digit")
         if payload is None:
             with map_column:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane)
-        posterior_section(encoder, decoder, data, plane, overlays)
-        interpolation_section(decoder, z_test, data, overlays)
-        drawing_section(encoder, decoder, z_test, data, plane, overlays)
-        if payload is not None:
-            map_state(run.name, {"z": np.round(z, 4).tolist(), "show_grid": bool(show_grid),
-                                 **{k: overlays.get(k) for k in ("posterior", "samples", "path", "drawn")}},
-                      key=f"latent-map-state-{run.name}")
+        overlays["z"] = np.round(z, 4).tolist()
+        send("state", ("z", "show_grid"))
+        if isinstance(picked, int) and 0 <= picked < len(z_test):
+            st.session_state.posterior_index = picked
+            st.rerun(scope="app")  # the posterior section, its own fragment, shows the picked image
 
-    panel()
+    @st.fragment
+    def posterior_panel():
+        posterior_section(encoder, decoder, data, plane, overlays)
+        send("posterior", ("posterior", "samples"))
+
+    @st.fragment
+    def walk_panel():
+        interpolation_section(decoder, z_test, data, overlays)
+        send("path", ("path",))
+
+    @st.fragment
+    def drawing_panel():
+        drawing_section(encoder, decoder, z_test, data, plane, overlays)
+        send("drawn", ("drawn",))
+
+    map_panel()
+    posterior_panel()
+    walk_panel()
+    drawing_panel()
 
 
 def grid_section(decoder):

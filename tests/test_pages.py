@@ -153,7 +153,7 @@ def test_explorer_slider_moves_reach_the_map_in_a_few_bytes_and_its_weights_are_
     at.slider(key="z1").set_value(-3.0).run()
     assert not at.exception
     map_state = component_data(at, "latent-map-state-vae2")
-    assert map_state["state"]["z"] == [2.5, -3.0]
+    assert map_state["state"] == {"z": [2.5, -3.0], "show_grid": False}
     assert len(json.dumps(map_state)) < 5_000
     assert component_data(at, "latent-map-vae2") == payload  # the same bytes: the browser keeps its copy
     assert at.get("download_button")[0].proto.url != before  # the digit download follows the sliders
@@ -189,13 +189,13 @@ def test_posterior_of_a_chosen_image_is_drawn_to_scale_and_sampled(runs_dir, sav
     at.number_input(key="posterior_nth").set_value(2).run()
     index = int(np.flatnonzero(mnist.y_test == 7)[2])
     assert f"test image {index} (a 7)" in image_with_caption(at, "reconstruction from z_mean").proto.imgs[0].caption
-    posterior = component_data(at, "latent-map-state-vae2")["state"]["posterior"]
+    posterior = component_data(at, "latent-map-posterior-vae2")["state"]["posterior"]
     assert len(posterior["centre"]) == 2 and all(r > 0 for r in posterior["radii"])
     at.button(key="posterior_sample").click().run()
     assert "8 samples" in image_with_caption(at, "reconstruction from z_mean").proto.imgs[0].caption
-    assert len(component_data(at, "latent-map-state-vae2")["state"]["samples"]) == 8
+    assert len(component_data(at, "latent-map-posterior-vae2")["state"]["samples"]) == 8
     at.selectbox(key="posterior_digit").set_value(1).run()  # another image: its samples are gone
-    assert component_data(at, "latent-map-state-vae2")["state"]["samples"] == []
+    assert component_data(at, "latent-map-posterior-vae2")["state"]["samples"] == []
 
 
 def test_the_walk_between_digits_has_the_chosen_steps_and_is_drawn_on_the_map(runs_dir, saved_runs):
@@ -205,7 +205,7 @@ def test_the_walk_between_digits_has_the_chosen_steps_and_is_drawn_on_the_map(ru
     assert "12 steps from image 0" in image_with_caption(at, "steps from").proto.imgs[0].caption
     at.radio(key="walk_mode").set_value("the average of one digit and another").run()
     assert "the average 3 → the average 8" in image_with_caption(at, "steps from").proto.imgs[0].caption
-    path = component_data(at, "latent-map-state-vae3")["state"]["path"]
+    path = component_data(at, "latent-map-path-vae3")["state"]["path"]
     assert len(path["from"]) == 3 and len(path["to"]) == 3  # interpolated in the full latent space
     assert "Nothing drawn yet" in texts(at)
 

@@ -1,0 +1,146 @@
+"""The latent map in a real browser: a drag paints a new digit every frame and sends nothing until
+the release, which moves the sliders; the browser's decoder equals numpy's; a drawn digit lands
+on the map; the walk plays; every export is a PNG; no console errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY
+from tests.e2e.harness import AppServer
+from vae import runs
+from vae.lab import train_and_save
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def map_server(tmp_path_factory, mnist_cache_dir, mnist):
+    runs_dir = tmp_path_factory.mktemp("map-runs")
+    train_and_save(TINY.replace(epochs=2, hidden_dim=64), mnist.subset(4096), runs_dir, "map-run", "default")
+    server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "server.log")
+    yield server
+    server.stop()
+
+
+def frames(watcher) -> int:
+    return int(watcher.page.locator("canvas.digit").get_attribute("data-frames") or 0)
+
+
+def slider_value(watcher, key: str) -> float:
+    return float(watcher.page.locator(f".st-key-{key} input[type=range]").evaluate("input => input.value"))
+
+
+def open_map(watcher, server):
+    watcher.goto(server.url)
+    watcher.page.wait_for_selector("canvas.map", timeout=30_000)
+
+
+def test_a_drag_paints_every_frame_and_only_the_release_reaches_python(map_server, new_page):
+    watcher = new_page()
+    sent = []
+    watcher.page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(time.monotonic())))
+    open_map(watcher, map_server)
+    watcher.wait_idle()
+    box = watcher.page.locator("canvas.map").bounding_box()
+    start_frames = frames(watcher)
+    watcher.page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+    watcher.page.mouse.down()
+    sent.clear()
+    for step in range(40):
+        watcher.page.mouse.move(box["x"] + box["width"] * (0.2 + step * 0.015), box["y"] + box["height"] * 0.5)
+        watcher.page.wait_for_timeout(20)
+    during_drag = len(sent)
+    watcher.page.mouse.up()
+    assert frames(watcher) - start_frames >= 20, "the digit was not repainted while dragging"
+    assert during_drag == 0, f"{during_drag} websocket messages were sent while dragging"
+    # Released at 0.785 of the width: z1 = 0.785 * 8 - 4 = 2.28; z2 at mid-height is 0.
+    deadline = time.monotonic() + 15
+    while abs(slider_value(watcher, "z0") - 2.28) > 0.06 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert slider_value(watcher, "z0") == pytest.approx(2.28, abs=0.06)
+    assert slider_value(watcher, "z1") == pytest.approx(0.0, abs=0.06)
+    watcher.assert_clean()
+
+
+def test_the_browsers_decoder_equals_numpys(map_server, new_page):
+    watcher = new_page()
+    open_map(watcher, map_server)
+    _, decoder = runs.load_numpy_models(map_server.runs_dir / "map-run")
+    z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
+    decoded = watcher.page.evaluate(
+        "zs => zs.map(z => window.__latentLab.maps['map-run'].decode(z))", z.tolist())
+    assert np.abs(np.array(decoded) - decoder(z)).max() <= 1e-4
+    watcher.assert_clean()
+
+
+def test_a_drawn_digit_lands_on_the_map_with_its_reconstruction(map_server, new_page):
+    watcher = new_page()
+    open_map(watcher, map_server)
+    pad = watcher.page.locator("canvas.pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    watcher.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    watcher.page.mouse.down()
+    for step in range(20):  # a "1": one stroke down the middle
+        watcher.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + step * 0.035))
+    watcher.page.mouse.up()
+    watcher.page.wait_for_selector("text=what the model sees", timeout=30_000)
+    watcher.wait_idle()
+    drawn = watcher.page.evaluate("() => window.__latentLab.states['map-run'].drawn")
+    assert drawn is not None and len(drawn["centre"]) == 2
+    assert "nearest test images in latent space" in watcher.page.inner_text("body")
+    with watcher.page.expect_download() as download:
+        watcher.page.get_by_role("button", name="Download drawing and reconstruction (PNG)").click()
+    assert Path(download.value.path()).read_bytes()[:8] == PNG_SIGNATURE
+    watcher.page.locator("button.clear").click()
+    watcher.page.wait_for_selector("text=Nothing drawn yet", timeout=30_000)
+    watcher.assert_clean()
+
+
+def test_the_walk_plays_in_the_browser_and_every_export_is_a_png(map_server, new_page):
+    watcher = new_page()
+    open_map(watcher, map_server)
+    watcher.wait_idle()
+    before = frames(watcher)
+    watcher.page.locator("button.play").click()
+    watcher.page.wait_for_timeout(3500)  # the walk takes 3 s
+    assert frames(watcher) - before >= 30
+    assert watcher.page.locator("input.scrub").evaluate("input => input.value") == "1000"
+    for label in ["Download this digit (PNG)", "Download the strip (PNG)", "Download the grid (PNG)"]:
+        with watcher.page.expect_download() as download:
+            watcher.page.get_by_role("button", name=label).click()
+        assert Path(download.value.path()).read_bytes()[:8] == PNG_SIGNATURE
+    state = watcher.page.evaluate("() => window.__latentLab.states['map-run']")
+    assert json.dumps(state["path"]["from"]) != json.dumps(state["path"]["to"])
+    watcher.assert_clean()
+
+
+def test_clicking_a_dot_shows_that_images_posterior(map_server, new_page):
+    import re
+
+    watcher = new_page()
+    open_map(watcher, map_server)
+    watcher.wait_idle()
+    z_test = np.load(map_server.runs_dir / "map-run" / runs.TEST_ENCODINGS_FILE)
+    target = 1234
+    box = watcher.page.locator("canvas.map").bounding_box()
+    x, y = ((z_test[target] + 4) / 8) * [box["width"], -box["height"]] + [box["x"], box["y"] + box["height"]]
+    def shown_image() -> int:
+        return int(re.search(r"test image (\d+) \(a", watcher.page.inner_text("body")).group(1))
+
+    before = shown_image()
+    watcher.page.mouse.click(float(x), float(y))
+    deadline = time.monotonic() + 30
+    while shown_image() == before and time.monotonic() < deadline:
+        time.sleep(0.25)
+    watcher.wait_idle()
+    shown = shown_image()
+    pixel_distance = np.abs((z_test[shown] - z_test[target]) / 8 * box["width"]).max()
+    assert shown < 2000 and pixel_distance <= 8  # the dot under the pointer (or one overlapping it)
+    watcher.assert_clean()
