@@ -119,10 +119,32 @@ def posterior_section(encoder, decoder, data, plane, overlays) -> None:
                    + " · σ " + ", ".join(f"{v:.2f}" for v in spread[:6]) + (" …" if len(spread) > 6 else ""))
 
 
+def slider_point(latent_dim: int) -> np.ndarray:
+    """The point the sliders (and so the map's marker) are at now."""
+    z = np.zeros(latent_dim, np.float32)
+    for index in range(min(latent_dim, MAX_SLIDERS)):
+        z[index] = float(st.session_state.get(slider_key(index), 0.0))
+    return z
+
+
 def endpoints(z_test, labels, data):
-    mode = st.radio("Walk between", ["two test images", "the average of one digit and another"],
-                    horizontal=True, key="walk_mode")
+    mode = st.radio("Walk between", ["two test images", "the average of one digit and another",
+                                     "two points you pick on the map"], horizontal=True, key="walk_mode")
     left, middle, right = st.columns(3)
+    if mode == "two points you pick on the map":
+        marks = st.session_state.setdefault("walk_marks", {})
+        latent_dim = z_test.shape[1]
+        if left.button("Start at the map's point", key="walk_mark_start"):
+            marks["start"] = slider_point(latent_dim).tolist()
+        if middle.button("End at the map's point", key="walk_mark_end"):
+            marks["end"] = slider_point(latent_dim).tolist()
+        start = np.asarray(marks.get("start", [-2.0] + [0.0] * (latent_dim - 1)), np.float32)
+        end = np.asarray(marks.get("end", [2.0] + [0.0] * (latent_dim - 1)), np.float32)
+        if len(start) != latent_dim or len(end) != latent_dim:  # marked on another run
+            marks.clear()
+            start, end = np.zeros(latent_dim, np.float32), np.zeros(latent_dim, np.float32)
+        left.caption("Move the map (drag, or the sliders), then press a button to mark each end.")
+        return start, end, "the two marked points", right
     if mode == "two test images":
         a = left.number_input("From test image", 0, len(labels) - 1, 0, key="walk_from_image")
         b = middle.number_input("to test image", 0, len(labels) - 1, 1, key="walk_to_image")
@@ -204,7 +226,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
     """Four fragments: each reruns alone and sends the map only its own part of the state."""
     latent_dim = decoder.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
-    plane = payload["plane"] if payload else map_plane(z_test)
+    plane = map_plane(z_test)  # as in the payload: the same function of the same encodings
     overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
 
     def send(part: str, keys) -> None:

@@ -13,10 +13,23 @@ import pytest
 
 from tests.conftest import TINY
 from ui.drawing_pad.mount import png_bytes
-from ui.latent_map.pack import MAP_POINTS, ellipse, map_payload, map_plane, pack_decoder, project
+from ui.latent_map.pack import (
+    MAP_POINTS,
+    b64_float32,
+    ellipse,
+    map_payload,
+    map_plane,
+    pack_decoder,
+    project,
+    read_map_payload,
+)
 from vae.numpy_model import model_arrays, model_from_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def b64_float32(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
 
 def numpy_decoder(arch, latent_dim=2, hidden_dim=64):
@@ -44,7 +57,9 @@ def test_decoder_js_equals_numpy_for_dense_and_conv_decoders(tmp_path):
     for name, arch, latent_dim in [("dense 2-D", "dense", 2), ("dense 5-D", "dense", 5), ("conv 2-D", "conv", 2)]:
         decoder = numpy_decoder(arch, latent_dim)
         z = rng.normal(0, 2, (12, latent_dim)).astype(np.float32)
-        decoders[name] = {"packed": pack_decoder(decoder), "z": z.tolist(), "expected": decoder(z).tolist()}
+        packed = pack_decoder(decoder)
+        packed["weights"] = b64_float32(packed["weights"])  # JSON for the fixture file
+        decoders[name] = {"packed": packed, "z": z.tolist(), "expected": decoder(z).tolist()}
     z_test = rng.normal(size=(100, 4)).astype(np.float32)
     fixture = tmp_path / "fixture.json"
     fixture.write_text(json.dumps({"decoders": decoders, "plane": map_plane(z_test)}))
@@ -54,16 +69,19 @@ def test_decoder_js_equals_numpy_for_dense_and_conv_decoders(tmp_path):
     assert "# pass 4" in done.stdout
 
 
-def test_the_map_payload_is_the_same_bytes_each_time_and_small(mnist):
+def test_the_map_payload_is_the_same_bytes_each_time_small_and_reads_back(mnist):
     decoder = numpy_decoder("dense", hidden_dim=256)
     z_test = np.random.default_rng(0).normal(size=(10_000, 2)).astype(np.float32)
-    first = json.dumps(map_payload("run", decoder, z_test, mnist.y_test))
-    again = json.dumps(map_payload("run", decoder, z_test, mnist.y_test))
-    assert first == again
+    first = map_payload("run", decoder, z_test, mnist.y_test)
+    assert first == map_payload("run", decoder, z_test, mnist.y_test)
     assert len(first) < 1_200_000  # goal: at most 1.2 MB per run for the dense decoder
-    payload = json.loads(first)
-    assert len(base64.b64decode(payload["points"])) == MAP_POINTS * 2 * 4  # float32 (x, y) per point
-    assert payload["plane"]["axes"] == ["z₁", "z₂"]
+    header, arrays = read_map_payload(first)
+    assert header["plane"]["axes"] == ["z₁", "z₂"] and header["run"] == "run"
+    np.testing.assert_array_equal(arrays["points"].reshape(-1, 2), project(header["plane"], z_test[:MAP_POINTS]))
+    np.testing.assert_array_equal(arrays["labels"], mnist.y_test[:MAP_POINTS])
+    first_kernel = decoder.trunk[0].weights[0]
+    start = header["decoder"]["layers"][0]["offsets"][0]
+    np.testing.assert_array_equal(arrays["weights"][start : start + first_kernel.size], first_kernel.ravel())
 
 
 def test_more_than_two_dimensions_map_onto_their_principal_plane():

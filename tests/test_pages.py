@@ -133,7 +133,12 @@ def test_navigation_reaches_every_page(runs_dir, saved_runs):
 
 
 def component_data(at, key) -> dict:
+    """A component's data: JSON, or for the map its binary payload's header."""
+    from ui.latent_map.pack import read_map_payload
+
     (element,) = [c for c in at.get("bidi_component") if c.key == key]
+    if element.proto.WhichOneof("data") == "bytes":
+        return read_map_payload(element.proto.bytes)[0]
     return json.loads(element.proto.json)
 
 
@@ -147,7 +152,8 @@ def test_explorer_slider_moves_reach_the_map_in_a_few_bytes_and_its_weights_are_
     at = open_app()
     payload = component_data(at, "latent-map-vae2")
     assert payload["run"] == "vae2" and payload["decoder"]["input_dim"] == 2
-    assert len(json.dumps(payload)) < 1_200_000
+    (element,) = [c for c in at.get("bidi_component") if c.key == "latent-map-vae2"]
+    assert len(element.proto.bytes) < 1_200_000
     before = at.get("download_button")[0].proto.url
     at.slider(key="z0").set_value(2.5).run()
     at.slider(key="z1").set_value(-3.0).run()
@@ -207,6 +213,14 @@ def test_the_walk_between_digits_has_the_chosen_steps_and_is_drawn_on_the_map(ru
     assert "the average 3 → the average 8" in image_with_caption(at, "steps from").proto.imgs[0].caption
     path = component_data(at, "latent-map-path-vae3")["state"]["path"]
     assert len(path["from"]) == 3 and len(path["to"]) == 3  # interpolated in the full latent space
+    at.radio(key="walk_mode").set_value("two points you pick on the map").run()
+    at.slider(key="z0").set_value(1.5).run()
+    at.button(key="walk_mark_start").click().run()
+    at.slider(key="z0").set_value(-1.0).run()
+    at.slider(key="z2").set_value(2.0).run()
+    at.button(key="walk_mark_end").click().run()
+    path = component_data(at, "latent-map-path-vae3")["state"]["path"]
+    assert path == {"from": [1.5, 0.0, 0.0], "to": [-1.0, 0.0, 2.0]}
     assert "Nothing drawn yet" in texts(at)
 
 

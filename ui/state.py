@@ -95,14 +95,14 @@ def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _map_payload(path: str, stamp: int, name: str) -> dict | None:
+def _map_payload(path: str, stamp: int, name: str) -> bytes | None:
     from ui.latent_map.pack import map_payload
 
     run = runs.read_summary(Path(path))
     return map_payload(name, decoder(run), test_encodings(run), test_set().y_test)
 
 
-def map_payload(run: runs.RunSummary) -> dict | None:
+def map_payload(run: runs.RunSummary) -> bytes | None:
     """What the latent map sends to the browser for this run, built once: the same object, and
     so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
     cannot run in the browser."""

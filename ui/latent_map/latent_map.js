@@ -15,8 +15,23 @@ const PLAY_SECONDS = 3;
 
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
 
-function base64ToBytes(text) {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+// The page sends one binary blob per run (pack.py): a 4-byte header length, a JSON header, then
+// 4-byte-aligned sections of raw little-endian arrays.
+function readPayload(data) {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer ? data.buffer : data);
+  const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
+  const body = 4 + length;
+  const section = (name) => {
+    const [start, size] = header.sections[name];
+    return bytes.slice(body + start, body + start + size).buffer; // a copy: aligned for typed arrays
+  };
+  return {
+    ...header,
+    weights: new Float32Array(section("weights")),
+    points: new Float32Array(section("points")),
+    labels: new Uint8Array(section("labels")),
+  };
 }
 
 function build(root) {
@@ -51,9 +66,9 @@ function build(root) {
 
 function createMap(root, data, setStateValue, setTriggerValue) {
   const ui = build(root);
-  const model = unpackModel(data.decoder, base64ToFloat32(data.decoder.weights));
-  const points = base64ToFloat32(data.points);
-  const labels = base64ToBytes(data.labels);
+  const model = unpackModel(data.decoder, data.weights);
+  const points = data.points;
+  const labels = data.labels;
   const plane = data.plane;
   const extent = data.extent;
   const toPx = (v) => ((v + extent) / (2 * extent)) * MAP_SIZE;
@@ -282,6 +297,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
   // Runs again only when `data` changes, i.e. for another run: build the map anew for it.
+  data = readPayload(data);
   const map = createMap(parentElement, data, setStateValue, setTriggerValue);
   lab.maps[data.run] = map;
   map.apply(lab.states[data.run] || {});
