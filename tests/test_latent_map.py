@@ -15,7 +15,6 @@ from tests.conftest import TINY
 from ui.drawing_pad.mount import png_bytes
 from ui.latent_map.pack import (
     MAP_POINTS,
-    b64_float32,
     ellipse,
     map_payload,
     map_plane,
