@@ -63,9 +63,7 @@ def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_
         watcher = new_page()
         watcher.goto(restarted.url)
         assert "Run earlier:" in watcher.page.inner_text("body")
-        images = watcher.page.locator('[data-testid="stImage"] img')
-        images.nth(1).wait_for(timeout=30_000)  # the digit and the manifold grid
-        assert images.count() == 2
+        watcher.page.wait_for_selector("canvas.map", timeout=30_000)  # the latent map with its digit
         watcher.assert_clean()
     finally:
         restarted.stop()
