@@ -3,14 +3,13 @@
 import base64
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from vae import config as config_module
 from vae.lab import train_and_save
 
@@ -56,15 +55,6 @@ def session_job(at) -> str:
     """The id of the (only) job this AppTest session started."""
     (job_id,) = at.session_state["my_training_jobs"]
     return job_id
-
-
-def wait_for(predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def copy_runs(saved_runs, runs_dir, *names):
@@ -306,7 +296,7 @@ def test_train_page_starts_and_stops_a_run_and_keeps_it(runs_dir):
     job_id = session_job(at)
     in_address = f"{job_id}.{at.session_state['my_training_jobs'][job_id]}"
     assert at.query_params["job"] in (in_address, [in_address])  # AppTest shows one value unlisted
-    wait_for(lambda: queue().snapshot(job_id).batch_points)
+    wait_until(lambda: queue().snapshot(job_id).batch_points, 120, message="the first progress point")
     at.run()
     stop = at.button(key=f"panel-stop-{job_id}")
     assert stop.label == "Stop training"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from vae import runs
 from vae.training_queue import QueueError, TrainingQueue, ended_unexpectedly, slots_from_environment
 
@@ -180,16 +180,6 @@ def queue(tmp_path_factory, mnist, mnist_cache_dir):
         os.environ["LATENT_LAB_CACHE"] = old
 
 
-def wait_for(predicate, timeout=120, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
-
-
 def listed(runs_dir):
     return [run.name for run in runs.list_runs(runs_dir).runs]
 
@@ -206,12 +196,12 @@ def test_real_workers_stream_progress_save_runs_and_exit(queue, runs_dir):
     assert set(listed(runs_dir)) == {"one", "two"}
     assert not runs.needs_numpy_files(runs_dir / "one")
     # Each worker trains one job and exits: only the warm spare is left.
-    assert wait_for(lambda: len(queue.worker_pids()) == 1, timeout=30)
+    assert wait_until(lambda: len(queue.worker_pids()) == 1, 30, 0.05)
 
 
 def test_stop_keeps_the_partial_run(queue, runs_dir):
     job, token = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="stopped-one")
-    wait_for(lambda: queue.snapshot(job).batch_points)
+    wait_until(lambda: queue.snapshot(job).batch_points, 120, 0.05)
     queue.cancel(job, token)
     assert queue.wait_until_idle(120)
     snap = queue.snapshot(job)
@@ -222,7 +212,7 @@ def test_stop_keeps_the_partial_run(queue, runs_dir):
 def test_a_worker_killed_mid_training_is_explained_nothing_is_listed_and_the_queue_goes_on(queue, runs_dir):
     doomed, _ = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="doomed")
     after, _ = queue.submit(SMALL.replace(epochs=1), runs_dir, name="after")
-    wait_for(lambda: queue.snapshot(doomed).batch_points)
+    wait_until(lambda: queue.snapshot(doomed).batch_points, 120, 0.05)
     os.kill(queue.pid_of(doomed), signal.SIGKILL)
     assert queue.wait_until_idle(120)
     snap = queue.snapshot(doomed)
@@ -242,11 +232,11 @@ def test_a_failure_inside_the_worker_is_one_sentence(queue, runs_dir):
 
 def test_a_stalled_worker_is_reported_and_can_be_stopped(queue, runs_dir):
     job, token = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="frozen")
-    wait_for(lambda: queue.snapshot(job).batch_points)
+    wait_until(lambda: queue.snapshot(job).batch_points, 120, 0.05)
     pid = queue.pid_of(job)
     os.kill(pid, signal.SIGSTOP)  # frozen: alive, but silent
     try:
-        snap = wait_for(lambda: (s := queue.snapshot(job)).stalled and s, timeout=30)
+        snap = wait_until(lambda: (s := queue.snapshot(job)).stalled and s, 30, 0.05)
         assert snap.state in ("running", "stopping")
         queue.cancel(job, token)
         assert queue.wait_until_idle(60)
@@ -311,7 +301,7 @@ def test_workers_exit_when_the_server_is_killed_and_nothing_half_written_is_list
         assert pids  # the training worker (a warm spare starts only once the slot is free)
         server.kill()
         server.wait(timeout=10)
-        wait_for(lambda: not any(_alive(pid) for pid in pids), timeout=20)
+        wait_until(lambda: not any(_alive(pid) for pid in pids), 20, 0.05)
     finally:
         server.kill()
     assert listed(runs_dir) == []

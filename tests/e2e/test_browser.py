@@ -7,26 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from tests.e2e.harness import AppServer
 from vae.lab import train_and_save
 
 PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits"]
-
-
-def wait_until(condition, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from tests.e2e.harness import AppServer
 from vae import runs
 from vae.lab import train_and_save
@@ -62,9 +62,8 @@ def test_a_drag_paints_every_frame_and_only_the_release_reaches_python(map_serve
     assert frames(watcher) - start_frames >= 20, "the digit was not repainted while dragging"
     assert during_drag == 0, f"{during_drag} websocket messages were sent while dragging"
     # Released at 0.785 of the width: z1 = 0.785 * 8 - 4 = 2.28; z2 at mid-height is 0.
-    deadline = time.monotonic() + 15
-    while abs(slider_value(watcher, "z0") - 2.28) > 0.06 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: abs(slider_value(watcher, "z0") - 2.28) <= 0.06, 15, 0.2,
+               message="slider z1 to move to the released point")
     assert slider_value(watcher, "z0") == pytest.approx(2.28, abs=0.06)
     assert slider_value(watcher, "z1") == pytest.approx(0.0, abs=0.06)
     watcher.assert_clean()
@@ -139,9 +138,7 @@ def test_clicking_a_dot_shows_that_images_posterior(map_server, new_page):
 
     before = shown_image()
     watcher.page.mouse.click(float(x), float(y))
-    deadline = time.monotonic() + 30
-    while shown_image() == before and time.monotonic() < deadline:
-        time.sleep(0.25)
+    wait_until(lambda: shown_image() != before, 30, 0.25, message="the posterior to show the clicked image")
     watcher.wait_idle()
     shown = shown_image()
     pixel_distance = np.abs((z_test[shown] - z_test[target]) / 8 * box["width"]).max()
