@@ -7,7 +7,7 @@ import streamlit as st
 from ui import state, training
 from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import latent_map, map_state
-from ui.latent_map.pack import EXTENT, ellipse, map_plane, project
+from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.shell import ensure_app_shell, escape
 from vae.drawing import DrawingError, ink_from_png, prepare_drawing
 from vae.errors import LabError
@@ -15,7 +15,6 @@ from vae.evaluate import manifold_grid
 from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
 
 MAX_SLIDERS = 16
-SCATTER_POINTS = 2000
 DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour
 SAMPLES = 8
 NEIGHBOURS = 6
@@ -216,7 +215,7 @@ def server_digit_fallback(decoder, z, z_test, labels, plane) -> None:
     """For a decoder the browser cannot run: the server draws the digit and a plotly map."""
     st.info("This run's decoder cannot run in the browser: the digit is drawn by the server after each move.")
     st.image(enlarge(decoder(z[None, :])[0], DIGIT_SCALE), caption="generated digit", output_format="PNG")
-    figure = latent_scatter(project(plane, z_test[:SCATTER_POINTS]), labels[:SCATTER_POINTS], (0.0, 0.0),
+    figure = latent_scatter(project(plane, z_test[:MAP_POINTS]), labels[:MAP_POINTS], (0.0, 0.0),
                             tuple(plane["axes"]), EXTENT)
     st.plotly_chart(move_current_marker(figure, project(plane, z[None, :])[0]), key="latent_scatter",
                     config={"displayModeBar": False})
@@ -226,7 +225,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
     """Four fragments: each reruns alone and sends the map only its own part of the state."""
     latent_dim = decoder.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
-    plane = map_plane(z_test)  # as in the payload: the same function of the same encodings
+    plane = state.map_plane(run)  # the payload's plane: the same function of the same encodings
     overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
 
     def send(part: str, keys) -> None:

@@ -140,8 +140,9 @@ def queue_table(snaps) -> None:
 
 
 def queue_panel() -> None:
-    """Every running job (anyone may watch), then the waiting line; refreshes every second while
-    anything is queued or running, and redraws the whole page when one of this session's jobs ends."""
+    """Every running job (anyone may watch), then the waiting line; refreshes every
+    LIVE_REFRESH_SECONDS while anything is queued or running, and redraws the whole page when one
+    of this session's jobs ends."""
 
     @st.fragment(run_every=LIVE_REFRESH_SECONDS)
     def panel():

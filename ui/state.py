@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from ui.latent_map import pack
 from ui.shell import escape
 from vae import runs
 from vae.data import MnistData, load_mnist
@@ -95,18 +96,26 @@ def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _map_payload(path: str, stamp: int, name: str) -> bytes | None:
-    from ui.latent_map.pack import map_payload
+def _map_plane(path: str, stamp: int, n_test: int, latent_dim: int) -> dict:
+    return pack.map_plane(_encodings(path, stamp, n_test, latent_dim))
 
-    run = runs.read_summary(Path(path))
-    return map_payload(name, decoder(run), test_encodings(run), test_set().y_test)
+
+def map_plane(run: runs.RunSummary) -> dict:
+    """The plane the map shows (for d > 2 an SVD of the encodings: computed once per run)."""
+    return _map_plane(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run.config.latent_dim)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _map_payload(path: str, stamp: int, name: str, latent_dim: int) -> bytes | None:
+    labels = test_set().y_test
+    return pack.map_payload(name, _models(path, stamp)[1], _encodings(path, stamp, len(labels), latent_dim), labels)
 
 
 def map_payload(run: runs.RunSummary) -> bytes | None:
     """What the latent map sends to the browser for this run, built once: the same object, and
     so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
     cannot run in the browser."""
-    return _map_payload(str(run.path), _folder_stamp(run.path), run.name)
+    return _map_payload(str(run.path), _folder_stamp(run.path), run.name, run.config.latent_dim)
 
 
 def active_run() -> runs.RunSummary | None:

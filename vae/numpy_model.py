@@ -107,10 +107,6 @@ class NumpyModel:
     def latent_dim(self) -> int:
         return self.input_dim
 
-    @property
-    def uses_numpy(self) -> bool:
-        return True
-
     def __call__(self, x, training: bool = False):
         x = np.asarray(x, np.float32).reshape(-1, self.input_dim)
         with np.errstate(over="ignore"):  # sigmoid of a very negative number is 0, as it should be

@@ -215,13 +215,11 @@ class TrainingQueue:
     """One FIFO queue of training requests with `slots` running at once. Thread-safe: every
     browser session shares one queue."""
 
-    def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, warm: bool = True,
-                 worker_factory=None):
+    def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, worker_factory=None):
         self.slots = slots
         # A worker is made by calling worker_factory(on_event, on_exit); tests pass a stand-in.
         self._worker_factory = worker_factory or _Worker
         self.stall_seconds = stall_seconds
-        self._warm = warm
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, _Job] = {}  # every job, in order of submission
@@ -293,13 +291,15 @@ class TrainingQueue:
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         with self._lock:
             job = self._jobs.get(job_id)
-            return None if job is None else self._snapshot(job, time.monotonic())
+            now = time.monotonic()
+            return None if job is None else self._snapshot(job, now, self._waiting_estimates(now))
 
     def snapshots(self, active_only: bool = False) -> list[JobSnapshot]:
-        """Every remembered job in submission order (running and queued first when active_only)."""
+        """Every remembered job (or only the queued and running ones) in submission order."""
         with self._lock:
             now = time.monotonic()
-            return [self._snapshot(job, now) for job in self._jobs.values()
+            estimates = self._waiting_estimates(now)  # once for all, not once per job
+            return [self._snapshot(job, now, estimates) for job in self._jobs.values()
                     if not active_only or job.state in ACTIVE_STATES]
 
     def worker_pids(self) -> list[int]:
@@ -378,7 +378,7 @@ class TrainingQueue:
         running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
         waiting = any(job.state == "queued" for job in self._jobs.values())
         wanted = max(self.slots - running, 1 if waiting else 0)
-        while self._warm and not self._closed and len(self._spares) < wanted:
+        while not self._closed and len(self._spares) < wanted:
             self._spares.append(self._spawn())
 
     def _spawn(self) -> _Worker:
@@ -479,8 +479,8 @@ class TrainingQueue:
             heapq.heappush(free_at, start + self._estimated_seconds(job.config))
         return estimates
 
-    def _snapshot(self, job: _Job, now: float) -> JobSnapshot:
-        position, start = self._waiting_estimates(now).get(job.id, (0, 0.0))
+    def _snapshot(self, job: _Job, now: float, estimates: dict[str, tuple[int, float]]) -> JobSnapshot:
+        position, start = estimates.get(job.id, (0, 0.0))
         last = job.last_batch or {}
         end = job.finished or now
         return JobSnapshot(

@@ -3,13 +3,6 @@
 // Layers: Dense, Reshape, Flatten, Conv2DTranspose (channels last, "same" padding), with relu,
 // sigmoid or linear activations.
 
-export function base64ToFloat32(text) {
-  const bytes = typeof atob === "function"
-    ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
-    : new Uint8Array(Buffer.from(text, "base64"));
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
 export function unpackModel(spec, weights) {
   // spec.layers[i]: {kind, activation, shapes: [[...], [...]], offsets: [kernel, bias], strides, padding, target_shape}
   const layers = spec.layers.map((layer) => {
@@ -90,10 +83,6 @@ function buffer(model, index, size) {
     model.scratch.set(index, array);
   }
   return array;
-}
-
-export function canRun(spec) {
-  return spec.layers.every((l) => ["Dense", "Reshape", "Flatten", "Conv2DTranspose"].includes(l.kind));
 }
 
 // Decode one latent point (an array of inputDim numbers). Returns a Float32Array of 784 values
