@@ -110,7 +110,7 @@ LIVE_REFRESH_SECONDS = 2.0
 def job_panel(snap) -> None:
     """One job: its progress, its Stop/Cancel (for its owner) and, once running, its live curves."""
     whose = "Your training" if training.is_mine(snap.id) else "Training"
-    st.subheader(f"{whose} {snap.run_name}")
+    st.subheader(f"{whose} {escape(snap.run_name)}")
     st.progress(snap.fraction_done, text=training.progress_text(snap))
     if snap.stalled:
         st.warning(f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck. "
@@ -134,7 +134,7 @@ def queue_table(snaps) -> None:
     )
     for snap in waiting:
         if training.is_mine(snap.id):
-            st.caption(f"Your {snap.run_name}: position {snap.position}, starts "
+            st.caption(f"Your {escape(snap.run_name)}: position {snap.position}, starts "
                        f"{training.about(snap.estimated_start_seconds)}.")
             training.cancel_button(snap, "queue")
 

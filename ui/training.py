@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from ui import state
+from ui.shell import escape
 from vae import runs
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
@@ -123,7 +124,7 @@ def finished_notice(snap: JobSnapshot) -> None:
     if snap.state == "failed":
         st.error(snap.message)
     elif snap.state == "cancelled":
-        st.info(f"Training {snap.run_name} was cancelled before it started.")
+        st.info(f"Training {escape(snap.run_name)} was cancelled before it started.")
     elif snap.state == "stopped":
         st.warning(snap.message + " Training was stopped early; the partial model was kept.")
     else:
@@ -156,7 +157,7 @@ def job_status(snap_id: str) -> None:
             if follow_finished_jobs():
                 st.rerun(scope="app")
             return
-        st.progress(snap.fraction_done, text=f"{snap.run_name}: {progress_text(snap)}")
+        st.progress(snap.fraction_done, text=f"{escape(snap.run_name)}: {progress_text(snap)}")
         cancel_button(snap, "status")
 
     status()
