@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import TINY, wait_until
@@ -136,6 +137,24 @@ def test_a_silent_worker_is_reported_stalled_and_stop_kills_it(fake_queue, runs_
     assert "stalled (no progress for over 5 s)" in fake_queue.snapshot(job).message
 
 
+def test_snapshots_are_kept_while_a_job_runs_and_dropped_when_it_ends(fake_queue, runs_dir):
+    from vae import snapshots
+
+    job, _ = fake_queue.submit(SMALL, runs_dir)
+    worker = worker_of(fake_queue, job)
+    worker.batch(1, 1)
+    snap = snapshots.Snapshot(0.5, 2, np.zeros((4, 2), np.float32), snapshots.plane_for(np.zeros((4, 2))),
+                              np.zeros((100, 784), np.uint8))
+    worker.report("snapshot", **snapshots.to_message(snap))
+    assert fake_queue.live_snapshot(job).epoch == 0.5 and fake_queue.live_snapshot(job, epoch_end=True) is None
+    worker.report("snapshot", **{**snapshots.to_message(snap), "epoch": 1.0})
+    worker.report("snapshot", epoch=2.0, z="garbage")  # malformed: logged and ignored
+    assert fake_queue.live_snapshot(job, epoch_end=True).epoch == 1.0
+    assert fake_queue.snapshot(job).snapshots_received == 2
+    worker.kill()
+    assert fake_queue.live_snapshot(job) is None
+
+
 def test_requests_that_would_fail_are_refused_before_queueing(fake_queue, runs_dir, tmp_path):
     (runs_dir / "taken").mkdir(parents=True)
     with pytest.raises(runs.RunError, match="already exists"):
@@ -195,6 +214,8 @@ def test_real_workers_stream_progress_save_runs_and_exit(queue, runs_dir):
     assert len(one.batch_points) >= 2 and [p["epoch"] for p in one.epoch_points] == [1, 2]
     assert set(listed(runs_dir)) == {"one", "two"}
     assert not runs.needs_numpy_files(runs_dir / "one")
+    assert one.snapshots_received >= 2 and (runs_dir / "one" / runs.REPLAY_FILE).is_file()
+    assert queue.live_snapshot(first) is None  # ended: the saved run takes over
     # Each worker trains one job and exits: only the warm spare is left.
     assert wait_until(lambda: len(queue.worker_pids()) == 1, 30, 0.05)
 
@@ -202,6 +223,10 @@ def test_real_workers_stream_progress_save_runs_and_exit(queue, runs_dir):
 def test_stop_keeps_the_partial_run(queue, runs_dir):
     job, token = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="stopped-one")
     wait_until(lambda: queue.snapshot(job).batch_points, 120, 0.05)
+    # While it trains, the latent space arrives with the decoder, for the explorer to draw with.
+    live = wait_until(lambda: queue.live_snapshot(job, epoch_end=True), 60, 0.05)
+    assert live.epochs == 200 and live.decoder is not None
+    assert live.decoder(live.z[:2]).shape == (2, 784)
     queue.cancel(job, token)
     assert queue.wait_until_idle(120)
     snap = queue.snapshot(job)

@@ -13,6 +13,7 @@ from vae.data import MnistData
 from vae.errors import RunError, TrainingDiverged
 from vae.evaluate import decode, encode, squared_error_per_image, test_metrics
 from vae.progress import TrainingListener
+from vae.snapshots import replay_arrays
 
 if TYPE_CHECKING:
     from vae.train import TrainingResult
@@ -34,9 +35,11 @@ def train_and_save(
     preset_name: str | None = None,
     listeners: tuple[TrainingListener, ...] | list[TrainingListener] = (),
     stop_event: threading.Event | None = None,
+    live_seconds: float | None = None,
 ) -> SavedRun:
     """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
-    "stopped"); a diverged one is not saved at all. The name is checked before training starts."""
+    "stopped"); a diverged one is not saved at all. The name is checked before training starts.
+    `live_seconds`: also take snapshots this often between epochs, for listeners that watch."""
     runs_dir = Path(runs_dir)
     runs.check_writable(runs_dir)
     if name is None:
@@ -45,7 +48,7 @@ def train_and_save(
         raise RunError(f"A run named {name!r} already exists; choose another name.")
     from vae.train import train  # TensorFlow loads here, not when the dashboard starts
 
-    result = train(config, data, listeners, stop_event)
+    result = train(config, data, listeners, stop_event, live_seconds=live_seconds)
     if result.status == "diverged":
         raise TrainingDiverged(
             "Training diverged (the loss became NaN); nothing was saved. "
@@ -63,5 +66,5 @@ def train_and_save(
         "data_source": data.source,
     })
     path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics,
-                         test_z_mean, test_sse)
+                         test_z_mean, test_sse, replay_arrays(result.epoch_snapshots))
     return SavedRun(name, path, result, metrics)

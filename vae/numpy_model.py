@@ -176,6 +176,18 @@ def model_from_arrays(arrays, prefix: str) -> NumpyModel:
     return NumpyModel(trunk, heads, int(spec["input_dim"]))
 
 
+def model_arrays_of(model: NumpyModel, prefix: str) -> dict[str, np.ndarray]:
+    """A NumpyModel as the named arrays model_from_arrays reads (to send one to another process)."""
+    records, arrays = [], {}
+    layers = [(layer, False) for layer in model.trunk] + [(layer, True) for layer in model.heads]
+    for index, (layer, head) in enumerate(layers):
+        records.append({"kind": layer.kind, **layer.settings, "head": head})
+        for w_index, weight in enumerate(layer.weights):
+            arrays[f"{prefix}.{index}.{w_index}"] = weight
+    arrays[f"{prefix}.layers"] = np.array(json.dumps({"input_dim": model.input_dim, "layers": records}))
+    return arrays
+
+
 def save_weights(path: Path, encoder, decoder) -> None:
     """Write both Keras models' weights as one .npz (no pickles: any numpy can read it)."""
     with open(path, "wb") as handle:

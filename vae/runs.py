@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -166,11 +167,13 @@ def check_writable(root: Path) -> None:
 WEIGHTS_FILE = "weights.npz"
 TEST_ENCODINGS_FILE = "test_z_mean.npy"
 TEST_ERRORS_FILE = "test_sse.npy"
+# Since 0.3: one snapshot of the latent space per epoch (vae.snapshots), for the epoch replay.
+REPLAY_FILE = "replay.npz"
 
 
 def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
              history: pd.DataFrame, metrics: dict, test_z_mean: np.ndarray | None = None,
-             test_sse: np.ndarray | None = None) -> Path:
+             test_sse: np.ndarray | None = None, replay: dict[str, np.ndarray] | None = None) -> Path:
     """Write a run atomically. Never replaces an existing run: a taken name raises RunError."""
     root = Path(root)
     final = run_path(root, name)
@@ -191,6 +194,9 @@ def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
         encoder.save(staging / "encoder.keras")
         decoder.save(staging / "decoder.keras")
         write_numpy_files(staging, encoder, decoder, test_z_mean, test_sse)
+        if replay is not None:
+            with open(staging / REPLAY_FILE, "wb") as handle:
+                np.savez_compressed(handle, **replay)
         _fsync_tree(staging)
         _publish(staging, final)
     except OSError as error:
@@ -294,6 +300,20 @@ def load_test_encodings(path: Path, n_test: int, latent_dim: int) -> np.ndarray:
 def load_test_errors(path: Path, n_test: int) -> np.ndarray:
     """The saved squared reconstruction error of every test image; RunError if absent or wrong."""
     return _load_array(path, TEST_ERRORS_FILE, (n_test,))
+
+
+def load_replay(run: RunSummary):
+    """The run's per-epoch snapshots (vae.snapshots.Replay); RunError if absent or unreadable."""
+    from vae.snapshots import replay_from_arrays
+
+    if not (run.path / REPLAY_FILE).is_file():
+        raise RunError(f"run {run.name!r} has no epoch snapshots: it was saved before Latent Lab kept them "
+                       "(train it again to watch its replay)")
+    try:
+        with np.load(run.path / REPLAY_FILE, allow_pickle=False) as arrays:
+            return replay_from_arrays(arrays, run.config.epochs)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise RunError(f"run {run.name!r}: {REPLAY_FILE} cannot be read ({error})") from None
 
 
 def load_history(path: Path) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from vae import runs
 from vae.config import MNIST_TRAIN_SIZE, TrainConfig
 from vae.errors import ConfigError, LabError, RunError
 from vae.progress import check_fits_data
+from vae.snapshots import Snapshot, from_message
 
 SLOTS_ENV = "LATENT_LAB_TRAINING_SLOTS"  # trainings that run at once (default 1: 2 cores)
 STALL_ENV = "LATENT_LAB_STALL_SECONDS"  # no progress for this long: the job is reported stalled
@@ -74,6 +75,7 @@ class JobSnapshot:
     batch_points: tuple[dict, ...]
     epoch_points: tuple[dict, ...]
     message: str
+    snapshots_received: int = 0  # changes whenever a new snapshot of the latent space arrives
 
     @property
     def active(self) -> bool:
@@ -103,6 +105,16 @@ class _Job:
     epoch_points: list[dict] = field(default_factory=list)
     worker: _Worker | None = None
     kill_reason: str | None = None
+    # The latest snapshots of the latent space (vae.snapshots), while it trains: about 1 MB each.
+    live: Snapshot | None = None
+    live_epoch_end: Snapshot | None = None
+    snapshots_received: int = 0
+
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        self.live = snapshot
+        if snapshot.epoch_end:
+            self.live_epoch_end = snapshot
+        self.snapshots_received += 1
 
     def record_batch(self, event: dict) -> None:
         self.last_batch = event
@@ -311,6 +323,15 @@ class TrainingQueue:
         with self._lock:
             return sum(worker.ready.is_set() and worker.alive() for worker in self._spares)
 
+    def live_snapshot(self, job_id: str, epoch_end: bool = False) -> Snapshot | None:
+        """The latest snapshot of a running job's latent space (or of its latest finished epoch);
+        None before the first one and once the job has ended. Shared and immutable: not copied."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            return job.live_epoch_end if epoch_end else job.live
+
     def pid_of(self, job_id: str) -> int | None:
         """The process running a job (for an operator, or a test that plays a fault)."""
         with self._lock:
@@ -403,14 +424,18 @@ class TrainingQueue:
         self._top_up_spares()
 
     def _on_event(self, worker: _Worker, event: dict) -> None:
+        kind = event.get("event")
+        snapshot = self._read_snapshot(worker, event) if kind == "snapshot" else None  # ~5 ms: outside the lock
         with self._lock:
             job = worker.job
             if job is None:
                 return
             job.last_event = time.monotonic()
-            kind = event.get("event")
             try:
-                if kind == "batch":
+                if kind == "snapshot":
+                    if snapshot is not None and job.state in RUNNING_STATES:
+                        job.record_snapshot(snapshot)
+                elif kind == "batch":
                     job.record_batch(event)
                     if job.state == "starting":
                         job.state = "running"
@@ -429,11 +454,20 @@ class TrainingQueue:
                 log.warning("worker %s sent a malformed %s event", worker.pid, kind)
             self._changed.notify_all()
 
+    @staticmethod
+    def _read_snapshot(worker: _Worker, event: dict) -> Snapshot | None:
+        try:
+            return from_message(event)
+        except (KeyError, TypeError, ValueError) as error:
+            log.warning("worker %s sent a malformed snapshot (%s)", worker.pid, error)
+            return None
+
     def _on_exit(self, worker: _Worker, returncode: int) -> None:
         with self._lock:
             self._workers.discard(worker)
             job = worker.job
             if job is not None:
+                job.live = job.live_epoch_end = None  # the saved run (if any) takes over; memory goes back
                 if job.state in ACTIVE_STATES:  # it never said how the job ended
                     job.state = "failed"
                     job.message = job.kill_reason or ended_unexpectedly(returncode)
@@ -493,6 +527,7 @@ class TrainingQueue:
             seconds_since_progress=now - job.last_event if job.started else 0.0,
             stalled=self._stalled(job, now),
             batch_points=tuple(job.batch_points), epoch_points=tuple(job.epoch_points), message=job.message,
+            snapshots_received=job.snapshots_received,
         )
 
 

@@ -8,6 +8,7 @@ Protocol (one JSON object per line):
   server -> worker: {"command": "train", "config": {...}, "runs_dir": "...", "name": "...", "preset": ...}
                     {"command": "stop"}  (ends training after the current group of batches; the run is kept)
   worker -> server: {"event": "ready"}, {"event": "batch", ...}, {"event": "epoch", ...},
+                    {"event": "snapshot", ...} (vae.snapshots.to_message: the latent space now, and the decoder),
                     {"event": "saving"}, {"event": "finished", ...} or {"event": "failed", "message": ...}
 When stdin closes (the server exited or was killed), the worker exits at once: no orphans.
 """
@@ -28,6 +29,9 @@ from typing import TextIO
 NICENESS_ENV = "LATENT_LAB_WORKER_NICENESS"
 BACKGROUND_NICENESS = 10
 EXIT_BAD_JOB = 2
+# Live snapshots of the latent space (with the decoder's weights, ~1 MB as a line) between
+# epochs: one after the first group of batches, then at most one per this many seconds.
+LIVE_SNAPSHOT_SECONDS = 4.0
 
 
 class ProgressStream:
@@ -51,6 +55,11 @@ class ProgressStream:
     def on_epoch(self, summary) -> None:
         self.send("epoch", epoch=summary.epoch, epochs=summary.epochs, train=summary.train, test=summary.test,
                   elapsed_seconds=summary.elapsed_seconds)
+
+    def on_snapshot(self, snapshot) -> None:
+        from vae.snapshots import to_message
+
+        self.send("snapshot", **to_message(snapshot))
 
 
 def watch_commands(stdin: TextIO, stop: threading.Event) -> None:
@@ -81,7 +90,7 @@ def run_job(job: dict, stream: ProgressStream, stop: threading.Event, data) -> N
                     stream.send("saving")
 
         saved = train_and_save(config, data, Path(job["runs_dir"]), job["name"], job.get("preset"),
-                               [stream, SavingNotice()], stop)
+                               [stream, SavingNotice()], stop, live_seconds=LIVE_SNAPSHOT_SECONDS)
     except LabError as error:
         stream.send("failed", message=str(error))
         return
