@@ -4,7 +4,7 @@ a test image, a walk between two digits, your own drawing on the map, and the ma
 import numpy as np
 import streamlit as st
 
-from ui import state, training
+from ui import live, state, training
 from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import latent_map, map_state
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
@@ -305,6 +305,12 @@ st.markdown(
     "decodes the digit for each point as you move; the sliders do the same one dimension at a time. "
     "Notice how one digit morphs into another as you cross the borders between the coloured clusters."
 )
+watched = live.watched_job_id()
+if watched is not None and (state.active_run() is None or st.toggle(
+        "Watch the model being trained, live", key="explorer_live",
+        help="The map of the model in training, with its latest weights, instead of the active run.")):
+    live.live_explorer(watched)
+    st.stop()
 run, data = training.run_and_data_or_stop("explorer")
 try:
     encoder, decoder = state.models(run)

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from ui import state, training
+from ui import live, state, training
+from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
 from ui.shell import ensure_app_shell, escape
+from vae.animation import animation
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
@@ -116,8 +118,20 @@ def job_panel(snap) -> None:
         st.warning(f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck. "
                    "Its owner can stop it; the queue then moves on.")
     training.cancel_button(snap, "panel")
-    if snap.running and snap.batch_points:
-        live_curves(snap.batch_points, snap.epoch_points, snap.config.epochs, key=f"live_curves_{snap.id}")
+    if not snap.running:
+        return
+    curves, latent_space = st.columns([1, 1], gap="medium")
+    with curves:
+        if snap.batch_points:
+            live_curves(snap.batch_points, snap.epoch_points, snap.config.epochs, key=f"live_curves_{snap.id}")
+    with latent_space:
+        payload = live.formation_payload(snap.id)
+        if payload is None:
+            st.caption("The latent space appears here after the first moments of training.")
+        else:
+            formation(payload, key=f"formation_{snap.id}")
+            st.caption("1000 test images where the encoder puts them now (colours: digits), and digits "
+                       "decoded across the same plane. Watch the clusters separate as it learns.")
 
 
 def queue_table(snaps) -> None:
@@ -201,10 +215,32 @@ def saved_curves() -> None:
         return
     st.markdown(f"**Training curves of the active run** `{run.name}`")
     st.plotly_chart(training_curves(train_points, test_points), key="saved_curves", config={"displayModeBar": False})
+    replay_section(run)
     if st.button("Delete this run…", key="delete_run"):
         st.session_state.pending_delete = run.name
     if st.session_state.get("pending_delete") == run.name:
         confirm_delete(run.name)
+
+
+def replay_section(run) -> None:
+    """How the active run's latent space formed, epoch by epoch: scrub or play it, export it."""
+    st.markdown("**How its latent space formed, epoch by epoch**")
+    try:
+        replay, payload = state.replay(run)
+    except LabError as error:
+        st.info(str(error))
+        return
+    formation(payload, key=f"replay_{run.name}")
+    st.caption("Drag the slider or press Play to replay the training; each frame is the model at an epoch's end.")
+    labels = state.test_set().y_test
+    for column, (image_format, mime) in zip(st.columns(2), (("gif", "image/gif"), ("webp", "image/webp")),
+                                           strict=True):
+        column.download_button(
+            f"Export the replay ({image_format.upper()})",
+            data=lambda image_format=image_format: animation(replay, labels, run.name, image_format),
+            file_name=f"{run.name}-replay.{image_format}", mime=mime, key=f"export_replay_{image_format}",
+            on_click="ignore",
+        )
 
 
 ensure_app_shell()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from ui.formation import pack as formation_pack
 from ui.latent_map import pack
 from ui.shell import escape
 from vae import runs
@@ -15,6 +16,7 @@ from vae.data import MnistData, load_mnist
 from vae.errors import LabError
 from vae.evaluate import decode
 from vae.numpy_model import NumpyModel
+from vae.snapshots import Replay
 
 ACTIVE_RUN = "active_run"
 
@@ -116,6 +118,18 @@ def map_payload(run: runs.RunSummary) -> bytes | None:
     so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
     cannot run in the browser."""
     return _map_payload(str(run.path), _folder_stamp(run.path), run.name, run.config.latent_dim)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _replay(path: str, stamp: int, _run: runs.RunSummary) -> tuple[Replay, bytes]:
+    replay = runs.load_replay(_run)
+    return replay, formation_pack.replay_payload(replay, test_set().y_test)
+
+
+def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
+    """The run's epoch snapshots and the formation view's payload of them (read once per run);
+    RunError if the run has none."""
+    return _replay(str(run.path), _folder_stamp(run.path), run)
 
 
 def active_run() -> runs.RunSummary | None:

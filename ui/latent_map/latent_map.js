@@ -3,10 +3,8 @@
 // trip). The page sends the weights once per run; what changes (the sliders' z, a posterior,
 // a path, the background toggle) arrives through the small "map state" component, which hands it
 // over in window.__latentLab. Only a release goes back to Python, once.
-// decoder.js's functions are prepended to this file by mount.py.
+// ui/blob.js, ui/palette.js and decoder.js are prepended to this file by mount.py.
 
-const DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const MAP_SIZE = 480;
 const GRID_TILES = 20;
 const PICK_RADIUS_PX = 7;
@@ -15,23 +13,10 @@ const PLAY_SECONDS = 3;
 
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
 
-// The page sends one binary blob per run (pack.py): a 4-byte header length, a JSON header, then
-// 4-byte-aligned sections of raw little-endian arrays.
+// The page sends one binary blob per run (pack.py, read by ui/blob.js).
 function readPayload(data) {
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer ? data.buffer : data);
-  const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
-  const body = 4 + length;
-  const section = (name) => {
-    const [start, size] = header.sections[name];
-    return bytes.slice(body + start, body + start + size).buffer; // a copy: aligned for typed arrays
-  };
-  return {
-    ...header,
-    weights: new Float32Array(section("weights")),
-    points: new Float32Array(section("points")),
-    labels: new Uint8Array(section("labels")),
-  };
+  const { header, arrays } = readBlob(data);
+  return { ...header, weights: arrays.weights, points: arrays.points, labels: arrays.labels };
 }
 
 function build(root) {
@@ -258,7 +243,11 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     requestFrame();
     // The one message to Python for the whole gesture.
     if (picked >= 0) setTriggerValue("picked", picked);
-    else setStateValue("z", round(view.pending));
+    else {
+      // Kept here too: a map rebuilt for a new model (a live training's next epoch) starts there.
+      lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.pending) });
+      setStateValue("z", round(view.pending));
+    }
   };
   ui.map.onpointercancel = () => { view.dragging = null; };
 

@@ -3,22 +3,17 @@ companion. Python sends the static payload once per run; the state is a few hund
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import streamlit as st
 
+from ui.js import UI, es_module
+
 HERE = Path(__file__).parent
 
-
-def _module_source() -> str:
-    """decoder.js's functions, then the map's code, as one ES module (a component is one file)."""
-    decoder = re.sub(r"^export function", "function", (HERE / "decoder.js").read_text(), flags=re.M)
-    return decoder + "\n" + (HERE / "latent_map.js").read_text()
-
-
 _MAP = st.components.v2.component(
-    "latent_lab_map", js=_module_source(), css=(HERE / "latent_map.css").read_text(),
+    "latent_lab_map", js=es_module(HERE / "latent_map.js", UI / "blob.js", UI / "palette.js", HERE / "decoder.js"),
+    css=(HERE / "latent_map.css").read_text(),
 )
 _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
 

@@ -1,17 +1,14 @@
-"""What the latent map sends to the browser, packed once per run as one binary blob: a JSON header
-(the decoder's layer list, the map's plane) and then the decoder's weights, the encoded test
-points and their labels as raw little-endian arrays. Raw bytes, not JSON: Streamlit checks a JSON
-payload's identity by parsing and re-dumping it on every rerun (~10 ms of the server's time for
-this one, per rerun, per student), bytes by one hash (~1.5 ms), and the browser gets 25 % fewer
-bytes than base64. Pure functions of numpy data (no Streamlit), so tests can check them."""
+"""What the latent map sends to the browser, packed once per run as one binary blob (ui/blob.py): a
+JSON header (the decoder's layer list, the map's plane) and then the decoder's weights, the encoded
+test points and their labels. Bytes, not JSON: Streamlit re-parses a JSON payload on every rerun to
+check its identity (~10 ms of the server's time for this one, per rerun, per student), bytes it
+hashes once (~1.5 ms). Pure functions of numpy data (no Streamlit), so tests can check them."""
 
 from __future__ import annotations
 
-import json
-import struct
-
 import numpy as np
 
+from ui.blob import pack_blob, read_blob
 from vae.evaluate import principal_components
 from vae.numpy_model import NumpyModel
 
@@ -68,30 +65,16 @@ def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: 
     plane = map_plane(z_test)
     shown = slice(0, MAP_POINTS)
     arrays = {
-        "weights": packed.pop("weights").astype("<f4"),
-        "points": project(plane, z_test[shown]).astype("<f4"),
+        "weights": packed.pop("weights").astype(np.float32),
+        "points": project(plane, z_test[shown]).astype(np.float32),
         "labels": np.asarray(labels[shown], np.uint8),
     }
-    sections, offset = {}, 0
-    for name, array in arrays.items():
-        sections[name] = [offset, array.nbytes]
-        offset += -(-array.nbytes // 4) * 4  # each section starts 4-byte aligned
-    header = json.dumps({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane,
-                         "sections": sections}).encode()
-    header += b" " * (-len(header) % 4)
-    body = b"".join(a.tobytes() + b"\0" * (-a.nbytes % 4) for a in arrays.values())
-    return struct.pack("<I", len(header)) + header + body
+    return pack_blob({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane}, arrays)
 
 
 def read_map_payload(blob: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """(header, arrays) of a map_payload blob: what the browser reads, for tests and tools."""
-    (length,) = struct.unpack_from("<I", blob)
-    header = json.loads(blob[4 : 4 + length])
-    body = memoryview(blob)[4 + length :]
-    dtypes = {"weights": "<f4", "points": "<f4", "labels": np.uint8}
-    arrays = {name: np.frombuffer(body[start : start + size], dtypes[name])
-              for name, (start, size) in header["sections"].items()}
-    return header, arrays
+    return read_blob(blob)
 
 
 def ellipse(plane: dict, z_mean: np.ndarray, z_log_var: np.ndarray) -> dict:
