@@ -132,3 +132,58 @@ def digit_rows(rows: Sequence[np.ndarray], scale: int = 3, gap: int = 2) -> np.n
         for c, digit in enumerate(row):
             sheet[r * cell : r * cell + 28, c * cell : c * cell + 28] = np.asarray(digit).reshape(28, 28)
     return enlarge(sheet, scale)
+
+
+# One colour per run on the Compare runs page (plotly's Dark2): unlike the digits' colours, so a
+# run's curves are never mistaken for a digit's cluster on the maps below them.
+RUN_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
+
+
+def runs_overlay(histories: dict[str, pd.DataFrame]) -> go.Figure:
+    """Saved histories of several runs on one figure of three panels (loss, reconstruction, KL) in
+    nats per image: one colour per run, train solid and test dotted with markers. Each run is named
+    once in the legend, and a click on its name hides all six of its lines."""
+    figure = make_subplots(rows=1, cols=3, subplot_titles=list(METRIC_TITLES.values()), horizontal_spacing=0.07)
+    for index, (run_name, history) in enumerate(histories.items()):
+        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        for column, metric in enumerate(METRIC_TITLES, start=1):
+            figure.add_trace(go.Scatter(
+                x=history["epoch"], y=history[metric], mode="lines", name=run_name, legendgroup=run_name,
+                showlegend=column == 1, line={"color": colour, "dash": "solid", "width": 2},
+                hovertemplate="epoch %{x}: %{y:.2f} (train)<extra>%{fullData.name}</extra>",
+            ), row=1, col=column)
+            figure.add_trace(go.Scatter(
+                x=history["epoch"], y=history[f"test_{metric}"], mode="lines+markers", name=run_name,
+                legendgroup=run_name, showlegend=False, line={"color": colour, "dash": "dot"},
+                marker={"size": 7}, hovertemplate="epoch %{x}: %{y:.2f} (test)<extra>%{fullData.name}</extra>",
+            ), row=1, col=column)
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text="nats per image", row=1, col=1)
+    figure.update_layout(height=360, margin={"l": 50, "r": 10, "t": 40, "b": 40},
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def small_latent_map(points: np.ndarray, labels: np.ndarray, axis_titles: tuple[str, str] = ("z₁", "z₂"),
+                     extent: float = 4.0) -> go.Figure:
+    """One run's encoded test images on its map plane, coloured by digit, for small multiples: every
+    map spans [-extent, extent]² and cannot be zoomed, so maps side by side compare at one scale
+    (a collapsed run is one blob at the origin). Unlike latent_scatter, nothing here is clickable."""
+    figure = go.Figure()
+    for digit in range(10):
+        mask = labels == digit
+        figure.add_trace(go.Scattergl(
+            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
+            marker={"size": 3, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
+            hovertemplate=f"digit {digit}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+        ))
+    # A square exactly [-extent, extent]² whatever the column's width ("domain": shrink the plot
+    # area, not widen the range, to keep x and y at one scale).
+    axis = {"range": [-extent, extent], "fixedrange": True, "zeroline": False, "constrain": "domain"}
+    figure.update_layout(
+        height=360, margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        legend={"title": "digit", "orientation": "h", "y": -0.2, "itemsizing": "constant", "itemwidth": 30,
+                "entrywidth": 0.2, "entrywidthmode": "fraction"},  # two rows of five digits
+        xaxis={**axis, "title": axis_titles[0]}, yaxis={**axis, "title": axis_titles[1], "scaleanchor": "x"},
+    )
+    return figure

@@ -1,0 +1,152 @@
+"""Compare runs: several saved runs' learning curves on one chart, their final test figures in one
+table, and their final latent maps side by side at one scale."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import state, training
+from ui.latent_map.pack import EXTENT, MAP_POINTS, project
+from ui.shell import ensure_app_shell, escape
+from vae import runs
+from vae.errors import LabError, RunError
+from vae.plots import METRIC_TITLES, runs_overlay, small_latent_map
+
+MAX_RUNS = 6
+DEFAULT_RUNS = 3
+MAPS_PER_ROW = 3
+CURVE_COLUMNS = ["epoch", *METRIC_TITLES, *(f"test_{metric}" for metric in METRIC_TITLES)]
+
+
+def curves_of(run: runs.RunSummary) -> pd.DataFrame:
+    """The run's saved history; RunError if history.csv cannot be read or has no numbers to draw."""
+    history = runs.load_history(run.path)
+    missing = [column for column in CURVE_COLUMNS if column not in history.columns]
+    if missing:
+        raise RunError(f"run {run.name!r}: history.csv has no {', '.join(missing)} column")
+    if not all(pd.api.types.is_numeric_dtype(history[column]) for column in CURVE_COLUMNS):
+        raise RunError(f"run {run.name!r}: history.csv holds values that are not numbers")
+    return history
+
+
+def readable_curves(selected: list[runs.RunSummary]) -> dict[str, pd.DataFrame]:
+    """{run name: history} of the runs whose history can be drawn; an error shown for each other."""
+    histories = {}
+    for run in selected:
+        try:
+            histories[run.name] = curves_of(run)
+        except LabError as error:
+            st.error(f"{escape(str(error))}; it is left out of the chart.")
+    return histories
+
+
+def number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
+def model_description(run: runs.RunSummary) -> str:
+    config = run.config
+    kind = "autoencoder" if config.model == "ae" else "VAE"
+    loss = ", tutorial's averaged loss" if config.loss == "tutorial" and config.model == "vae" else ""
+    return f"{config.arch} {kind}{loss}"
+
+
+def final_numbers(selected: list[runs.RunSummary]) -> pd.DataFrame:
+    """One row per run from its metrics.json: what it is and its test figures in nats per image."""
+    rows = []
+    for run in selected:
+        metrics = run.metrics
+        epochs = metrics.get("epochs_completed")
+        rows.append({
+            "run": run.name,
+            "preset": metrics.get("preset") or "custom",
+            "model": model_description(run),
+            "latent dim": run.config.latent_dim,
+            "epochs": epochs if isinstance(epochs, int) else run.config.epochs,
+            "test −ELBO": number(metrics.get("test_neg_elbo")),
+            "test reconstruction": number(metrics.get("test_reconstruction_loss")),
+            "test KL": number(metrics.get("test_kl_loss")),
+        })
+    return pd.DataFrame(rows)
+
+
+def map_caption(run: runs.RunSummary, points: np.ndarray) -> str:
+    latent_dim = run.config.latent_dim
+    if latent_dim == 2:
+        plane = "the latent space itself"
+    elif latent_dim == 1:
+        plane = "its one latent dimension along the horizontal axis"
+    else:
+        plane = f"the plane of the first two principal components of its {latent_dim}-D codes"
+    caption = f"{model_description(run)}: the first {len(points)} test images at their z_mean, on {plane}."
+    outside = int(np.count_nonzero(np.abs(points).max(axis=1) > EXTENT))
+    if outside:
+        caption += f" {outside} of them lie outside the square [−{EXTENT:g}, {EXTENT:g}]²"
+        caption += ": nothing pulls an autoencoder's codes towards the origin." if run.config.model == "ae" else "."
+    return caption
+
+
+def final_map(run: runs.RunSummary, labels: np.ndarray) -> None:
+    st.markdown(f"**{escape(run.name)}**")
+    try:
+        plane = state.map_plane(run)
+        points = project(plane, state.test_encodings(run)[:MAP_POINTS])
+    except LabError as error:
+        st.error(escape(str(error)))
+        return
+    st.plotly_chart(small_latent_map(points, labels[: len(points)], tuple(plane["axes"]), EXTENT),
+                    key=f"runs_map_{run.name}", config={"displayModeBar": False})
+    st.caption(map_caption(run, points))
+
+
+def final_maps(selected: list[runs.RunSummary], labels: np.ndarray) -> None:
+    """Up to three maps a row, all rows with the same column widths so every map has one size."""
+    per_row = min(MAPS_PER_ROW, len(selected))
+    for start in range(0, len(selected), per_row):
+        # The last row may be shorter: its columns keep the others' width.
+        for column, run in zip(st.columns(per_row), selected[start : start + per_row], strict=False):
+            with column:
+                final_map(run, labels)
+
+
+ensure_app_shell()
+st.title("Compare runs")
+st.markdown(
+    "Pick a few runs to see their learning curves on one chart and their latent maps side by side. "
+    "With the seed tutorial's averaged loss the KL falls to 0: the encoder stops encoding and every "
+    "digit lands in one blob at the origin, where the default VAE's digits form separate clusters. "
+    "A plain autoencoder reconstructs better but has no KL at all, and a 16-D VAE reaches a lower "
+    "−ELBO than a 2-D one."
+)
+available = state.listing().runs
+if not available:
+    training.first_run_prompt("runs")
+    st.stop()
+by_name = {run.name: run for run in available}
+chosen = st.multiselect(
+    "Runs to compare", list(by_name), default=list(by_name)[:DEFAULT_RUNS], key="runs_compared",
+    max_selections=MAX_RUNS, format_func=lambda name: by_name[name].one_line(),
+)
+if len(chosen) < 2:
+    st.info("Pick two or more runs above to compare them.")
+if not chosen:
+    st.stop()
+selected = [by_name[name] for name in chosen]
+
+histories = readable_curves(selected)
+if histories:
+    st.plotly_chart(runs_overlay(histories), key="runs_overlay", config={"displayModeBar": False})
+    st.caption("Solid lines: the training set, averaged over each epoch; dotted with markers: the test set at "
+               "each epoch's end. All in nats per image, whatever loss a run was trained on, so runs compare "
+               "on one scale. Click a run's name to hide or show it.")
+st.dataframe(final_numbers(selected), hide_index=True, column_config={
+    name: st.column_config.NumberColumn(format="%.1f") for name in ("test −ELBO", "test reconstruction", "test KL")
+})
+
+st.subheader("Final latent maps")
+data = state.data_or_error()
+if data is None:
+    st.stop()
+final_maps(selected, data.y_test)
+st.caption(f"Every map spans [−{EXTENT:g}, {EXTENT:g}]² and the digits keep the explorer's colours, "
+           "so a run whose codes collapsed to the prior shows as one blob at the centre.")
