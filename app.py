@@ -14,6 +14,8 @@ navigation = st.navigation([
     st.Page(PAGES["train"], title="Train"),
     st.Page(PAGES["reconstruction"], title="Reconstruction errors"),
     st.Page(PAGES["compare"], title="Compare digits"),
+    st.Page(PAGES["runs"], title="Compare runs"),
+    st.Page(PAGES["lesson"], title="Lesson"),
 ])
 sidebar()
 navigation.run()

@@ -6,15 +6,18 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TINY, wait_until
+from ui.blob import read_blob
 from vae import config as config_module
 from vae.lab import train_and_save
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/explorer.py", "pages/train.py", "pages/reconstruction.py", "pages/compare.py"]
+PAGES = ["pages/explorer.py", "pages/train.py", "pages/reconstruction.py", "pages/compare.py", "pages/runs.py",
+         "pages/lesson.py"]
 TIMEOUT = 60
 
 
@@ -93,17 +96,24 @@ def test_every_page_without_runs_says_so_and_offers_training(page, runs_dir):
     assert not at.error
 
 
-def test_first_run_button_trains_the_default_preset_and_the_explorer_appears(runs_dir, monkeypatch):
-    tiny_default = TINY.replace(epochs=1, train_subset=512)
+def test_first_run_button_trains_the_default_preset_and_the_explorer_is_live_until_it_is_saved(
+        runs_dir, monkeypatch):
+    tiny_default = TINY.replace(epochs=60, train_subset=512)
     monkeypatch.setitem(config_module.PRESETS, "default", tiny_default)
     at = open_app()
     at.button(key="first-run-explorer").click().run()
     assert not at.exception
     snap = queue().snapshot(session_job(at))
     assert snap.config == tiny_default and snap.preset_name == "default"
-    assert "Your model is training" in texts(at)
+    # Before anything is saved, the explorer shows the model being trained, with its latest weights.
+    wait_until(lambda: queue().live_snapshot(snap.id, epoch_end=True), 120, message="an epoch's snapshot")
+    at.run()
+    assert not at.exception
+    assert component_data(at, f"latent-map-live-{snap.id}")["run"] == f"live-{snap.id}"
+    assert "Training, epoch" in texts(at)
+    at.button(key=f"live-stop-{snap.id}").click().run()
     assert queue().wait_until_idle(120)
-    assert queue().snapshot(snap.id).state == "completed", queue().snapshot(snap.id).message
+    assert queue().snapshot(snap.id).state == "stopped", queue().snapshot(snap.id).message
     at = open_app()  # AppTest reruns pages without app.py's sidebar: reopen, as a reload would
     assert [s.label for s in at.slider][:2] == ["z1", "z2"]
     assert component_data(at, f"latent-map-{snap.run_name}")["run"] == snap.run_name
@@ -119,7 +129,12 @@ def test_navigation_reaches_every_page(runs_dir, saved_runs):
         assert not at.exception
         titles.append(at.title[0].value)
     assert titles == ["Latent explorer", "Train a model", "Reconstruction errors by digit",
-                      "Compare originals and reconstructions"]
+                      "Compare originals and reconstructions", "Compare runs", "Lesson: a VAE on MNIST, step by step"]
+
+
+def component_bytes(at, key) -> bytes:
+    (element,) = [c for c in at.get("bidi_component") if c.key == key]
+    return element.proto.bytes
 
 
 def component_data(at, key) -> dict:
@@ -297,10 +312,15 @@ def test_train_page_starts_and_stops_a_run_and_keeps_it(runs_dir):
     in_address = f"{job_id}.{at.session_state['my_training_jobs'][job_id]}"
     assert at.query_params["job"] in (in_address, [in_address])  # AppTest shows one value unlisted
     wait_until(lambda: queue().snapshot(job_id).batch_points, 120, message="the first progress point")
+    wait_until(lambda: queue().live_snapshot(job_id, epoch_end=True), 120, message="an epoch's snapshot")
     at.run()
     stop = at.button(key=f"panel-stop-{job_id}")
     assert stop.label == "Stop training"
-    assert [c.key for c in at.get("bidi_component")] == [f"live_curves_{job_id}"] and at.progress
+    keys = [c.key for c in at.get("bidi_component")]
+    assert keys == [f"live_curves_{job_id}", f"formation_{job_id}"] and at.progress
+    header, arrays = read_blob(component_bytes(at, f"formation_{job_id}"))
+    assert header["live"] and header["titles"][0].startswith("training, epoch ")
+    assert arrays["points"].shape == (1, 1000, 2) and arrays["grids"].shape == (1, 100, 784)
     stop.click().run()
     assert queue().wait_until_idle(60)
     snap = queue().snapshot(job_id)
@@ -308,6 +328,12 @@ def test_train_page_starts_and_stops_a_run_and_keeps_it(runs_dir):
     at.run()
     assert "stopped early" in at.warning[0].value
     assert (runs_dir / "stop-me" / "weights.npz").is_file()
+    # The saved run replays its training: one frame per epoch, and it can be exported.
+    header, arrays = read_blob(component_bytes(at, "replay_stop-me"))
+    epochs = len(pd.read_csv(runs_dir / "stop-me" / "history.csv"))  # the stopped epoch's frame too
+    assert not header["live"] and header["epochs"] == list(range(1, epochs + 1))
+    assert header["titles"][-1] == f"epoch {epochs} of 200"
+    assert {b.key for b in at.get("download_button")} >= {"export_replay_gif", "export_replay_webp"}
     assert open_app().sidebar.selectbox[0].options[0].startswith("stop-me")
 
 

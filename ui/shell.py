@@ -8,20 +8,25 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.presenter import presenter_style
+
 PAGES = {
     "explorer": "pages/explorer.py",
     "train": "pages/train.py",
     "reconstruction": "pages/reconstruction.py",
     "compare": "pages/compare.py",
+    "runs": "pages/runs.py",
+    "lesson": "pages/lesson.py",
 }
 
 
 def ensure_app_shell() -> None:
-    """Called first by every page. Until some session has run app.py (and so st.navigation),
-    Streamlit (1.67) treats `pages/` as an old-style pages folder: a page opened by its address
-    right after the server starts (a bookmark to /train) would run alone, without app.py's
-    navigation and sidebar. Switch that mode off and rerun, which runs app.py with the same page.
-    Private Streamlit state: if it disappears, this does nothing."""
+    """Called first by every page: applies presenter mode, and mends this: until some session has
+    run app.py (and so st.navigation), Streamlit (1.67) treats `pages/` as an old-style pages
+    folder, so a page opened by its address right after the server starts (a bookmark to /train)
+    would run alone, without app.py's navigation and sidebar. Switch that mode off and rerun,
+    which runs app.py with the same page. Private Streamlit state: if it disappears, this does
+    nothing."""
     from streamlit.runtime import Runtime
     from streamlit.runtime.pages_manager import PagesManager
 
@@ -31,6 +36,7 @@ def ensure_app_shell() -> None:
     if getattr(PagesManager, "uses_pages_directory", False) and not under_app_test:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    presenter_style()  # presenter mode (switched on the Lesson page) enlarges every page
 
 
 def app_version() -> str:

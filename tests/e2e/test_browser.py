@@ -15,7 +15,7 @@ from tests.conftest import TINY, wait_until
 from tests.e2e.harness import AppServer
 from vae.lab import train_and_save
 
-PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits"]
+PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits", "Compare runs", "Lesson"]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,10 @@ def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page
     assert "no trained model yet" in watcher.page.inner_text("body").lower()
     watcher.page.get_by_role("button", name="Train the default model").click()
     watcher.page.wait_for_selector('[data-testid="stProgress"]', timeout=30_000)
+    # Before anything is saved, the explorer draws digits with the weights of the model in training.
+    wait_until(lambda: painted_frames(watcher) > 0, 60, message="a digit drawn by the model in training")
+    assert "Training, epoch" in watcher.page.inner_text("body")
+    assert not list(empty_server.runs_dir.glob("default-*"))
 
     # A reload mid-training still shows the training (the job lives on the server, not the tab).
     watcher.page.reload()
@@ -63,9 +67,17 @@ def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page
     wait_until(lambda: chart_point_count(watcher) > 0, 60, message="the live chart to draw")
     first = chart_point_count(watcher)
     wait_until(lambda: chart_point_count(watcher) > first, 30, message="the live chart to update")
+    # The latent space forms beside the curves: a new frame at least once per epoch.
+    start = wait_until(lambda: finished_epoch_shown(watcher), 60, message="a finished epoch's latent space")
+    wait_until(lambda: finished_epoch_shown(watcher) >= start + 3, 60, message="three more epochs")
+    shown = live_frames_shown(watcher)
+    between = shown[shown.index(f"training, epoch {start} of 10"):]
+    assert len(between) >= 4, shown  # epochs start .. start + 3, each seen (and maybe moments between)
     watcher.page.get_by_role("button", name="Stop training").click()
     # Stopping takes a batch, then the test-set evaluation and the save: seconds, more on a busy machine.
     watcher.page.wait_for_selector("text=stopped early", timeout=90_000)
+    watcher.wait_idle()
+    scrub_through_the_replay_and_export_it(watcher, empty_server.runs_dir)
 
     # Now a tiny run through the form, to completion.
     watcher.page.get_by_text("Hyperparameters").click()
@@ -79,6 +91,38 @@ def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page
     assert "Run tiny-ui-run:" in watcher.page.inner_text("body")
     watcher.page.wait_for_selector("canvas.map", timeout=30_000)
     watcher.assert_clean()
+
+
+def live_frames_shown(watcher) -> list[str]:
+    """Titles the Train page's formation view has shown, in order (it records each new one)."""
+    return watcher.page.evaluate(
+        "() => Object.entries(window.__latentLab?.formation || {}).flatMap(([key, seen]) => seen.shown)"
+        ".filter((title) => title.startsWith('training'))")
+
+
+def finished_epoch_shown(watcher) -> int:
+    epochs = [int(title.split()[2]) for title in live_frames_shown(watcher) if "part way" not in title]
+    return max(epochs, default=0)
+
+
+def scrub_through_the_replay_and_export_it(watcher, runs_dir: Path) -> None:
+    """The saved run's replay: every epoch reachable with the scrubber, and exported as a GIF
+    with one frame per epoch."""
+    from PIL import Image
+
+    (run,) = runs_dir.glob("default-*")
+    epochs = len((run / "history.csv").read_text().strip().splitlines()) - 1
+    replay = watcher.page.locator(".formation").last
+    replay.wait_for(timeout=30_000)
+    assert replay.get_attribute("data-frames") == str(epochs)
+    scrub = replay.locator("input.scrub")
+    for frame in range(epochs):
+        scrub.fill(str(frame))  # a range input: sets the value and fires input, as a drag would
+        assert replay.get_attribute("data-epoch") == str(frame + 1)
+    with watcher.page.expect_download() as download_info:
+        watcher.page.get_by_role("button", name="Export the replay (GIF)").click()
+    with Image.open(download_info.value.path()) as animation:
+        assert animation.format == "GIF" and animation.n_frames == epochs
 
 
 def test_every_page_draws_without_errors(trained_server, new_page):
@@ -132,6 +176,35 @@ def test_explorer_sliders_by_keyboard_and_mouse_move_the_maps_digit(trained_serv
     watcher.page.mouse.up()
     wait_until(lambda: slider_value(watcher, "z1") < -2, 10, message="slider z2 to follow the drag")
     wait_until(lambda: map_z(watcher, "vae-run")[1] < -2, 10, message="the map to follow the drag")
+    watcher.assert_clean()
+
+
+def text_and_figure_sizes(watcher) -> tuple[float, float]:
+    """The font size of the lesson's text and the width of its first image, in CSS pixels."""
+    return watcher.page.evaluate("""() => {
+        const paragraph = document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p');
+        const image = document.querySelector('[data-testid="stMain"] [data-testid="stImage"] img');
+        return [parseFloat(getComputedStyle(paragraph).fontSize), image.getBoundingClientRect().width];
+    }""")
+
+
+def test_presenter_mode_enlarges_the_lesson_and_every_page(trained_server, new_page):
+    watcher = new_page()
+    watcher.goto(trained_server.url)
+    watcher.open_page("Lesson")
+    watcher.page.locator('[data-testid="stImage"] img').first.wait_for(timeout=30_000)
+    text, figure = text_and_figure_sizes(watcher)
+    watcher.page.get_by_text("Presenter mode").click()
+    watcher.wait_idle()
+    wait_until(lambda: text_and_figure_sizes(watcher)[0] > text * 1.3, 20, message="larger text")
+    wait_until(lambda: text_and_figure_sizes(watcher)[1] > figure * 1.3, 20, message="a larger figure")
+    watcher.page.get_by_role("button", name="Next →").first.click()
+    watcher.wait_idle()
+    assert "Step 2 of 9" in watcher.page.inner_text("body")
+    watcher.open_page("Compare digits")  # presenter mode holds on every page
+    size = watcher.page.evaluate("""() => parseFloat(getComputedStyle(
+        document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
+    assert size > text * 1.3
     watcher.assert_clean()
 
 

@@ -1,0 +1,304 @@
+"""Lesson: the seed R/Keras tutorial retold one step at a time, each step with the code of this app
+that does it (read as text: the web server never imports TensorFlow) and what the active run shows."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import state, training
+from ui.formation.mount import formation
+from ui.presenter import figure_scale, presenter_chart, presenter_on, presenter_switch
+from ui.shell import ensure_app_shell, escape
+from vae.config import PRESETS
+from vae.data import IMAGE_PIXELS, MnistData
+from vae.errors import LabError
+from vae.evaluate import manifold_grid, per_class_table
+from vae.numpy_model import Layer, NumpyModel
+from vae.plots import digit_rows, enlarge, history_points, per_class_error_bars, training_curves
+from vae.runs import RunSummary, load_history
+from vae.source_code import source_of
+
+STEP = "lesson_step"
+SAMPLE_SEED = "lesson_sample_seed"
+DIGITS_SHOWN = 10
+SAMPLES = 8
+SAMPLED_IMAGE = 0  # the first test image, a 7
+# The preset that bears out each closing remark, and how to recognise any run that does.
+CLOSING_REMARKS = {
+    "autoencoder": lambda run: run.config.model == "ae",
+    "latent16": lambda run: run.config.latent_dim > 2,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    text: str
+    code: tuple[tuple[str, str], ...]  # (file, qualified name) of each block shown
+    show_run: Callable[[RunSummary, MnistData], None]
+    link: tuple[str, str]  # (page, label)
+
+
+# --- What each step shows of the active run ------------------------------------------------------
+
+
+def layer_table(model: NumpyModel, head_names: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per layer of a numpy twin, with the shapes of its weights as saved."""
+    named = [(f"layer {number}", layer) for number, layer in enumerate(model.trunk, start=1)]
+    named += list(zip(head_names, model.heads, strict=True))
+    return pd.DataFrame([layer_row(name, layer) for name, layer in named]).set_index("layer")
+
+
+def layer_row(name: str, layer: Layer) -> dict:
+    return {
+        "layer": name,
+        "kind": layer.kind,
+        "activation": layer.settings.get("activation", "—"),
+        "weight shapes": ", ".join(" × ".join(map(str, w.shape)) for w in layer.weights) or "—",
+        "parameters": sum(w.size for w in layer.weights),
+    }
+
+
+def show_test_digits(run: RunSummary, data: MnistData) -> None:
+    images = data.x_test[:DIGITS_SHOWN]
+    st.image(digit_rows([images], scale=figure_scale(3)), output_format="PNG",
+             caption="The first test images: " + " ".join(map(str, data.y_test[:DIGITS_SHOWN])))
+    st.caption(f"x_test holds {images.shape[1]} numbers per image, {len(data.x_test):,} images; "
+               f"pixels from {data.x_test.min():.2f} to {data.x_test.max():.2f}.")
+
+
+def show_encoder(run: RunSummary, data: MnistData) -> None:
+    encoder = state.models(run)[0]
+    st.table(layer_table(encoder, ("z_mean", "z_log_var")))
+    st.caption(f"The encoder of {escape(run.name)}, read from its saved weights: {run.config.describe()}.")
+
+
+def listed(values: np.ndarray, shown: int = 6) -> str:
+    return ", ".join(f"{v:.2f}" for v in values[:shown]) + (", …" if len(values) > shown else "")
+
+
+def new_samples() -> None:
+    st.session_state[SAMPLE_SEED] = st.session_state.get(SAMPLE_SEED, 0) + 1
+
+
+def show_sampling(run: RunSummary, data: MnistData) -> None:
+    encoder, decoder = state.models(run)
+    z_mean, z_log_var = (head[0] for head in encoder(data.x_test[SAMPLED_IMAGE : SAMPLED_IMAGE + 1]))
+    sigma = np.exp(0.5 * z_log_var)
+    st.markdown(f"Test image {SAMPLED_IMAGE} (a {data.y_test[SAMPLED_IMAGE]}): "
+                f"z_mean = ({listed(z_mean)}), σ = ({listed(sigma)})")
+    if run.config.model == "ae":
+        st.info("This run is a plain autoencoder: it decodes z_mean itself and never samples.")
+        return
+    epsilon = np.random.default_rng(st.session_state.get(SAMPLE_SEED, 0)).standard_normal((SAMPLES, len(z_mean)))
+    samples = decoder((z_mean + sigma * epsilon).astype(np.float32))
+    st.image(digit_rows([[data.x_test[SAMPLED_IMAGE]], samples], scale=figure_scale(3)), output_format="PNG",
+             caption=f"The image, and below it {SAMPLES} samples z = z_mean + σ·ε, decoded")
+    st.button("Draw new ε", key="lesson_new_samples", on_click=new_samples)
+
+
+def show_decoder(run: RunSummary, data: MnistData) -> None:
+    st.table(layer_table(state.models(run)[1]))
+    indices = np.arange(DIGITS_SHOWN)
+    st.image(digit_rows([data.x_test[indices], state.reconstructions(run, indices)], scale=figure_scale(3)),
+             output_format="PNG", caption="Test images (top) and their reconstructions from z_mean (bottom)")
+
+
+def show_losses(run: RunSummary, data: MnistData) -> None:
+    reconstruction = run.metrics.get("test_reconstruction_loss")
+    kl = run.metrics.get("test_kl_loss")
+    if not isinstance(reconstruction, (int, float)) or not isinstance(kl, (int, float)):
+        st.warning(f"Run {escape(run.name)} has no test losses saved.")
+        return
+    left, middle, right = st.columns(3)
+    left.metric("reconstruction (nats)", f"{reconstruction:.1f}")
+    middle.metric("KL (nats)", f"{kl:.2f}")
+    right.metric("−ELBO (nats)", f"{reconstruction + kl:.1f}")
+    if run.config.model != "ae":
+        st.markdown(tutorial_weighting(reconstruction, kl, run.config.latent_dim))
+    objective = ("the reconstruction alone (an autoencoder: no KL)" if run.config.model == "ae"
+                 else {"elbo": "the ELBO", "tutorial": "the tutorial's averaged loss"}[run.config.loss])
+    st.caption(f"Test-set means per image for {escape(run.name)}, which was trained on {objective}.")
+
+
+def tutorial_weighting(reconstruction: float, kl: float, latent_dim: int) -> str:
+    averaged_reconstruction, averaged_kl = reconstruction / IMAGE_PIXELS, kl / latent_dim
+    return (f"Averaged as the tutorial does, the same numbers give {averaged_reconstruction:.3f} + "
+            f"{averaged_kl:.3f}: the KL, divided by {latent_dim} instead of {IMAGE_PIXELS}, is "
+            f"{averaged_kl / (averaged_reconstruction + averaged_kl):.0%} of the tutorial's loss.")
+
+
+def show_training(run: RunSummary, data: MnistData) -> None:
+    settings = ("optimizer", "learning_rate", "schedule", "epochs", "batch_size", "loss")
+    configs = {"the seed tutorial": PRESETS["tutorial"], "our default": PRESETS["default"], run.name: run.config}
+    table = pd.DataFrame({column: [str(getattr(config, s)) for s in settings] for column, config in configs.items()},
+                         index=settings)
+    st.table(table)
+    train_points, test_points = history_points(load_history(run.path))
+    st.plotly_chart(presenter_chart(training_curves(train_points, test_points)), key="lesson_curves",
+                    config={"displayModeBar": False})
+    seconds = run.metrics.get("train_seconds")
+    st.caption(f"How {escape(run.name)} learned, per image, in nats"
+               + (f"; it trained for {seconds:.0f} s." if isinstance(seconds, (int, float)) else "."))
+    try:
+        payload = state.replay(run)[1]
+    except LabError:
+        return  # a run saved before epoch snapshots were kept: the curves say enough
+    formation(payload, key=f"lesson_replay_{run.name}")
+    st.caption("Its latent space, epoch by epoch: press Play to watch the clusters form.")
+
+
+def show_per_class_errors(run: RunSummary, data: MnistData) -> None:
+    table = per_class_table(state.test_errors(run), data.y_test).assign(run=run.name)
+    st.plotly_chart(presenter_chart(per_class_error_bars(table)), key="lesson_per_class",
+                    config={"displayModeBar": False})
+    st.caption(f"Computed just now by per_class_table from the saved per-image errors of {escape(run.name)}.")
+
+
+def show_manifold_grid(run: RunSummary, data: MnistData) -> None:
+    per_side = st.select_slider("Digits per side", [3, 5, 9, 15], value=3, key="lesson_grid_size")
+    grid = manifold_grid(state.decoder(run), n=per_side)
+    st.image(enlarge(grid, figure_scale(max(1, 12 // per_side))), output_format="PNG",
+             caption=f"{per_side} × {per_side} points over [−4, 4]², decoded (z₁ left to right, z₂ bottom to top)"
+             + ("; the other dimensions at 0" if run.config.latent_dim > 2 else ""))
+
+
+def closing_rows(active: RunSummary, others: list[RunSummary]) -> pd.DataFrame:
+    def row(run: RunSummary) -> dict:
+        return {"run": run.name, "preset": run.metrics.get("preset") or "custom",
+                "latent dims": run.config.latent_dim, "test −ELBO": run.test_neg_elbo,
+                "squared error per image": run.metrics.get("mean_sse")}
+
+    return pd.DataFrame([row(active), *(row(run) for run in others if run.name != active.name)]).set_index("run")
+
+
+def show_closing_runs(run: RunSummary, data: MnistData) -> None:
+    bearing_out = {preset: [other for other in state.listing().runs if remark(other)]
+                   for preset, remark in CLOSING_REMARKS.items()}
+    others = list({other.name: other for runs in bearing_out.values() for other in runs}.values())
+    if others:
+        st.table(closing_rows(run, others).style.format(precision=2, na_rep="—"))
+        st.caption("The active run beside every saved autoencoder and every run with more than 2 latent "
+                   "dimensions (an autoencoder has no ELBO).")
+    missing = [preset for preset, runs in bearing_out.items() if not runs]
+    if missing:
+        st.info("To see " + ("both remarks" if len(missing) == 2 else "this remark") + " in numbers, train the "
+                + " and the ".join(f"**{preset}**" for preset in missing) + " preset on the Train page.")
+
+
+# --- The steps, in the tutorial's order ----------------------------------------------------------
+
+STEPS = (
+    Step("The data", "MNIST holds 70 000 handwritten digits of 28 × 28 grey pixels: 60 000 to train on and "
+         "10 000 to test with. As in the tutorial, each image is flattened to 784 numbers and divided by 255, so "
+         "every pixel is in [0, 1] and can be read as the probability that it is ink.",
+         (("vae/data.py", "_PIXEL_TO_FLOAT"), ("vae/data.py", "_to_float")), show_test_digits,
+         ("pages/compare.py", "Look through the test images")),
+    Step("The encoder", "The encoder reads the 784 pixels through one hidden layer of 256 ReLU units and ends in "
+         "two heads of 2 numbers each. z_mean is where the image lands in the latent plane and z_log_var is the log "
+         "of how unsure it is: each image becomes a small Gaussian cloud, q(z|x), not a single point.",
+         (("vae/model.py", "build_encoder"),), show_encoder,
+         ("pages/explorer.py", "See every test image's z_mean on the latent map")),
+    Step("Sampling", "Training draws one point from each image's cloud: z = z_mean + exp(z_log_var / 2) · ε, "
+         "with ε from a standard normal. All the randomness is in ε, so the gradient still reaches z_mean and "
+         "z_log_var: this is the reparameterisation trick, and exp(z_log_var / 2) is the standard deviation σ.",
+         (("vae/model.py", "Sampling"),), show_sampling,
+         ("pages/explorer.py", "Sample the posterior of any test image")),
+    Step("The decoder", "The decoder goes the other way: a point of the latent plane goes through 256 ReLU units to "
+         "784 sigmoid outputs, one probability of ink per pixel. Encoding an image to its z_mean and decoding it "
+         "gives its reconstruction.",
+         (("vae/model.py", "build_decoder"),), show_decoder,
+         ("pages/compare.py", "Compare more originals and reconstructions")),
+    Step("The loss", "The loss of an image is its binary cross-entropy summed over the 784 pixels, plus the KL "
+         "divergence of its Gaussian from the standard normal, summed over the latent dimensions: the negative "
+         "ELBO. The tutorial takes the mean over the 784 pixels plus the mean over the 2 dimensions instead, which "
+         "weights the KL 784 / 2 = 392 times too heavily: the cheapest way down is to encode every image as the "
+         "prior, so the latent space collapses and every digit decodes to the same blur.",
+         (("vae/model.py", "reconstruction_loss_per_image"), ("vae/model.py", "kl_loss_per_image"),
+          ("vae/model.py", "VariationalAutoencoder._per_image_losses")), show_losses,
+         ("pages/train.py", "Train the tutorial preset and watch its KL fall to 0")),
+    Step("Training", "The tutorial trains with rmsprop at a learning rate of 0.001 for 10 epochs, in batches of 256 "
+         "images. Our default keeps the network and the 10 epochs but trains on the true ELBO, with adam at 0.005 "
+         "decaying along a cosine, in batches of 128.",
+         (("vae/config.py", "TUTORIAL"), ("vae/model.py", "VariationalAutoencoder.train_step")), show_training,
+         ("pages/train.py", "Train a model and watch it learn")),
+    Step("Errors by digit", "The tutorial then asks which digits are hardest to reconstruct. For each test image, "
+         "sum the squared differences between its 784 pixels and its reconstruction's; then average that over "
+         "the images of each digit.",
+         (("vae/evaluate.py", "squared_error_per_image"), ("vae/evaluate.py", "per_class_table")),
+         show_per_class_errors, ("pages/reconstruction.py", "Compare errors by digit across runs")),
+    Step("The generated grid", "Since training pulls the encodings towards the standard normal prior, any point near "
+         "the origin decodes to a plausible digit. The tutorial decodes a 3 × 3 grid of points evenly spaced over "
+         "[−4, 4]²: neighbouring points give similar digits, so the grid shows one digit turning into another.",
+         (("vae/evaluate.py", "manifold_grid"),), show_manifold_grid,
+         ("pages/explorer.py", "Drag through the latent space yourself")),
+    Step("What next", "The tutorial closes with two remarks. A plain autoencoder of the same size, with no sampling "
+         "and no KL, reconstructs better, though its latent space has gaps where nothing sensible is drawn; and "
+         "more latent dimensions than 2 reconstruct much better.",
+         (("vae/config.py", "PRESETS"), ("vae/model.py", "VariationalAutoencoder._latent")), show_closing_runs,
+         ("pages/train.py", "Train the autoencoder or latent16 preset")),
+)
+
+
+# --- Layout --------------------------------------------------------------------------------------
+
+
+def go_to(step: int) -> None:
+    st.session_state[STEP] = min(max(step, 1), len(STEPS))
+
+
+def step_buttons(current: int, where: str) -> None:
+    back, forward = st.columns(2)
+    back.button("← Previous", key=f"lesson_previous_{where}", on_click=go_to, args=(current - 1,),
+                disabled=current == 1, width="stretch")
+    forward.button("Next →", key=f"lesson_next_{where}", on_click=go_to, args=(current + 1,),
+                   disabled=current == len(STEPS), width="stretch")
+
+
+def step_navigation() -> int:
+    """Previous / Next and a step selector (kept while visiting other pages); returns the step shown."""
+    picker, buttons = st.columns([3, 2], vertical_alignment="bottom")
+    current = picker.selectbox("Step", range(1, len(STEPS) + 1), key=STEP, persist_state="session",
+                               format_func=lambda k: f"{k}. {STEPS[k - 1].title}")
+    with buttons:
+        step_buttons(current, "top")
+    return current
+
+
+def show_code(step: Step) -> None:
+    for file, name in step.code:
+        with st.expander(f"{name} · {file}", expanded=True):
+            st.code(source_of(file, name), language="python")
+
+
+def show_step(number: int, run: RunSummary, data: MnistData) -> None:
+    step = STEPS[number - 1]
+    st.caption(f"Step {number} of {len(STEPS)}")
+    st.header(step.title)
+    st.markdown(step.text)
+    # On a projector the run's figure gets the whole width, the code below it; on a laptop, side by side.
+    live, code = (st.container(), st.container()) if presenter_on() else reversed(st.columns([3, 2], gap="large"))
+    with code:
+        show_code(step)
+    with live:
+        try:
+            step.show_run(run, data)
+        except LabError as error:
+            state.show_run_error_and_stop(error)
+    page, label = step.link
+    st.page_link(page, label=label, icon="➡️")
+
+
+ensure_app_shell()
+presenter_switch()  # ensure_app_shell applies its style on every page
+st.title("Lesson: a VAE on MNIST, step by step")
+st.markdown("The seed R/Keras tutorial retold in nine steps. Each shows the code of this app that does it "
+            "and what the active run (chosen in the sidebar) makes of it.")
+run, data = training.run_and_data_or_stop("lesson")
+number = step_navigation()
+show_step(number, run, data)
+st.divider()
+step_buttons(number, "bottom")
