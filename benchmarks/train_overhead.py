@@ -1,7 +1,8 @@
 """Training throughput with the dashboard watching against a plain `model.fit`: the same config,
-trained from the Train page of a real browser (live charts redrawn every second; the training
-runs in the server's worker process) and by a plain fit in this process, alternately.
-Goal (issue 9): ratio plain/UI seconds per epoch >= 0.95.
+trained from the Train page of a real browser (live curves and, since issue 11, the latent space
+forming beside them, refreshed every 2 s; the training runs in the server's worker process, taking
+its snapshots) and by a plain fit in this process, alternately.
+Goal (issues 9 and 11): ratio plain/UI seconds per epoch >= 0.95.
 
 Run: python benchmarks/train_overhead.py [--epochs 3] [--repeats 2]
 """
