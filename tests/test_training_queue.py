@@ -155,6 +155,29 @@ def test_snapshots_are_kept_while_a_job_runs_and_dropped_when_it_ends(fake_queue
     assert fake_queue.live_snapshot(job) is None
 
 
+def test_classroom_owners_limits_pause_and_the_teachers_stop(fake_queue, runs_dir):
+    ada = {"role": "student", "name": "Ada", "key": "a" * 32}
+    teacher_job, _ = fake_queue.submit(SMALL, runs_dir, owner={"role": "teacher", "name": "", "key": ""})
+    fake_queue.hold_students(True)
+    adas, adas_token = fake_queue.submit(SMALL, runs_dir, owner=ada, max_active_per_owner=1)
+    with pytest.raises(QueueError, match="You already have 1 training"):
+        fake_queue.submit(SMALL, runs_dir, owner=ada, max_active_per_owner=1)
+    fake_queue.submit(SMALL, runs_dir, owner={**ada, "key": "b" * 32}, max_active_per_owner=1)  # Bob may
+    assert worker_of(fake_queue, teacher_job).sent[0]["owner"]["role"] == "teacher"
+    worker_of(fake_queue, teacher_job).report("finished", state="completed", run_name="x", epochs_completed=2,
+                                              test_neg_elbo=200.0, train_seconds=1.0)
+    worker_of(fake_queue, teacher_job).kill()
+    held = fake_queue.snapshot(adas)
+    assert held.state == "queued" and held.held  # the slot is free, but students are paused
+    fake_queue.hold_students(False)
+    assert fake_queue.snapshot(adas).state == "starting" and not fake_queue.snapshot(adas).held
+    assert worker_of(fake_queue, adas).sent[0]["owner"] == ada
+    with pytest.raises(QueueError, match="Only the person"):
+        fake_queue.cancel(adas, "not-the-token")
+    fake_queue.cancel(adas, None, teacher=True)  # the page vouches that this session is the teacher's
+    assert fake_queue.snapshot(adas).state == "stopping"
+
+
 def test_requests_that_would_fail_are_refused_before_queueing(fake_queue, runs_dir, tmp_path):
     (runs_dir / "taken").mkdir(parents=True)
     with pytest.raises(runs.RunError, match="already exists"):

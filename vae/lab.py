@@ -36,10 +36,12 @@ def train_and_save(
     listeners: tuple[TrainingListener, ...] | list[TrainingListener] = (),
     stop_event: threading.Event | None = None,
     live_seconds: float | None = None,
+    owner: dict | None = None,
 ) -> SavedRun:
     """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
     "stopped"); a diverged one is not saved at all. The name is checked before training starts.
-    `live_seconds`: also take snapshots this often between epochs, for listeners that watch."""
+    `live_seconds`: also take snapshots this often between epochs, for listeners that watch.
+    `owner` (classroom mode: who asked for it, vae.classroom) is kept in the run's metrics."""
     runs_dir = Path(runs_dir)
     runs.check_writable(runs_dir)
     if name is None:
@@ -64,6 +66,7 @@ def train_and_save(
         "train_seconds": round(result.seconds, 2),
         "preset": preset_name,
         "data_source": data.source,
+        **({"owner": owner} if owner else {}),
     })
     path = runs.save_run(runs_dir, name, config, result.encoder, result.decoder, result.history, metrics,
                          test_z_mean, test_sse, replay_arrays(result.epoch_snapshots))

@@ -76,6 +76,8 @@ class JobSnapshot:
     epoch_points: tuple[dict, ...]
     message: str
     snapshots_received: int = 0  # changes whenever a new snapshot of the latent space arrives
+    owner: dict | None = None  # classroom mode: who queued it
+    held: bool = False  # queued, and held there while the teacher has paused student training
 
     @property
     def active(self) -> bool:
@@ -103,6 +105,7 @@ class _Job:
     last_batch: dict | None = None
     batch_points: list[dict] = field(default_factory=list)
     epoch_points: list[dict] = field(default_factory=list)
+    owner: dict | None = None  # classroom mode: who queued it (vae.classroom.Person.owner)
     worker: _Worker | None = None
     kill_reason: str | None = None
     # The latest snapshots of the latent space (vae.snapshots), while it trains: about 1 MB each.
@@ -239,6 +242,7 @@ class TrainingQueue:
         self._workers: set[_Worker] = set()
         self._seconds_per_image: dict[tuple, float] = {}
         self._closed = False
+        self._students_held = False
         atexit.register(self.shutdown)
         with self._lock:
             self._top_up_spares()
@@ -250,9 +254,11 @@ class TrainingQueue:
     # --- requests --------------------------------------------------------------------------
 
     def submit(self, config: TrainConfig, runs_dir: Path, preset_name: str | None = None,
-               name: str | None = None) -> tuple[str, str]:
+               name: str | None = None, owner: dict | None = None,
+               max_active_per_owner: int | None = None) -> tuple[str, str]:
         """Queue a training that saves into `runs_dir`; returns (job id, secret token). Raises at
-        once, before any waiting, for what would make it fail: bad or taken name, unwritable folder."""
+        once, before any waiting, for what would make it fail: bad or taken name, unwritable folder,
+        or (classroom mode) an `owner` who already has `max_active_per_owner` jobs queued or running."""
         runs_dir = Path(runs_dir)
         check_fits_data(config, config.train_subset or MNIST_TRAIN_SIZE)
         runs.check_writable(runs_dir)
@@ -261,6 +267,11 @@ class TrainingQueue:
                 raise QueueError("The training queue is shutting down.")
             if sum(job.state == "queued" for job in self._jobs.values()) >= MAX_WAITING:
                 raise QueueError(f"{MAX_WAITING} trainings are already waiting; try again when some have run.")
+            if owner is not None and max_active_per_owner is not None:
+                mine = sum(job.state in ACTIVE_STATES and _same_owner(job.owner, owner) for job in self._jobs.values())
+                if mine >= max_active_per_owner:
+                    raise QueueError(f"You already have {mine} training(s) queued or running, the most this class "
+                                     "allows; wait for one to finish or cancel it.")
             reserved = {job.run_name for job in self._jobs.values()
                         if job.state in ACTIVE_STATES and job.runs_dir == runs_dir}
             if name:
@@ -268,18 +279,22 @@ class TrainingQueue:
                     raise RunError(f"A run named {name!r} already exists; choose another name.")
             else:
                 name = self._unique_name(runs_dir, preset_name or "custom", reserved)
-            job = _Job(secrets.token_hex(4), secrets.token_urlsafe(16), config, name, preset_name, runs_dir)
+            job = _Job(secrets.token_hex(4), secrets.token_urlsafe(16), config, name, preset_name, runs_dir,
+                       owner=owner)
             self._jobs[job.id] = job
             self._forget_old_jobs()
             self._dispatch()
             self._changed.notify_all()
             return job.id, job.token
 
-    def cancel(self, job_id: str, token: str) -> None:
+    def cancel(self, job_id: str, token: str | None, teacher: bool = False) -> None:
         """Take a queued job out of the line, or stop a running one (its partial run is kept).
-        A stalled job's process is killed. Only the holder of the job's token may do this."""
+        A stalled job's process is killed. Only the holder of the job's token may do this, or, in
+        classroom mode, the teacher (the caller vouches for `teacher`)."""
         with self._lock:
-            job = self._owned(job_id, token)
+            job = self._jobs.get(job_id) if teacher else self._owned(job_id, token)
+            if job is None:
+                raise QueueError("That training is no longer known (the server may have restarted).")
             if job.state == "queued":
                 job.state, job.message, job.finished = "cancelled", "Cancelled before it started.", time.monotonic()
                 self._changed.notify_all()
@@ -292,6 +307,18 @@ class TrainingQueue:
                     if job.state in ("starting", "running"):
                         job.state = "stopping"
                     job.worker.send({"command": "stop"})
+
+    def hold_students(self, held: bool) -> None:
+        """Pause (or resume) student training: their queued jobs wait; running ones finish."""
+        with self._lock:
+            self._students_held = bool(held)
+            self._dispatch()
+            self._changed.notify_all()
+
+    @property
+    def students_held(self) -> bool:
+        with self._lock:
+            return self._students_held
 
     def owns(self, job_id: str, token: str | None) -> bool:
         with self._lock:
@@ -412,7 +439,8 @@ class TrainingQueue:
         if self._closed:
             return
         running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
-        for job in [job for job in self._jobs.values() if job.state == "queued"][: max(0, self.slots - running)]:
+        ready = [job for job in self._jobs.values() if job.state == "queued" and not self._held(job)]
+        for job in ready[: max(0, self.slots - running)]:
             worker = self._spares.pop(0) if self._spares else self._spawn()
             if not worker.alive():
                 worker = self._spawn()
@@ -420,8 +448,11 @@ class TrainingQueue:
             job.state, job.started = "starting", time.monotonic()
             job.last_event = job.started
             worker.send({"command": "train", "config": job.config.to_dict(), "runs_dir": str(job.runs_dir),
-                         "name": job.run_name, "preset": job.preset_name})
+                         "name": job.run_name, "preset": job.preset_name, "owner": job.owner})
         self._top_up_spares()
+
+    def _held(self, job: _Job) -> bool:
+        return self._students_held and isinstance(job.owner, dict) and job.owner.get("role") == "student"
 
     def _on_event(self, worker: _Worker, event: dict) -> None:
         kind = event.get("event")
@@ -527,8 +558,15 @@ class TrainingQueue:
             seconds_since_progress=now - job.last_event if job.started else 0.0,
             stalled=self._stalled(job, now),
             batch_points=tuple(job.batch_points), epoch_points=tuple(job.epoch_points), message=job.message,
-            snapshots_received=job.snapshots_received,
+            snapshots_received=job.snapshots_received, owner=job.owner,
+            held=job.state == "queued" and self._held(job),
         )
+
+
+def _same_owner(a: dict | None, b: dict | None) -> bool:
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return False
+    return (a.get("role"), a.get("key")) == (b.get("role"), b.get("key"))
 
 
 def _speed_key(config: TrainConfig) -> tuple:

@@ -5,7 +5,8 @@ at once when a job arrives. It takes exactly one job from stdin, streams its pro
 JSON lines, and exits: its memory goes back to the system, and the next job gets a new process.
 
 Protocol (one JSON object per line):
-  server -> worker: {"command": "train", "config": {...}, "runs_dir": "...", "name": "...", "preset": ...}
+  server -> worker: {"command": "train", "config": {...}, "runs_dir": "...", "name": "...", "preset": ...,
+                     "owner": {...} or null (classroom mode: who queued it, kept in the run's metrics)}
                     {"command": "stop"}  (ends training after the current group of batches; the run is kept)
   worker -> server: {"event": "ready"}, {"event": "batch", ...}, {"event": "epoch", ...},
                     {"event": "snapshot", ...} (vae.snapshots.to_message: the latent space now, and the decoder),
@@ -90,7 +91,8 @@ def run_job(job: dict, stream: ProgressStream, stop: threading.Event, data) -> N
                     stream.send("saving")
 
         saved = train_and_save(config, data, Path(job["runs_dir"]), job["name"], job.get("preset"),
-                               [stream, SavingNotice()], stop, live_seconds=LIVE_SNAPSHOT_SECONDS)
+                               [stream, SavingNotice()], stop, live_seconds=LIVE_SNAPSHOT_SECONDS,
+                               owner=job.get("owner"))
     except LabError as error:
         stream.send("failed", message=str(error))
         return
