@@ -20,9 +20,10 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 app: $(VENV)/.app-installed
 	$(BIN)/python -m streamlit run app.py
 
-# For a class on the same network: listens on every interface (the only command that does).
+# For a class on the same network: listens on every interface (the only command that does), with
+# roles: prints the teacher code and the address students join at (vae/classroom.py).
 classroom: $(VENV)/.app-installed
-	$(BIN)/python -m streamlit run app.py --server.address 0.0.0.0 --server.port 8501
+	$(BIN)/python -m vae.classroom --port 8501
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .

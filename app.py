@@ -16,6 +16,7 @@ navigation = st.navigation([
     st.Page(PAGES["compare"], title="Compare digits"),
     st.Page(PAGES["runs"], title="Compare runs"),
     st.Page(PAGES["lesson"], title="Lesson"),
+    st.Page(PAGES["classroom"], title="Classroom"),
 ])
 sidebar()
 navigation.run()

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from ui import live, state, training
+from ui import classroom, live, state, training
 from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
 from ui.shell import ensure_app_shell, escape
 from vae.animation import animation
+from vae.classroom import may_change
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
-from vae.runs import delete_run, load_history, validate_run_name
+from vae.runs import delete_run, find_run, load_history, validate_run_name
 
 PRESET_LABELS = {
     "default": "Default VAE (recommended)",
@@ -90,6 +91,12 @@ def settings_form() -> None:
     with st.expander("Hyperparameters", expanded=False):
         values = hyperparameter_widgets()
     remember_form()
+    classroom.name_field()
+    me = classroom.person()
+    if me.role == "student":
+        limits = classroom.shared_state().limits
+        st.caption(f"In this class each student may have {limits.jobs} training(s) queued or running, of at most "
+                   f"{limits.epochs} epochs on {limits.images:,} training images.")
     name = st.text_input("Run name (optional)", max_chars=80, placeholder="e.g. my-first-vae",
                          help="Letters, digits, '-', '_' and '.'; leave empty for an automatic name.")
     if st.button("Start training", type="primary"):
@@ -112,7 +119,7 @@ LIVE_REFRESH_SECONDS = 2.0
 def job_panel(snap) -> None:
     """One job: its progress, its Stop/Cancel (for its owner) and, once running, its live curves."""
     whose = "Your training" if training.is_mine(snap.id) else "Training"
-    st.subheader(f"{whose} {escape(snap.run_name)}")
+    st.subheader(f"{whose} {escape(snap.run_name)}{by_whom(snap)}")
     st.progress(snap.fraction_done, text=training.progress_text(snap))
     if snap.stalled:
         st.warning(f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck. "
@@ -134,6 +141,16 @@ def job_panel(snap) -> None:
                        "decoded across the same plane. Watch the clusters separate as it learns.")
 
 
+def owner_name(snap) -> str:
+    """In classroom mode, " by <name>" of the student who queued a job (the teacher's need none)."""
+    owner = snap.owner
+    return f" by {owner.get('name', '?')}" if isinstance(owner, dict) and owner.get("role") == "student" else ""
+
+
+def by_whom(snap) -> str:
+    return f" ({escape(owner_name(snap).strip())})" if owner_name(snap) else ""
+
+
 def queue_table(snaps) -> None:
     waiting = [snap for snap in snaps if snap.state == "queued"]
     if not waiting:
@@ -141,15 +158,18 @@ def queue_table(snaps) -> None:
     st.markdown(f"**Waiting in the queue ({len(waiting)})**")
     st.dataframe(
         {"position": [snap.position for snap in waiting],
-         "run": [snap.run_name + (" (yours)" if training.is_mine(snap.id) else "") for snap in waiting],
+         "run": [snap.run_name + (" (yours)" if training.is_mine(snap.id) else "") + owner_name(snap)
+                 for snap in waiting],
          "model": [snap.config.describe() for snap in waiting],
          "starts": [training.about(snap.estimated_start_seconds) for snap in waiting]},
         hide_index=True,
     )
     for snap in waiting:
-        if training.is_mine(snap.id):
-            st.caption(f"Your {escape(snap.run_name)}: position {snap.position}, starts "
-                       f"{training.about(snap.estimated_start_seconds)}.")
+        if training.may_cancel(snap):
+            whose = "Your" if training.is_mine(snap.id) else "Waiting:"
+            st.caption(f"{whose} {escape(snap.run_name)}{by_whom(snap)}: "
+                       + (training.progress_text(snap) if snap.held else
+                          f"position {snap.position}, starts {training.about(snap.estimated_start_seconds)}."))
             training.cancel_button(snap, "queue")
 
 
@@ -193,6 +213,10 @@ def confirm_delete(run_name: str) -> None:
     if delete.button("Delete", type="primary", key="confirm_delete"):
         forget_pending_delete()
         try:
+            run = find_run(state.runs_dir(), run_name)
+            if not may_change(classroom.person(), run.metrics.get("owner")):  # checked here, not by hiding
+                st.error("Only the teacher and the run's owner can delete it.")
+                return
             delete_run(state.runs_dir(), run_name)
         except (LabError, OSError) as error:
             st.error(f"Could not delete the run: {error}")
@@ -216,7 +240,7 @@ def saved_curves() -> None:
     st.markdown(f"**Training curves of the active run** `{run.name}`")
     st.plotly_chart(training_curves(train_points, test_points), key="saved_curves", config={"displayModeBar": False})
     replay_section(run)
-    if st.button("Delete this run…", key="delete_run"):
+    if may_change(classroom.person(), run.metrics.get("owner")) and st.button("Delete this run…", key="delete_run"):
         st.session_state.pending_delete = run.name
     if st.session_state.get("pending_delete") == run.name:
         confirm_delete(run.name)

@@ -17,6 +17,7 @@ PAGES = {
     "compare": "pages/compare.py",
     "runs": "pages/runs.py",
     "lesson": "pages/lesson.py",
+    "classroom": "pages/classroom.py",
 }
 
 

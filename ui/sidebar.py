@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state, training
+from ui import classroom, state, training
 from ui.shell import app_version, escape
 
 
@@ -13,7 +13,10 @@ def run_picker() -> None:
     if current.runs:
         names = [run.name for run in current.runs]
         state.apply_run_query_parameter(names)
-        summaries = {run.name: run.one_line() for run in current.runs}
+        classroom.follow_pinned_run(state.set_active_run, names)
+        pinned = classroom.shared_state().pinned()[0] if classroom.classroom_on() else None
+        summaries = {run.name: ("📌 " if run.name == pinned else "") + run.one_line() + owner_note(run)
+                     for run in current.runs}
         chosen = state.active_run()
         selected = st.selectbox(
             "Active run", names, index=names.index(chosen.name),
@@ -26,6 +29,14 @@ def run_picker() -> None:
         with st.expander(f"{len(current.problems)} run(s) could not be read"):
             for problem in current.problems:
                 st.caption(problem)
+
+
+def owner_note(run) -> str:
+    """In classroom mode, whose run it is (a student's name; the teacher's runs have none)."""
+    owner = run.metrics.get("owner")
+    if classroom.classroom_on() and isinstance(owner, dict) and owner.get("role") == "student":
+        return f" · by {owner.get('name', '?')}"
+    return ""
 
 
 def queue_lines() -> list[str]:
@@ -59,6 +70,7 @@ def queue_status() -> None:
 
 def sidebar() -> None:
     with st.sidebar:
+        classroom.sidebar_status()
         training.follow_finished_jobs()  # first: a run one of my jobs just saved becomes the active one
         run_picker()
         training.keep_jobs_in_address()

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from ui import classroom
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack
 from ui.shell import escape
 from vae import runs
+from vae.classroom import may_see
 from vae.data import MnistData, load_mnist
 from vae.errors import LabError
 from vae.evaluate import decode
@@ -53,9 +55,14 @@ def _listing(folder: str, stamp: int) -> runs.RunListing:
 
 
 def listing() -> runs.RunListing:
-    """Saved runs, re-read whenever a run is added or removed (the folder's mtime changes)."""
+    """Saved runs this session may see, re-read whenever a run is added or removed (the folder's
+    mtime changes). In classroom mode a student sees the teacher's runs and their own."""
     folder = runs_dir()
-    return _listing(str(folder), _folder_stamp(folder))
+    every = _listing(str(folder), _folder_stamp(folder))
+    me = classroom.person()
+    if me.is_teacher:
+        return every
+    return runs.RunListing([run for run in every.runs if may_see(me, run.metrics.get("owner"))], every.problems)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import state
+from ui import classroom, state
 from ui.shell import escape
 from vae import runs
+from vae.classroom import STUDENT, check_training
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
@@ -63,19 +64,29 @@ def is_mine(job_id: str) -> bool:
 
 
 def cancel(job_id: str) -> None:
-    """Button callback: cancel a queued job or stop a running one (the queue checks the token)."""
+    """Button callback: cancel a queued job or stop a running one. The queue checks the token;
+    in classroom mode the teacher may stop anyone's (the role comes from this session's state)."""
     try:
-        training_queue().cancel(job_id, my_jobs().get(job_id))
+        training_queue().cancel(job_id, my_jobs().get(job_id), teacher=classroom.is_classroom_teacher())
     except LabError as error:
         st.session_state.training_error = str(error)
+
+
+def may_cancel(snap: JobSnapshot) -> bool:
+    return is_mine(snap.id) or classroom.is_classroom_teacher()
 
 
 def start_training(preset_name: str | None, config: TrainConfig, name: str | None = None) -> str | None:
     """Queue a training, or show why it cannot be queued. Returns the job id."""
     if state.data_or_error() is None:
         return None
+    me = classroom.person()
     try:
-        job_id, token = training_queue().submit(config, state.runs_dir(), preset_name, name or None)
+        limits = classroom.shared_state().limits
+        check_training(me, config, limits)
+        job_id, token = training_queue().submit(
+            config, state.runs_dir(), preset_name, name or None, owner=me.owner(),
+            max_active_per_owner=limits.jobs if me.role == STUDENT else None)
     except LabError as error:
         st.error(str(error))
         return None
@@ -84,6 +95,8 @@ def start_training(preset_name: str | None, config: TrainConfig, name: str | Non
 
 
 def progress_text(snap: JobSnapshot) -> str:
+    if snap.held:
+        return "Waiting: the teacher has paused student training"
     if snap.state == "queued":
         return f"Waiting in the queue: position {snap.position}, starts {about(snap.estimated_start_seconds)}"
     if snap.state == "saving":
@@ -107,8 +120,9 @@ def about(seconds: float) -> str:
 
 
 def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
-    """Cancel (queued) or Stop (running) for the job's owner; nothing for anyone else."""
-    if not is_mine(snap.id):
+    """Cancel (queued) or Stop (running) for the job's owner (and, in classroom mode, the
+    teacher); nothing for anyone else."""
+    if not may_cancel(snap):
         return
     if snap.state == "queued":
         st.button("Cancel", key=f"{key_prefix}-cancel-{snap.id}", on_click=cancel, args=(snap.id,))

@@ -1,0 +1,168 @@
+"""Classroom: "Students join here" for the projector (the address and a QR code), and the teacher's
+tools: who is connected, the queue with a Stop for every job, pausing student training, the
+students' limits, the class run, and clearing every student run at the end of class."""
+
+import io
+import os
+
+import segno
+import streamlit as st
+
+from ui import classroom, state, training
+from ui.shell import ensure_app_shell, escape
+from vae import runs
+from vae.classroom import JOIN_ADDRESS_ENV, STUDENT, ClassroomError, join_url, lan_address, owner_role
+from vae.config import MNIST_TRAIN_SIZE
+from vae.errors import LabError
+
+JOIN_CSS = """<style>.join-address { font-size: 3.4rem; font-weight: 700; letter-spacing: 0.02em;
+word-break: break-all; line-height: 1.2; }</style>"""
+
+
+@st.cache_data(show_spinner=False)
+def qr_png(url: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=12, border=2)
+    return buffer.getvalue()
+
+
+def join_address() -> str:
+    host = os.environ.get(JOIN_ADDRESS_ENV) or lan_address()
+    return join_url(host, int(st.get_option("server.port") or 8501))
+
+
+def join_panel() -> None:
+    st.header("Students join here")
+    url = join_address()
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    with left:
+        st.html(JOIN_CSS + f'<div class="join-address">{escape(url)}</div>')
+        st.markdown("Open this address on your laptop (same Wi-Fi as this machine), or scan the code. "
+                    "Then type your name in the sidebar.")
+    right.image(qr_png(url), caption="scan to join", width=280)
+
+
+def stop_all_student_jobs() -> int:
+    queue = training.training_queue()
+    stopped = 0
+    for snap in queue.snapshots(active_only=True):
+        if owner_role(snap.owner) == STUDENT:
+            queue.cancel(snap.id, None, teacher=True)
+            stopped += 1
+    return stopped
+
+
+def forget_clear_request() -> None:
+    st.session_state.pop("confirm_clear", None)
+
+
+@st.dialog("Clear every student run?", on_dismiss=forget_clear_request)
+def confirm_clear(names: list[str]) -> None:
+    st.write(f"{len(names)} run(s) trained by students will be deleted for good, and any student training "
+             "still queued or running is stopped. The teacher's runs stay.")
+    clear, cancel = st.columns(2)
+    if clear.button("Delete them all", type="primary", key="confirm_clear_students"):
+        forget_clear_request()
+        if not classroom.require_teacher():  # checked again where it acts
+            return
+        stopped = stop_all_student_jobs()
+        failed = []
+        for name in names:
+            try:
+                runs.delete_run(state.runs_dir(), name)
+            except (LabError, OSError) as error:
+                failed.append(f"{name}: {error}")
+        st.session_state.classroom_notice = (f"Deleted {len(names) - len(failed)} student run(s); "
+                                             f"stopped {stopped} training(s).")
+        if failed:
+            st.session_state.classroom_notice += " Could not delete: " + "; ".join(failed)
+        st.rerun()
+    if cancel.button("Cancel", key="cancel_clear_students"):
+        forget_clear_request()
+        st.rerun()
+
+
+def set_paused() -> None:
+    if classroom.require_teacher():
+        training.training_queue().hold_students(st.session_state.classroom_paused)
+
+
+def set_limits() -> None:
+    if not classroom.require_teacher():
+        return
+    try:
+        classroom.shared_state().set_limits(
+            classroom.person(), jobs=int(st.session_state.limit_jobs), epochs=int(st.session_state.limit_epochs),
+            images=int(st.session_state.limit_images))
+    except ClassroomError as error:
+        st.session_state.classroom_notice = str(error)
+
+
+def pin_run() -> None:
+    if classroom.require_teacher():
+        chosen = st.session_state.class_run
+        classroom.shared_state().pin(classroom.person(), None if chosen == "(none)" else chosen)
+
+
+def teacher_tools() -> None:
+    notice = st.session_state.pop("classroom_notice", None)
+    if notice:
+        st.info(notice)
+    queue = training.training_queue()
+    connected = classroom.connected_sessions()
+    active = queue.snapshots(active_only=True)
+    students = [s for s in active if owner_role(s.owner) == STUDENT]
+    first, second, third = st.columns(3)
+    first.metric("Connected browsers", "?" if connected is None else connected)
+    second.metric("Trainings queued or running", len(active))
+    third.metric("Of them by students", len(students))
+
+    st.subheader("The class run")
+    names = [run.name for run in state.listing().runs]
+    pinned = classroom.shared_state().pinned()[0]
+    options = ["(none)", *names]
+    st.selectbox("Open this run for every student", options, index=options.index(pinned) if pinned in options else 0,
+                 key="class_run", on_change=pin_run,
+                 help="Each student's pages switch to it once; they can still pick another run.")
+
+    st.subheader("Student training")
+    st.toggle("Pause student training", value=queue.students_held, key="classroom_paused", on_change=set_paused,
+              help="Students' queued trainings wait until you resume; running ones finish.")
+    limits = classroom.shared_state().limits
+    with st.form("limits"):
+        jobs, epochs, images = st.columns(3)
+        jobs.number_input("Trainings per student", 1, 5, limits.jobs, key="limit_jobs")
+        epochs.number_input("Epochs at most", 1, 200, limits.epochs, key="limit_epochs")
+        images.number_input("Training images at most", 256, MNIST_TRAIN_SIZE, limits.images, step=1000,
+                            key="limit_images")
+        st.form_submit_button("Set the limits", on_click=set_limits)
+    for snap in active:
+        who = snap.owner.get("name", "?") if owner_role(snap.owner) == STUDENT else "the teacher"
+        st.caption(f"{escape(snap.run_name)} by {escape(who)}: {training.progress_text(snap)}")
+        training.cancel_button(snap, "classroom")
+
+    st.subheader("End of class")
+    student_runs = [run.name for run in state.listing().runs if owner_role(run.metrics.get("owner")) == STUDENT]
+    if st.button(f"Clear all student runs ({len(student_runs)})…", key="clear_student_runs",
+                 disabled=not student_runs and not students):
+        st.session_state.confirm_clear = True
+    if st.session_state.get("confirm_clear"):
+        confirm_clear(student_runs)
+
+
+ensure_app_shell()
+st.title("Classroom")
+if not classroom.classroom_on():
+    st.info("Classroom mode is off: this app listens on this machine only, and everyone may do everything. "
+            "To teach a class on one network, start it with `make classroom`: it prints a teacher code and "
+            "the address students join at, and this page shows both the address and a QR code.")
+    st.stop()
+join_panel()
+st.divider()
+classroom.name_field()
+classroom.sign_in_form()
+if classroom.person().role == "teacher":
+    st.header("Teacher's tools")
+    teacher_tools()
+else:
+    st.caption("The teacher's tools appear here once the teacher signs in.")

@@ -1,0 +1,293 @@
+"""Classroom mode: the teacher code, students' names, who may see, stop and delete what, the limits
+a teacher sets, and the pages for both roles (AppTest). The same checks at the websocket level,
+with forged widget events, are in tests/e2e/test_classroom.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import TINY, wait_until
+from tests.test_pages import APP, TIMEOUT, app_env, texts  # noqa: F401 (app_env: autouse)
+from vae import classroom, runs
+from vae.classroom import (
+    STUDENT,
+    TEACHER,
+    ClassroomError,
+    ClassroomState,
+    Limits,
+    Person,
+    check_training,
+    code_matches,
+    may_change,
+    may_see,
+    new_teacher_code,
+    validate_student_name,
+)
+from vae.lab import train_and_save
+
+CODE = "TEACH-2345"
+ADA = Person(STUDENT, "Ada", classroom.key_hash("ada-secret-key-0123456789"))
+BOB = Person(STUDENT, "Bob", classroom.key_hash("bob-secret-key-0123456789"))
+THE_TEACHER = Person(TEACHER, "the teacher")
+
+
+# --- The rules (pure) --------------------------------------------------------------------------
+
+
+def test_teacher_codes_are_random_readable_and_compared_loosely_in_constant_time():
+    codes = {new_teacher_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", code) for code in codes)
+    assert code_matches("teach 2345", CODE) and code_matches("TEACH2345", CODE)
+    assert not code_matches("TEACH-2346", CODE) and not code_matches("", CODE)
+    with pytest.raises(ClassroomError, match="at least 6"):
+        classroom.check_teacher_code("abc")
+
+
+@pytest.mark.parametrize("name", ["Ada", "Zoë K.", "李雷", "O'Neil-Smith", "  Ada   Lovelace ", "a\nb"])
+def test_reasonable_names_are_accepted(name):
+    assert validate_student_name(name) == " ".join(name.split())
+
+
+@pytest.mark.parametrize("name", ["", " ", "<b>x</b>", "_x", "x" * 25, "a/b", "**bold**", "a\x00b"])
+def test_other_names_are_refused_with_one_sentence(name):
+    with pytest.raises(ClassroomError, match="1–24 letters"):
+        validate_student_name(name)
+
+
+def test_who_may_see_and_change_what():
+    teachers_run, adas_run = None, ADA.owner()
+    local = Person(classroom.LOCAL)
+    assert may_see(ADA, teachers_run) and may_see(ADA, {"role": TEACHER}) and may_see(ADA, adas_run)
+    assert not may_see(BOB, adas_run)
+    assert may_change(ADA, adas_run) and not may_change(BOB, adas_run) and not may_change(ADA, teachers_run)
+    assert may_change(THE_TEACHER, adas_run) and may_change(THE_TEACHER, teachers_run)
+    assert may_change(local, adas_run) and local.owner() is None
+    forged = {**adas_run, "key": ""}  # a run claiming an empty key belongs to nobody
+    assert not may_change(Person(STUDENT, "Eve", ""), forged)
+
+
+def test_limits_are_checked_for_students_only():
+    limits = Limits(jobs=1, epochs=5, images=10_000)
+    check_training(THE_TEACHER, TINY.replace(epochs=100), limits)
+    check_training(ADA, TINY.replace(epochs=5, train_subset=10_000), limits)
+    with pytest.raises(ClassroomError, match="at most 5 epochs"):
+        check_training(ADA, TINY.replace(epochs=6, train_subset=512), limits)
+    with pytest.raises(ClassroomError, match="at most 10,000 training images"):
+        check_training(ADA, TINY.replace(epochs=1), limits)  # all 60 000
+    with pytest.raises(ClassroomError, match="name"):
+        check_training(Person(STUDENT, "", ADA.key_hash), TINY, limits)
+    with pytest.raises(ClassroomError, match="epochs: must be a whole number from 1 to 200"):
+        Limits(epochs=0)
+
+
+def test_only_the_teacher_changes_the_shared_state():
+    shared = ClassroomState()
+    with pytest.raises(ClassroomError, match="Only the teacher"):
+        shared.set_limits(ADA, epochs=3)
+    with pytest.raises(ClassroomError, match="Only the teacher"):
+        shared.pin(ADA, "x")
+    assert shared.set_limits(THE_TEACHER, epochs=3).epochs == 3
+    shared.pin(THE_TEACHER, "class-run")
+    assert shared.pinned() == ("class-run", 1)
+
+
+def test_the_lan_address_is_worked_out_without_the_internet():
+    address = classroom.lan_address()
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", address)
+    assert classroom.join_url("10.0.0.5", 8501) == "http://10.0.0.5:8501"
+
+
+# --- The pages, as a student and as the teacher (AppTest) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def class_runs(tmp_path_factory, mnist):
+    """A run the teacher prepared before class (no owner), one by Ada and one by Bob."""
+    folder = tmp_path_factory.mktemp("class-runs")
+    data = mnist.subset(512)
+    train_and_save(TINY.replace(epochs=1), data, folder, "prepared", "default")
+    train_and_save(TINY.replace(epochs=1), data, folder, "adas-run", None, owner=ADA.owner())
+    train_and_save(TINY.replace(epochs=1), data, folder, "bobs-run", None, owner=BOB.owner())
+    return folder
+
+
+@pytest.fixture
+def class_mode(monkeypatch, runs_dir, class_runs):
+    from ui import classroom as ui_classroom
+
+    monkeypatch.setenv(classroom.CLASSROOM_ENV, "1")
+    monkeypatch.setenv(classroom.TEACHER_CODE_ENV, CODE)
+    shutil.copytree(class_runs, runs_dir)
+    for cached in (ui_classroom.shared_state, ui_classroom.student_names, ui_classroom.teacher_code):
+        cached.clear()
+    yield runs_dir
+    from ui import training
+
+    training.training_queue().hold_students(False)
+
+
+def open_as(page: str | None = None, student_key: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if student_key:
+        at.query_params["student"] = student_key
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sign_in(at: AppTest, code: str = CODE) -> AppTest:
+    at.text_input(key="teacher_code_input").input(code)
+    at.button(key="teacher_sign_in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def run_names(at: AppTest) -> list[str]:
+    return list(at.sidebar.selectbox[0].options) if at.sidebar.selectbox else []
+
+
+def test_a_student_names_themself_and_sees_the_teachers_runs_and_their_own_only(class_mode):
+    at = open_as("pages/classroom.py", student_key="ada-secret-key-0123456789")
+    at.text_input(key="student_name_input").input("<b>Ada</b>").run()
+    assert "1–24 letters" in at.error[0].value
+    at.text_input(key="student_name_input").input("Ada").run()
+    assert "You are Ada" in texts(at)
+    # A reload (the key is in the address) keeps the name; the runs shown are the teacher's and Ada's.
+    again = open_as(student_key="ada-secret-key-0123456789")
+    assert "student **Ada**" in [c.value for c in again.sidebar.caption][0]
+    shown = run_names(again)
+    assert any(o.startswith("prepared") for o in shown) and any(o.startswith("adas-run") for o in shown)
+    assert not any("bobs-run" in o for o in shown)
+    # An address naming Bob's run opens the newest visible run instead.
+    other = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    other.query_params["student"] = "ada-secret-key-0123456789"
+    other.query_params["run"] = "bobs-run"
+    other.run()
+    assert "There is no run named" in other.sidebar.warning[0].value
+
+
+def test_a_student_cannot_delete_the_teachers_run_but_can_delete_their_own(class_mode):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["student"] = "ada-secret-key-0123456789"
+    at.session_state["active_run"] = "prepared"
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert "Training curves of the active run** `prepared`" in texts(at)
+    assert "delete_run" not in [b.key for b in at.button]
+    # Even with the confirmation state set by hand (as a forged request might), the delete is refused.
+    at.session_state["pending_delete"] = "prepared"
+    at.run()
+    at.button(key="confirm_delete").click().run()
+    assert "Only the teacher and the run's owner can delete it." in [e.value for e in at.error]
+    assert (class_mode / "prepared").is_dir()
+    at.session_state["active_run"] = "adas-run"
+    at.run()
+    at.button(key="delete_run").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert not (class_mode / "adas-run").exists()
+
+
+def test_a_student_trains_within_the_limits_once_at_a_time(class_mode):
+    from ui import training
+
+    at = open_as("pages/train.py", student_key="carol-secret-key-0123456789")
+    at.number_input(key="train_epochs").set_value(50)
+    at.button(key=next(b.key for b in at.button if b.label == "Start training")).click().run()  # no name yet
+    assert "Type your name" in at.error[0].value
+    at.text_input(key="student_name_input").input("Carol").run()
+    at.button(key=next(b.key for b in at.button if b.label == "Start training")).click().run()
+    assert "at most 10 epochs" in at.error[0].value
+    at.number_input(key="train_epochs").set_value(200)
+    for key, value in (("train_epochs", 10), ("train_hidden_dim", 32), ("train_train_subset", 512)):
+        at.number_input(key=key).set_value(value)
+    training.training_queue().hold_students(True)  # keeps the job queued: no TensorFlow needed here
+    start = next(b.key for b in at.button if b.label == "Start training")
+    at.button(key=start).click().run()
+    assert not at.error, [e.value for e in at.error]
+    (job_id,) = at.session_state["my_training_jobs"]
+    snap = training.training_queue().snapshot(job_id)
+    assert snap.owner == {"role": STUDENT, "name": "Carol", "key": classroom.key_hash("carol-secret-key-0123456789")}
+    assert snap.held and snap.state == "queued"
+    at.button(key=start).click().run()
+    assert "You already have 1 training(s) queued or running" in at.error[0].value
+    assert "the teacher has paused student training" in texts(at)
+
+
+def test_the_teacher_signs_in_with_the_code_and_it_is_kept_nowhere(class_mode):
+    at = open_as("pages/classroom.py")
+    assert "Students join here" in [h.value for h in at.header]
+    assert at.image  # the QR code
+    assert "Teacher's tools" not in [h.value for h in at.header]
+    sign_in(at, "WRONG-0000")
+    assert "That is not the teacher code" in at.error[0].value
+    sign_in(at, "teach 2345")  # typed loosely: same code
+    assert "Signed in as the teacher." in [s.value for s in at.success]
+    assert "Teacher's tools" in [h.value for h in at.header]
+    assert "teacher_code_input" not in at.session_state or not at.session_state["teacher_code_input"]
+    assert CODE not in str(dict(at.query_params)) and "TEACH" not in texts(at)
+    # After five wrong tries, a pause.
+    student = open_as("pages/classroom.py")
+    for _ in range(6):
+        sign_in(student, "WRONG-0000")
+    assert "Too many tries" in student.error[0].value
+    sign_in(student, CODE)
+    assert not student.success
+
+
+def test_the_teacher_pins_the_class_run_pauses_students_and_clears_their_runs(class_mode):
+    from ui import training
+
+    teacher = sign_in(open_as("pages/classroom.py"))
+    assert {"bobs-run", "adas-run", "prepared"} <= set(teacher.selectbox(key="class_run").options)
+    teacher.selectbox(key="class_run").select("prepared").run()
+    student = open_as(student_key="ada-secret-key-0123456789")  # opens (or reloads) the app
+    assert student.sidebar.selectbox[0].value == "prepared"
+
+    teacher.toggle(key="classroom_paused").set_value(True).run()
+    assert training.training_queue().students_held
+    teacher.number_input(key="limit_epochs").set_value(3)
+    teacher.button(key=next(b.key for b in teacher.button if b.label == "Set the limits")).click().run()
+    from ui import classroom as ui_classroom
+
+    assert ui_classroom.shared_state().limits.epochs == 3
+
+    teacher.button(key="clear_student_runs").click().run()
+    assert {"adas-run", "bobs-run"} <= {r.name for r in runs.list_runs(class_mode).runs}  # not before confirming
+    teacher.button(key="confirm_clear_students").click().run()
+    assert [r.name for r in runs.list_runs(class_mode).runs] == ["prepared"]
+    assert "Deleted 2 student run(s)" in [i.value for i in teacher.info][0]
+
+
+def test_the_teacher_can_stop_a_students_training(class_mode):
+    from ui import training
+
+    student = open_as("pages/train.py", student_key="dan-secret-key-0123456789")
+    student.text_input(key="student_name_input").input("Dan").run()
+    for key, value in (("train_epochs", 10), ("train_hidden_dim", 32), ("train_train_subset", 512)):
+        student.number_input(key=key).set_value(value)
+    training.training_queue().hold_students(True)
+    student.button(key=next(b.key for b in student.button if b.label == "Start training")).click().run()
+    (job_id,) = student.session_state["my_training_jobs"]
+    teacher = sign_in(open_as("pages/classroom.py"))
+    assert "Dan" in texts(teacher)
+    teacher.button(key=f"classroom-cancel-{job_id}").click().run()
+    assert wait_until(lambda: training.training_queue().snapshot(job_id).state == "cancelled", 10)
+    # Another student never gets that button, and the queue refuses them without the token.
+    other = open_as("pages/train.py", student_key="eve-secret-key-0123456789")
+    assert f"queue-cancel-{job_id}" not in [b.key for b in other.button]
+
+
+def test_outside_classroom_mode_there_are_no_roles(runs_dir, class_runs):
+    shutil.copytree(class_runs, runs_dir)
+    at = open_as()
+    assert not any(c.value.startswith("Classroom mode") for c in at.sidebar.caption)
+    assert {"prepared", "adas-run", "bobs-run"} <= {o.split(" ")[0] for o in run_names(at)}
+    at.switch_page("pages/classroom.py").run()
+    assert "Classroom mode is off" in at.info[0].value and not at.text_input
