@@ -22,6 +22,8 @@ class RunOutcome:
     progress: list[str] = field(default_factory=list)  # texts of progress bars
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (id, fragment id)
     components: list[dict] = field(default_factory=list)  # the JSON data sent to browser components
+    texts: list[str] = field(default_factory=list)  # markdown, captions and alert messages
+    toggles: dict[str, bool] = field(default_factory=dict)  # label -> the value the server drew it with
 
 
 class StreamlitClient:
@@ -57,10 +59,40 @@ class StreamlitClient:
 
     def click(self, label: str) -> RunOutcome:
         widget_id, fragment_id = self.widgets[label]
+        return self.send_trigger(widget_id, fragment_id)
+
+    def send_trigger(self, widget_id: str, fragment_id: str = "") -> RunOutcome:
+        """A button press for any widget id, rendered in this session or not: what a hand-made
+        (forged) request can send."""
         message = self._rerun(fragment_id)
         state = message.rerun_script.widget_states.widgets.add()
         state.id = widget_id
         state.trigger_value = True
+        return self._send_and_wait(message)
+
+    def set_text(self, label: str, text: str) -> RunOutcome:
+        widget_id, fragment_id = self.widgets[label]
+        message = self._rerun(fragment_id)
+        state = message.rerun_script.widget_states.widgets.add()
+        state.id = widget_id
+        state.string_value = text
+        return self._send_and_wait(message)
+
+    def set_number(self, label: str, value: int) -> RunOutcome:
+        widget_id, fragment_id = self.widgets[label]
+        message = self._rerun(fragment_id)
+        state = message.rerun_script.widget_states.widgets.add()
+        state.id = widget_id
+        state.int_value = value
+        return self._send_and_wait(message)
+
+    def set_toggle(self, label: str, value: bool, widget_id: str | None = None) -> RunOutcome:
+        """A toggle's new value; `widget_id` sends it for a widget this session may not have."""
+        widget_id, fragment_id = (widget_id, "") if widget_id else self.widgets[label]
+        message = self._rerun(fragment_id)
+        state = message.rerun_script.widget_states.widgets.add()
+        state.id = widget_id
+        state.bool_value = value
         return self._send_and_wait(message)
 
     def fetch(self, media_url: str) -> bytes:
@@ -96,6 +128,7 @@ class StreamlitClient:
                 if forward.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     continue  # the script asked for a rerun (st.rerun): its result comes next
                 outcome.seconds = time.perf_counter() - started
+                self.widgets.update(outcome.widgets)  # what this run drew can be used next
                 return outcome
 
     @staticmethod
@@ -113,6 +146,12 @@ class StreamlitClient:
             outcome.progress.append(element.progress.text)
         elif kind == "exception":
             outcome.exceptions.append(f"{element.exception.type}: {element.exception.message}")
-        elif kind in ("slider", "button"):
+        elif kind in ("slider", "button", "text_input", "number_input", "checkbox"):
             widget = getattr(element, kind)
             outcome.widgets[widget.label] = (widget.id, delta.fragment_id)
+            if kind == "checkbox":
+                outcome.toggles[widget.label] = widget.default
+        elif kind == "markdown":
+            outcome.texts.append(element.markdown.body)
+        elif kind == "alert":
+            outcome.texts.append(element.alert.body)

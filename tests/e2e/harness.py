@@ -28,12 +28,13 @@ def free_port() -> int:
 class AppServer:
     """A real Streamlit server in a subprocess, stopped at the end; startup is bounded."""
 
-    def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path):
+    def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path, extra_env: dict | None = None):
         self.runs_dir = runs_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir)}
+        env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir),
+               **(extra_env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],

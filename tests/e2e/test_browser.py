@@ -15,7 +15,8 @@ from tests.conftest import TINY, wait_until
 from tests.e2e.harness import AppServer
 from vae.lab import train_and_save
 
-PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits", "Compare runs", "Lesson"]
+PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits", "Compare runs", "Lesson",
+               "Classroom"]
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,22 @@
-"""A small classroom in the test suite: 5 sessions moving sliders for 30 s while one trains.
-(benchmarks/classroom_load.py is the full-size run with 40 sessions and the latency figures.)"""
+"""A small classroom in the test suite: 5 sessions moving sliders for 30 s while one trains
+(benchmarks/classroom_load.py is the full-size run with 40 sessions and the latency figures); and
+classroom mode's permissions checked at the websocket level, with forged widget events."""
 
+import re
 import sys
+import time
 from pathlib import Path
 
-from tests.conftest import TINY
+import pytest
+
+from tests.conftest import TINY, wait_until
 from tests.e2e.harness import AppServer
 from vae.lab import train_and_save
 from vae.runs import list_runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from classroom_load import run_load  # noqa: E402
+from ws_client import StreamlitClient  # noqa: E402
 
 
 def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist_cache_dir, mnist):
@@ -28,3 +34,112 @@ def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist
     assert figures["worst_session_p95_ms"] < 5000, figures
     assert figures["trainings_saved"] == 1
     assert len(list_runs(runs_dir).runs) == 2
+
+
+# --- Classroom mode: permissions at the websocket level ------------------------------------------
+
+CODE = "TEACH-2345"
+
+
+@pytest.fixture
+def class_server(tmp_path, mnist_cache_dir, mnist):
+    """Classroom mode on 127.0.0.1: a run the teacher prepared and one a student (Bob) trained."""
+    from vae import classroom
+
+    runs_dir = tmp_path / "runs"
+    small = mnist.subset(512)
+    train_and_save(TINY.replace(epochs=1), small, runs_dir, "prepared", "default")
+    bob = {"role": "student", "name": "Bob", "key": classroom.key_hash("bob-secret-key-0123456789")}
+    train_and_save(TINY.replace(epochs=1), small, runs_dir, "bobs-run", None, owner=bob)
+    server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "server.log",
+                       extra_env={classroom.CLASSROOM_ENV: "1", classroom.TEACHER_CODE_ENV: CODE})
+    yield server
+    server.stop()
+
+
+def signed_in_teacher(url: str) -> StreamlitClient:
+    teacher = StreamlitClient(url)
+    teacher.open_page("classroom")
+    teacher.set_text("Teacher code (printed where the app was started)", CODE)
+    outcome = teacher.click("Sign in")
+    assert "Signed in as the teacher." in outcome.texts, outcome.texts
+    return teacher
+
+
+def paused_as_the_teacher_sees_it(url: str) -> bool:
+    """The pause toggle as a newly signed-in teacher's page draws it (from the queue's state)."""
+    fresh = signed_in_teacher(url)
+    try:
+        return fresh.open_page("classroom").toggles["Pause student training"]
+    finally:
+        fresh.close()
+
+
+def progress_of(client: StreamlitClient) -> list[str]:
+    return client.open_page("train").progress
+
+
+def test_a_student_cannot_stop_or_delete_what_is_not_theirs_even_with_forged_events(class_server):
+    teacher = signed_in_teacher(class_server.url)
+    tools = dict(teacher.widgets)  # the teacher's tools on the Classroom page: their widget ids
+    teacher.open_page("train")
+    teacher.set_number("Epochs", 200)
+    teacher.set_number("Training images", 512)
+    teacher.set_number("Hidden units", 32)
+    teacher.click("Start training")
+    wait_until(lambda: any("Epoch" in text for text in progress_of(teacher)), 120, 1, "the teacher's training")
+    stop_button = teacher.widgets["Stop training"]
+    delete_button = teacher.widgets["Delete this run…"]
+
+    student = StreamlitClient(class_server.url)
+    try:
+        page = student.open_page("train")
+        assert "Stop training" not in page.widgets and "Delete this run…" not in page.widgets
+        assert not page.exceptions
+        # Forged: the teacher's Stop, Delete, and the teacher's tools, sent from the student's session.
+        forged = [student.send_trigger(*stop_button), student.send_trigger(*delete_button),
+                  student.send_trigger(*tools["Clear all student runs (1)…"]),
+                  student.set_toggle("", True, widget_id=tools["Pause student training"][0])]
+        assert not [e for outcome in forged for e in outcome.exceptions]
+        time.sleep(3)
+        assert any("Epoch" in text for text in progress_of(teacher)), "the teacher's training was stopped"
+        assert {run.name for run in list_runs(class_server.runs_dir).runs} == {"prepared", "bobs-run"}
+        assert not paused_as_the_teacher_sees_it(class_server.url)
+        # The same widget id, sent by the teacher, does pause: the forged one was refused, not wrong.
+        teacher.open_page("classroom")
+        teacher.set_toggle("Pause student training", True)
+        assert paused_as_the_teacher_sees_it(class_server.url)
+    finally:
+        student.close()
+    teacher.open_page("train")
+    teacher.click("Stop training")  # the teacher may
+    wait_until(lambda: len(list_runs(class_server.runs_dir).runs) == 3, 120, 1, "the stopped run saved")
+    teacher.close()
+
+
+def test_both_roles_in_a_real_browser(class_server, new_page):
+    student = new_page()
+    student.goto(class_server.url)
+    student.open_page("Classroom")
+    body = student.page.inner_text("body")
+    assert "Students join here" in body and re.search(r"http://\d+\.\d+\.\d+\.\d+:\d+", body)
+    qr = student.page.locator('[data-testid="stImage"] img').first
+    wait_until(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 100"), 20, message="the QR code")
+    student.fill("textbox", "Your name (a student's runs carry it)", "Zoë")
+    assert "You are Zoë" in student.page.inner_text("body")
+    assert "Teacher's tools" not in student.page.inner_text("body")
+    student.open_page("Train")
+    assert "Delete this run…" not in student.page.inner_text("body")  # the prepared run is the teacher's
+    student.assert_clean()
+
+    teacher = new_page()
+    teacher.goto(class_server.url)
+    teacher.open_page("Classroom")
+    teacher.page.get_by_text("I am the teacher").click()
+    teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE.lower())
+    teacher.page.get_by_role("button", name="Sign in").click()
+    teacher.wait_idle()
+    body = teacher.page.inner_text("body")
+    assert "Signed in as the teacher." in body and "Teacher's tools" in body and "Connected browsers" in body
+    assert CODE not in teacher.page.url and CODE not in body
+    teacher.assert_clean()
