@@ -3,9 +3,11 @@ ws_client.py) open the latent explorer and move a slider about once a second, wa
 new point to reach the map (whose browser then decodes the digit itself), while one more
 session queues default trainings that run back to back.
 Bounded in time and count; stops by itself. Goal (issue 9): with 40 sessions and two trainings,
-slider p95 <= 250 ms, 0 errors, both trainings saved.
+slider p95 <= 250 ms, 0 errors, both trainings saved. With --classroom (issue 12) the server runs in
+classroom mode: the session that queues the trainings signs in as the teacher first, then keeps
+the Classroom page (its tools, the connected count) open, reloading it every 5 s.
 
-Run: python benchmarks/classroom_load.py [--sessions 40] [--seconds 60] [--trainings 2]
+Run: python benchmarks/classroom_load.py [--sessions 40] [--seconds 60] [--trainings 2] [--classroom]
 """
 
 import argparse
@@ -59,17 +61,46 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list)
         errors.append(f"session {seed}: {type(error).__name__}: {error}")
 
 
-def teacher_queues_trainings(url: str, count: int, errors: list) -> None:
+TEACHER_CODE = "LOAD-TEST-CODE"
+
+
+def teacher_queues_trainings(url: str, count: int, errors: list, classroom: bool = False) -> StreamlitClient | None:
+    """Queues `count` default trainings; in classroom mode signs in as the teacher first and
+    returns the (still open) session."""
     try:
         client = StreamlitClient(url)
+        if classroom:
+            client.open_page("classroom")
+            client.set_text("Teacher code (printed where the app was started)", TEACHER_CODE)
+            if "Signed in as the teacher." not in client.click("Sign in").texts:
+                errors.append("teacher: could not sign in")
         client.open_page("train")
         for _ in range(count):
             outcome = client.click("Start training")
             if outcome.exceptions:
                 errors.append(f"training: {outcome.exceptions}")
+        if classroom:
+            return client
         client.close()
     except Exception as error:
         errors.append(f"training: {type(error).__name__}: {error}")
+    return None
+
+
+def teacher_watches(client: StreamlitClient, deadline: float, latencies: list, errors: list) -> None:
+    """The teacher's Classroom page, reloaded every 5 s while the class works."""
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(5)
+            started = time.perf_counter()
+            outcome = client.open_page("classroom")
+            if outcome.exceptions or "Signed in as the teacher." not in outcome.texts:
+                errors.append(f"teacher: {outcome.exceptions or 'the tools were not drawn'}")
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+        client.close()
+    except Exception as error:
+        errors.append(f"teacher: {type(error).__name__}: {error}")
 
 
 def wait_for_saved_runs(runs_dir: Path, count: int, timeout: float) -> int:
@@ -80,16 +111,20 @@ def wait_for_saved_runs(runs_dir: Path, count: int, timeout: float) -> int:
     return len(list_runs(runs_dir).runs)
 
 
-def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: Path) -> dict:
+def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: Path,
+             classroom: bool = False) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
+    teacher_latencies: list[float] = []
     per_session: list[list[float]] = [[] for _ in range(sessions)]
     deadline = time.monotonic() + seconds
     runs_before = len(list_runs(runs_dir).runs)
-    if trainings:
-        teacher_queues_trainings(url, trainings, errors)
+    teacher = teacher_queues_trainings(url, trainings, errors, classroom) if trainings or classroom else None
     threads = [threading.Thread(target=student, args=(url, deadline, n, per_session[n], errors), daemon=True)
                for n in range(sessions)]
+    if teacher is not None:
+        threads.append(threading.Thread(target=teacher_watches, args=(teacher, deadline, teacher_latencies, errors),
+                                        daemon=True))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -109,6 +144,8 @@ def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: 
         "stuck_sessions": sum(thread.is_alive() for thread in threads),
         "trainings_queued": trainings, "trainings_saved_during_load": saved_during_load,
         "trainings_saved": saved,
+        "teacher_page_loads": len(teacher_latencies),
+        "teacher_page_median_ms": round(statistics.median(teacher_latencies), 1) if teacher_latencies else None,
     }
 
 
@@ -117,21 +154,27 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--trainings", type=int, default=2)
+    parser.add_argument("--classroom", action="store_true", help="classroom mode, with a signed-in teacher")
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
     train_and_save(preset("default").replace(epochs=1, train_subset=5000), load_mnist(), runs_dir, "class-demo")
-    server = AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}.log")
+    extra_env = {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE} if args.classroom else {}
+    server = AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}.log", extra_env)
     try:
-        figures = run_load(server.url, args.sessions, args.seconds, args.trainings, runs_dir)
+        figures = run_load(server.url, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom)
         figures["server_rss_mb"] = round(server_rss_mb(server.process.pid))
     finally:
         server.stop()
-    print(f"{figures['sessions']} sessions, {figures['moves']} slider moves in {args.seconds:.0f} s while "
+    mode = "classroom mode, a signed-in teacher and " if args.classroom else ""
+    print(f"{mode}{figures['sessions']} sessions, {figures['moves']} slider moves in {args.seconds:.0f} s while "
           f"{args.trainings} default training(s) run back to back: median {figures['median_ms']} ms, "
           f"p95 {figures['p95_ms']} ms (goal 250); worst session p95 {figures['worst_session_p95_ms']} ms; "
           f"errors {figures['errors']}; server RSS {figures['server_rss_mb']} MB; trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "
           "within the load's time)")
+    if args.classroom:
+        print(f"teacher's Classroom page reloaded {figures['teacher_page_loads']} times, "
+              f"median {figures['teacher_page_median_ms']} ms")
     print(json.dumps(figures))
 
 
