@@ -249,6 +249,10 @@ def test_the_teacher_pins_the_class_run_pauses_students_and_clears_their_runs(cl
     teacher.selectbox(key="class_run").select("prepared").run()
     student = open_as(student_key="ada-secret-key-0123456789")  # opens (or reloads) the app
     assert student.sidebar.selectbox[0].value == "prepared"
+    # A student's run pinned as the class run opens for everyone (Bob's, for Ada here).
+    teacher.selectbox(key="class_run").select("bobs-run").run()
+    student = open_as(student_key="ada-secret-key-0123456789")
+    assert student.sidebar.selectbox[0].value == "bobs-run"
 
     teacher.toggle(key="classroom_paused").set_value(True).run()
     assert training.training_queue().students_held
@@ -291,3 +295,26 @@ def test_outside_classroom_mode_there_are_no_roles(runs_dir, class_runs):
     assert {"prepared", "adas-run", "bobs-run"} <= {o.split(" ")[0] for o in run_names(at)}
     at.switch_page("pages/classroom.py").run()
     assert "Classroom mode is off" in at.info[0].value and not at.text_input
+
+
+def test_make_classroom_prints_the_code_and_address_then_starts_the_server_on_every_interface(
+        monkeypatch, capsys):
+    started = {}
+    monkeypatch.setattr("os.execve", lambda path, argv, env: started.update(argv=argv, env=env))
+    monkeypatch.delenv(classroom.TEACHER_CODE_ENV, raising=False)
+    monkeypatch.setenv(classroom.JOIN_ADDRESS_ENV, "10.1.2.3")
+    classroom.main(["--port", "8600"])
+    printed = capsys.readouterr().out
+    code = started["env"][classroom.TEACHER_CODE_ENV]
+    assert "http://10.1.2.3:8600" in printed and code in printed
+    assert started["env"][classroom.CLASSROOM_ENV] == "1"
+    assert started["argv"][-4:] == ["--server.address", "0.0.0.0", "--server.port", "8600"]
+    classroom.main(["--port", "8600"])
+    assert started["env"][classroom.TEACHER_CODE_ENV] != code  # a new code at each start
+
+
+def test_a_fixed_teacher_code_that_is_too_short_is_refused_in_one_line(monkeypatch, capsys):
+    monkeypatch.setenv(classroom.TEACHER_CODE_ENV, "abc")
+    assert classroom.main([]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: LATENT_LAB_TEACHER_CODE: the teacher code must be at least 6 letters or digits")

@@ -106,7 +106,12 @@ def sign_in() -> None:
     if len(recent) >= MAX_FAILED_SIGN_INS:
         st.session_state.sign_in_message = f"Too many tries: wait {SIGN_IN_PAUSE_SECONDS} s and try again."
         return
-    if classroom.code_matches(given, teacher_code()):
+    try:
+        expected = teacher_code()
+    except ClassroomError as error:  # a code fixed in the environment that is too short
+        st.session_state.sign_in_message = f"{error}. Restart the app with another code."
+        return
+    if classroom.code_matches(given, expected):
         st.session_state[ROLE] = TEACHER
         failures.clear()
         st.session_state.pop("sign_in_message", None)

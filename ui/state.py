@@ -56,13 +56,15 @@ def _listing(folder: str, stamp: int) -> runs.RunListing:
 
 def listing() -> runs.RunListing:
     """Saved runs this session may see, re-read whenever a run is added or removed (the folder's
-    mtime changes). In classroom mode a student sees the teacher's runs and their own."""
+    mtime changes). In classroom mode a student sees the teacher's runs, their own, and the class run."""
     folder = runs_dir()
     every = _listing(str(folder), _folder_stamp(folder))
     me = classroom.person()
     if me.is_teacher:
         return every
-    return runs.RunListing([run for run in every.runs if may_see(me, run.metrics.get("owner"))], every.problems)
+    pinned = classroom.shared_state().pinned()[0]  # the class run: everyone's, whoever trained it
+    return runs.RunListing([run for run in every.runs if run.name == pinned or may_see(me, run.metrics.get("owner"))],
+                           every.problems)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
