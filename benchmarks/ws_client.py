@@ -50,54 +50,38 @@ class StreamlitClient:
         return outcome
 
     def set_slider(self, label: str, value: float) -> RunOutcome:
-        widget_id, fragment_id = self.widgets[label]
-        message = self._rerun(fragment_id)
-        state = message.rerun_script.widget_states.widgets.add()
-        state.id = widget_id
-        state.double_array_value.data.append(value)
-        return self._send_and_wait(message)
+        return self._send_value(*self.widgets[label], lambda state: state.double_array_value.data.append(value))
 
     def click(self, label: str) -> RunOutcome:
-        widget_id, fragment_id = self.widgets[label]
-        return self.send_trigger(widget_id, fragment_id)
+        return self.send_trigger(*self.widgets[label])
 
     def send_trigger(self, widget_id: str, fragment_id: str = "") -> RunOutcome:
         """A button press for any widget id, rendered in this session or not: what a hand-made
         (forged) request can send."""
-        message = self._rerun(fragment_id)
-        state = message.rerun_script.widget_states.widgets.add()
-        state.id = widget_id
-        state.trigger_value = True
-        return self._send_and_wait(message)
+        return self._send_value(widget_id, fragment_id, lambda state: setattr(state, "trigger_value", True))
 
     def set_text(self, label: str, text: str) -> RunOutcome:
-        widget_id, fragment_id = self.widgets[label]
-        message = self._rerun(fragment_id)
-        state = message.rerun_script.widget_states.widgets.add()
-        state.id = widget_id
-        state.string_value = text
-        return self._send_and_wait(message)
+        return self._send_value(*self.widgets[label], lambda state: setattr(state, "string_value", text))
 
     def set_number(self, label: str, value: int) -> RunOutcome:
-        widget_id, fragment_id = self.widgets[label]
-        message = self._rerun(fragment_id)
-        state = message.rerun_script.widget_states.widgets.add()
-        state.id = widget_id
-        state.int_value = value
-        return self._send_and_wait(message)
+        return self._send_value(*self.widgets[label], lambda state: setattr(state, "int_value", value))
 
     def set_toggle(self, label: str, value: bool, widget_id: str | None = None) -> RunOutcome:
         """A toggle's new value; `widget_id` sends it for a widget this session may not have."""
         widget_id, fragment_id = (widget_id, "") if widget_id else self.widgets[label]
-        message = self._rerun(fragment_id)
-        state = message.rerun_script.widget_states.widgets.add()
-        state.id = widget_id
-        state.bool_value = value
-        return self._send_and_wait(message)
+        return self._send_value(widget_id, fragment_id, lambda state: setattr(state, "bool_value", value))
 
     def fetch(self, media_url: str) -> bytes:
         with urllib.request.urlopen(self.base_url + media_url, timeout=self.timeout) as response:
             return response.read()
+
+    def _send_value(self, widget_id: str, fragment_id: str, set_value) -> RunOutcome:
+        """A rerun carrying one widget's new value (`set_value` fills in the WidgetState)."""
+        message = self._rerun(fragment_id)
+        state = message.rerun_script.widget_states.widgets.add()
+        state.id = widget_id
+        set_value(state)
+        return self._send_and_wait(message)
 
     def _rerun(self, fragment_id: str) -> BackMsg:
         message = BackMsg()

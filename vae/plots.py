@@ -72,6 +72,17 @@ def move_current_marker(figure: go.Figure, current: Sequence[float]) -> go.Figur
     return figure
 
 
+def add_digit_traces(figure: go.Figure, points: np.ndarray, labels: np.ndarray, marker_size: int) -> None:
+    """One trace per digit (so the legend toggles digits), coloured by DIGIT_COLOURS."""
+    for digit in range(10):
+        mask = labels == digit
+        figure.add_trace(go.Scattergl(
+            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
+            marker={"size": marker_size, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
+            hovertemplate=f"digit {digit}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+        ))
+
+
 def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] = (0.0, 0.0),
                    axis_titles: tuple[str, str] = ("z₁", "z₂"), extent: float = 4.0,
                    click_grid_steps: int = 33) -> go.Figure:
@@ -84,13 +95,7 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] =
         x=gx.ravel(), y=gy.ravel(), mode="markers", name="any point", showlegend=False,
         marker={"size": 9, "color": "rgba(0,0,0,0.03)"}, hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
     ))
-    for digit in range(10):
-        mask = labels == digit
-        figure.add_trace(go.Scattergl(
-            x=z[mask, 0], y=z[mask, 1], mode="markers", name=str(digit),
-            marker={"size": 4, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
-            hovertemplate=f"digit {digit}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-        ))
+    add_digit_traces(figure, z, labels, marker_size=4)
     figure.add_trace(go.Scatter(
         x=[float(current[0])], y=[float(current[1])], mode="markers", name="you are here", showlegend=False,
         marker={"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "black"}}, hoverinfo="skip",
@@ -170,13 +175,7 @@ def small_latent_map(points: np.ndarray, labels: np.ndarray, axis_titles: tuple[
     map spans [-extent, extent]² and cannot be zoomed, so maps side by side compare at one scale
     (a collapsed run is one blob at the origin). Unlike latent_scatter, nothing here is clickable."""
     figure = go.Figure()
-    for digit in range(10):
-        mask = labels == digit
-        figure.add_trace(go.Scattergl(
-            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
-            marker={"size": 3, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
-            hovertemplate=f"digit {digit}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-        ))
+    add_digit_traces(figure, points, labels, marker_size=3)
     # A square exactly [-extent, extent]² whatever the column's width ("domain": shrink the plot
     # area, not widen the range, to keep x and y at one scale).
     axis = {"range": [-extent, extent], "fixedrange": True, "zeroline": False, "constrain": "domain"}
