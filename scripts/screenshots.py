@@ -1,8 +1,9 @@
 """Screenshots of every page for the README, taken in Debian's chromium with Playwright.
 
-Run: python scripts/screenshots.py --runs-dir runs [--run NAME] [--out docs]
+Run: python scripts/screenshots.py --runs-dir COPY-OF-RUNS [--run NAME] [--out docs]
 Starts `streamlit run app.py` on a free 127.0.0.1 port with that runs folder, visits each page,
-and writes docs/<page>.png. Needs `apt-get install chromium` and the dev requirements.
+and writes docs/<page>.png, then docs/train-live.png while a default training runs (stopped then,
+so its partial run is added to the folder). Needs `apt-get install chromium` and the dev requirements.
 """
 
 import argparse
@@ -19,7 +20,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]
-PAGES = {"explorer": "", "train": "train", "reconstruction": "reconstruction", "compare": "compare"}
+PAGES = {"explorer": "", "train": "train", "reconstruction": "reconstruction", "compare": "compare", "runs": "runs",
+         "lesson": "lesson"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
@@ -27,6 +29,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def training_screenshot(page, port: int, out: Path) -> None:
+    """The Train page while the default preset trains: its curves and latent space forming. The
+    training is then stopped: its partial run is saved in the runs folder (use a copy)."""
+    page.goto(f"http://127.0.0.1:{port}/train")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function("() => [...document.querySelectorAll('*')].some((e) => e.shadowRoot && "
+                           "Number(e.shadowRoot.querySelector('.title.live')?.closest('.formation')"
+                           "?.dataset.epoch ?? 0) >= 3)", timeout=180_000, polling=500)
+    time.sleep(1)
+    page.screenshot(path=str(out / "train-live.png"), full_page=False)
+    print(f"wrote {out / 'train-live.png'}")
+    page.get_by_role("button", name="Stop training").click()
+    page.wait_for_selector("text=stopped early", timeout=120_000)
 
 
 def main() -> None:
@@ -57,6 +75,7 @@ def main() -> None:
                 args.out.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
                 print(f"wrote {args.out / f'{name}.png'}")
+            training_screenshot(page, port, args.out)
             browser.close()
     finally:
         server.terminate()

@@ -18,4 +18,4 @@ _COMPONENT = st.components.v2.component(
 
 
 def formation(payload: bytes, key: str) -> None:
-    _COMPONENT(key=key, data=payload, height=400)
+    _COMPONENT(key=key, data=payload, height=410)
