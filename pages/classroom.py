@@ -159,10 +159,9 @@ if not classroom.classroom_on():
     st.stop()
 join_panel()
 st.divider()
-classroom.name_field()
-classroom.sign_in_form()
 if classroom.person().role == "teacher":
     st.header("Teacher's tools")
     teacher_tools()
 else:
-    st.caption("The teacher's tools appear here once the teacher signs in.")
+    st.caption("The teacher's tools appear here once the teacher signs in (sidebar → I am the teacher). "
+               "Students: type your name in the sidebar.")

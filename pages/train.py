@@ -91,7 +91,6 @@ def settings_form() -> None:
     with st.expander("Hyperparameters", expanded=False):
         values = hyperparameter_widgets()
     remember_form()
-    classroom.name_field()
     me = classroom.person()
     if me.role == "student":
         limits = classroom.shared_state().limits

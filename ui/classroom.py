@@ -134,45 +134,32 @@ def set_name() -> None:
     student_names()[classroom.key_hash(student_key())] = name
 
 
-def name_field() -> None:
-    """A student's name, asked once (on the Train and Classroom pages); then a reminder of it."""
+def sidebar_panel() -> None:
+    """Classroom mode's part of the sidebar (drawn by every page, so it follows each rerun): a
+    student's name, asked once, and the teacher's sign-in; or the teacher's badge. Nothing
+    outside classroom mode."""
+    if not classroom_on():
+        return
+    teacher_code()  # a server started without `make classroom` prints its code now, not at the first try
     me = person()
-    if me.role != STUDENT:
-        return
-    if me.name:
-        st.caption(f"You are {escape(me.name)}: your runs carry this name.")
-        return
-    st.text_input("Your name (a student's runs carry it)", key="student_name_input", max_chars=24,
-                  on_change=set_name, placeholder="e.g. Ada", help="Type it once; press Enter.")
-    if "name_message" in st.session_state:
-        st.error(st.session_state.name_message)
-
-
-def sign_in_form() -> None:
-    """The teacher's sign-in (Classroom page); once signed in, a way out."""
-    if person().role == TEACHER:
+    st.divider()
+    if me.role == TEACHER:
         st.success("Signed in as the teacher.")
         st.button("Sign out", key="teacher_sign_out", on_click=sign_out)
         return
+    if me.name:
+        st.caption(f"Classroom mode · you are **{escape(me.name)}**; your runs carry this name.")
+    else:
+        st.text_input("Your name (a student's runs carry it)", key="student_name_input", max_chars=24,
+                      on_change=set_name, placeholder="e.g. Ada", help="Type it once; press Enter.")
+        if "name_message" in st.session_state:
+            st.error(st.session_state.name_message)
     with st.expander("I am the teacher"):
         st.text_input("Teacher code (printed where the app was started)", type="password",
                       key="teacher_code_input", autocomplete="off")
         st.button("Sign in", key="teacher_sign_in", on_click=sign_in)
     if "sign_in_message" in st.session_state:
         st.error(st.session_state.sign_in_message)
-
-
-def sidebar_status() -> None:
-    """One line in the sidebar: who you are in this class (nothing outside classroom mode)."""
-    if not classroom_on():
-        return
-    me = person()
-    if me.role == TEACHER:
-        st.caption("Classroom mode · **teacher**")
-    elif me.name:
-        st.caption(f"Classroom mode · student **{escape(me.name)}**")
-    else:
-        st.caption("Classroom mode · type your name on the Classroom or Train page")
 
 
 def follow_pinned_run(set_active_run, visible: list[str]) -> None:

@@ -22,7 +22,8 @@ PAGES = {
 
 
 def ensure_app_shell() -> None:
-    """Called first by every page: applies presenter mode, and mends this: until some session has
+    """Called first by every page: applies presenter mode, draws classroom mode's part of the
+    sidebar (name, teacher sign-in), and mends this: until some session has
     run app.py (and so st.navigation), Streamlit (1.67) treats `pages/` as an old-style pages
     folder, so a page opened by its address right after the server starts (a bookmark to /train)
     would run alone, without app.py's navigation and sidebar. Switch that mode off and rerun,
@@ -38,6 +39,10 @@ def ensure_app_shell() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     presenter_style()  # presenter mode (switched on the Lesson page) enlarges every page
+    from ui import classroom  # here, not at the top: ui.classroom uses this module's escape()
+
+    with st.sidebar:
+        classroom.sidebar_panel()
 
 
 def app_version() -> str:

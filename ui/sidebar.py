@@ -70,7 +70,6 @@ def queue_status() -> None:
 
 def sidebar() -> None:
     with st.sidebar:
-        classroom.sidebar_status()
         training.follow_finished_jobs()  # first: a run one of my jobs just saved becomes the active one
         run_picker()
         training.keep_jobs_in_address()

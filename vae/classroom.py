@@ -144,7 +144,7 @@ def check_training(person: Person, config: TrainConfig, limits: Limits) -> None:
     if person.is_teacher:
         return
     if not person.name:
-        raise ClassroomError("Type your name first (above, or on the Classroom page): your runs are marked with it.")
+        raise ClassroomError("Type your name in the sidebar first: your runs are marked with it.")
     if config.epochs > limits.epochs:
         raise ClassroomError(f"In this class a training may have at most {limits.epochs} epochs.")
     if (config.train_subset or MNIST_TRAIN_SIZE) > limits.images:

@@ -126,7 +126,7 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     qr = student.page.locator('[data-testid="stImage"] img').first
     wait_until(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 100"), 20, message="the QR code")
     student.fill("textbox", "Your name (a student's runs carry it)", "Zoë")
-    assert "You are Zoë" in student.page.inner_text("body")
+    assert "you are Zoë" in student.page.inner_text('[data-testid="stSidebar"]')
     assert "Teacher's tools" not in student.page.inner_text("body")
     student.open_page("Train")
     assert "Delete this run…" not in student.page.inner_text("body")  # the prepared run is the teacher's
@@ -135,7 +135,7 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     teacher = new_page()
     teacher.goto(class_server.url)
     teacher.open_page("Classroom")
-    teacher.page.get_by_text("I am the teacher").click()
+    teacher.page.get_by_text("I am the teacher", exact=True).click()
     teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE.lower())
     teacher.page.get_by_role("button", name="Sign in").click()
     teacher.wait_idle()
