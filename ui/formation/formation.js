@@ -1,7 +1,7 @@
 // The latent space as it forms: the encoded test subset on the latent plane (coloured by digit)
 // beside a grid of digits decoded over the same plane. One frame while a model trains (the page
 // sends a new one as snapshots arrive); a saved run's every epoch, with a scrubber and Play.
-// ui/blob.js and ui/palette.js are prepended to this file by mount.py.
+// ui/blob.js, ui/palette.js and ui/plane.js are prepended to this file by mount.py.
 
 const SIZE = 300;
 const PLAY_FRAME_MS = 700;
@@ -36,19 +36,8 @@ function drawScatter(canvas, points, labels, frame, extent) {
   const toPx = (v) => ((v + extent) / (2 * extent)) * SIZE;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, SIZE, SIZE);
-  ctx.strokeStyle = "#e4e4e4";
-  for (let v = -Math.floor(extent); v <= extent; v++) {
-    ctx.beginPath(); ctx.moveTo(toPx(v), 0); ctx.lineTo(toPx(v), SIZE); ctx.stroke();
-    ctx.beginPath(); ctx.moveTo(0, toPx(-v)); ctx.lineTo(SIZE, toPx(-v)); ctx.stroke();
-  }
-  const n = labels.length;
-  const offset = frame * n * 2;
-  ctx.globalAlpha = 0.8;
-  for (let i = 0; i < n; i++) {
-    ctx.fillStyle = DIGIT_COLOURS[labels[i]];
-    ctx.fillRect(toPx(points[offset + 2 * i]) - 1.5, toPx(-points[offset + 2 * i + 1]) - 1.5, 3, 3);
-  }
-  ctx.globalAlpha = 1;
+  drawPlaneLines(ctx, toPx, extent, SIZE);
+  drawDigitDots(ctx, toPx, points, labels, frame * labels.length, 0.8);
 }
 
 function drawGrid(canvas, grids, frame, side) {
@@ -74,7 +63,7 @@ export default function ({ data, parentElement, key }) {
   const { header, arrays } = readBlob(data);
   const frames = header.epochs.length;
   const ui = build(parentElement, frames);
-  ui.legend.innerHTML = DIGIT_COLOURS.map((c, d) => `<span><i style="background:${c}"></i>${d}</span>`).join("");
+  ui.legend.innerHTML = legendHtml();
   ui.title.classList.toggle("live", header.live);
   const seen = (lab.formation[key] = lab.formation[key] || { shown: [] });
 

@@ -12,7 +12,8 @@ from ui.js import UI, es_module
 HERE = Path(__file__).parent
 
 _COMPONENT = st.components.v2.component(
-    "latent_lab_formation", js=es_module(HERE / "formation.js", UI / "blob.js", UI / "palette.js"),
+    "latent_lab_formation",
+    js=es_module(HERE / "formation.js", UI / "blob.js", UI / "palette.js", UI / "plane.js"),
     css=(HERE / "formation.css").read_text(),
 )
 

@@ -3,7 +3,7 @@
 // trip). The page sends the weights once per run; what changes (the sliders' z, a posterior,
 // a path, the background toggle) arrives through the small "map state" component, which hands it
 // over in window.__latentLab. Only a release goes back to Python, once.
-// ui/blob.js, ui/palette.js and decoder.js are prepended to this file by mount.py.
+// ui/blob.js, ui/palette.js, ui/plane.js and decoder.js are prepended to this file by mount.py.
 
 const MAP_SIZE = 480;
 const GRID_TILES = 20;
@@ -68,7 +68,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   const view = { z: plane.mean.slice(), state: {}, gridDone: 0, dragging: null, pending: null, playing: null };
 
-  ui.legend.innerHTML = DIGIT_COLOURS.map((c, d) => `<span><i style="background:${c}"></i>${d}</span>`).join("");
+  ui.legend.innerHTML = legendHtml();
 
   function paintDigit(z) {
     const started = performance.now();
@@ -90,17 +90,8 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, MAP_SIZE, MAP_SIZE);
     if (view.state.show_grid) drawGridTiles(ctx, 0, view.gridDone);
-    ctx.strokeStyle = "#e4e4e4";
-    for (let v = -Math.floor(extent); v <= extent; v++) {
-      ctx.beginPath(); ctx.moveTo(toPx(v), 0); ctx.lineTo(toPx(v), MAP_SIZE); ctx.stroke();
-      ctx.beginPath(); ctx.moveTo(0, toPx(-v)); ctx.lineTo(MAP_SIZE, toPx(-v)); ctx.stroke();
-    }
-    ctx.globalAlpha = view.state.show_grid ? 0.55 : 0.8;
-    for (let i = 0; i < labels.length; i++) {
-      ctx.fillStyle = DIGIT_COLOURS[labels[i]];
-      ctx.fillRect(toPx(points[2 * i]) - 1.5, toPx(-points[2 * i + 1]) - 1.5, 3, 3);
-    }
-    ctx.globalAlpha = 1;
+    drawPlaneLines(ctx, toPx, extent, MAP_SIZE);
+    drawDigitDots(ctx, toPx, points, labels, 0, view.state.show_grid ? 0.55 : 0.8);
     ctx.fillStyle = "#666";
     ctx.font = "11px sans-serif";
     ctx.fillText(`${plane.axes[0]} →`, MAP_SIZE - 150, MAP_SIZE - 6);

@@ -12,7 +12,8 @@ from ui.js import UI, es_module
 HERE = Path(__file__).parent
 
 _MAP = st.components.v2.component(
-    "latent_lab_map", js=es_module(HERE / "latent_map.js", UI / "blob.js", UI / "palette.js", HERE / "decoder.js"),
+    "latent_lab_map", js=es_module(HERE / "latent_map.js", UI / "blob.js", UI / "palette.js", UI / "plane.js",
+                                       HERE / "decoder.js"),
     css=(HERE / "latent_map.css").read_text(),
 )
 _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
