@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from ui.blob import pack_blob, read_blob
-from vae.evaluate import principal_components
 from vae.numpy_model import NumpyModel
+from vae.snapshots import EXTENT, plane_for, project
 
 BROWSER_LAYERS = ("Dense", "Reshape", "Flatten", "Conv2DTranspose")
-EXTENT = 4.0  # the map spans [-4, 4]² of its plane, as the seed's grid
 MAP_POINTS = 2000  # of the 10 000 test images: enough to see the clusters
 
 
@@ -37,22 +36,10 @@ def pack_decoder(decoder: NumpyModel) -> dict | None:
 
 
 def map_plane(z_test: np.ndarray) -> dict:
-    """The map's plane: the latent space itself when 2-D, else its first two principal components.
-    A map point (x, y) is the latent vector mean + x c1 + y c2."""
-    latent_dim = z_test.shape[1]
-    if latent_dim == 2:
-        mean, components = np.zeros(2, np.float32), np.eye(2, dtype=np.float32)
-        axes = ["z₁", "z₂"]
-    else:
-        _, components, mean = principal_components(z_test)
-        axes = ["principal component 1", "principal component 2"]
-    return {"mean": np.round(mean, 6).tolist(), "components": np.round(components, 6).tolist(), "axes": axes}
-
-
-def project(plane: dict, z: np.ndarray) -> np.ndarray:
-    """Latent vectors (n, d) onto the map plane: (n, 2)."""
-    return (np.asarray(z, np.float32) - np.asarray(plane["mean"], np.float32)) @ np.asarray(
-        plane["components"], np.float32).T
+    """The map's plane (vae.snapshots.plane_for: the latent space itself when 2-D, else its first
+    two principal components), with its axes named. A map point (x, y) is mean + x c1 + y c2."""
+    axes = ["z₁", "z₂"] if z_test.shape[1] == 2 else ["principal component 1", "principal component 2"]
+    return {**plane_for(z_test), "axes": axes}
 
 
 def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray) -> bytes | None:
