@@ -64,16 +64,20 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list)
 TEACHER_CODE = "LOAD-TEST-CODE"
 
 
+def sign_in_as_teacher(client: StreamlitClient, code: str) -> bool:
+    """On the Classroom page, as a teacher does: the code, then Sign in. True if it took."""
+    client.open_page("classroom")
+    client.set_text("Teacher code (printed where the app was started)", code)
+    return "Signed in as the teacher." in client.click("Sign in").texts
+
+
 def teacher_queues_trainings(url: str, count: int, errors: list, classroom: bool = False) -> StreamlitClient | None:
     """Queues `count` default trainings; in classroom mode signs in as the teacher first and
     returns the (still open) session."""
     try:
         client = StreamlitClient(url)
-        if classroom:
-            client.open_page("classroom")
-            client.set_text("Teacher code (printed where the app was started)", TEACHER_CODE)
-            if "Signed in as the teacher." not in client.click("Sign in").texts:
-                errors.append("teacher: could not sign in")
+        if classroom and not sign_in_as_teacher(client, TEACHER_CODE):
+            errors.append("teacher: could not sign in")
         client.open_page("train")
         for _ in range(count):
             outcome = client.click("Start training")

@@ -3,7 +3,6 @@ tools: who is connected, the queue with a Stop for every job, pausing student tr
 students' limits, the class run, and clearing every student run at the end of class."""
 
 import io
-import os
 
 import segno
 import streamlit as st
@@ -11,7 +10,7 @@ import streamlit as st
 from ui import classroom, state, training
 from ui.shell import ensure_app_shell, escape
 from vae import runs
-from vae.classroom import JOIN_ADDRESS_ENV, STUDENT, ClassroomError, join_url, lan_address, owner_role
+from vae.classroom import STUDENT, ClassroomError, join_address, owner_role, student_name
 from vae.config import MNIST_TRAIN_SIZE
 from vae.errors import LabError
 
@@ -26,14 +25,9 @@ def qr_png(url: str) -> bytes:
     return buffer.getvalue()
 
 
-def join_address() -> str:
-    host = os.environ.get(JOIN_ADDRESS_ENV) or lan_address()
-    return join_url(host, int(st.get_option("server.port") or 8501))
-
-
 def join_panel() -> None:
     st.header("Students join here")
-    url = join_address()
+    url = join_address(int(st.get_option("server.port") or 8501))
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
         st.html(JOIN_CSS + f'<div class="join-address">{escape(url)}</div>')
@@ -137,7 +131,7 @@ def teacher_tools() -> None:
                             key="limit_images")
         st.form_submit_button("Set the limits", on_click=set_limits)
     for snap in active:
-        who = snap.owner.get("name", "?") if owner_role(snap.owner) == STUDENT else "the teacher"
+        who = student_name(snap.owner) or "the teacher"
         st.caption(f"{escape(snap.run_name)} by {escape(who)}: {training.progress_text(snap)}")
         training.cancel_button(snap, "classroom")
 

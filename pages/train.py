@@ -7,7 +7,7 @@ from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
 from ui.shell import ensure_app_shell, escape
 from vae.animation import animation
-from vae.classroom import may_change
+from vae.classroom import may_change, student_name
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
@@ -142,8 +142,8 @@ def job_panel(snap) -> None:
 
 def owner_name(snap) -> str:
     """In classroom mode, " by <name>" of the student who queued a job (the teacher's need none)."""
-    owner = snap.owner
-    return f" by {owner.get('name', '?')}" if isinstance(owner, dict) and owner.get("role") == "student" else ""
+    name = student_name(snap.owner)
+    return f" by {name}" if name else ""
 
 
 def by_whom(snap) -> str:

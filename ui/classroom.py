@@ -39,9 +39,9 @@ def classroom_on() -> bool:
 def teacher_code() -> str:
     """LATENT_LAB_TEACHER_CODE if set (`make classroom` sets a new one at each start and prints
     it), else a new code printed once to the server's terminal. Never shown in the app or logged."""
-    fixed = os.environ.get(classroom.TEACHER_CODE_ENV)
+    fixed = classroom.fixed_teacher_code()
     if fixed:
-        return classroom.check_teacher_code(fixed)
+        return fixed
     code = classroom.new_teacher_code()
     print(f"\nLatent Lab classroom mode: the teacher code is {code}\n", file=sys.stderr, flush=True)
     return code

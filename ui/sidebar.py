@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import classroom, state, training
 from ui.shell import app_version, escape
+from vae.classroom import student_name
 
 
 def run_picker() -> None:
@@ -33,10 +34,8 @@ def run_picker() -> None:
 
 def owner_note(run) -> str:
     """In classroom mode, whose run it is (a student's name; the teacher's runs have none)."""
-    owner = run.metrics.get("owner")
-    if classroom.classroom_on() and isinstance(owner, dict) and owner.get("role") == "student":
-        return f" · by {owner.get('name', '?')}"
-    return ""
+    name = student_name(run.metrics.get("owner"))
+    return f" · by {name}" if classroom.classroom_on() and name else ""
 
 
 def queue_lines() -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import socket
@@ -55,6 +56,12 @@ def check_teacher_code(code: str) -> str:
         raise ClassroomError(f"{TEACHER_CODE_ENV}: the teacher code must be at least {MIN_CODE_LENGTH} "
                              "letters or digits")
     return code
+
+
+def fixed_teacher_code() -> str | None:
+    """LATENT_LAB_TEACHER_CODE, checked, if it is set; ClassroomError if it is too short."""
+    code = os.environ.get(TEACHER_CODE_ENV)
+    return check_teacher_code(code) if code else None
 
 
 def code_matches(given: str, expected: str) -> bool:
@@ -103,6 +110,11 @@ class Person:
 def owner_role(owner: dict | None) -> str:
     """A run or job with no owner was made outside classroom mode: the teacher's, prepared before class."""
     return owner.get("role", TEACHER) if isinstance(owner, dict) else TEACHER
+
+
+def student_name(owner: dict | None) -> str | None:
+    """The name of the student who made a run or job; None for the teacher's (and local ones)."""
+    return str(owner.get("name", "?")) if owner_role(owner) == STUDENT else None
 
 
 def owns(person: Person, owner: dict | None) -> bool:
@@ -216,6 +228,11 @@ def join_url(host: str, port: int) -> str:
     return f"http://{host}:{port}" if port != 80 else f"http://{host}"
 
 
+def join_address(port: int) -> str:
+    """What students open: LATENT_LAB_JOIN_ADDRESS's host if set, else this machine's LAN address."""
+    return join_url(os.environ.get(JOIN_ADDRESS_ENV) or lan_address(), port)
+
+
 # --- `make classroom` -------------------------------------------------------------------------
 
 
@@ -223,20 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     """Print the teacher code and the address students join at, then become the web server
     (listening on every interface, roles on). `python -m vae.classroom [--port 8501]`."""
     import argparse
-    import os
     import sys
 
     parser = argparse.ArgumentParser(prog="make classroom", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args(argv)
     try:
-        code = check_teacher_code(os.environ[TEACHER_CODE_ENV]) if os.environ.get(TEACHER_CODE_ENV) else None
+        code = fixed_teacher_code() or new_teacher_code()
     except ClassroomError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    code = code or new_teacher_code()
-    host = os.environ.get(JOIN_ADDRESS_ENV) or lan_address()
-    print(f"\n  Latent Lab, classroom mode\n  Students join at:  {join_url(host, args.port)}\n"
+    print(f"\n  Latent Lab, classroom mode\n  Students join at:  {join_address(args.port)}\n"
           f"  Teacher code:      {code}   (type it in the sidebar under Teacher; keep it to yourself)\n",
           flush=True)
     environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vae import runs
+from vae.classroom import STUDENT, owner_role
 from vae.config import MNIST_TRAIN_SIZE, TrainConfig
 from vae.errors import ConfigError, LabError, RunError
 from vae.progress import check_fits_data
@@ -452,7 +453,7 @@ class TrainingQueue:
         self._top_up_spares()
 
     def _held(self, job: _Job) -> bool:
-        return self._students_held and isinstance(job.owner, dict) and job.owner.get("role") == "student"
+        return self._students_held and owner_role(job.owner) == STUDENT
 
     def _on_event(self, worker: _Worker, event: dict) -> None:
         kind = event.get("event")

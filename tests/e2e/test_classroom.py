@@ -15,7 +15,7 @@ from vae.lab import train_and_save
 from vae.runs import list_runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from classroom_load import run_load  # noqa: E402
+from classroom_load import run_load, sign_in_as_teacher  # noqa: E402
 from ws_client import StreamlitClient  # noqa: E402
 
 
@@ -59,10 +59,7 @@ def class_server(tmp_path, mnist_cache_dir, mnist):
 
 def signed_in_teacher(url: str) -> StreamlitClient:
     teacher = StreamlitClient(url)
-    teacher.open_page("classroom")
-    teacher.set_text("Teacher code (printed where the app was started)", CODE)
-    outcome = teacher.click("Sign in")
-    assert "Signed in as the teacher." in outcome.texts, outcome.texts
+    assert sign_in_as_teacher(teacher, CODE)
     return teacher
 
 
