@@ -2,7 +2,9 @@
 tools: who is connected, the queue with a Stop for every job, pausing student training, the
 students' limits, the class run, and clearing every student run at the end of class."""
 
+import html
 import io
+from pathlib import Path
 
 import segno
 import streamlit as st
@@ -14,8 +16,7 @@ from vae.classroom import STUDENT, ClassroomError, join_address, owner_role, stu
 from vae.config import MNIST_TRAIN_SIZE
 from vae.errors import LabError
 
-JOIN_CSS = """<style>.join-address { font-size: 3.4rem; font-weight: 700; letter-spacing: 0.02em;
-word-break: break-all; line-height: 1.2; }</style>"""
+JOIN_CSS = (Path(__file__).resolve().parent.parent / "ui" / "join.css").read_text()
 
 
 @st.cache_data(show_spinner=False)
@@ -30,7 +31,7 @@ def join_panel() -> None:
     url = join_address(int(st.get_option("server.port") or 8501))
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
-        st.html(JOIN_CSS + f'<div class="join-address">{escape(url)}</div>')
+        st.html(f'<style>{JOIN_CSS}</style><div class="join-address">{html.escape(url)}</div>')
         st.markdown("Open this address on your laptop (same Wi-Fi as this machine), or scan the code. "
                     "Then type your name in the sidebar.")
     right.image(qr_png(url), caption="scan to join", width=280)
