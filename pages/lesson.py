@@ -137,7 +137,7 @@ def show_training(run: RunSummary, data: MnistData) -> None:
     table = pd.DataFrame({column: [str(getattr(config, s)) for s in settings] for column, config in configs.items()},
                          index=settings)
     st.table(table)
-    train_points, test_points = history_points(load_history(run.path))
+    train_points, test_points = history_points(load_history(run))
     st.plotly_chart(presenter_chart(training_curves(train_points, test_points)), key="lesson_curves",
                     config={"displayModeBar": False})
     seconds = run.metrics.get("train_seconds")

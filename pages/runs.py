@@ -9,24 +9,12 @@ from ui import state, training
 from ui.latent_map.pack import EXTENT, MAP_POINTS, project
 from ui.shell import ensure_app_shell, escape
 from vae import runs
-from vae.errors import LabError, RunError
-from vae.plots import METRIC_TITLES, runs_overlay, small_latent_map
+from vae.errors import LabError
+from vae.plots import runs_overlay, small_latent_map
 
 MAX_RUNS = 6
 DEFAULT_RUNS = 3
 MAPS_PER_ROW = 3
-CURVE_COLUMNS = ["epoch", *METRIC_TITLES, *(f"test_{metric}" for metric in METRIC_TITLES)]
-
-
-def curves_of(run: runs.RunSummary) -> pd.DataFrame:
-    """The run's saved history; RunError if history.csv cannot be read or has no numbers to draw."""
-    history = runs.load_history(run.path)
-    missing = [column for column in CURVE_COLUMNS if column not in history.columns]
-    if missing:
-        raise RunError(f"run {run.name!r}: history.csv has no {', '.join(missing)} column")
-    if not all(pd.api.types.is_numeric_dtype(history[column]) for column in CURVE_COLUMNS):
-        raise RunError(f"run {run.name!r}: history.csv holds values that are not numbers")
-    return history
 
 
 def readable_curves(selected: list[runs.RunSummary]) -> dict[str, pd.DataFrame]:
@@ -34,7 +22,7 @@ def readable_curves(selected: list[runs.RunSummary]) -> dict[str, pd.DataFrame]:
     histories = {}
     for run in selected:
         try:
-            histories[run.name] = curves_of(run)
+            histories[run.name] = runs.load_history(run)
         except LabError as error:
             st.error(f"{escape(str(error))}; it is left out of the chart.")
     return histories

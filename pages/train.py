@@ -203,6 +203,14 @@ def forget_pending_delete() -> None:
     st.session_state.pop("pending_delete", None)
 
 
+def owner_of(run_name: str) -> dict | None:
+    """Who made a run, as its metrics say; None (the teacher's) for a run that cannot be read."""
+    try:
+        return find_run(state.runs_dir(), run_name).metrics.get("owner")
+    except LabError:
+        return None
+
+
 # The pending deletion lives in session state, so the dialog is redrawn on every rerun until the
 # person confirms, cancels or closes it: nothing is deleted by a single click.
 @st.dialog("Delete this run?", on_dismiss=forget_pending_delete)
@@ -211,11 +219,10 @@ def confirm_delete(run_name: str) -> None:
     delete, cancel = st.columns(2)
     if delete.button("Delete", type="primary", key="confirm_delete"):
         forget_pending_delete()
+        if not may_change(classroom.person(), owner_of(run_name)):  # checked here, not by hiding
+            st.error("Only the teacher and the run's owner can delete it.")
+            return
         try:
-            run = find_run(state.runs_dir(), run_name)
-            if not may_change(classroom.person(), run.metrics.get("owner")):  # checked here, not by hiding
-                st.error("Only the teacher and the run's owner can delete it.")
-                return
             delete_run(state.runs_dir(), run_name)
         except (LabError, OSError) as error:
             st.error(f"Could not delete the run: {error}")
@@ -227,22 +234,37 @@ def confirm_delete(run_name: str) -> None:
         st.rerun()
 
 
+def delete_button(run_name: str, owner: dict | None, label: str, key: str) -> None:
+    """A delete button for whoever may delete the run (teacher, local, its owner), and the dialog."""
+    if may_change(classroom.person(), owner) and st.button(label, key=key):
+        st.session_state.pending_delete = run_name
+    if st.session_state.get("pending_delete") == run_name:
+        confirm_delete(run_name)
+
+
 def saved_curves() -> None:
     run = state.active_run()
     if run is None:
         return
+    st.markdown(f"**Training curves of the active run** `{run.name}`")
     try:
-        train_points, test_points = history_points(load_history(run.path))
+        train_points, test_points = history_points(load_history(run))
     except LabError as error:
         st.error(str(error))
+    else:
+        st.plotly_chart(training_curves(train_points, test_points), key="saved_curves",
+                        config={"displayModeBar": False})
+        replay_section(run)
+    delete_button(run.name, run.metrics.get("owner"), "Delete this run…", "delete_run")
+
+
+def unreadable_runs() -> None:
+    """Run folders that cannot be read at all (shown to the teacher): why, and a Delete for each."""
+    if not classroom.person().is_teacher:
         return
-    st.markdown(f"**Training curves of the active run** `{run.name}`")
-    st.plotly_chart(training_curves(train_points, test_points), key="saved_curves", config={"displayModeBar": False})
-    replay_section(run)
-    if may_change(classroom.person(), run.metrics.get("owner")) and st.button("Delete this run…", key="delete_run"):
-        st.session_state.pending_delete = run.name
-    if st.session_state.get("pending_delete") == run.name:
-        confirm_delete(run.name)
+    for problem in state.listing().problems:
+        st.warning(f"{escape(str(problem))}.")
+        delete_button(problem.name, None, f"Delete {problem.name}…", f"delete_unreadable_{problem.name}")
 
 
 def replay_section(run) -> None:
@@ -285,3 +307,4 @@ st.caption("Trainings wait in one queue for everyone and run one at a time "
            "(see the README to run more at once); you can leave this page while yours runs.")
 settings_form()
 saved_curves()
+unreadable_runs()

@@ -43,15 +43,16 @@ def test_a_saved_run_reads_back_in_numpy_with_its_test_files(small_data, runs_di
     from vae.lab import train_and_save
 
     saved = train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "np-run")
-    encoder, decoder = runs.load_numpy_models(saved.path)
-    z_mean = runs.load_test_encodings(saved.path, 500, 2)
+    run = runs.read_summary(saved.path)
+    encoder, decoder = runs.load_numpy_models(run)
+    z_mean = runs.load_test_encodings(run, 500)
     np.testing.assert_allclose(encoder(small_data.x_test)[0], z_mean, atol=1e-4)
-    errors = runs.load_test_errors(saved.path, 500)
+    errors = runs.load_test_errors(run, 500)
     np.testing.assert_allclose(
         errors, evaluate.squared_error_per_image(small_data.x_test, decoder(z_mean)), rtol=1e-4)
     assert saved.metrics["mean_sse"] == pytest.approx(float(errors.mean()), rel=1e-5)
     with pytest.raises(RunError, match="expected float32"):
-        runs.load_test_encodings(saved.path, 10_000, 2)  # saved for another test set
+        runs.load_test_encodings(run, 10_000)  # saved for another test set
 
 
 def test_an_older_run_without_numpy_files_is_explained_and_export_weights_adds_them(
@@ -62,15 +63,16 @@ def test_an_older_run_without_numpy_files_is_explained_and_export_weights_adds_t
     saved = train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "old-run")
     for file in (runs.WEIGHTS_FILE, runs.TEST_ENCODINGS_FILE, runs.TEST_ERRORS_FILE):
         (saved.path / file).unlink()
+    run = runs.read_summary(saved.path)
     with pytest.raises(RunError, match="python -m vae export-weights old-run"):
-        runs.load_numpy_models(saved.path)
+        runs.load_numpy_models(run)
     with pytest.raises(RunError, match="export-weights"):
-        runs.load_test_errors(saved.path, 10_000)
+        runs.load_test_errors(run, 10_000)
     monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
     assert main(["export-weights"]) == 0
     assert not runs.needs_numpy_files(saved.path)
-    runs.load_numpy_models(saved.path)
-    assert runs.load_test_errors(saved.path, 10_000).shape == (10_000,)
+    runs.load_numpy_models(run)
+    assert runs.load_test_errors(run, 10_000).shape == (10_000,)
     assert [p.name for p in runs_dir.iterdir()] == ["old-run"]  # no temporary folder left
 
 
@@ -80,7 +82,7 @@ def test_a_damaged_weights_file_is_a_run_error(small_data, runs_dir):
     saved = train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "damaged")
     (saved.path / runs.WEIGHTS_FILE).write_bytes(b"not an npz")
     with pytest.raises(RunError, match="weights.npz cannot be read"):
-        runs.load_numpy_models(saved.path)
+        runs.load_numpy_models(runs.read_summary(saved.path))
 
 
 def test_a_layer_numpy_cannot_run_is_refused_by_name():

@@ -259,6 +259,45 @@ def test_a_run_with_a_broken_model_shows_an_error_and_the_rest_works(runs_dir, s
     assert not at.exception and not at.error and at.get("plotly_chart")
 
 
+def flip_a_byte_inside(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the compressed arrays: zlib.error or a bad CRC
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda run: (run / "weights.npz").write_bytes((run / "weights.npz").read_bytes()[:5000]),  # BadZipFile
+    lambda run: flip_a_byte_inside(run / "replay.npz"),
+    lambda run: (run / "history.csv").write_bytes(b"\xff\xfe not a table"),
+    lambda run: (run / "test_z_mean.npy").write_bytes((run / "test_z_mean.npy").read_bytes()[:100]),
+], ids=["cut-weights", "flipped-replay", "garbage-history", "cut-encodings"])
+def test_a_damaged_newest_run_breaks_no_page_and_can_be_deleted(runs_dir, saved_runs, damage):
+    from vae import runs
+
+    copy_runs(saved_runs, runs_dir, "ae2", "vae2")
+    newest, other = [run.name for run in runs.list_runs(runs_dir).runs]  # the newest is everyone's default
+    damage(runs_dir / newest)
+    at = open_app()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    at.switch_page("pages/train.py").run()
+    at.button(key="delete_run").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert not at.exception and not (runs_dir / newest).exists()
+    assert open_app().sidebar.selectbox[0].options[0].startswith(other)
+
+
+def test_a_run_that_cannot_be_listed_can_still_be_deleted_from_the_train_page(runs_dir, saved_runs):
+    copy_runs(saved_runs, runs_dir, "vae2", "ae2")
+    (runs_dir / "ae2" / "metrics.json").write_text('{"status": 7}')
+    at = open_app("pages/train.py")
+    assert "ae2" in texts(at) and "metrics.json has status that is not" in texts(at)
+    at.button(key="delete_unreadable_ae2").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert not at.exception and not (runs_dir / "ae2").exists() and (runs_dir / "vae2").is_dir()
+
+
 def test_an_unreadable_run_is_skipped_and_reported_in_the_sidebar(runs_dir, saved_runs):
     copy_runs(saved_runs, runs_dir, "vae2", "ae2")
     (runs_dir / "ae2" / "config.json").write_text("{broken")

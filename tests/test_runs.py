@@ -33,7 +33,7 @@ def test_save_list_find_load_round_trip(runs_dir, trained):
     assert summary.config == TINY and summary.test_neg_elbo == 200.0 and summary.created_at
     encoder, decoder = runs.load_models(summary.path)
     assert encoder.output_shape == [(None, 2), (None, 2)] and decoder.output_shape == (None, 784)
-    assert runs.load_history(summary.path)["epoch"].tolist() == [1, 2]
+    assert runs.load_history(summary)["epoch"].tolist() == [1, 2]
 
 
 def test_runs_are_listed_newest_first(runs_dir, trained):
@@ -114,7 +114,8 @@ def test_corrupt_runs_are_skipped_with_a_reason(runs_dir, trained, damage, messa
     damage(save(runs_dir, "bad", trained))
     listing = runs.list_runs(runs_dir)
     assert [r.name for r in listing.runs] == ["good"]
-    assert len(listing.problems) == 1 and message in listing.problems[0] and "'bad'" in listing.problems[0]
+    assert len(listing.problems) == 1 and message in str(listing.problems[0])
+    assert listing.problems[0].name == "bad" and "'bad'" in str(listing.problems[0])
 
 
 @pytest.mark.parametrize("damage", [

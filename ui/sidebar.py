@@ -29,7 +29,8 @@ def run_picker() -> None:
     if current.problems:
         with st.expander(f"{len(current.problems)} run(s) could not be read"):
             for problem in current.problems:
-                st.caption(problem)
+                st.caption(escape(str(problem)))
+            st.caption("The Train page can delete them.")
 
 
 def owner_note(run) -> str:

@@ -56,25 +56,26 @@ def _listing(folder: str, stamp: int) -> runs.RunListing:
 
 def listing() -> runs.RunListing:
     """Saved runs this session may see, re-read whenever a run is added or removed (the folder's
-    mtime changes). In classroom mode a student sees the teacher's runs, their own, and the class run."""
+    mtime changes). In classroom mode a student sees the teacher's runs, their own, and the class run,
+    and no unreadable ones."""
     folder = runs_dir()
     every = _listing(str(folder), _folder_stamp(folder))
     me = classroom.person()
     if me.is_teacher:
         return every
     pinned = classroom.shared_state().pinned()[0]  # the class run: everyone's, whoever trained it
-    return runs.RunListing([run for run in every.runs if run.name == pinned or may_see(me, run.metrics.get("owner"))],
-                           every.problems)
+    # Unreadable runs have no owner to show them to: the teacher sees them (and can delete them).
+    return runs.RunListing([run for run in every.runs if run.name == pinned or may_see(me, run.metrics.get("owner"))])
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def _models(path: str, stamp: int) -> tuple[NumpyModel, NumpyModel]:
-    return runs.load_numpy_models(Path(path))
+def _models(path: str, stamp: int, _run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
+    return runs.load_numpy_models(_run)
 
 
 def models(run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
     """(encoder, decoder) of a run in numpy, shared by all sessions; RunError if unreadable."""
-    return _models(str(run.path), _folder_stamp(run.path))
+    return _models(str(run.path), _folder_stamp(run.path), run)
 
 
 def decoder(run: runs.RunSummary) -> NumpyModel:
@@ -82,23 +83,23 @@ def decoder(run: runs.RunSummary) -> NumpyModel:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _encodings(path: str, stamp: int, n_test: int, latent_dim: int) -> np.ndarray:
-    return runs.load_test_encodings(Path(path), n_test, latent_dim)
+def _encodings(path: str, stamp: int, n_test: int, _run: runs.RunSummary) -> np.ndarray:
+    return runs.load_test_encodings(_run, n_test)
 
 
 def test_encodings(run: runs.RunSummary) -> np.ndarray:
     """z_mean of every test image, as the training process saved it (cached; read-only)."""
-    return _encodings(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run.config.latent_dim)
+    return _encodings(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _errors(path: str, stamp: int, n_test: int) -> np.ndarray:
-    return runs.load_test_errors(Path(path), n_test)
+def _errors(path: str, stamp: int, n_test: int, _run: runs.RunSummary) -> np.ndarray:
+    return runs.load_test_errors(_run, n_test)
 
 
 def test_errors(run: runs.RunSummary) -> np.ndarray:
     """Each test image's squared reconstruction error, as the training process saved it."""
-    return _errors(str(run.path), _folder_stamp(run.path), len(test_set().y_test))
+    return _errors(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run)
 
 
 def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
@@ -107,26 +108,25 @@ def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _map_plane(path: str, stamp: int, n_test: int, latent_dim: int) -> dict:
-    return pack.map_plane(_encodings(path, stamp, n_test, latent_dim))
+def _map_plane(path: str, stamp: int, _run: runs.RunSummary) -> dict:
+    return pack.map_plane(test_encodings(_run))
 
 
 def map_plane(run: runs.RunSummary) -> dict:
     """The plane the map shows (for d > 2 an SVD of the encodings: computed once per run)."""
-    return _map_plane(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run.config.latent_dim)
+    return _map_plane(str(run.path), _folder_stamp(run.path), run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _map_payload(path: str, stamp: int, name: str, latent_dim: int) -> bytes | None:
-    labels = test_set().y_test
-    return pack.map_payload(name, _models(path, stamp)[1], _encodings(path, stamp, len(labels), latent_dim), labels)
+def _map_payload(path: str, stamp: int, _run: runs.RunSummary) -> bytes | None:
+    return pack.map_payload(_run.name, decoder(_run), test_encodings(_run), test_set().y_test)
 
 
 def map_payload(run: runs.RunSummary) -> bytes | None:
     """What the latent map sends to the browser for this run, built once: the same object, and
     so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
     cannot run in the browser."""
-    return _map_payload(str(run.path), _folder_stamp(run.path), run.name, run.config.latent_dim)
+    return _map_payload(str(run.path), _folder_stamp(run.path), run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

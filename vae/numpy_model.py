@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.array_files import load_npz
+
+IMAGE_PIXELS = 784
 ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0),
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
@@ -170,10 +173,25 @@ def model_from_arrays(arrays, prefix: str) -> NumpyModel:
         count = 2 if kind in ("Dense", "Conv2D", "Conv2DTranspose") else 0
         weights = tuple(np.asarray(arrays[f"{prefix}.{index}.{w}"], np.float32) for w in range(count))
         settings = {k: v for k, v in record.items() if k not in ("kind", "name", "head")}
-        if "activation" in settings and settings["activation"] not in ACTIVATIONS:
-            raise UnsupportedModel(f"unknown activation {settings['activation']!r}")
+        _check_settings(kind, settings)
         (heads if record.get("head") else trunk).append(Layer(kind, settings, weights))
     return NumpyModel(trunk, heads, int(spec["input_dim"]))
+
+
+def _is_small_ints(value, count: int | None, low: int, high: int) -> bool:
+    return (isinstance(value, list) and (count is None or len(value) == count) and 0 < len(value) <= 4
+            and all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in value))
+
+
+def _check_settings(kind: str, settings: dict) -> None:
+    """UnsupportedModel unless a layer's settings are ones this project's models can have."""
+    if kind in ("Dense", "Conv2D", "Conv2DTranspose") and settings.get("activation") not in ACTIVATIONS:
+        raise UnsupportedModel(f"unknown activation {settings.get('activation')!r}")
+    if kind in ("Conv2D", "Conv2DTranspose") and (not _is_small_ints(settings.get("strides"), 2, 1, 4)
+                                                  or settings.get("padding") not in ("same", "valid")):
+        raise UnsupportedModel(f"a {kind} layer with strides {settings.get('strides')!r}")
+    if kind == "Reshape" and not _is_small_ints(settings.get("target_shape"), None, 1, IMAGE_PIXELS * 64):
+        raise UnsupportedModel(f"a Reshape to {settings.get('target_shape')!r}")
 
 
 def model_arrays_of(model: NumpyModel, prefix: str) -> dict[str, np.ndarray]:
@@ -194,7 +212,26 @@ def save_weights(path: Path, encoder, decoder) -> None:
         np.savez(handle, **model_arrays(encoder, "encoder"), **model_arrays(decoder, "decoder"))
 
 
-def load_weights(path: Path) -> tuple[NumpyModel, NumpyModel]:
-    """(encoder, decoder) as NumpyModels; OSError, ValueError or KeyError if the file is bad."""
-    with np.load(path, allow_pickle=False) as arrays:
-        return model_from_arrays(arrays, "encoder"), model_from_arrays(arrays, "decoder")
+def load_weights(path: Path, max_bytes: int) -> tuple[NumpyModel, NumpyModel]:
+    """(encoder, decoder) as NumpyModels from a file that unpacks to at most `max_bytes`;
+    UnreadableArrays (a ValueError), OSError or KeyError if the file is bad."""
+    arrays = load_npz(path, max_bytes)
+    return model_from_arrays(arrays, "encoder"), model_from_arrays(arrays, "decoder")
+
+
+def check_shapes(encoder: NumpyModel, decoder: NumpyModel, latent_dim: int) -> None:
+    """Run both models once on zeros: ValueError unless the encoder maps 784 pixels to two heads
+    of `latent_dim` and the decoder maps those back to 784 pixels. A file whose weights do not fit
+    its own layers (damaged, or edited by hand) is caught here, not in a page."""
+    if encoder.input_dim != IMAGE_PIXELS or decoder.input_dim != latent_dim or len(encoder.heads) != 2:
+        raise ValueError(f"the models do not map {IMAGE_PIXELS} pixels to {latent_dim} dimensions and back")
+    try:
+        with np.errstate(all="ignore"):
+            z_mean, z_log_var = encoder(np.zeros((1, IMAGE_PIXELS), np.float32))
+            image = decoder(np.zeros((1, latent_dim), np.float32))
+    # Weights that do not fit their layers fail in numpy in many ways (a shape mismatch, a bad
+    # reshape, a kernel of the wrong rank); each means the same: this file cannot be used.
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(f"its layers do not fit together ({type(error).__name__})") from None
+    if z_mean.shape != (1, latent_dim) or z_log_var.shape != (1, latent_dim) or image.shape != (1, IMAGE_PIXELS):
+        raise ValueError("its layers give the wrong shapes")

@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vae import cost
+from vae.array_files import UnreadableArrays, load_npy, load_npz
 from vae.config import TrainConfig
 from vae.errors import RunError
 
@@ -30,6 +31,9 @@ RUN_FILES = ("config.json", "history.csv", "metrics.json", "encoder.keras", "dec
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 TEMP_PREFIX = ".saving-"
 TRASH_PREFIX = ".deleting-"
+MAX_JSON_BYTES = 1_000_000  # config.json, metrics.json: a few KB when we write them
+MAX_HISTORY_BYTES = 2_000_000  # history.csv: one short line per epoch, at most 1000 epochs
+STATUSES = ("completed", "stopped")
 log = logging.getLogger(__name__)
 
 
@@ -57,10 +61,21 @@ class RunSummary:
                 f"{self.metrics.get('epochs_completed', self.config.epochs)} epochs, −ELBO {elbo}{status}")
 
 
+@dataclass(frozen=True)
+class RunProblem:
+    """A run folder that cannot be read: its name (so it can still be deleted) and why."""
+
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 @dataclass
 class RunListing:
     runs: list[RunSummary] = field(default_factory=list)  # newest first
-    problems: list[str] = field(default_factory=list)  # one sentence per run that was skipped
+    problems: list[RunProblem] = field(default_factory=list)  # one per run folder that was skipped
 
 
 def default_runs_dir() -> Path:
@@ -88,13 +103,51 @@ def read_summary(path: Path) -> RunSummary:
     if missing:
         raise RunError(f"run {path.name!r} is missing {', '.join(missing)}")
     try:
-        config = TrainConfig.from_dict(json.loads((path / "config.json").read_text()))
-        metrics = json.loads((path / "metrics.json").read_text())
-    except (ValueError, TypeError, OSError) as error:  # JSONDecodeError and ConfigError are ValueErrors
+        config = TrainConfig.from_dict(_read_json(path / "config.json"))
+        metrics = _read_json(path / "metrics.json")
+    except (ValueError, TypeError, OSError, RecursionError) as error:  # JSON and ConfigError are ValueErrors
         raise RunError(f"run {path.name!r} has an unreadable config.json or metrics.json ({error})") from None
     if not isinstance(metrics, dict):
         raise RunError(f"run {path.name!r}: metrics.json is not a JSON object")
+    problem = _metrics_problem(metrics)
+    if problem:
+        raise RunError(f"run {path.name!r}: metrics.json {problem}")
     return RunSummary(path.name, config, metrics, path)
+
+
+def _read_json(path: Path):
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise ValueError(f"{path.name} is larger than {MAX_JSON_BYTES:,} bytes")
+    return json.loads(path.read_bytes().decode("utf-8"))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What the pages read from metrics.json, and what each must be: a hand-edited or damaged file is
+# refused here, once, rather than failing in whichever page reads the field.
+_METRIC_CHECKS = {
+    "created_at": (lambda v: isinstance(v, str), "a text"),
+    "test_neg_elbo": (_is_number, "a number"),
+    "test_reconstruction_loss": (_is_number, "a number"),
+    "test_kl_loss": (_is_number, "a number"),
+    "mean_sse": (_is_number, "a number"),
+    "train_seconds": (_is_number, "a number"),
+    "epochs_completed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number"),
+    "status": (lambda v: v in STATUSES, f"one of {', '.join(STATUSES)}"),
+    "preset": (lambda v: v is None or isinstance(v, str), "a text"),
+    "per_class_sse": (lambda v: isinstance(v, list) and len(v) == 10 and all(x is None or _is_number(x) for x in v),
+                      "a list of 10 numbers"),
+    "owner": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()), "an object of texts"),
+}
+
+
+def _metrics_problem(metrics: dict) -> str | None:
+    for key, (valid, kind) in _METRIC_CHECKS.items():
+        if key in metrics and not valid(metrics[key]):
+            return f"has {key} that is not {kind}"
+    return None
 
 
 def list_runs(root: Path | None = None) -> RunListing:
@@ -110,7 +163,7 @@ def list_runs(root: Path | None = None) -> RunListing:
             listing.runs.append(read_summary(path))
         except RunError as error:
             log.warning("skipping %s", error)
-            listing.problems.append(str(error))
+            listing.problems.append(RunProblem(path.name, str(error)))
     listing.runs.sort(key=lambda run: (run.created_at, run.name), reverse=True)
     return listing
 
@@ -266,40 +319,51 @@ def load_models(path: Path):
 OLDER_RUN_HINT = "run `python -m vae export-weights {name}` once to add what this version needs"
 
 
-def load_numpy_models(path: Path):
-    """(encoder, decoder) of a run as NumpyModels, without TensorFlow; RunError if unreadable."""
-    from vae.numpy_model import UnsupportedModel, load_weights
+def load_numpy_models(run: RunSummary):
+    """(encoder, decoder) of a run as NumpyModels, without TensorFlow; RunError if unreadable.
+    The file may unpack to at most twice what the run's config needs, and both models must run
+    on a test input and give the shapes the config says, before any page calls them."""
+    from vae.numpy_model import UnsupportedModel, check_shapes, load_weights
 
+    path = run.path
     if not (path / WEIGHTS_FILE).is_file():
-        raise RunError(f"run {path.name!r} has no {WEIGHTS_FILE} (saved by an older Latent Lab): "
-                       + OLDER_RUN_HINT.format(name=path.name))
+        raise RunError(f"run {run.name!r} has no {WEIGHTS_FILE} (saved by an older Latent Lab): "
+                       + OLDER_RUN_HINT.format(name=run.name))
     try:
-        return load_weights(path / WEIGHTS_FILE)
-    except (OSError, ValueError, KeyError, TypeError, UnsupportedModel) as error:
-        raise RunError(f"run {path.name!r}: {WEIGHTS_FILE} cannot be read ({error})") from None
+        encoder, decoder = load_weights(path / WEIGHTS_FILE, max_bytes=2 * cost.weights_bytes(run.config) + 1_000_000)
+        check_shapes(encoder, decoder, run.config.latent_dim)
+    except (UnreadableArrays, UnsupportedModel, OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+        raise RunError(f"run {run.name!r}: {WEIGHTS_FILE} cannot be read ({error})") from None
+    return encoder, decoder
 
 
-def _load_array(path: Path, file: str, shape: tuple[int, ...]) -> np.ndarray:
+def _load_array(run: RunSummary, file: str, shape: tuple[int, ...]) -> np.ndarray:
     try:
-        array = np.load(path / file, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        missing = isinstance(error, FileNotFoundError)
-        reason = "is missing" if missing else f"cannot be read ({error})"
-        hint = f": {OLDER_RUN_HINT.format(name=path.name)}" if missing else ""
-        raise RunError(f"run {path.name!r}: {file} {reason}{hint}") from None
+        array = load_npy(run.path / file, max_bytes=4 * int(np.prod(shape)) + 4096)
+    except FileNotFoundError:
+        raise RunError(f"run {run.name!r}: {file} is missing: {OLDER_RUN_HINT.format(name=run.name)}") from None
+    except (UnreadableArrays, OSError) as error:
+        raise RunError(f"run {run.name!r}: {file} cannot be read ({error})") from None
     if array.shape != shape or array.dtype != np.float32:
-        raise RunError(f"run {path.name!r}: {file} holds {array.dtype} {array.shape}, expected float32 {shape}")
+        raise RunError(f"run {run.name!r}: {file} holds {array.dtype} {array.shape}, expected float32 {shape}")
     return array
 
 
-def load_test_encodings(path: Path, n_test: int, latent_dim: int) -> np.ndarray:
+def load_test_encodings(run: RunSummary, n_test: int) -> np.ndarray:
     """The saved z_mean of every test image; RunError if absent or not the expected shape."""
-    return _load_array(path, TEST_ENCODINGS_FILE, (n_test, latent_dim))
+    return _load_array(run, TEST_ENCODINGS_FILE, (n_test, run.config.latent_dim))
 
 
-def load_test_errors(path: Path, n_test: int) -> np.ndarray:
+def load_test_errors(run: RunSummary, n_test: int) -> np.ndarray:
     """The saved squared reconstruction error of every test image; RunError if absent or wrong."""
-    return _load_array(path, TEST_ERRORS_FILE, (n_test,))
+    return _load_array(run, TEST_ERRORS_FILE, (n_test,))
+
+
+def replay_bytes_bound(config: TrainConfig) -> int:
+    """The most replay.npz may unpack to for this config: one frame per epoch, and some slack."""
+    from vae.snapshots import GRID_SIDE, SUBSET
+
+    return config.epochs * (SUBSET * 2 * 2 + GRID_SIDE**2 * 784 + 64) + 100_000
 
 
 def load_replay(run: RunSummary):
@@ -310,17 +374,30 @@ def load_replay(run: RunSummary):
         raise RunError(f"run {run.name!r} has no epoch snapshots: it was saved before Latent Lab kept them "
                        "(train it again to watch its replay)")
     try:
-        with np.load(run.path / REPLAY_FILE, allow_pickle=False) as arrays:
-            return replay_from_arrays(arrays, run.config.epochs)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        return replay_from_arrays(load_npz(run.path / REPLAY_FILE, replay_bytes_bound(run.config)), run.config.epochs)
+    except (UnreadableArrays, OSError, ValueError, KeyError) as error:
         raise RunError(f"run {run.name!r}: {REPLAY_FILE} cannot be read ({error})") from None
 
 
-def load_history(path: Path) -> pd.DataFrame:
+HISTORY_METRICS = ("loss", "reconstruction_loss", "kl_loss")
+HISTORY_COLUMNS = ("epoch", *HISTORY_METRICS, *(f"test_{name}" for name in HISTORY_METRICS))
+
+
+def load_history(run: RunSummary) -> pd.DataFrame:
+    """history.csv, with every column the charts draw, all numbers; RunError otherwise."""
+    path = run.path / "history.csv"
     try:
-        return pd.read_csv(path / "history.csv")
-    except (OSError, ValueError) as error:
-        raise RunError(f"run {path.name!r}: history.csv cannot be read ({error})") from None
+        if path.stat().st_size > MAX_HISTORY_BYTES:
+            raise ValueError(f"it is larger than {MAX_HISTORY_BYTES:,} bytes")
+        history = pd.read_csv(path)
+    except (OSError, ValueError) as error:  # pandas' parser and decoding errors are ValueErrors
+        raise RunError(f"run {run.name!r}: history.csv cannot be read ({error})") from None
+    missing = [column for column in HISTORY_COLUMNS if column not in history.columns]
+    if missing:
+        raise RunError(f"run {run.name!r}: history.csv has no {', '.join(missing)} column")
+    if not all(pd.api.types.is_numeric_dtype(history[column]) for column in HISTORY_COLUMNS):
+        raise RunError(f"run {run.name!r}: history.csv holds values that are not numbers")
+    return history
 
 
 def find_run(root: Path, name: str) -> RunSummary:

@@ -153,9 +153,12 @@ class Replay:
 
 def replay_from_arrays(arrays, total_epochs: int) -> Replay:
     """ValueError if the arrays do not fit together."""
-    epochs = np.asarray(arrays["epochs"], np.float32)
-    points = np.asarray(arrays["points"], np.float32)
+    with np.errstate(over="ignore"):  # a damaged file's huge numbers become inf, refused below
+        epochs = np.asarray(arrays["epochs"], np.float32)
+        points = np.asarray(arrays["points"], np.float32)
     grids = np.asarray(arrays["grids"])
+    if epochs.ndim != 1 or not np.all(np.isfinite(epochs)) or not np.all(np.isfinite(points)):
+        raise ValueError("the replay's epochs or points are not finite numbers")
     k = len(epochs)
     if (points.ndim != 3 or points.shape[0] != k or points.shape[2] != 2 or grids.dtype != np.uint8
             or grids.shape != (k, GRID_SIDE**2, 784)):

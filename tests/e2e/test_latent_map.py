@@ -74,7 +74,7 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
     watcher = new_page()
     watcher.goto(f"{map_server.url}/?run={run}")
     watcher.page.wait_for_function(f"() => window.__latentLab && window.__latentLab.maps['{run}']", timeout=30_000)
-    _, decoder = runs.load_numpy_models(map_server.runs_dir / run)
+    _, decoder = runs.load_numpy_models(runs.read_summary(map_server.runs_dir / run))
     z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
     decoded = watcher.page.evaluate(f"zs => zs.map(z => window.__latentLab.maps['{run}'].decode(z))", z.tolist())
     assert np.abs(np.array(decoded) - decoder(z)).max() <= 1e-4
