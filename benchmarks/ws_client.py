@@ -24,6 +24,7 @@ class RunOutcome:
     components: list[dict] = field(default_factory=list)  # the JSON data sent to browser components
     texts: list[str] = field(default_factory=list)  # markdown, captions and alert messages
     toggles: dict[str, bool] = field(default_factory=dict)  # label -> the value the server drew it with
+    component_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # component name -> (id, fragment id)
 
 
 class StreamlitClient:
@@ -36,6 +37,7 @@ class StreamlitClient:
         self.pages: dict[str, str] = {}  # url pathname -> page_script_hash
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}
+        self.components: dict[str, tuple[str, str]] = {}
 
     def close(self) -> None:
         self.socket.close()
@@ -70,6 +72,12 @@ class StreamlitClient:
         """A toggle's new value; `widget_id` sends it for a widget this session may not have."""
         widget_id, fragment_id = (widget_id, "") if widget_id else self.widgets[label]
         return self._send_value(widget_id, fragment_id, lambda state: setattr(state, "bool_value", value))
+
+    def set_component_state(self, name: str, state: dict) -> RunOutcome:
+        """What a browser component's setStateValue sends: its whole state as JSON. `name` is
+        the component's registered name (its last part is enough)."""
+        (widget_id, fragment_id), = [ids for full, ids in self.components.items() if full.endswith(name)]
+        return self._send_value(widget_id, fragment_id, lambda widget: setattr(widget, "json_value", json.dumps(state)))
 
     def fetch(self, media_url: str) -> bytes:
         with urllib.request.urlopen(self.base_url + media_url, timeout=self.timeout) as response:
@@ -113,6 +121,7 @@ class StreamlitClient:
                     continue  # the script asked for a rerun (st.rerun): its result comes next
                 outcome.seconds = time.perf_counter() - started
                 self.widgets.update(outcome.widgets)  # what this run drew can be used next
+                self.components.update(outcome.component_ids)
                 return outcome
 
     @staticmethod
@@ -124,8 +133,11 @@ class StreamlitClient:
         kind = element.WhichOneof("type")
         if kind == "imgs":
             outcome.images += [image.url for image in element.imgs.imgs]
-        elif kind == "bidi_component" and element.bidi_component.json:
-            outcome.components.append(json.loads(element.bidi_component.json))
+        elif kind == "bidi_component":
+            outcome.component_ids[element.bidi_component.component_name] = (element.bidi_component.id,
+                                                                            delta.fragment_id)
+            if element.bidi_component.json:
+                outcome.components.append(json.loads(element.bidi_component.json))
         elif kind == "progress":
             outcome.progress.append(element.progress.text)
         elif kind == "exception":

@@ -9,7 +9,7 @@ from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import latent_map, map_state
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.shell import ensure_app_shell, escape
-from vae.drawing import DrawingError, ink_from_png, prepare_drawing
+from vae.drawing import DrawingError
 from vae.errors import LabError
 from vae.evaluate import manifold_grid
 from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
@@ -193,7 +193,7 @@ def drawing_section(encoder, decoder, z_test, data, plane, overlays) -> None:
         result.caption("Nothing drawn yet.")
         return
     try:
-        image = prepare_drawing(ink_from_png(drawn))
+        image = state.prepared_drawing(drawn)
     except DrawingError as error:
         result.info(str(error))
         return

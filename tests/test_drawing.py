@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vae.drawing import DrawingError, centre_by_mass, ink_from_png, prepare_drawing
+from vae.drawing import DrawingError, centre_by_mass, drawing_from_png, ink_from_png, prepare_drawing
 
 
 def centre_of_mass(image):
@@ -53,6 +53,26 @@ def test_the_pads_png_is_read_as_ink_and_a_broken_one_is_explained():
     assert ink.shape == (280, 280) and ink[60, 110] == 1.0 and ink[10, 10] == 0.0
     with pytest.raises(DrawingError, match="could not be read"):
         ink_from_png(b"not a png")
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_without_decoding():
+    import tracemalloc
+
+    from tests.support.hostile import png_bomb
+
+    bomb = png_bomb(13_000)  # 169 M pixels, under Pillow's own guard: 2.7 GB as RGBA float32
+    assert len(bomb) < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DrawingError, match="13,000 × 13,000 pixels; the pad draws 280 × 280"):
+            drawing_from_png(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+    small = png_bomb(300)  # a plausible size is read as usual (all black: "most of the pad is filled")
+    with pytest.raises(DrawingError, match="Most of the pad"):
+        drawing_from_png(small)
 
 
 def test_centre_by_mass_moves_by_whole_pixels():

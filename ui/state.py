@@ -15,6 +15,7 @@ from ui.shell import escape
 from vae import runs
 from vae.classroom import may_see
 from vae.data import MnistData, load_mnist
+from vae.drawing import drawing_from_png
 from vae.errors import LabError
 from vae.evaluate import decode
 from vae.numpy_model import NumpyModel
@@ -139,6 +140,13 @@ def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
     """The run's epoch snapshots and the formation view's payload of them (read once per run);
     RunError if the run has none."""
     return _replay(str(run.path), _folder_stamp(run.path), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def prepared_drawing(png: bytes) -> np.ndarray:
+    """The pad's drawing, MNIST-style: decoded once per drawing, not on every rerun (the pad keeps
+    its value); DrawingError is not cached, but is cheap (the size check comes first)."""
+    return drawing_from_png(png)
 
 
 def active_run() -> runs.RunSummary | None:

@@ -6,6 +6,7 @@ trained on, not a thin stroke in a corner."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -17,6 +18,8 @@ SIZE = 28  # ... centred by mass in 28x28
 INK_THRESHOLD = 0.1  # a pad pixel darker than this (of 1) counts as ink
 MIN_INK_PIXELS = 30  # fewer is a dot, not a digit (at the pad's 280x280 size)
 MAX_INK_FRACTION = 0.5  # more of the pad inked is a scribble over everything
+PAD_SIDE = 280  # the drawing pad's canvas (ui/drawing_pad); what it sends is exactly this size
+MAX_SIDE = 4 * PAD_SIDE  # the most read of a drawing: a PNG's header is checked before it is decoded
 
 
 class DrawingError(LabError):
@@ -24,15 +27,30 @@ class DrawingError(LabError):
 
 
 def ink_from_png(data: bytes) -> np.ndarray:
-    """The pad's PNG as ink in [0, 1] (opaque dark strokes on a transparent or white ground)."""
+    """The pad's PNG as ink in [0, 1] (opaque dark strokes on a transparent or white ground).
+    Its size is read from the header first: a few KB of PNG can claim a billion pixels, which
+    would take gigabytes to decode, so anything larger than MAX_SIDE is refused undecoded."""
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # Pillow's own bomb warning: the size is checked here instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["PNG"])  # reads the header only
+        width, height = image.size
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise DrawingError(f"The drawing is {width:,} × {height:,} pixels; the pad draws {PAD_SIDE} × "
+                               f"{PAD_SIDE} and at most {MAX_SIDE} × {MAX_SIDE} is read. Clear the pad and draw again.")
         image.load()
-    except Exception as error:  # Pillow raises several types for a bad image
+        rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
+    except DrawingError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Pillow raises many types for a bad image
         raise DrawingError(f"The drawing could not be read ({type(error).__name__}).") from None
-    rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
     darkness = 1 - rgba[..., :3].mean(axis=2)
     return np.clip(rgba[..., 3] * darkness, 0, 1)
+
+
+def drawing_from_png(data: bytes) -> np.ndarray:
+    """(784,) float32, MNIST-style, from the pad's PNG; DrawingError, in one sentence, otherwise."""
+    return prepare_drawing(ink_from_png(data))
 
 
 def prepare_drawing(ink: np.ndarray) -> np.ndarray:
