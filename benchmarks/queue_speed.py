@@ -34,13 +34,13 @@ def seconds_to_first_progress(queue: TrainingQueue, runs_dir: Path) -> float:
     wait_for_warm_worker(queue)
     time.sleep(2)  # let the spare settle, as it would between two people's clicks
     started = time.perf_counter()
-    job, token = queue.submit(preset("default"), runs_dir, "default")
+    job = queue.submit(preset("default"), runs_dir, "default")
     while not queue.snapshot(job).batch_points:
         if not queue.snapshot(job).active:
             raise RuntimeError(queue.snapshot(job).message)
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
-    queue.cancel(job, token)
+    queue.cancel(job)
     queue.wait_until_idle(120)
     return elapsed
 
@@ -49,7 +49,7 @@ def class_of_trainings(queue: TrainingQueue, runs_dir: Path, jobs: int, epochs: 
     config = preset("default") if epochs is None else preset("default").replace(epochs=epochs)
     wait_for_warm_worker(queue)
     started = time.perf_counter()
-    ids = [queue.submit(config, runs_dir, "default")[0] for _ in range(jobs)]
+    ids = [queue.submit(config, runs_dir, "default") for _ in range(jobs)]
     finished_at = []
     while len(finished_at) < jobs:
         done = sum(not queue.snapshot(job_id).active for job_id in ids)

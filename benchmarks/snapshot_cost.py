@@ -20,7 +20,7 @@ from vae import runs
 from vae.config import preset
 from vae.data import load_mnist
 from vae.lab import train_and_save
-from vae.snapshots import to_message
+from vae.protocol import snapshot_message
 from vae.train import train
 from vae.worker import LIVE_SNAPSHOT_SECONDS
 
@@ -37,7 +37,7 @@ class LineCounter:
 
     def on_snapshot(self, snapshot):
         self.snapshots += 1
-        self.bytes.append(len(json.dumps({"event": "snapshot", **to_message(snapshot)})))
+        self.bytes.append(len(json.dumps({"event": "snapshot", **snapshot_message(snapshot)})))
 
 
 def main() -> None:

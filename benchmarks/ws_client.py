@@ -28,12 +28,15 @@ class RunOutcome:
 
 
 class StreamlitClient:
-    def __init__(self, base_url: str, timeout: float = 60.0):
+    def __init__(self, base_url: str, timeout: float = 60.0, cookies: dict[str, str] | None = None):
+        """`cookies`: what a browser would send with the websocket's opening request (a reload
+        sends the cookies the page set; a script that wants a new identity sends none)."""
         self.base_url = base_url
         self.timeout = timeout
         ws_url = base_url.replace("http://", "ws://") + "/_stcore/stream"
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else None
         self.socket = connect(ws_url, subprotocols=["streamlit"], origin=base_url, open_timeout=timeout,
-                              max_size=64 * 1024 * 1024)
+                              max_size=64 * 1024 * 1024, additional_headers=headers)
         self.pages: dict[str, str] = {}  # url pathname -> page_script_hash
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}
@@ -42,10 +45,10 @@ class StreamlitClient:
     def close(self) -> None:
         self.socket.close()
 
-    def open_page(self, pathname: str = "") -> RunOutcome:
+    def open_page(self, pathname: str = "", query_string: str = "") -> RunOutcome:
         """Like typing the page's address: Streamlit resolves the name to the page."""
         message = BackMsg()
-        message.rerun_script.query_string = ""
+        message.rerun_script.query_string = query_string
         message.rerun_script.page_name = pathname
         outcome = self._send_and_wait(message)
         self.widgets = outcome.widgets
@@ -149,5 +152,7 @@ class StreamlitClient:
                 outcome.toggles[widget.label] = widget.default
         elif kind == "markdown":
             outcome.texts.append(element.markdown.body)
+        elif kind == "heading":
+            outcome.texts.append(element.heading.body)
         elif kind == "alert":
             outcome.texts.append(element.alert.body)

@@ -11,10 +11,21 @@ import streamlit as st
 
 from ui import classroom, state, training
 from ui.shell import ensure_app_shell, escape
-from vae import runs
-from vae.classroom import STUDENT, ClassroomError, join_address, owner_role, student_name
-from vae.config import MNIST_TRAIN_SIZE
-from vae.errors import LabError
+from vae.classroom import (
+    LIMIT_RANGES,
+    STUDENT,
+    ClassroomError,
+    clear_student_runs,
+    join_address,
+    owner_role,
+    student_name,
+)
+
+LIMIT_HELP = {
+    "jobs_per_device": "Counted by the device's network address, whatever names its browser tabs use.",
+    "class_jobs": "Every student's trainings together; yours are never counted or refused.",
+    "minutes": "Estimated on this machine from the settings: epochs, images, width, architecture and batch size.",
+}
 
 JOIN_CSS = (Path(__file__).resolve().parent.parent / "ui" / "join.css").read_text()
 
@@ -37,40 +48,26 @@ def join_panel() -> None:
     right.image(qr_png(url), caption="scan to join", width=280)
 
 
-def stop_all_student_jobs() -> int:
-    queue = training.training_queue()
-    stopped = 0
-    for snap in queue.snapshots(active_only=True):
-        if owner_role(snap.owner) == STUDENT:
-            queue.cancel(snap.id, None, teacher=True)
-            stopped += 1
-    return stopped
-
-
 def forget_clear_request() -> None:
     st.session_state.pop("confirm_clear", None)
 
 
 @st.dialog("Clear every student run?", on_dismiss=forget_clear_request)
-def confirm_clear(names: list[str]) -> None:
-    st.write(f"{len(names)} run(s) trained by students will be deleted for good, and any student training "
-             "still queued or running is stopped. The teacher's runs stay.")
+def confirm_clear(count: int) -> None:
+    st.write(f"{count} run(s) trained by students will be deleted for good, and any student training "
+             "still queued or running is stopped (what it would save is deleted too). The teacher's runs stay.")
     clear, cancel = st.columns(2)
     if clear.button("Delete them all", type="primary", key="confirm_clear_students"):
         forget_clear_request()
-        if not classroom.require_teacher():  # checked again where it acts
+        try:  # the teacher's role is checked again where it acts
+            cleared = clear_student_runs(classroom.person(), training.training_queue(), state.runs_dir())
+        except ClassroomError as error:
+            st.error(str(error))
             return
-        stopped = stop_all_student_jobs()
-        failed = []
-        for name in names:
-            try:
-                runs.delete_run(state.runs_dir(), name)
-            except (LabError, OSError) as error:
-                failed.append(f"{name}: {error}")
-        st.session_state.classroom_notice = (f"Deleted {len(names) - len(failed)} student run(s); "
-                                             f"stopped {stopped} training(s).")
-        if failed:
-            st.session_state.classroom_notice += " Could not delete: " + "; ".join(failed)
+        st.session_state.classroom_notice = (f"Deleted {cleared.deleted} student run(s); "
+                                             f"stopped {cleared.stopped} training(s).")
+        if cleared.failed:
+            st.session_state.classroom_notice += " Could not delete: " + "; ".join(cleared.failed)
         st.rerun()
     if cancel.button("Cancel", key="cancel_clear_students"):
         forget_clear_request()
@@ -87,16 +84,16 @@ def set_limits() -> None:
         return
     try:
         classroom.shared_state().set_limits(
-            classroom.person(), jobs=int(st.session_state.limit_jobs), epochs=int(st.session_state.limit_epochs),
-            images=int(st.session_state.limit_images))
+            classroom.person(), **{name: int(st.session_state[f"limit_{name}"]) for name in LIMIT_RANGES})
     except ClassroomError as error:
         st.session_state.classroom_notice = str(error)
 
 
 def pin_run() -> None:
     if classroom.require_teacher():
-        chosen = st.session_state.class_run
-        classroom.shared_state().pin(classroom.person(), None if chosen == "(none)" else chosen)
+        chosen = next((run for run in state.listing().runs if run.name == st.session_state.class_run), None)
+        classroom.shared_state().pin(classroom.person(), chosen.name if chosen else None,
+                                     chosen.created_at if chosen else "")
 
 
 def teacher_tools() -> None:
@@ -113,9 +110,9 @@ def teacher_tools() -> None:
     third.metric("Of them by students", len(students))
 
     st.subheader("The class run")
-    names = [run.name for run in state.listing().runs]
-    pinned = classroom.shared_state().pinned()[0]
-    options = ["(none)", *names]
+    listed = state.listing().runs
+    pinned = classroom.pinned_run_name(listed)
+    options = ["(none)", *(run.name for run in listed)]
     st.selectbox("Open this run for every student", options, index=options.index(pinned) if pinned in options else 0,
                  key="class_run", on_change=pin_run,
                  help="Each student's pages switch to it once; they can still pick another run.")
@@ -125,11 +122,10 @@ def teacher_tools() -> None:
               help="Students' queued trainings wait until you resume; running ones finish.")
     limits = classroom.shared_state().limits
     with st.form("limits"):
-        jobs, epochs, images = st.columns(3)
-        jobs.number_input("Trainings per student", 1, 5, limits.jobs, key="limit_jobs")
-        epochs.number_input("Epochs at most", 1, 200, limits.epochs, key="limit_epochs")
-        images.number_input("Training images at most", 256, MNIST_TRAIN_SIZE, limits.images, step=1000,
-                            key="limit_images")
+        columns = st.columns(4)
+        for index, (name, (low, high, label)) in enumerate(LIMIT_RANGES.items()):
+            columns[index % 4].number_input(label, low, high, getattr(limits, name), key=f"limit_{name}",
+                                            help=LIMIT_HELP.get(name))
         st.form_submit_button("Set the limits", on_click=set_limits)
     for snap in active:
         who = student_name(snap.owner) or "the teacher"
@@ -142,7 +138,7 @@ def teacher_tools() -> None:
                  disabled=not student_runs and not students):
         st.session_state.confirm_clear = True
     if st.session_state.get("confirm_clear"):
-        confirm_clear(student_runs)
+        confirm_clear(len(student_runs))
 
 
 ensure_app_shell()

@@ -11,7 +11,6 @@ from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.shell import ensure_app_shell, escape
 from vae.drawing import DrawingError
 from vae.errors import LabError
-from vae.evaluate import manifold_grid
 from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
 
 MAX_SLIDERS = 16
@@ -279,7 +278,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
     drawing_panel()
 
 
-def grid_section(decoder):
+def grid_section(run):
     @st.fragment
     def grid():
         st.subheader("Manifold grid")
@@ -289,10 +288,10 @@ def grid_section(decoder):
             extent = st.slider("Range ±", 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
             st.caption("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0.")
         with right:
-            image = enlarge(manifold_grid(decoder, n, -extent, extent), max(1, 672 // (28 * n)))
+            image, image_png = state.manifold(run, n, extent)
             caption = f"{n}×{n} digits decoded over [−{extent:g}, {extent:g}]²"
             st.image(image, caption=caption, output_format="PNG")
-            st.download_button("Download the grid (PNG)", png(image), file_name="manifold.png", mime="image/png",
+            st.download_button("Download the grid (PNG)", image_png, file_name="manifold.png", mime="image/png",
                                key="download_grid")
 
     grid()
@@ -320,4 +319,4 @@ except LabError as error:
     state.show_run_error_and_stop(error)
 st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}")
 explorer(run, encoder, decoder, encodings, data, payload)
-grid_section(decoder)
+grid_section(run)

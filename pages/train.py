@@ -6,9 +6,9 @@ from ui import classroom, live, state, training
 from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
 from ui.shell import ensure_app_shell, escape
-from vae.animation import animation
 from vae.classroom import may_change, student_name
 from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
+from vae.cost import duration_text, estimated_seconds
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
 from vae.runs import delete_run, find_run, load_history, validate_run_name
@@ -22,6 +22,14 @@ PRESET_LABELS = {
 }
 FIELDS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "optimizer", "learning_rate", "schedule", "loss",
           "beta", "arch", "model", "seed", "train_subset")
+
+
+def valid_config(values: dict) -> bool:
+    try:
+        TrainConfig(**values)
+    except LabError:
+        return False
+    return True
 
 
 def widget_key(field: str) -> str:
@@ -95,7 +103,9 @@ def settings_form() -> None:
     if me.role == "student":
         limits = classroom.shared_state().limits
         st.caption(f"In this class each student may have {limits.jobs} training(s) queued or running, of at most "
-                   f"{limits.epochs} epochs on {limits.images:,} training images.")
+                   f"{limits.epochs} epochs on {limits.images:,} training images and about {limits.minutes} min "
+                   f"of training here. This one: about {duration_text(estimated_seconds(TrainConfig(**values)))}."
+                   if valid_config(values) else "")
     name = st.text_input("Run name (optional)", max_chars=80, placeholder="e.g. my-first-vae",
                          help="Letters, digits, '-', '_' and '.'; leave empty for an automatic name.")
     if st.button("Start training", type="primary"):
@@ -117,12 +127,13 @@ LIVE_REFRESH_SECONDS = 2.0
 
 def job_panel(snap) -> None:
     """One job: its progress, its Stop/Cancel (for its owner) and, once running, its live curves."""
-    whose = "Your training" if training.is_mine(snap.id) else "Training"
+    whose = "Your training" if training.is_mine(snap) else "Training"
     st.subheader(f"{whose} {escape(snap.run_name)}{by_whom(snap)}")
     st.progress(snap.fraction_done, text=training.progress_text(snap))
     if snap.stalled:
         st.warning(f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck. "
-                   "Its owner can stop it; the queue then moves on.")
+                   f"It is ended after {training.training_queue().stall_seconds:.0f} s without progress, "
+                   "and the queue moves on; its owner can stop it now.")
     training.cancel_button(snap, "panel")
     if not snap.running:
         return
@@ -157,7 +168,7 @@ def queue_table(snaps) -> None:
     st.markdown(f"**Waiting in the queue ({len(waiting)})**")
     st.dataframe(
         {"position": [snap.position for snap in waiting],
-         "run": [snap.run_name + (" (yours)" if training.is_mine(snap.id) else "") + owner_name(snap)
+         "run": [snap.run_name + (" (yours)" if training.is_mine(snap) else "") + owner_name(snap)
                  for snap in waiting],
          "model": [snap.config.describe() for snap in waiting],
          "starts": [training.about(snap.estimated_start_seconds) for snap in waiting]},
@@ -165,7 +176,7 @@ def queue_table(snaps) -> None:
     )
     for snap in waiting:
         if training.may_cancel(snap):
-            whose = "Your" if training.is_mine(snap.id) else "Waiting:"
+            whose = "Your" if training.is_mine(snap) else "Waiting:"
             st.caption(f"{whose} {escape(snap.run_name)}{by_whom(snap)}: "
                        + (training.progress_text(snap) if snap.held else
                           f"position {snap.position}, starts {training.about(snap.estimated_start_seconds)}."))
@@ -271,18 +282,17 @@ def replay_section(run) -> None:
     """How the active run's latent space formed, epoch by epoch: scrub or play it, export it."""
     st.markdown("**How its latent space formed, epoch by epoch**")
     try:
-        replay, payload = state.replay(run)
+        payload = state.replay(run)[1]
     except LabError as error:
         st.info(str(error))
         return
     formation(payload, key=f"replay_{run.name}")
     st.caption("Drag the slider or press Play to replay the training; each frame is the model at an epoch's end.")
-    labels = state.test_set().y_test
     for column, (image_format, mime) in zip(st.columns(2), (("gif", "image/gif"), ("webp", "image/webp")),
                                            strict=True):
         column.download_button(
             f"Export the replay ({image_format.upper()})",
-            data=lambda image_format=image_format: animation(replay, labels, run.name, image_format),
+            data=lambda image_format=image_format: state.replay_animation(run, image_format),
             file_name=f"{run.name}-replay.{image_format}", mime=mime, key=f"export_replay_{image_format}",
             on_click="ignore",
         )
@@ -296,6 +306,7 @@ st.markdown(
     "Try the *Tutorial recipe* and watch its KL drop to zero: the latent space collapses."
 )
 training.follow_finished_jobs()
+training.unavailable_notice()
 if training.training_queue().snapshots(active_only=True):
     queue_panel()
 else:

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TINY, wait_until
-from tests.test_pages import APP, TIMEOUT, app_env, texts  # noqa: F401 (app_env: autouse)
+from tests.test_pages import APP, TIMEOUT, app_env, session_job, texts  # noqa: F401 (app_env: autouse)
 from vae import classroom, runs
 from vae.classroom import (
     STUDENT,
@@ -81,7 +81,7 @@ def test_limits_are_checked_for_students_only():
         check_training(ADA, TINY.replace(epochs=1), limits)  # all 60 000
     with pytest.raises(ClassroomError, match="name"):
         check_training(Person(STUDENT, "", ADA.key_hash), TINY, limits)
-    with pytest.raises(ClassroomError, match="epochs: must be a whole number from 1 to 200"):
+    with pytest.raises(ClassroomError, match="Epochs at most: must be a whole number from 1 to 200"):
         Limits(epochs=0)
 
 
@@ -92,8 +92,8 @@ def test_only_the_teacher_changes_the_shared_state():
     with pytest.raises(ClassroomError, match="Only the teacher"):
         shared.pin(ADA, "x")
     assert shared.set_limits(THE_TEACHER, epochs=3).epochs == 3
-    shared.pin(THE_TEACHER, "class-run")
-    assert shared.pinned() == ("class-run", 1)
+    shared.pin(THE_TEACHER, "class-run", "2026-11-30T09:00:00+00:00")
+    assert shared.pinned() == (("class-run", "2026-11-30T09:00:00+00:00"), 1)
 
 
 def test_the_lan_address_is_worked_out_without_the_internet():
@@ -123,7 +123,7 @@ def class_mode(monkeypatch, runs_dir, class_runs):
     monkeypatch.setenv(classroom.CLASSROOM_ENV, "1")
     monkeypatch.setenv(classroom.TEACHER_CODE_ENV, CODE)
     shutil.copytree(class_runs, runs_dir)
-    for cached in (ui_classroom.shared_state, ui_classroom.student_names, ui_classroom.teacher_code):
+    for cached in (ui_classroom.shared_state, ui_classroom.teacher_code):
         cached.clear()
     yield runs_dir
     from ui import training
@@ -133,8 +133,8 @@ def class_mode(monkeypatch, runs_dir, class_runs):
 
 def open_as(page: str | None = None, student_key: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if student_key:
-        at.query_params["student"] = student_key
+    if student_key:  # what the browser's cookie brings (AppTest cannot send cookies)
+        at.session_state["browser_key"] = student_key
     at.run()
     if page:
         at.switch_page(page).run()
@@ -167,7 +167,7 @@ def test_a_student_names_themself_and_sees_the_teachers_runs_and_their_own_only(
     assert not any("bobs-run" in o for o in shown)
     # An address naming Bob's run opens the newest visible run instead.
     other = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    other.query_params["student"] = "ada-secret-key-0123456789"
+    other.session_state["browser_key"] = "ada-secret-key-0123456789"
     other.query_params["run"] = "bobs-run"
     other.run()
     assert "There is no run named" in other.sidebar.warning[0].value
@@ -175,7 +175,7 @@ def test_a_student_names_themself_and_sees_the_teachers_runs_and_their_own_only(
 
 def test_a_student_cannot_delete_the_teachers_run_but_can_delete_their_own(class_mode):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["student"] = "ada-secret-key-0123456789"
+    at.session_state["browser_key"] = "ada-secret-key-0123456789"
     at.session_state["active_run"] = "prepared"
     at.run()
     at.switch_page("pages/train.py").run()
@@ -211,7 +211,7 @@ def test_a_student_trains_within_the_limits_once_at_a_time(class_mode):
     start = next(b.key for b in at.button if b.label == "Start training")
     at.button(key=start).click().run()
     assert not at.error, [e.value for e in at.error]
-    (job_id,) = at.session_state["my_training_jobs"]
+    job_id = session_job(at)
     snap = training.training_queue().snapshot(job_id)
     assert snap.owner == {"role": STUDENT, "name": "Carol", "key": classroom.key_hash("carol-secret-key-0123456789")}
     assert snap.held and snap.state == "queued"
@@ -278,12 +278,12 @@ def test_the_teacher_can_stop_a_students_training(class_mode):
         student.number_input(key=key).set_value(value)
     training.training_queue().hold_students(True)
     student.button(key=next(b.key for b in student.button if b.label == "Start training")).click().run()
-    (job_id,) = student.session_state["my_training_jobs"]
+    job_id = session_job(student)
     teacher = sign_in(open_as("pages/classroom.py"))
     assert "Dan" in texts(teacher)
     teacher.button(key=f"classroom-cancel-{job_id}").click().run()
     assert wait_until(lambda: training.training_queue().snapshot(job_id).state == "cancelled", 10)
-    # Another student never gets that button, and the queue refuses them without the token.
+    # Another student never gets that button (and the queue refuses them: test_training_queue.py).
     other = open_as("pages/train.py", student_key="eve-secret-key-0123456789")
     assert f"queue-cancel-{job_id}" not in [b.key for b in other.button]
 
@@ -318,3 +318,61 @@ def test_a_fixed_teacher_code_that_is_too_short_is_refused_in_one_line(monkeypat
     assert classroom.main([]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: LATENT_LAB_TEACHER_CODE: the teacher code must be at least 6 letters or digits")
+
+
+# --- Who is who: names, devices, the class run, and nothing secret in an address ---------------------
+
+
+def test_names_are_one_per_person_and_the_teachers_is_kept_for_the_teacher():
+    shared = ClassroomState()
+    assert shared.register_name("ada-key", "Ada  Lovelace", "10.0.0.5") == "Ada Lovelace"
+    for taken in ("ada lovelace", "ADA LOVELACE", "Ada-Lovelace", "adalovelace"):
+        with pytest.raises(ClassroomError, match="already called Ada Lovelace"):
+            shared.register_name("someone-else", taken, "10.0.0.6")
+    assert shared.register_name("ada-key", "Ada L", "10.0.0.5") == "Ada L"  # renaming oneself is fine
+    for pretender in ("teacher", "Teacher", "The Teacher", "t.eacher", "Mr Teacher", "TEACHER2"):
+        with pytest.raises(ClassroomError, match="kept for the teacher"):
+            shared.register_name("eve-key", pretender, "10.0.0.7")
+    assert shared.name_of("eve-key") == ""
+
+
+def test_a_device_may_name_only_a_few_students_however_many_sessions_it_opens():
+    shared = ClassroomState()
+    for n in range(classroom.MAX_NAMES_PER_DEVICE):
+        shared.register_name(f"key-{n}", f"Student {n}", "10.0.0.66")
+    with pytest.raises(ClassroomError, match="students have already joined from this device"):
+        shared.register_name("key-new", "Yet Another", "10.0.0.66")
+    shared.register_name("key-new", "Yet Another", "10.0.0.67")  # from another device
+
+
+def test_a_training_is_refused_by_its_estimated_cost_in_one_sentence():
+    limits = Limits(minutes=3)
+    wide = TINY.replace(arch="conv", hidden_dim=2048, batch_size=8, epochs=10, train_subset=None)
+    with pytest.raises(ClassroomError, match=r"would take about \d+ (min|h)"):
+        check_training(ADA, wide, limits)
+    check_training(ADA, TINY, limits)
+    check_training(THE_TEACHER, wide, limits)
+
+
+def test_the_class_run_is_pinned_by_identity_not_by_name(class_mode, small_data):
+    teacher = sign_in(open_as("pages/classroom.py"))
+    teacher.selectbox(key="class_run").select("bobs-run").run()
+    assert "bobs-run" in run_names(open_as(student_key="ada-secret-key-0123456789"))[0]
+    runs.delete_run(class_mode, "bobs-run")
+    carol = Person(STUDENT, "Carol", classroom.key_hash("carol-secret-key-0123456789"))
+    train_and_save(TINY.replace(epochs=1), small_data, class_mode, "bobs-run", None, owner=carol.owner())
+    ada = open_as(student_key="ada-secret-key-0123456789")
+    assert not any("bobs-run" in option for option in run_names(ada))  # Carol's new run is hers alone
+    assert not any(option.startswith("📌") for option in run_names(ada))
+
+
+def test_nothing_that_grants_a_right_is_in_the_address_and_an_old_key_there_is_dropped(class_mode):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["student"] = "ada-secret-key-0123456789"  # a link shared by an older version
+    at.query_params["run"] = "prepared"
+    at.run()
+    assert dict(at.query_params) == {"run": "prepared"}  # the run stays: a link carries the run only
+    assert at.session_state["browser_key"] != "ada-secret-key-0123456789"  # not adopted as this browser's key
+    assert not any("adas-run" in option for option in run_names(at))
+    at.sidebar.text_input(key="student_name_input").input("Zed").run()
+    assert "ada-secret-key" not in str(dict(at.query_params)) and dict(at.query_params) == {"run": "prepared"}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
-from vae import runs, snapshots
+from vae import protocol, runs, snapshots
 from vae.errors import RunError
 from vae.lab import train_and_save
 from vae.numpy_model import Layer, NumpyModel, model_arrays_of, model_from_arrays
@@ -56,8 +56,8 @@ def test_a_snapshot_at_every_epoch_end_and_live_ones_between(watched_run):
 def test_a_snapshot_streams_as_json_and_comes_back_equal(watched_run):
     _, received, _ = watched_run
     original = received[-1]
-    message = json.loads(json.dumps(snapshots.to_message(original)))
-    back = snapshots.from_message(message)
+    message = json.loads(json.dumps(protocol.snapshot_message(original)))
+    back = protocol.snapshot_from_message(message)
     assert (back.epoch, back.epochs, back.plane) == (original.epoch, original.epochs, original.plane)
     np.testing.assert_array_equal(back.z, original.z)
     np.testing.assert_array_equal(back.grid, original.grid)
@@ -67,14 +67,14 @@ def test_a_snapshot_streams_as_json_and_comes_back_equal(watched_run):
 
 
 def test_a_malformed_message_raises_a_value_error(watched_run):
-    message = snapshots.to_message(watched_run[1][-1])
+    message = protocol.snapshot_message(watched_run[1][-1])
     message["grid"]["shape"] = [7, 7]
     with pytest.raises(ValueError):
-        snapshots.from_message(message)
-    message = snapshots.to_message(watched_run[1][-1])
+        protocol.snapshot_from_message(message)
+    message = protocol.snapshot_message(watched_run[1][-1])
     message["z"]["dtype"] = "|O"
     with pytest.raises(ValueError):
-        snapshots.from_message(message)
+        protocol.snapshot_from_message(message)
 
 
 def test_the_run_keeps_one_frame_per_epoch(watched_run):

@@ -1,5 +1,7 @@
-"""The training queue: order, estimates and permissions with stand-in workers (fast), then real
-worker processes: progress streamed, stop, and every fault (killed, crashed, stalled, server gone)."""
+"""The training queue: order, priorities, estimates, permissions and the classroom's limits with
+stand-in workers (fast); what the reader does with any line a worker may print (scripted
+processes); what keeps the line from wedging (stalls, time limits, Stop while saving, workers that
+die at start); then real worker processes: progress streamed, stop, and every fault."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -16,47 +19,79 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY, wait_until
-from vae import runs
-from vae.training_queue import QueueError, TrainingQueue, ended_unexpectedly, slots_from_environment
+from vae import classroom, cost, protocol, runs, snapshots, training_queue
+from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
+from vae.errors import LabError
+from vae.training_queue import QueueError, TrainingQueue, ended_unexpectedly, slots_from_environment, start_estimates
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = TINY.replace(epochs=2, train_subset=512)
+THE_TEACHER = Person(TEACHER, "the teacher", browser="t" * 32)
+
+
+def student(name: str, address: str = "10.0.0.5") -> Person:
+    key = classroom.key_hash(f"{name}-secret-key-0123456789")
+    return Person(STUDENT, name, key, browser=key, address=address)
 
 
 class StandInWorker:
-    """Records what the queue sends; the test plays the worker's part."""
+    """Records what the queue sends; the test plays the worker's part, through the protocol's
+    own decoder (so what a test sends is what a real worker's line would be)."""
 
     made: list[StandInWorker] = []
 
     def __init__(self, on_event, on_exit):
         self.on_event, self.on_exit = on_event, on_exit
         self.sent, self.job, self.killed = [], None, False
+        self.ready = threading.Event()
+        self.ready.set()
         self.pid = 10_000 + len(StandInWorker.made)
         StandInWorker.made.append(self)
 
     def alive(self):
         return not self.killed
 
-    def send(self, message):
-        self.sent.append(message)
+    def send(self, command):
+        self.sent.append(command)
 
     def kill(self):
-        self.killed = True
-        self.on_exit(self, -signal.SIGKILL)
+        if not self.killed:
+            self.killed = True
+            self.on_exit(self, -signal.SIGKILL)
+
+    def last_error(self):
+        return ""
 
     def report(self, event, **fields):
-        self.on_event(self, {"event": event, **fields})
+        self.on_event(self, protocol.decode_event(json.dumps({"event": event, **fields}).encode()))
 
     def batch(self, epoch, batch, of=10, epochs=2, elapsed=1.0):
         self.report("batch", epoch=epoch, epochs=epochs, batch=batch, batches_per_epoch=of,
                     metrics={"loss": 200.0, "reconstruction_loss": 190.0, "kl_loss": 10.0}, elapsed_seconds=elapsed)
 
+    def finish(self, run_name="x", state="completed"):
+        self.report("finished", state=state, run_name=run_name, epochs_completed=2, test_neg_elbo=180.0,
+                    train_seconds=8.0)
+        self.kill()  # a worker exits after its one job
+
+
+def make_queue(policy=None, stall_seconds=5.0, slots=1):
+    StandInWorker.made = []
+    return TrainingQueue(slots=slots, stall_seconds=stall_seconds, worker_factory=StandInWorker, policy=policy)
+
 
 @pytest.fixture
 def fake_queue():
-    StandInWorker.made = []
-    queue = TrainingQueue(slots=1, stall_seconds=5, worker_factory=StandInWorker)
+    queue = make_queue()
     yield queue
+    queue.shutdown()
+
+
+@pytest.fixture
+def class_queue():
+    state = ClassroomState()
+    queue = make_queue(ClassroomPolicy(state))
+    yield queue, state
     queue.shutdown()
 
 
@@ -65,14 +100,14 @@ def worker_of(queue, job_id) -> StandInWorker:
 
 
 def test_jobs_run_in_order_one_slot_at_a_time(fake_queue, runs_dir):
-    first, _ = fake_queue.submit(SMALL, runs_dir, "default")
-    second, _ = fake_queue.submit(SMALL, runs_dir, "default")
-    third, _ = fake_queue.submit(SMALL.replace(epochs=4), runs_dir, "default")
+    first = fake_queue.submit(SMALL, runs_dir, "default")
+    second = fake_queue.submit(SMALL, runs_dir, "default")
+    third = fake_queue.submit(SMALL.replace(epochs=4), runs_dir, "default")
     states = {s.id: (s.state, s.position) for s in fake_queue.snapshots()}
     assert states == {first: ("starting", 0), second: ("queued", 1), third: ("queued", 2)}
     # The warm spare got the first job, and a new spare was started at once.
     worker = worker_of(fake_queue, first)
-    assert worker.sent[0]["command"] == "train" and worker.sent[0]["config"] == SMALL.to_dict()
+    assert worker.sent[0] == protocol.Train(SMALL.to_dict(), str(runs_dir), worker.job.run_name, "default", None)
     assert len([w for w in StandInWorker.made if w.job is None and w.alive()]) == 1
     # Names are reserved while queued: three jobs in one second still get three names.
     names = [s.run_name for s in fake_queue.snapshots()]
@@ -86,96 +121,199 @@ def test_jobs_run_in_order_one_slot_at_a_time(fake_queue, runs_dir):
     assert waiting[second] == pytest.approx(6.0)
     assert waiting[third] > waiting[second]  # after the second one's estimated duration
 
-    worker.report("finished", state="completed", run_name=snap.run_name, epochs_completed=2,
-                  test_neg_elbo=180.0, train_seconds=8.0)
-    worker.on_exit(worker, 0)
+    worker.finish(snap.run_name)
     assert fake_queue.snapshot(first).state == "completed"
     assert fake_queue.snapshot(second).state == "starting" and fake_queue.snapshot(third).position == 1
 
 
-def test_only_the_token_holder_may_cancel_or_stop(fake_queue, runs_dir):
-    running, running_token = fake_queue.submit(SMALL, runs_dir)
-    queued, queued_token = fake_queue.submit(SMALL, runs_dir)
-    for job_id, token in [(queued, None), (queued, running_token), (running, "guess"), (running, queued_token)]:
-        with pytest.raises(QueueError, match="Only the person who started"):
-            fake_queue.cancel(job_id, token)
-    assert fake_queue.snapshot(queued).state == "queued"
-    assert fake_queue.owns(queued, queued_token) and not fake_queue.owns(queued, running_token)
-    fake_queue.cancel(queued, queued_token)
-    assert fake_queue.snapshot(queued).state == "cancelled"
-    fake_queue.cancel(running, running_token)
-    assert fake_queue.snapshot(running).state == "stopping"
-    assert worker_of(fake_queue, running).sent[-1] == {"command": "stop"}
+def test_start_estimates_fill_the_slot_that_frees_first():
+    assert start_estimates([10.0], [5.0, 5.0], slots=1) == [10.0, 15.0]
+    assert start_estimates([10.0], [5.0, 5.0, 5.0], slots=2) == [0.0, 5.0, 10.0]
+    assert start_estimates([], [], slots=1) == []
+
+
+def test_who_may_cancel_or_stop_is_the_policys_to_say(class_queue, runs_dir):
+    queue, state = class_queue
+    state.set_limits(THE_TEACHER, jobs_per_device=5)
+    ada, bob = student("Ada"), student("Bob")
+    running = queue.submit(SMALL, runs_dir, requester=ada)
+    queued = queue.submit(SMALL, runs_dir, requester=bob)
+    for job_id, who in [(queued, ada), (running, bob), (running, Person(STUDENT, "Eve", "", browser="e"))]:
+        with pytest.raises(QueueError, match="Only the teacher and the person who started"):
+            queue.cancel(job_id, who)
+    assert queue.snapshot(queued).state == "queued"
+    queue.cancel(queued, bob)
+    assert queue.snapshot(queued).state == "cancelled"
+    queue.cancel(running, THE_TEACHER)  # the teacher's role alone is enough
+    assert queue.snapshot(running).state == "stopping"
+    assert worker_of(queue, running).sent[-1] == protocol.Stop()
     with pytest.raises(QueueError, match="no longer known"):
-        fake_queue.cancel("nope", "x")
+        queue.cancel("nope", ada)
 
 
-def test_a_worker_that_dies_without_a_word_fails_its_job_and_the_queue_moves_on(fake_queue, runs_dir):
-    first, _ = fake_queue.submit(SMALL, runs_dir)
-    second, _ = fake_queue.submit(SMALL, runs_dir)
-    worker = worker_of(fake_queue, first)
-    worker.batch(1, 1)
-    worker.kill()
-    snap = fake_queue.snapshot(first)
-    assert snap.state == "failed"
-    assert snap.message == "The training process ended unexpectedly (signal 9); nothing was saved."
-    assert fake_queue.snapshot(second).state == "starting"
-    assert ended_unexpectedly(3) == "The training process ended unexpectedly (exit code 3); nothing was saved."
+def test_the_teachers_jobs_go_first_and_are_never_refused_for_students_load(class_queue, runs_dir):
+    queue, state = class_queue
+    state.set_limits(THE_TEACHER, class_jobs=3, jobs_per_device=50)
+    students = [student(f"S{n}", address=f"10.0.0.{n}") for n in range(4)]
+    ids = [queue.submit(SMALL, runs_dir, requester=who) for who in students[:3]]
+    with pytest.raises(LabError, match="The class already has 3 trainings"):
+        queue.submit(SMALL, runs_dir, requester=students[3])
+    teachers = queue.submit(SMALL, runs_dir, requester=THE_TEACHER)
+    line = [s.id for s in queue.snapshots() if s.state == "queued"]
+    assert line == [teachers, ids[1], ids[2]]  # ahead of every waiting student
+    assert queue.snapshot(teachers).position == 1
+    worker_of(queue, ids[0]).finish()
+    assert queue.snapshot(teachers).state == "starting"
 
 
-def test_a_silent_worker_is_reported_stalled_and_stop_kills_it(fake_queue, runs_dir, monkeypatch):
-    job, token = fake_queue.submit(SMALL, runs_dir)
-    worker = worker_of(fake_queue, job)
-    worker.batch(1, 1)
-    assert not fake_queue.snapshot(job).stalled
-    later = time.monotonic() + 6
-    monkeypatch.setattr("vae.training_queue.time.monotonic", lambda: later)
-    snap = fake_queue.snapshot(job)
-    assert snap.stalled and snap.seconds_since_progress >= 5
-    fake_queue.cancel(job, token)
-    assert worker.killed
-    assert "stalled (no progress for over 5 s)" in fake_queue.snapshot(job).message
+def test_a_flood_from_one_device_gets_one_sentence_whatever_keys_it_makes_up(class_queue, runs_dir):
+    queue, state = class_queue
+    sessions = [student(f"Bot{n}", address="10.0.0.66") for n in range(20)]  # a fresh key each
+    refused = []
+    for who in sessions:
+        try:
+            queue.submit(SMALL, runs_dir, requester=who)
+        except LabError as error:
+            refused.append(str(error))
+    assert len(refused) == 20 - state.limits.jobs_per_device
+    assert set(refused) == {f"This device already has {state.limits.jobs_per_device} training(s) queued or running, "
+                            "the most this class allows per device; wait for one to finish."}
+    queue.submit(SMALL, runs_dir, requester=student("Real", address="10.0.0.7"))  # other devices still may
 
 
-def test_snapshots_are_kept_while_a_job_runs_and_dropped_when_it_ends(fake_queue, runs_dir):
-    from vae import snapshots
+def test_limits_count_a_students_own_jobs_and_pause_holds_them(class_queue, runs_dir):
+    queue, state = class_queue
+    teacher_job = queue.submit(SMALL, runs_dir, requester=THE_TEACHER)
+    queue.hold_students(True)
+    ada = student("Ada")
+    adas = queue.submit(SMALL, runs_dir, requester=ada)
+    with pytest.raises(LabError, match="You already have 1 training"):
+        queue.submit(SMALL, runs_dir, requester=ada)
+    assert worker_of(queue, teacher_job).sent[0].owner["role"] == "teacher"
+    worker_of(queue, teacher_job).finish()
+    held = queue.snapshot(adas)
+    assert held.state == "queued" and held.held  # the slot is free, but students are paused
+    queue.hold_students(False)
+    assert queue.snapshot(adas).state == "starting" and not queue.snapshot(adas).held
+    assert worker_of(queue, adas).sent[0].owner == ada.owner()
 
-    job, _ = fake_queue.submit(SMALL, runs_dir)
+
+def test_a_training_too_costly_for_the_class_is_refused_before_queueing(class_queue, runs_dir):
+    queue, state = class_queue
+    ada = student("Ada")
+    costly = TINY.replace(arch="conv", hidden_dim=2048, batch_size=8, epochs=10, train_subset=None)
+    with pytest.raises(LabError, match=r"would take about .* this class allows at most 3 min"):
+        queue.submit(costly, runs_dir, requester=ada)
+    with pytest.raises(LabError, match="GB of memory"):
+        queue.submit(TINY.replace(arch="conv", batch_size=60_000, epochs=1, train_subset=None), runs_dir,
+                     requester=ada)
+    queue.submit(costly, runs_dir, requester=THE_TEACHER)  # the teacher is trusted with any cost
+    assert not queue.snapshots(active_only=True)[0].time_limit_seconds  # and has no time limit
+
+
+def test_a_students_disk_quota_counts_saved_runs_and_queued_ones(class_queue, runs_dir, small_data):
+    from vae.lab import train_and_save
+
+    queue, state = class_queue
+    ada = student("Ada")
+    train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "adas-old", owner=ada.owner())
+    used, needed = runs.folder_bytes(runs_dir / "adas-old"), cost.run_bytes(TINY)
+    state.set_limits(THE_TEACHER, disk_mb=1, jobs=5)
+    assert needed < 1_000_000 < used + needed  # one run fits a student's quota, two do not
+    with pytest.raises(LabError, match="each student may keep 1 MB. Delete one of yours first"):
+        queue.submit(TINY, runs_dir, requester=ada)
+    queue.submit(TINY, runs_dir, requester=student("Bob"))  # Bob's quota is his own
+    with pytest.raises(LabError, match="each student may keep 1 MB"):  # what Bob's queued job will save counts
+        queue.submit(TINY, runs_dir, requester=student("Bob"))
+
+
+def test_clearing_discards_running_student_jobs_and_what_they_publish(class_queue, runs_dir, small_data):
+    from vae.lab import train_and_save
+
+    queue, state = class_queue
+    state.set_limits(THE_TEACHER, jobs_per_device=5)
+    ada, bob = student("Ada"), student("Bob")
+    adas = queue.submit(SMALL, runs_dir, requester=ada)
+    bobs = queue.submit(SMALL, runs_dir, requester=bob)
+    teachers = queue.submit(SMALL, runs_dir, requester=THE_TEACHER)
+    name = queue.snapshot(adas).run_name
+    worker = worker_of(queue, adas)
+    worker.report("saving")
+    # Ada's worker publishes its run just as the teacher clears (the race the old code lost).
+    train_and_save(TINY.replace(epochs=1), small_data, runs_dir, name, owner=ada.owner())
+    cleared = classroom.clear_student_runs(THE_TEACHER, queue, runs_dir)
+    assert (cleared.stopped, cleared.deleted) == (2, 0)  # Ada's run went with her job, before the listing
+    assert worker.killed and not (runs_dir / name).exists()
+    assert queue.snapshot(adas).state == "failed" and "cleared" in queue.snapshot(adas).message
+    assert queue.snapshot(bobs).state == "cancelled" and queue.snapshot(teachers).state == "starting"
+    with pytest.raises(classroom.ClassroomError):
+        classroom.clear_student_runs(ada, queue, runs_dir)
+
+
+def test_snapshots_are_kept_while_a_job_runs_and_asking_for_one_turns_watching_on(fake_queue, runs_dir, monkeypatch):
+    monkeypatch.setattr(training_queue, "WATCH_SECONDS", 0.3)
+    job = fake_queue.submit(SMALL, runs_dir)
     worker = worker_of(fake_queue, job)
     worker.batch(1, 1)
     snap = snapshots.Snapshot(0.5, 2, np.zeros((4, 2), np.float32), snapshots.plane_for(np.zeros((4, 2))),
                               np.zeros((100, 784), np.uint8))
-    worker.report("snapshot", **snapshots.to_message(snap))
+    worker.on_event(worker, protocol.SnapshotEvent(snap))
     assert fake_queue.live_snapshot(job).epoch == 0.5 and fake_queue.live_snapshot(job, epoch_end=True) is None
-    worker.report("snapshot", **{**snapshots.to_message(snap), "epoch": 1.0})
-    worker.report("snapshot", epoch=2.0, z="garbage")  # malformed: logged and ignored
+    assert worker.sent[-1] == protocol.Watch(True)
+    worker.on_event(worker, protocol.SnapshotEvent(snapshots.Snapshot(1.0, 2, snap.z, snap.plane, snap.grid)))
     assert fake_queue.live_snapshot(job, epoch_end=True).epoch == 1.0
     assert fake_queue.snapshot(job).snapshots_received == 2
+    wait_until(lambda: worker.sent[-1] == protocol.Watch(False), 10, message="watching to stop")
     worker.kill()
     assert fake_queue.live_snapshot(job) is None
 
 
-def test_classroom_owners_limits_pause_and_the_teachers_stop(fake_queue, runs_dir):
-    ada = {"role": "student", "name": "Ada", "key": "a" * 32}
-    teacher_job, _ = fake_queue.submit(SMALL, runs_dir, owner={"role": "teacher", "name": "", "key": ""})
-    fake_queue.hold_students(True)
-    adas, adas_token = fake_queue.submit(SMALL, runs_dir, owner=ada, max_active_per_owner=1)
-    with pytest.raises(QueueError, match="You already have 1 training"):
-        fake_queue.submit(SMALL, runs_dir, owner=ada, max_active_per_owner=1)
-    fake_queue.submit(SMALL, runs_dir, owner={**ada, "key": "b" * 32}, max_active_per_owner=1)  # Bob may
-    assert worker_of(fake_queue, teacher_job).sent[0]["owner"]["role"] == "teacher"
-    worker_of(fake_queue, teacher_job).report("finished", state="completed", run_name="x", epochs_completed=2,
-                                              test_neg_elbo=200.0, train_seconds=1.0)
-    worker_of(fake_queue, teacher_job).kill()
-    held = fake_queue.snapshot(adas)
-    assert held.state == "queued" and held.held  # the slot is free, but students are paused
-    fake_queue.hold_students(False)
-    assert fake_queue.snapshot(adas).state == "starting" and not fake_queue.snapshot(adas).held
-    assert worker_of(fake_queue, adas).sent[0]["owner"] == ada
-    with pytest.raises(QueueError, match="Only the person"):
-        fake_queue.cancel(adas, "not-the-token")
-    fake_queue.cancel(adas, None, teacher=True)  # the page vouches that this session is the teacher's
-    assert fake_queue.snapshot(adas).state == "stopping"
+@pytest.mark.parametrize("stage", ["running", "saving"])
+def test_a_silent_worker_is_ended_by_the_queue_and_the_next_one_starts(runs_dir, stage):
+    queue = make_queue(stall_seconds=0.5)
+    try:
+        job = queue.submit(SMALL, runs_dir)
+        after = queue.submit(SMALL, runs_dir)
+        worker = worker_of(queue, job)
+        worker.batch(1, 1)
+        if stage == "saving":
+            worker.report("saving")
+        wait_until(lambda: worker.killed, 10, message="the stalled worker to be ended")
+        assert "stalled (no progress for over 0 s)" in queue.snapshot(job).message or \
+            "stalled (no progress for over 1 s)" in queue.snapshot(job).message
+        assert queue.snapshot(after).state == "starting"
+    finally:
+        queue.shutdown()
+
+
+def test_stop_while_saving_ends_the_process_and_keeps_nothing(fake_queue, runs_dir):
+    job = fake_queue.submit(SMALL, runs_dir)
+    worker = worker_of(fake_queue, job)
+    worker.batch(2, 10)
+    worker.report("saving")
+    fake_queue.cancel(job)
+    assert worker.killed
+    assert fake_queue.snapshot(job).message == "Stopped while it was being saved: the run was not kept."
+
+
+def test_a_job_past_its_time_limit_is_stopped_and_then_killed(runs_dir, monkeypatch):
+    class Strict(training_queue.OpenPolicy):
+        def time_limit_seconds(self, owner):
+            return 0.3
+
+    monkeypatch.setattr(training_queue, "STOP_GRACE_SECONDS", 0.3)
+    queue = make_queue(Strict())
+    try:
+        polite, stubborn = queue.submit(SMALL, runs_dir), queue.submit(SMALL, runs_dir)
+        worker = worker_of(queue, polite)
+        wait_until(lambda: protocol.Stop() in worker.sent, 10, message="a stop at the time limit")
+        worker.finish(queue.snapshot(polite).run_name, state="stopped")
+        assert "reached this class's time limit" in queue.snapshot(polite).message
+        worker = worker_of(queue, stubborn)  # never answers its Stop
+        wait_until(lambda: worker.killed, 10, message="the stubborn one to be ended")
+        assert "did not stop in time" in queue.snapshot(stubborn).message
+    finally:
+        queue.shutdown()
 
 
 def test_requests_that_would_fail_are_refused_before_queueing(fake_queue, runs_dir, tmp_path):
@@ -205,6 +343,67 @@ def test_slots_setting_is_checked(monkeypatch, value, ok):
             slots_from_environment()
 
 
+# --- Any line a worker may print: scripted worker processes (no TensorFlow) ---------------------------
+
+SCRIPTED_WORKER = textwrap.dedent("""
+    import os, sys
+    out = sys.stdout.buffer
+    out.write(b'{"event": "ready", "pid": 1}\\n'); out.flush()
+    sys.stdin.buffer.readline()  # the job
+    out.write(b'{"event": "batch", "epoch": 1, "epochs": 2, "batch": 1, "batches_per_epoch": 4, '
+              b'"metrics": {"loss": 1, "reconstruction_loss": 1, "kl_loss": 0}, "elapsed_seconds": 1}\\n')
+    out.write(eval(sys.argv[1])); out.flush()  # the test's bad line, as a Python bytes expression
+    sys.stdin.buffer.readline()  # waits: only the queue's kill ends it
+""")
+BAD_LINES = {
+    "not-json": repr(b"Traceback (most recent call last):\n"),
+    "not-an-object": repr(b"[1, 2, 3]\n"),
+    "not-utf8": repr(b'{"event": "saving", "x": "\xff\xfe"}\n'),
+    "unknown-event": repr(b'{"event": "reboot"}\n'),
+    "wrong-types": repr(b'{"event": "batch", "epoch": "one"}\n'),
+    "too-long": f"""b'{{"event": "failed", "message": "' + b'x' * {protocol.MAX_LINE_BYTES + 10} + b'"}}\\n'""",
+}
+
+
+@pytest.mark.parametrize("line", BAD_LINES.values(), ids=BAD_LINES.keys())
+def test_any_bad_line_ends_its_job_with_one_sentence_and_the_queue_moves_on(runs_dir, line):
+    command = (sys.executable, "-c", SCRIPTED_WORKER, line)
+    queue = TrainingQueue(worker_factory=lambda on_event, on_exit: training_queue._Worker(on_event, on_exit, command))
+    try:
+        job = queue.submit(SMALL, runs_dir)
+        after = queue.submit(SMALL, runs_dir)
+        wait_until(lambda: queue.snapshot(job).state == "failed", 30, message="the job to end")
+        assert queue.snapshot(job).message == ("The training process sent something this server cannot read and "
+                                               "was stopped; nothing was saved.")
+        wait_until(lambda: queue.snapshot(after).state in ("running", "failed"), 30, message="the next job")
+    finally:
+        queue.shutdown()
+
+
+DYING_WORKER = "import sys; sys.stderr.write(\"ModuleNotFoundError: No module named 'tensorflow'\\n\"); sys.exit(1)"
+
+
+def test_workers_that_die_at_start_are_retried_with_back_off_and_the_reason_is_shown(runs_dir):
+    spawned = []
+
+    def factory(on_event, on_exit):
+        spawned.append(time.monotonic())
+        return training_queue._Worker(on_event, on_exit, (sys.executable, "-c", DYING_WORKER))
+
+    queue = TrainingQueue(worker_factory=factory)
+    try:
+        reason = wait_until(queue.unavailable, 30, message="training to be reported unavailable")
+        assert reason.startswith("Training is unavailable: the training process could not start "
+                                 "(ModuleNotFoundError: No module named 'tensorflow').")
+        job = queue.submit(SMALL, runs_dir)  # waits: no worker is handed a job before one starts
+        wait_until(lambda: len(spawned) >= 3, 30, message="two retries")
+        gaps = [later - earlier for earlier, later in zip(spawned, spawned[1:], strict=False)]
+        assert gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps  # 1 s, then 2 s apart: not at once, forever
+        assert queue.snapshot(job).state == "queued"
+    finally:
+        queue.shutdown()
+
+
 # --- Real worker processes ------------------------------------------------------------------
 
 
@@ -227,8 +426,8 @@ def listed(runs_dir):
 
 
 def test_real_workers_stream_progress_save_runs_and_exit(queue, runs_dir):
-    first, _ = queue.submit(SMALL, runs_dir, "default", name="one")
-    second, _ = queue.submit(SMALL.replace(epochs=1), runs_dir, name="two")
+    first = queue.submit(SMALL, runs_dir, "default", name="one")
+    second = queue.submit(SMALL.replace(epochs=1), runs_dir, name="two")
     assert queue.snapshot(second).position == 1
     assert queue.wait_until_idle(180)
     one, two = queue.snapshot(first), queue.snapshot(second)
@@ -243,14 +442,16 @@ def test_real_workers_stream_progress_save_runs_and_exit(queue, runs_dir):
     assert wait_until(lambda: len(queue.worker_pids()) == 1, 30, 0.05)
 
 
-def test_stop_keeps_the_partial_run(queue, runs_dir):
-    job, token = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="stopped-one")
-    wait_until(lambda: queue.snapshot(job).batch_points, 120, 0.05)
-    # While it trains, the latent space arrives with the decoder, for the explorer to draw with.
-    live = wait_until(lambda: queue.live_snapshot(job, epoch_end=True), 60, 0.05)
-    assert live.epochs == 200 and live.decoder is not None
-    assert live.decoder(live.z[:2]).shape == (2, 784)
-    queue.cancel(job, token)
+def test_stop_keeps_the_partial_run_and_the_decoder_streams_only_when_watched(queue, runs_dir):
+    job = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="stopped-one")
+    wait_until(lambda: queue.snapshot(job).epoch >= 2, 120, 0.05)
+    # Nobody has asked yet: the epoch ends stream their latent space, but not the decoder.
+    unwatched = queue._jobs[job].live_epoch_end
+    assert unwatched is not None and unwatched.decoder is None
+    # Asking is watching: the worker is told, and the decoder arrives, for the explorer to draw with.
+    live = wait_until(lambda: queue.live_decoder_snapshot(job), 60, 0.05)
+    assert live.epochs == 200 and live.decoder(live.z[:2]).shape == (2, 784)
+    queue.cancel(job)
     assert queue.wait_until_idle(120)
     snap = queue.snapshot(job)
     assert snap.state == "stopped" and snap.epoch < 200
@@ -258,8 +459,8 @@ def test_stop_keeps_the_partial_run(queue, runs_dir):
 
 
 def test_a_worker_killed_mid_training_is_explained_nothing_is_listed_and_the_queue_goes_on(queue, runs_dir):
-    doomed, _ = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="doomed")
-    after, _ = queue.submit(SMALL.replace(epochs=1), runs_dir, name="after")
+    doomed = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="doomed")
+    after = queue.submit(SMALL.replace(epochs=1), runs_dir, name="after")
     wait_until(lambda: queue.snapshot(doomed).batch_points, 120, 0.05)
     os.kill(queue.pid_of(doomed), signal.SIGKILL)
     assert queue.wait_until_idle(120)
@@ -268,25 +469,23 @@ def test_a_worker_killed_mid_training_is_explained_nothing_is_listed_and_the_que
     assert snap.message == "The training process ended unexpectedly (signal 9); nothing was saved."
     assert queue.snapshot(after).state == "completed"
     assert listed(runs_dir) == ["after"]
+    assert ended_unexpectedly(3) == "The training process ended unexpectedly (exit code 3); nothing was saved."
 
 
 def test_a_failure_inside_the_worker_is_one_sentence(queue, runs_dir):
-    job, _ = queue.submit(SMALL, runs_dir, name="late-clash")
+    job = queue.submit(SMALL, runs_dir, name="late-clash")
     (runs_dir / "late-clash").mkdir()  # the name is taken after the request was accepted
     assert queue.wait_until_idle(120)
     snap = queue.snapshot(job)
     assert snap.state == "failed" and snap.message == "A run named 'late-clash' already exists; choose another name."
 
 
-def test_a_stalled_worker_is_reported_and_can_be_stopped(queue, runs_dir):
-    job, token = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="frozen")
+def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queue, runs_dir):
+    job = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="frozen")
     wait_until(lambda: queue.snapshot(job).batch_points, 120, 0.05)
     pid = queue.pid_of(job)
     os.kill(pid, signal.SIGSTOP)  # frozen: alive, but silent
     try:
-        snap = wait_until(lambda: (s := queue.snapshot(job)).stalled and s, 30, 0.05)
-        assert snap.state in ("running", "stopping")
-        queue.cancel(job, token)
         assert queue.wait_until_idle(60)
     finally:
         if _alive(pid):
@@ -297,32 +496,30 @@ def test_a_stalled_worker_is_reported_and_can_be_stopped(queue, runs_dir):
 
 
 def test_memory_error_in_a_job_is_one_sentence(monkeypatch):
-    import threading
-
     from vae import lab, worker
 
     sent = []
 
     class Stream:
-        def send(self, event, **fields):
-            sent.append((event, fields))
+        def send(self, event):
+            sent.append(event)
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
     monkeypatch.setattr(lab, "train_and_save", out_of_memory)
-    worker.run_job({"config": SMALL.to_dict(), "runs_dir": "/nowhere", "name": "x"}, Stream(), threading.Event(), None)
-    assert sent == [("failed", {"message": "The training process ran out of memory; try a smaller model or batch."})]
+    job = protocol.Train(SMALL.to_dict(), "/nowhere", "x", None, None)
+    worker.run_job(job, Stream(), threading.Event(), threading.Event(), None)
+    assert sent == [protocol.Failed("The training process ran out of memory; try a smaller model or batch.")]
 
 
 def test_a_worker_given_nonsense_says_so_and_exits(mnist, mnist_cache_dir):
     env = {**os.environ, "LATENT_LAB_CACHE": str(mnist_cache_dir), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "vae.worker"], input="not json\n", capture_output=True,
-                          text=True, timeout=120, env=env, cwd=ROOT)
-    events = [json.loads(line) for line in done.stdout.splitlines()]
-    assert events[0]["event"] == "ready"
-    assert events[-1] == {"event": "failed",
-                          "message": "The training process received a request it does not understand."}
+    done = subprocess.run([sys.executable, "-m", "vae.worker"], input=b"not json\n", capture_output=True,
+                          timeout=120, env=env, cwd=ROOT)
+    events = [protocol.decode_event(line) for line in done.stdout.splitlines()]
+    assert isinstance(events[0], protocol.Ready)
+    assert events[-1] == protocol.Failed("The training process received a request it does not understand.")
     assert done.returncode == 2
 
 
@@ -331,7 +528,7 @@ SERVER_STAND_IN = textwrap.dedent("""
     from vae.config import TrainConfig
     from vae.training_queue import TrainingQueue
     queue = TrainingQueue()
-    job, _ = queue.submit(TrainConfig(hidden_dim=32, epochs=500, batch_size=64, train_subset=512), sys.argv[1])
+    job = queue.submit(TrainConfig(hidden_dim=32, epochs=500, batch_size=64, train_subset=512), sys.argv[1])
     while not queue.snapshot(job).batch_points:
         time.sleep(0.1)
     print(" ".join(map(str, queue.worker_pids())), flush=True)

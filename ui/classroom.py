@@ -1,8 +1,10 @@
 """Classroom mode as the pages see it: whether it is on, who this session is (vae.classroom.Person),
 the sidebar's teacher sign-in and student name, and what the teacher sets (shared by all sessions).
 
-Every permission is checked here on the server, in the code that acts, never only by hiding a
-button: a session's role lives in its session state, which no browser message can set.
+Every permission is checked on the server, in the code that acts, never only by hiding a button:
+a session's role lives in its session state, which no browser message can set. A browser is known
+by a random key it keeps in a cookie (never in the address: a projected address bar or a shared
+link must grant nothing); its connection's address is the device that limits count.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import time
 
 import streamlit as st
 
+from ui.cookie.mount import set_cookie
 from ui.shell import escape
 from vae import classroom
 from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
-STUDENT_KEY = "classroom_student_key"  # session state: a student's secret key
-STUDENT_PARAMETER = "student"  # ?student=<key>: a reload keeps a student's runs theirs
+BROWSER_KEY = "browser_key"  # session state: this browser's secret key (a student's key in classroom mode)
+KEY_COOKIE = "latent_lab_key"  # ... kept in this cookie, so a reload is the same person
+KEY_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
+SECRET_PARAMETERS = ("student", "job")  # where earlier versions put keys and tokens: removed from the address
 FAILED_SIGN_INS = "classroom_failed_sign_ins"
 MAX_FAILED_SIGN_INS = 5  # then a pause before the next try, so guessing is slow
 SIGN_IN_PAUSE_SECONDS = 30
@@ -52,32 +57,50 @@ def shared_state() -> ClassroomState:
     return ClassroomState()
 
 
-@st.cache_resource(show_spinner=False)
-def student_names() -> dict[str, str]:
-    """{key hash: name}: a student's name survives a reload (their key is in the address)."""
-    return {}
+def valid_key(key: str) -> bool:
+    return 16 <= len(key) <= 64 and key.replace("-", "").replace("_", "").isalnum()
 
 
-def student_key() -> str:
-    key = st.session_state.get(STUDENT_KEY)
+def browser_key() -> str:
+    """This browser's secret key: from its cookie, else new (and then written to the cookie)."""
+    key = st.session_state.get(BROWSER_KEY)
     if key is None:
-        given = st.query_params.get(STUDENT_PARAMETER, "")
-        key = given if 16 <= len(given) <= 64 and given.replace("-", "").replace("_", "").isalnum() else None
-        key = key or classroom.new_student_key()
-        st.session_state[STUDENT_KEY] = key
-    if st.query_params.get(STUDENT_PARAMETER) != key:
-        st.query_params[STUDENT_PARAMETER] = key
+        given = st.context.cookies.get(KEY_COOKIE, "")
+        key = given if valid_key(given) else classroom.new_student_key()
+        st.session_state[BROWSER_KEY] = key
     return key
+
+
+def keep_key_in_browser() -> None:
+    """Once per session: write the key to the cookie if the browser did not send it, and take any
+    key or token an older version left in the address out of it."""
+    key = browser_key()
+    if st.context.cookies.get(KEY_COOKIE) != key and not st.session_state.get("key_cookie_written"):
+        st.session_state.key_cookie_written = True
+        set_cookie(KEY_COOKIE, key, KEY_COOKIE_MAX_AGE_SECONDS, key="browser_key_cookie")
+    for parameter in SECRET_PARAMETERS:
+        if parameter in st.query_params:
+            del st.query_params[parameter]
+
+
+def address() -> str:
+    """The device this session connects from; the server's own machine (loopback) is one device."""
+    return st.context.ip_address or classroom.THIS_MACHINE
 
 
 def person() -> Person:
     """Who this session is. Outside classroom mode: LOCAL, who may do everything (as before)."""
+    browser = classroom.key_hash(browser_key())
     if not classroom_on():
-        return Person(LOCAL)
+        return Person(LOCAL, browser=browser, address=address())
     if st.session_state.get(ROLE) == TEACHER:
-        return Person(TEACHER, "the teacher")
-    hashed = classroom.key_hash(student_key())
-    return Person(STUDENT, student_names().get(hashed, ""), hashed)
+        return Person(TEACHER, "the teacher", browser=browser, address=address())
+    return Person(STUDENT, shared_state().name_of(browser), browser, browser=browser, address=address())
+
+
+def may_change_owner(owner: dict | None) -> bool:
+    """May this session stop or delete what `owner` made (vae.classroom.may_change)?"""
+    return classroom.may_change(person(), owner)
 
 
 def is_classroom_teacher() -> bool:
@@ -126,12 +149,12 @@ def sign_out() -> None:
 
 def set_name() -> None:
     try:
-        name = classroom.validate_student_name(st.session_state.get("student_name_input", ""))
+        shared_state().register_name(classroom.key_hash(browser_key()), st.session_state.get("student_name_input", ""),
+                                     address())
     except ClassroomError as error:
         st.session_state.name_message = str(error)
         return
     st.session_state.pop("name_message", None)
-    student_names()[classroom.key_hash(student_key())] = name
 
 
 def sidebar_panel() -> None:
@@ -162,14 +185,24 @@ def sidebar_panel() -> None:
         st.error(st.session_state.sign_in_message)
 
 
-def follow_pinned_run(set_active_run, visible: list[str]) -> None:
+def pinned_run_name(listed) -> str | None:
+    """The class run among these runs: the one with the pinned name *and* creation time (a newer
+    run given a deleted one's name is not it). None outside classroom mode or when none is."""
+    if not classroom_on():
+        return None
+    pinned = shared_state().pinned()[0]
+    return next((run.name for run in listed if pinned == (run.name, run.created_at)), None)
+
+
+def follow_pinned_run(set_active_run, listed) -> None:
     """When the teacher pins a class run, every student's session opens it (once per pin)."""
     if not classroom_on():
         return
-    pinned, version = shared_state().pinned()
+    version = shared_state().pinned()[1]
     if version != st.session_state.get("pin_seen"):
         st.session_state.pin_seen = version
-        if pinned in visible and person().role == STUDENT:
+        pinned = pinned_run_name(listed)
+        if pinned and person().role == STUDENT:
             set_active_run(pinned)
 
 

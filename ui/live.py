@@ -11,7 +11,8 @@ from ui.formation import pack as formation_pack
 from ui.latent_map import pack as map_pack
 from ui.latent_map.mount import latent_map
 from ui.shell import escape
-from vae.snapshots import Snapshot
+from vae import cost
+from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
 
 LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
 
@@ -20,7 +21,7 @@ def watched_job_id() -> str | None:
     """The training to watch: this session's own (even while it waits in the queue), else the
     first one running."""
     active = training.training_queue().snapshots(active_only=True)
-    mine = [snap for snap in active if training.is_mine(snap.id)]
+    mine = [snap for snap in active if training.is_mine(snap)]
     chosen = mine or [snap for snap in active if snap.running]
     return chosen[0].id if chosen else None
 
@@ -46,10 +47,9 @@ def formation_payload(job_id: str) -> bytes | None:
 
 def explorer_snapshot(job_id: str) -> Snapshot | None:
     """The explorer's model: the latest finished epoch's (refreshed once per epoch), or, before
-    the first epoch ends, the first snapshot taken a moment into training."""
-    queue = training.training_queue()
-    snapshot = queue.live_snapshot(job_id, epoch_end=True) or queue.live_snapshot(job_id)
-    return snapshot if snapshot is not None and snapshot.decoder is not None else None
+    the first epoch ends, the first snapshot taken a moment into training. Asking for it tells the
+    training to stream its decoder; one over vae.snapshots.LIVE_DECODER_MAX_BYTES never is."""
+    return training.training_queue().live_decoder_snapshot(job_id)
 
 
 def live_explorer(job_id: str) -> None:
@@ -66,7 +66,10 @@ def live_explorer(job_id: str) -> None:
         st.progress(job.fraction_done, text=f"{escape(job.run_name)}: {training.progress_text(job)}")
         training.cancel_button(job, "live")
         if snapshot is None:
-            st.info("The map appears here a moment after this training starts learning.")
+            if 4 * cost.parameter_counts(job.config)[1] > LIVE_DECODER_MAX_BYTES:
+                st.info("This model is too large to stream while it trains; its map appears when the run is saved.")
+            else:
+                st.info("The map appears here a moment after this training starts learning.")
             return
         st.markdown(f"**Training, {snapshot.label()}**: the map and the digits come from the model as it is "
                     "now, and change as it learns. Drag across the map to decode any point.")

@@ -41,6 +41,7 @@ def ensure_app_shell() -> None:
     presenter_style()  # presenter mode (switched on the Lesson page) enlarges every page
     from ui import classroom  # here, not at the top: ui.classroom uses this module's escape()
 
+    classroom.keep_key_in_browser()
     with st.sidebar:
         classroom.sidebar_panel()
 

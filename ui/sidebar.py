@@ -14,8 +14,8 @@ def run_picker() -> None:
     if current.runs:
         names = [run.name for run in current.runs]
         state.apply_run_query_parameter(names)
-        classroom.follow_pinned_run(state.set_active_run, names)
-        pinned = classroom.shared_state().pinned()[0] if classroom.classroom_on() else None
+        classroom.follow_pinned_run(state.set_active_run, current.runs)
+        pinned = classroom.pinned_run_name(current.runs)
         summaries = {run.name: ("📌 " if run.name == pinned else "") + run.one_line() + owner_note(run)
                      for run in current.runs}
         chosen = state.active_run()
@@ -43,7 +43,7 @@ def queue_lines() -> list[str]:
     """One line per active job: this session's first, then the rest of the queue in order."""
     lines = []
     for snap in training.training_queue().snapshots(active_only=True):
-        whose = "Your training" if training.is_mine(snap.id) else "Training"
+        whose = "Your training" if training.is_mine(snap) else "Training"
         if snap.state == "queued":
             lines.append(f"{whose} {escape(snap.run_name)}: waiting, position {snap.position}, "
                          f"starts {training.about(snap.estimated_start_seconds)}")
@@ -72,6 +72,5 @@ def sidebar() -> None:
     with st.sidebar:
         training.follow_finished_jobs()  # first: a run one of my jobs just saved becomes the active one
         run_picker()
-        training.keep_jobs_in_address()
         queue_status()
         st.caption(f"Latent Lab {app_version()} · runs in `{state.runs_dir()}`")

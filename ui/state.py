@@ -13,12 +13,14 @@ from ui.formation import pack as formation_pack
 from ui.latent_map import pack
 from ui.shell import escape
 from vae import runs
+from vae.animation import animation
 from vae.classroom import may_see
 from vae.data import MnistData, load_mnist
 from vae.drawing import drawing_from_png
 from vae.errors import LabError
-from vae.evaluate import decode
+from vae.evaluate import decode, manifold_grid
 from vae.numpy_model import NumpyModel
+from vae.plots import enlarge, png
 from vae.snapshots import Replay
 
 ACTIVE_RUN = "active_run"
@@ -64,7 +66,7 @@ def listing() -> runs.RunListing:
     me = classroom.person()
     if me.is_teacher:
         return every
-    pinned = classroom.shared_state().pinned()[0]  # the class run: everyone's, whoever trained it
+    pinned = classroom.pinned_run_name(every.runs)  # the class run: everyone's, whoever trained it
     # Unreadable runs have no owner to show them to: the teacher sees them (and can delete them).
     return runs.RunListing([run for run in every.runs if run.name == pinned or may_see(me, run.metrics.get("owner"))])
 
@@ -140,6 +142,29 @@ def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
     """The run's epoch snapshots and the formation view's payload of them (read once per run);
     RunError if the run has none."""
     return _replay(str(run.path), _folder_stamp(run.path), run)
+
+
+@st.cache_resource(show_spinner="Making the animation…", max_entries=4)
+def _replay_animation(path: str, stamp: int, image_format: str, _run: runs.RunSummary) -> bytes:
+    return animation(replay(_run)[0], test_set().y_test, _run.name, image_format)
+
+
+def replay_animation(run: runs.RunSummary, image_format: str) -> bytes:
+    """The run's epoch replay as an animated GIF or WebP: made once per run and format, then
+    served to every session from memory (a 10-epoch GIF takes about a second to make)."""
+    return _replay_animation(str(run.path), _folder_stamp(run.path), image_format, run)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _manifold(path: str, stamp: int, n: int, extent: float, _run: runs.RunSummary) -> tuple[np.ndarray, bytes]:
+    image = enlarge(manifold_grid(decoder(_run), n, -extent, extent), max(1, 672 // (28 * n)))
+    return image, png(image)
+
+
+def manifold(run: runs.RunSummary, n: int, extent: float) -> tuple[np.ndarray, bytes]:
+    """The n × n manifold grid over [-extent, extent]² (as shown, and as a PNG), made once per run
+    and setting: a 30 × 30 grid is 900 decodes and a 672-px PNG, shared by every session."""
+    return _manifold(str(run.path), _folder_stamp(run.path), n, float(extent), run)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -1,5 +1,6 @@
-"""The pages' side of the training queue: one queue for the whole server, this session's jobs (and
-their secret tokens, kept in the address bar so a reload keeps them), and the progress widgets."""
+"""The pages' side of the training queue: one queue for the whole server (its policy: the classroom
+rules), this browser's jobs (recognised by its key, so a reload keeps them; nothing secret is put in
+the address), and the progress widgets."""
 
 from __future__ import annotations
 
@@ -9,89 +10,62 @@ import streamlit as st
 from ui import classroom, state
 from ui.shell import escape
 from vae import runs
-from vae.classroom import STUDENT, check_training
+from vae.classroom import ClassroomPolicy
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
 from vae.training_queue import JobSnapshot, TrainingQueue
 
-MY_JOBS = "my_training_jobs"  # session state: {job id: token}
-JOB_PARAMETER = "job"  # ?job=<id>.<token>, one per job of this session
-
 
 @st.cache_resource(show_spinner=False)
 def training_queue() -> TrainingQueue:
     """The one queue, shared by every session and kept across reloads; it starts a warm
-    training process at once, so the first training starts without waiting for TensorFlow."""
-    return TrainingQueue.from_environment()
-
-
-def my_jobs() -> dict[str, str]:
-    """This session's jobs {id: token}, including those named in the address after a reload."""
-    jobs = st.session_state.setdefault(MY_JOBS, {})
-    queue = training_queue()
-    for value in st.query_params.get_all(JOB_PARAMETER):
-        job_id, _, token = value.partition(".")
-        if job_id not in jobs and queue.owns(job_id, token):
-            jobs[job_id] = token
-    return jobs
-
-
-def remember_job(job_id: str, token: str) -> None:
-    st.session_state.setdefault(MY_JOBS, {})[job_id] = token
-    keep_jobs_in_address()
-
-
-def keep_jobs_in_address() -> None:
-    """Write this session's active jobs into the address bar, so a reload keeps them."""
-    queue = training_queue()
-    wanted = [f"{job_id}.{token}" for job_id, token in my_jobs().items()
-              if (snap := queue.snapshot(job_id)) is not None and snap.active]
-    if st.query_params.get_all(JOB_PARAMETER) != wanted:
-        if wanted:
-            st.query_params[JOB_PARAMETER] = wanted
-        else:
-            del st.query_params[JOB_PARAMETER]
+    training process at once, so the first training starts without waiting for TensorFlow.
+    Stale temporary folders of crashed saves are cleared as the server starts."""
+    runs.remove_stale_temporaries(state.runs_dir(), older_than_seconds=runs.STALE_SECONDS)
+    return TrainingQueue.from_environment(policy=ClassroomPolicy(classroom.shared_state()))
 
 
 def my_snapshots() -> list[JobSnapshot]:
-    queue = training_queue()
-    return [snap for job_id in my_jobs() if (snap := queue.snapshot(job_id)) is not None]
+    """This browser's jobs (running ones first, then its place in the line, then ended ones)."""
+    mine = classroom.person().browser
+    return [snap for snap in training_queue().snapshots() if snap.browser == mine]
 
 
-def is_mine(job_id: str) -> bool:
-    return job_id in my_jobs()
+def is_mine(snap: JobSnapshot) -> bool:
+    return snap.browser == classroom.person().browser
 
 
 def cancel(job_id: str) -> None:
-    """Button callback: cancel a queued job or stop a running one. The queue checks the token;
-    in classroom mode the teacher may stop anyone's (the role comes from this session's state)."""
+    """Button callback: cancel a queued job or stop a running one; the queue asks the classroom
+    rules whether this session may (its owner, or the teacher; anyone in local mode)."""
     try:
-        training_queue().cancel(job_id, my_jobs().get(job_id), teacher=classroom.is_classroom_teacher())
+        training_queue().cancel(job_id, classroom.person())
     except LabError as error:
         st.session_state.training_error = str(error)
 
 
 def may_cancel(snap: JobSnapshot) -> bool:
-    return is_mine(snap.id) or classroom.is_classroom_teacher()
+    return classroom.may_change_owner(snap.owner)
 
 
 def start_training(preset_name: str | None, config: TrainConfig, name: str | None = None) -> str | None:
-    """Queue a training, or show why it cannot be queued. Returns the job id."""
+    """Queue a training, or show why it cannot be queued (the queue applies every limit). Returns the job id."""
     if state.data_or_error() is None:
         return None
-    me = classroom.person()
     try:
-        limits = classroom.shared_state().limits
-        check_training(me, config, limits)
-        job_id, token = training_queue().submit(
-            config, state.runs_dir(), preset_name, name or None, owner=me.owner(),
-            max_active_per_owner=limits.jobs if me.role == STUDENT else None)
+        return training_queue().submit(config, state.runs_dir(), preset_name, name or None,
+                                       requester=classroom.person())
     except LabError as error:
         st.error(str(error))
         return None
-    remember_job(job_id, token)
-    return job_id
+
+
+def unavailable_notice() -> None:
+    """When training cannot start at all (the training process keeps failing), say why."""
+    reason = training_queue().unavailable()
+    if reason:
+        st.error(reason + " The server's terminal shows the whole error.")
 
 
 def progress_text(snap: JobSnapshot) -> str:
@@ -128,7 +102,10 @@ def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
         st.button("Cancel", key=f"{key_prefix}-cancel-{snap.id}", on_click=cancel, args=(snap.id,))
     elif snap.state == "stopping" and not snap.stalled:
         st.button("Stopping…", key=f"{key_prefix}-stop-{snap.id}", disabled=True)
-    elif snap.running and snap.state != "saving":
+    elif snap.state == "saving":
+        st.button("Stop saving (the run is not kept)", key=f"{key_prefix}-stop-{snap.id}", on_click=cancel,
+                  args=(snap.id,), help="Training is over; this ends the process now and keeps nothing.")
+    elif snap.running:
         label = "Stop the stuck training" if snap.stalled else "Stop training"
         st.button(label, key=f"{key_prefix}-stop-{snap.id}", on_click=cancel, args=(snap.id,),
                   help="Ends after the current group of batches and keeps the run.")
@@ -138,7 +115,7 @@ def finished_notice(snap: JobSnapshot) -> None:
     if snap.state == "failed":
         st.error(snap.message)
     elif snap.state == "cancelled":
-        st.info(f"Training {escape(snap.run_name)} was cancelled before it started.")
+        st.info(f"Training {escape(snap.run_name)}: {escape(snap.message)}")
     elif snap.state == "stopped":
         st.warning(snap.message + " Training was stopped early; the partial model was kept.")
     else:

@@ -37,10 +37,12 @@ def train_and_save(
     stop_event: threading.Event | None = None,
     live_seconds: float | None = None,
     owner: dict | None = None,
+    watching: threading.Event | None = None,
 ) -> SavedRun:
     """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
     "stopped"); a diverged one is not saved at all. The name is checked before training starts.
-    `live_seconds`: also take snapshots this often between epochs, for listeners that watch.
+    `live_seconds`: also take snapshots this often between epochs, while `watching` is set (or
+    always, if None), for listeners that watch.
     `owner` (classroom mode: who asked for it, vae.classroom) is kept in the run's metrics."""
     runs_dir = Path(runs_dir)
     runs.check_writable(runs_dir)
@@ -50,7 +52,7 @@ def train_and_save(
         raise RunError(f"A run named {name!r} already exists; choose another name.")
     from vae.train import train  # TensorFlow loads here, not when the dashboard starts
 
-    result = train(config, data, listeners, stop_event, live_seconds=live_seconds)
+    result = train(config, data, listeners, stop_event, live_seconds=live_seconds, watching=watching)
     if result.status == "diverged":
         raise TrainingDiverged(
             "Training diverged (the loss became NaN); nothing was saved. "

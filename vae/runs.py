@@ -34,6 +34,7 @@ TRASH_PREFIX = ".deleting-"
 MAX_JSON_BYTES = 1_000_000  # config.json, metrics.json: a few KB when we write them
 MAX_HISTORY_BYTES = 2_000_000  # history.csv: one short line per epoch, at most 1000 epochs
 STATUSES = ("completed", "stopped")
+STALE_SECONDS = 600  # a save takes seconds: a .saving-/.deleting- folder this old was left by a crash
 log = logging.getLogger(__name__)
 
 
@@ -166,6 +167,34 @@ def list_runs(root: Path | None = None) -> RunListing:
             listing.problems.append(RunProblem(path.name, str(error)))
     listing.runs.sort(key=lambda run: (run.created_at, run.name), reverse=True)
     return listing
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    runs: list[tuple[dict | None, int]]  # each run folder's owner (None: the teacher's, or unreadable) and bytes
+    free_bytes: int  # free on the runs folder's disk
+
+
+def folder_bytes(path: Path) -> int:
+    total = 0
+    for file in Path(path).rglob("*"):
+        with contextlib.suppress(OSError):
+            if file.is_file():
+                total += file.stat().st_size
+    return total
+
+
+def disk_usage(root: Path) -> DiskUsage:
+    """What saved runs take, by owner, and what is left on the disk (for quotas)."""
+    root = Path(root)
+    listing = list_runs(root)
+    used = [(run.metrics.get("owner"), folder_bytes(run.path)) for run in listing.runs]
+    used += [(None, folder_bytes(root / problem.name)) for problem in listing.problems]
+    try:
+        free = shutil.disk_usage(root if root.is_dir() else root.parent).free
+    except OSError:
+        free = 0
+    return DiskUsage(used, free)
 
 
 def unique_run_name(root: Path, stem: str) -> str:

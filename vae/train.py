@@ -110,25 +110,34 @@ class _Relay(keras.callbacks.Callback):
 
 
 class _Snapshots(keras.callbacks.Callback):
-    """Takes a snapshot (vae.snapshots) at each epoch's end and, when `live_seconds` is set, also
-    after the first group of batches and then every `live_seconds` in between; listeners with an
-    `on_snapshot` method hear of each. The model is copied to numpy first, so the snapshot's
-    arithmetic never touches TensorFlow's state while it trains (~25 ms for the dense model)."""
+    """Takes a snapshot (vae.snapshots) at each epoch's end and, when `live_seconds` is set and
+    someone watches (`watching`; None: always), also after the first group of batches and then
+    every `live_seconds` in between, with the decoder when it fits the streaming budget; listeners
+    with an `on_snapshot` method hear of each. The model is copied to numpy first, so the
+    snapshot's arithmetic never touches TensorFlow's state while it trains (~25 ms for the dense
+    model)."""
 
     async_safe = True  # between epochs it may run beside the training loop: it only reads weights
 
-    def __init__(self, images, epochs, batches_per_epoch, listeners, live_seconds):
+    def __init__(self, images, epochs, batches_per_epoch, listeners, live_seconds, watching):
         super().__init__()
         self.images, self.epochs, self.batches_per_epoch = images, epochs, batches_per_epoch
         self.listeners = [listener for listener in listeners if hasattr(listener, "on_snapshot")]
         self.live_seconds = live_seconds
+        self.watching = watching
         self.epoch_ends: list[snapshots.Snapshot] = []
         self.last: snapshots.Snapshot | None = None
         self.last_taken = -math.inf
+        self.was_watched = False
         self.busy = threading.Lock()  # batch ends may arrive on several threads: one snapshot at a time
 
+    def watched(self) -> bool:
+        return self.live_seconds is not None and (self.watching is None or self.watching.is_set())
+
     def on_train_batch_end(self, batch, logs=None):
-        if self.live_seconds is None or time.perf_counter() - self.last_taken < self.live_seconds:
+        watched = self.watched()
+        started_watching, self.was_watched = watched and not self.was_watched, watched
+        if not watched or (time.perf_counter() - self.last_taken < self.live_seconds and not started_watching):
             return
         if logs and not math.isfinite(float(logs.get("loss", 0.0))):
             return
@@ -148,9 +157,11 @@ class _Snapshots(keras.callbacks.Callback):
     def _take(self, epoch: float) -> snapshots.Snapshot:
         self.last_taken = time.perf_counter()
         encoder = model_from_arrays(model_arrays(self.model.encoder, "encoder"), "encoder")
-        decoder = model_from_arrays(model_arrays(self.model.decoder, "decoder"), "decoder")
+        decoder_arrays = model_arrays(self.model.decoder, "decoder")
+        decoder = model_from_arrays(decoder_arrays, "decoder")
+        streamable = sum(a.nbytes for a in decoder_arrays.values()) <= snapshots.LIVE_DECODER_MAX_BYTES
         snapshot = snapshots.take(encoder, decoder, self.images, epoch, self.epochs, self.last,
-                                  keep_decoder=self.live_seconds is not None)
+                                  keep_decoder=self.watched() and streamable)
         self.last = snapshot
         for listener in self.listeners:
             listener.on_snapshot(snapshot)
@@ -164,12 +175,14 @@ def train(
     stop_event: threading.Event | None = None,
     report_every: int = 10,
     live_seconds: float | None = None,
+    watching: threading.Event | None = None,
 ) -> TrainingResult:
     """Train `config` on `data` (the test set validates each epoch) and return the model and history.
 
     Setting `stop_event` ends training after the current batch; the partial model is returned with
     status "stopped". A NaN loss ends it with status "diverged". A snapshot of the latent space is
-    taken at every epoch's end (and every `live_seconds` in between, for listeners that watch).
+    taken at every epoch's end (and every `live_seconds` in between while `watching` is set, or
+    always if it is None, for listeners that watch).
     """
     x_train = training_images(config, data)
     check_fits_data(config, len(x_train))
@@ -183,7 +196,7 @@ def train(
                         total_steps=config.epochs * batches_per_epoch)
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
-                                live_seconds)
+                                live_seconds, watching)
     model.fit(
         x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
         validation_data=(data.x_test, data.x_test), validation_batch_size=EVAL_BATCH_SIZE,

@@ -1,112 +1,107 @@
 """A training worker process: `python -m vae.worker`, started by the web server's training queue.
 
 It imports TensorFlow and loads MNIST first, then says it is ready ("warm"), so a training starts
-at once when a job arrives. It takes exactly one job from stdin, streams its progress to stdout as
-JSON lines, and exits: its memory goes back to the system, and the next job gets a new process.
-
-Protocol (one JSON object per line):
-  server -> worker: {"command": "train", "config": {...}, "runs_dir": "...", "name": "...", "preset": ...,
-                     "owner": {...} or null (classroom mode: who queued it, kept in the run's metrics)}
-                    {"command": "stop"}  (ends training after the current group of batches; the run is kept)
-  worker -> server: {"event": "ready"}, {"event": "batch", ...}, {"event": "epoch", ...},
-                    {"event": "snapshot", ...} (vae.snapshots.to_message: the latent space now, and the decoder),
-                    {"event": "saving"}, {"event": "finished", ...} or {"event": "failed", "message": ...}
-When stdin closes (the server exited or was killed), the worker exits at once: no orphans.
+at once when a job arrives. It takes exactly one job from stdin, streams its progress to stdout
+(vae.protocol: one JSON message per line), and exits: its memory goes back to the system, and the
+next job gets a new process. When stdin closes (the server exited or was killed), the worker exits
+at once: no orphans.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
+
+from vae import protocol
 
 # A worker runs at a lower priority than the web server: a person waiting for a page comes first,
 # training takes every cycle left. LATENT_LAB_WORKER_NICENESS (0-19) changes it.
 NICENESS_ENV = "LATENT_LAB_WORKER_NICENESS"
 BACKGROUND_NICENESS = 10
 EXIT_BAD_JOB = 2
-# Live snapshots of the latent space (with the decoder's weights, ~1 MB as a line) between
-# epochs: one after the first group of batches, then at most one per this many seconds.
+# Live snapshots of the latent space between epochs, while someone watches: one after the first
+# group of batches, then at most one per this many seconds.
 LIVE_SNAPSHOT_SECONDS = 4.0
 
 
 class ProgressStream:
-    """A TrainingListener that writes each report as one JSON line (from Keras's threads)."""
+    """A TrainingListener that writes each report as one protocol line (from Keras's threads)."""
 
-    def __init__(self, out: TextIO):
+    def __init__(self, out: BinaryIO):
         self._out = out
         self._lock = threading.Lock()
 
-    def send(self, event: str, **fields) -> None:
-        line = json.dumps({"event": event, **fields}, allow_nan=True)
+    def send(self, event: protocol.Event) -> None:
+        try:
+            line = protocol.encode_event(event)
+        except ValueError as error:  # a NaN that slipped through: never let a report stop training
+            print(f"latent lab worker: dropped a report ({error})", file=sys.stderr, flush=True)
+            return
         with self._lock:
-            self._out.write(line + "\n")
+            self._out.write(line)
             self._out.flush()
 
     def on_batch(self, progress) -> None:
-        self.send("batch", epoch=progress.epoch, epochs=progress.epochs, batch=progress.batch,
-                  batches_per_epoch=progress.batches_per_epoch, metrics=progress.metrics,
-                  elapsed_seconds=progress.elapsed_seconds)
+        self.send(protocol.Batch(progress.epoch, progress.epochs, progress.batch, progress.batches_per_epoch,
+                                 progress.metrics, progress.elapsed_seconds))
 
     def on_epoch(self, summary) -> None:
-        self.send("epoch", epoch=summary.epoch, epochs=summary.epochs, train=summary.train, test=summary.test,
-                  elapsed_seconds=summary.elapsed_seconds)
+        self.send(protocol.Epoch(summary.epoch, summary.epochs, summary.train, summary.test, summary.elapsed_seconds))
 
     def on_snapshot(self, snapshot) -> None:
-        from vae.snapshots import to_message
-
-        self.send("snapshot", **to_message(snapshot))
+        self.send(protocol.SnapshotEvent(snapshot))
 
 
-def watch_commands(stdin: TextIO, stop: threading.Event) -> None:
-    """Sets `stop` on a stop command; exits the process the moment stdin closes."""
+def watch_commands(stdin: BinaryIO, stop: threading.Event, watching: threading.Event) -> None:
+    """Sets `stop` on Stop, `watching` on Watch; exits the process the moment stdin closes."""
     for line in stdin:
         try:
-            command = json.loads(line).get("command")
-        except (ValueError, AttributeError):
+            command = protocol.decode_command(line)
+        except protocol.ProtocolError:
             continue
-        if command == "stop":
+        if isinstance(command, protocol.Stop):
             stop.set()
+        elif isinstance(command, protocol.Watch):
+            (watching.set if command.on else watching.clear)()
     os._exit(0)  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
 
 
-def run_job(job: dict, stream: ProgressStream, stop: threading.Event, data) -> None:
+def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, watching: threading.Event,
+            data) -> None:
     from vae.config import TrainConfig
     from vae.errors import LabError
     from vae.lab import train_and_save
 
     try:
-        config = TrainConfig.from_dict(job["config"])
+        config = TrainConfig.from_dict(job.config)
 
         class SavingNotice:  # says when training is over and the test set is being evaluated
             def on_batch(self, progress): ...
 
             def on_epoch(self, summary):
                 if summary.epoch == summary.epochs or stop.is_set():
-                    stream.send("saving")
+                    stream.send(protocol.Saving())
 
-        saved = train_and_save(config, data, Path(job["runs_dir"]), job["name"], job.get("preset"),
-                               [stream, SavingNotice()], stop, live_seconds=LIVE_SNAPSHOT_SECONDS,
-                               owner=job.get("owner"))
+        saved = train_and_save(config, data, Path(job.runs_dir), job.name, job.preset, [stream, SavingNotice()],
+                               stop, live_seconds=LIVE_SNAPSHOT_SECONDS, owner=job.owner, watching=watching)
     except LabError as error:
-        stream.send("failed", message=str(error))
+        stream.send(protocol.Failed(str(error)))
         return
     except MemoryError:
-        stream.send("failed", message="The training process ran out of memory; try a smaller model or batch.")
+        stream.send(protocol.Failed("The training process ran out of memory; try a smaller model or batch."))
         return
     except Exception as error:  # reported to the page in one sentence; the traceback goes to stderr
         traceback.print_exc()
-        stream.send("failed", message=f"Training failed unexpectedly: {type(error).__name__}: {error}")
+        stream.send(protocol.Failed(f"Training failed unexpectedly: {type(error).__name__}: {error}"))
         return
     metrics = saved.metrics
-    stream.send("finished", state=metrics["status"], run_name=saved.name,
-                epochs_completed=metrics["epochs_completed"], test_neg_elbo=metrics["test_neg_elbo"],
-                train_seconds=metrics["train_seconds"])
+    stream.send(protocol.Finished(metrics["status"], saved.name, metrics["epochs_completed"],
+                                  metrics["test_neg_elbo"], metrics["train_seconds"]))
 
 
 def niceness() -> int:
@@ -127,12 +122,12 @@ def warm_up(data) -> None:
 
 def main() -> int:
     # Our protocol owns the real stdout; anything a library prints goes to stderr instead.
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal: the server decides
     if hasattr(os, "nice"):
         os.nice(niceness())
-    stream = ProgressStream(protocol)
+    stream = ProgressStream(out)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import vae.model  # noqa: F401  (TensorFlow and Keras: the slow part of starting, done before a job arrives)
@@ -144,23 +139,25 @@ def main() -> int:
         warm_up(data)
     except DataError as error:
         data, data_error = None, str(error)
-    stream.send("ready", pid=os.getpid())
+    stream.send(protocol.Ready(os.getpid()))
 
-    line = sys.stdin.readline()
+    stdin = sys.stdin.buffer
+    line = stdin.readline()
     if not line:
         return 0
     try:
-        job = json.loads(line)
-        assert job.get("command") == "train"
-    except (ValueError, AssertionError):
-        stream.send("failed", message="The training process received a request it does not understand.")
+        job = protocol.decode_command(line)
+        if not isinstance(job, protocol.Train):
+            raise protocol.ProtocolError("the first command is not a training")
+    except protocol.ProtocolError:
+        stream.send(protocol.Failed("The training process received a request it does not understand."))
         return EXIT_BAD_JOB
     if data is None:
-        stream.send("failed", message=data_error)
+        stream.send(protocol.Failed(data_error))
         return 0
-    stop = threading.Event()
-    threading.Thread(target=watch_commands, args=(sys.stdin, stop), daemon=True, name="commands").start()
-    run_job(job, stream, stop, data)
+    stop, watching = threading.Event(), threading.Event()
+    threading.Thread(target=watch_commands, args=(stdin, stop, watching), daemon=True, name="commands").start()
+    run_job(job, stream, stop, watching, data)
     return 0
 
 

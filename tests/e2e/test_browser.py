@@ -68,12 +68,12 @@ def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page
     wait_until(lambda: chart_point_count(watcher) > 0, 60, message="the live chart to draw")
     first = chart_point_count(watcher)
     wait_until(lambda: chart_point_count(watcher) > first, 30, message="the live chart to update")
-    # The latent space forms beside the curves: a new frame at least once per epoch.
+    # The latent space forms beside the curves: later epochs replace earlier ones, never the other way.
+    # (Which epochs a 2-second refresh catches depends on the machine's speed: only order is certain.)
     start = wait_until(lambda: finished_epoch_shown(watcher), 60, message="a finished epoch's latent space")
-    wait_until(lambda: finished_epoch_shown(watcher) >= start + 3, 60, message="three more epochs")
-    shown = live_frames_shown(watcher)
-    between = shown[shown.index(f"training, epoch {start} of 10"):]
-    assert len(between) >= 4, shown  # epochs start .. start + 3, each seen (and maybe moments between)
+    wait_until(lambda: finished_epoch_shown(watcher) > start, 60, message="a later epoch")
+    epochs_seen = [int(title.split()[2]) for title in live_frames_shown(watcher) if "part way" not in title]
+    assert epochs_seen == sorted(epochs_seen) and len(set(epochs_seen)) >= 2, epochs_seen
     watcher.page.get_by_role("button", name="Stop training").click()
     # Stopping takes a batch, then the test-set evaluation and the save: seconds, more on a busy machine.
     watcher.page.wait_for_selector("text=stopped early", timeout=90_000)

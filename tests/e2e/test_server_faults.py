@@ -1,5 +1,6 @@
 """The app's server killed (SIGKILL) in the middle of a training, then started again."""
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -58,11 +59,18 @@ def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_
     assert [run.name for run in listing.runs] == ["earlier"] and listing.problems == []
     assert {p.name: p.read_bytes() for p in (runs_dir / "earlier").iterdir()} == before
 
+    # What a crash mid-save leaves (hidden, never listed) is cleared when the server starts again.
+    stale = runs_dir / f"{runs.TEMP_PREFIX}crashed-abc"
+    stale.mkdir()
+    (stale / "config.json").write_text("{}")
+    old = time.time() - runs.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
     restarted = AppServer(runs_dir, mnist_cache_dir, tmp_path / "second.log")
     try:
         watcher = new_page()
         watcher.goto(restarted.url)
         assert "Run earlier:" in watcher.page.inner_text("body")
+        assert not stale.exists()
         watcher.page.wait_for_selector("canvas.map", timeout=30_000)  # the latent map with its digit
         watcher.assert_clean()
     finally:

@@ -51,14 +51,15 @@ function build(root) {
 
 function createMap(root, data, setStateValue, setTriggerValue) {
   const ui = build(root);
-  const model = unpackModel(data.decoder, data.weights);
-  const points = data.points;
-  const labels = data.labels;
-  const plane = data.plane;
-  const extent = data.extent;
+  // What a new model of the same run (a live training's next epoch) replaces in place: see replace().
+  let model = unpackModel(data.decoder, data.weights);
+  let points = data.points;
+  let labels = data.labels;
+  let plane = data.plane;
+  let extent = data.extent;
   const toPx = (v) => ((v + extent) / (2 * extent)) * MAP_SIZE;
   const fromPx = (p) => (p / MAP_SIZE) * 2 * extent - extent;
-  const stats = (lab.stats[data.run] = { frames: 0, paintMs: [] });
+  const stats = (lab.stats[data.run] = { frames: 0, paintMs: [], swaps: 0 });
 
   const backdrop = document.createElement("canvas"); // background grid + dots, redrawn rarely
   backdrop.width = backdrop.height = MAP_SIZE;
@@ -181,9 +182,10 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     if (view.state.show_grid && view.gridDone < GRID_TILES * GRID_TILES) {
       const budgetEnd = performance.now() + 6;
       const ctx = backdrop.getContext("2d");
-      const start = view.gridDone;
-      while (view.gridDone < GRID_TILES * GRID_TILES && performance.now() < budgetEnd) view.gridDone += 1;
-      drawGridTiles(ctx, start, view.gridDone);
+      while (view.gridDone < GRID_TILES * GRID_TILES && performance.now() < budgetEnd) {
+        drawGridTiles(ctx, view.gridDone, view.gridDone + 1);
+        view.gridDone += 1;
+      }
       if (view.gridDone === GRID_TILES * GRID_TILES) drawBackdrop(); // dots back on top
       requestFrame();
     }
@@ -270,15 +272,39 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     requestFrame();
   }
 
+  // New weights (and points) for the same run: swap them under whatever the person is doing. A
+  // drag keeps dragging, a Play keeps playing, the point stays; the dots and the digit are redrawn
+  // with the new model at the next frame, and so are the background tiles, a few per frame.
+  function replace(next) {
+    model = unpackModel(next.decoder, next.weights);
+    points = next.points;
+    labels = next.labels;
+    plane = next.plane;
+    extent = next.extent;
+    view.gridDone = 0;
+    drawBackdrop();
+    if (!view.pending) view.pending = view.z.slice();
+    stats.swaps += 1;
+    ui.digit.dataset.swaps = String(stats.swaps);
+    requestFrame();
+  }
+
   drawBackdrop();
   paintDigit(view.z);
-  return { apply, decode: (z) => Array.from(decode(model, z)), stats };
+  return { apply, replace, decode: (z) => Array.from(decode(model, z)), stats };
 }
 
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
-  // Runs again only when `data` changes, i.e. for another run: build the map anew for it.
+  // Runs again whenever `data` changes. The same run with a new model (a live training's next
+  // epoch) is swapped into the map that is there; another run gets a map of its own.
   data = readPayload(data);
+  const existing = parentElement.__latentMap;
+  if (existing && existing.run === data.run && parentElement.querySelector(".latent-map")) {
+    existing.map.replace(data);
+    return;
+  }
   const map = createMap(parentElement, data, setStateValue, setTriggerValue);
+  parentElement.__latentMap = { run: data.run, map };
   lab.maps[data.run] = map;
   map.apply(lab.states[data.run] || {});
 }
