@@ -9,13 +9,13 @@ their training's first progress point (it waits only for the one student trainin
 
 from __future__ import annotations
 
-import _common  # noqa: F401
 import argparse
 import collections
 import tempfile
 import time
 from pathlib import Path
 
+import _common  # noqa: F401
 from classroom_load import sign_in_as_teacher
 from ws_client import StreamlitClient
 

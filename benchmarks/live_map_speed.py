@@ -9,7 +9,6 @@ the drag. Goal (issue 16): >= 55 frames per second while dragging the live map.
 
 from __future__ import annotations
 
-import _common  # noqa: F401
 import argparse
 import json
 import math
@@ -18,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common  # noqa: F401
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
