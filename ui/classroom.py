@@ -72,12 +72,10 @@ def browser_key() -> str:
 
 
 def keep_key_in_browser() -> None:
-    """Once per session: write the key to the cookie if the browser did not send it, and take any
-    key or token an older version left in the address out of it."""
-    key = browser_key()
-    if st.context.cookies.get(KEY_COOKIE) != key and not st.session_state.get("key_cookie_written"):
-        st.session_state.key_cookie_written = True
-        set_cookie(KEY_COOKIE, key, KEY_COOKIE_MAX_AGE_SECONDS, key="browser_key_cookie")
+    """Keep the key in the browser's cookie, and take any key or token an older version left in
+    the address out of it. Drawn on every run (it renders nothing, and its script runs only when
+    the key changes), so the page's layout, and with it the ids of its fragments, never shifts."""
+    set_cookie(KEY_COOKIE, browser_key(), KEY_COOKIE_MAX_AGE_SECONDS, key="browser_key_cookie")
     for parameter in SECRET_PARAMETERS:
         if parameter in st.query_params:
             del st.query_params[parameter]

@@ -41,9 +41,9 @@ def ensure_app_shell() -> None:
     presenter_style()  # presenter mode (switched on the Lesson page) enlarges every page
     from ui import classroom  # here, not at the top: ui.classroom uses this module's escape()
 
-    classroom.keep_key_in_browser()
     with st.sidebar:
         classroom.sidebar_panel()
+        classroom.keep_key_in_browser()  # last in the sidebar: nothing on the page moves around it
 
 
 def app_version() -> str:
