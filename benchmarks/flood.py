@@ -26,8 +26,10 @@ from vae.data import default_cache_dir
 CODE = "FLOOD-2345"
 
 
-def progress_of(client: StreamlitClient) -> list[str]:
-    return client.open_page("train").progress
+def running(client: StreamlitClient, name: str) -> bool:
+    """Whether the sidebar shows this session's training `name` as running ("Your training NAME: 3%")."""
+    return any(text.startswith(f"Your training {name}: ") and text.endswith("%")
+               for text in client.open_page("train").texts)
 
 
 def main() -> None:
@@ -46,7 +48,7 @@ def main() -> None:
                 bot.open_page("train")
                 named = bot.set_text("Your name (a student's runs carry it)", f"Bot {n}")
                 outcome = bot.click("Start training")
-                for text in named.texts + outcome.texts:
+                for text in set(named.texts + outcome.texts):  # once per session, wherever it was shown
                     if "device" in text or "Type your name" in text or "class already" in text:
                         told[text] += 1
             finally:
@@ -60,7 +62,8 @@ def main() -> None:
         outcome = teacher.click("Start training")
         refused = [t for t in outcome.texts if "already" in t]
         line = [t for t in teacher.open_page("train").texts if t.startswith("Your ") and "position" in t]
-        while not any("Epoch" in text for text in progress_of(teacher)):
+        name = line[0].split(":")[0].removeprefix("Your training ") if line else ""
+        while not running(teacher, name):
             if time.perf_counter() - pressed > 900:
                 raise RuntimeError("the teacher's training did not start within 15 minutes")
             time.sleep(0.25)
@@ -74,7 +77,7 @@ def main() -> None:
     print(f"student trainings the queue took: {len(queued)}")
     print(f"the teacher's Start: {'refused: ' + refused[0] if refused else 'accepted'}; "
           f"{line[0] if line else 'started at once (position 0)'}")
-    print(f"teacher's Start -> their training's first progress point: {to_start:.1f} s "
+    print(f"teacher's Start -> their training started: {to_start:.1f} s "
           "(the student training already running ends first: one slot)")
 
 

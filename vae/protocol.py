@@ -11,6 +11,7 @@ worker -> server:  Ready(pid), Batch(...), Epoch(...), SnapshotEvent(snapshot), 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vae.numpy_model import model_arrays_of, model_from_arrays
+from vae.progress import BatchProgress, EpochSummary
 from vae.snapshots import Snapshot
 
 METRICS = ("loss", "reconstruction_loss", "kl_loss")
@@ -91,32 +93,9 @@ class Ready:
     pid: int
 
 
-@dataclass(frozen=True)
-class Batch:
-    epoch: int  # 1-based
-    epochs: int
-    batch: int  # 1-based, within the epoch
-    batches_per_epoch: int
-    metrics: dict[str, float]  # running means over the epoch so far, per image, in nats
-    elapsed_seconds: float
-
-    @property
-    def fraction_done(self) -> float:
-        return ((self.epoch - 1) * self.batches_per_epoch + self.batch) / (self.epochs * self.batches_per_epoch)
-
-    @property
-    def eta_seconds(self) -> float:
-        done = self.fraction_done
-        return self.elapsed_seconds * (1 - done) / done if done > 0 else math.inf
-
-
-@dataclass(frozen=True)
-class Epoch:
-    epoch: int
-    epochs: int
-    train: dict[str, float]
-    test: dict[str, float]
-    elapsed_seconds: float
+# A batch's and an epoch's report are the training loop's own values (vae.progress), sent as they are.
+Batch = BatchProgress
+Epoch = EpochSummary
 
 
 @dataclass(frozen=True)
@@ -150,7 +129,7 @@ def encode_event(event: Event) -> bytes:
     if isinstance(event, SnapshotEvent):
         fields = {"event": "snapshot", **snapshot_message(event.snapshot)}
     else:
-        fields = {"event": _EVENT_NAMES[type(event)], **event.__dict__}
+        fields = {"event": _EVENT_NAMES[type(event)], **dataclasses.asdict(event)}
     return json.dumps(fields, allow_nan=False).encode() + b"\n"
 
 

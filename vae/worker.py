@@ -46,12 +46,11 @@ class ProgressStream:
             self._out.write(line)
             self._out.flush()
 
-    def on_batch(self, progress) -> None:
-        self.send(protocol.Batch(progress.epoch, progress.epochs, progress.batch, progress.batches_per_epoch,
-                                 progress.metrics, progress.elapsed_seconds))
+    def on_batch(self, progress: protocol.Batch) -> None:
+        self.send(progress)
 
-    def on_epoch(self, summary) -> None:
-        self.send(protocol.Epoch(summary.epoch, summary.epochs, summary.train, summary.test, summary.elapsed_seconds))
+    def on_epoch(self, summary: protocol.Epoch) -> None:
+        self.send(summary)
 
     def on_snapshot(self, snapshot) -> None:
         self.send(protocol.SnapshotEvent(snapshot))
