@@ -609,3 +609,16 @@ def test_live_curves_payload_thins_train_points_and_keeps_every_test_point():
     assert payload["test_epochs"] == list(range(1, 21))
     assert [p["title"] for p in payload["panels"]] == ["−ELBO (loss)", "reconstruction (BCE)", "KL divergence"]
     assert payload["panels"][0]["test"][-1] == 180.0
+
+
+def test_replay_exports_and_large_grids_are_made_once_per_run(runs_dir, saved_runs):
+    from ui import state
+    from vae import runs
+
+    copy_runs(saved_runs, runs_dir, "vae2")
+    run = runs.find_run(runs_dir, "vae2")
+    grid = state.manifold(run, 30, 4.0)
+    assert grid[0].shape == (30 * 28 * 1, 30 * 28 * 1) and grid[1][:8] == b"\x89PNG\r\n\x1a\n"
+    assert state.manifold(run, 30, 4.0) is grid  # the second session gets the same object, not 900 new decodes
+    gif = state.replay_animation(run, "gif")
+    assert gif[:6] == b"GIF89a" and state.replay_animation(run, "gif") is gif
