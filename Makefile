@@ -27,6 +27,7 @@ classroom: $(VENV)/.app-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 clean:

@@ -3,7 +3,7 @@ that differ in architecture, width, batch size and images, times each from start
 fits seconds = startup + dense FLOPs / rate + conv FLOPs / rate + steps x cost per step by least
 squares. Prints each configuration's measured and predicted seconds and the fitted constants.
 
-    .venv/bin/python benchmarks/cost_model.py [--repeats 2]
+    .venv/bin/python -m benchmarks.cost_model [--repeats 2]
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
 import numpy as np
 
 from vae.config import TrainConfig
 from vae.cost import THIS_MACHINE, MachineSpeed, estimated_seconds, training_work
 from vae.data import load_mnist
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 CONFIGS = [
     TrainConfig(epochs=1),  # the default's work per epoch

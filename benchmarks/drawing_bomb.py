@@ -3,7 +3,7 @@
 used to). Prints the server's peak memory (VmHWM) before and after, and what the page said.
 Goal (issue 16): at most +100 MB, one sentence shown.
 
-    .venv/bin/python benchmarks/drawing_bomb.py [--side 13000] [--sends 3]
+    .venv/bin/python -m benchmarks.drawing_bomb [--side 13000] [--sends 3]
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import base64
 import tempfile
 from pathlib import Path
 
-import _common  # noqa: F401
-from ws_client import StreamlitClient
-
-from tests.e2e.harness import AppServer
+from tests.support.harness import AppServer
 from tests.support.hostile import png_bomb
+from tests.support.ws_client import StreamlitClient
 from vae.config import TrainConfig
 from vae.data import default_cache_dir, load_mnist
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 
 def peak_memory_mb(pid: int) -> float:

@@ -5,7 +5,7 @@ Each repeat starts a new server with a new runs folder; the click comes once the
 (the warm training process may still be importing TensorFlow: a fresh install's worst case).
 Goal (issue 11): median of 3 <= 10 s.
 
-Run: python benchmarks/first_digit.py [--repeats 3]
+Run: .venv/bin/python -m benchmarks.first_digit [--repeats 3]
 """
 
 import argparse
@@ -15,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from vae.data import default_cache_dir
 
 

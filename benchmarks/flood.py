@@ -4,7 +4,7 @@ would. Then the teacher signs in and presses Start. Prints what the sessions wer
 trainings the queue took, the teacher's place in the line, and the time from the teacher's Start to
 their training's first progress point (it waits only for the one student training already running).
 
-    .venv/bin/python benchmarks/flood.py [--sessions 100]
+    .venv/bin/python -m benchmarks.flood [--sessions 100]
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
-from classroom_load import sign_in_as_teacher
-from ws_client import StreamlitClient
-
-from tests.e2e.harness import AppServer
+from tests.support.classroom_load import sign_in_as_teacher
+from tests.support.harness import AppServer
+from tests.support.ws_client import StreamlitClient
 from vae import classroom
 from vae.data import default_cache_dir
 

@@ -4,7 +4,7 @@ machine, the training in its worker on the same two cores. The same drag on the 
 afterwards gives the ratio, measured in one run. Also: how many new models were swapped in under
 the drag. Goal (issue 16): >= 55 frames per second while dragging the live map.
 
-    .venv/bin/python benchmarks/live_map_speed.py [--drag-seconds 8] [--repeats 3]
+    .venv/bin/python -m benchmarks.live_map_speed [--drag-seconds 8] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from vae.data import default_cache_dir
 
 STATS = """(prefix) => {

@@ -4,7 +4,7 @@ that, and release -> Python (the sliders show the released point). For a dense a
 Goals (issue 10): >= 55 fps dense, >= 30 fps conv; <= 2 ms per frame (dense, median); <= 1.2 MB
 per run and <= 5 KB per rerun; release -> Python <= 150 ms median.
 
-Run: python benchmarks/map_speed.py [--drag-seconds 3] [--releases 10]
+Run: .venv/bin/python -m benchmarks.map_speed [--drag-seconds 3] [--releases 10]
 """
 
 import argparse
@@ -15,13 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 
 def make_runs() -> Path:

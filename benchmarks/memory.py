@@ -2,7 +2,7 @@
 trainings on a small subset through the UI, and after 200 slider moves. Goals (issue 9): <= 300 MB
 after the warm-up, growth <= 50 MB. (Training processes are not the server: they are not counted.)
 
-Run: python benchmarks/memory.py [--trainings 10] [--moves 200]
+Run: .venv/bin/python -m benchmarks.memory [--trainings 10] [--moves 200]
 """
 
 import argparse
@@ -11,11 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
-from _ui import server_rss_mb, set_training_form, train_through_ui
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.browser_steps import server_rss_mb, set_training_form, train_through_ui
+from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from vae.data import default_cache_dir
 
 

@@ -4,18 +4,16 @@ Prints a table, then one JSON line with neg_elbo_latent2, neg_elbo_latent20, tut
 tutorial_neg_elbo, ae_mean_sse and vae_mean_sse. Targets (issue 3): latent 2 <= 158,
 latent 20 <= 104; the AE reconstructs better than the VAE; the tutorial's KL collapses to ~0.
 
-Run: python benchmarks/quality.py [--epochs 10]
+Run: .venv/bin/python -m benchmarks.quality [--epochs 10]
 """
 
 import argparse
 import json
 
-import _common  # noqa: F401
-
 from vae.config import preset
 from vae.data import load_mnist
 from vae.evaluate import test_metrics
-from vae.train import train
+from vae.training.loop import train
 
 
 def main() -> None:

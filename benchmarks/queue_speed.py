@@ -2,7 +2,7 @@
 waiting, and how long a class's worth of default trainings queued at once takes to be saved.
 Goals (issue 9): first progress point <= 2 s after the request; 30 default trainings <= 8 minutes.
 
-Run: python benchmarks/queue_speed.py [--starts 5] [--jobs 30] [--epochs N]
+Run: .venv/bin/python -m benchmarks.queue_speed [--starts 5] [--jobs 30] [--epochs N]
 """
 
 import argparse
@@ -12,11 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
-
 from vae.config import preset
+from vae.jobs.queue import TrainingQueue
 from vae.runs import list_runs
-from vae.training_queue import TrainingQueue
 
 
 def wait_for_warm_worker(queue: TrainingQueue, timeout: float = 120) -> None:

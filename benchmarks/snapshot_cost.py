@@ -4,7 +4,7 @@ group of batches, then every 4 s, and one per epoch's end, each serialised to a 
 worker writes it), alternately in this process; then the bytes a run gains (replay.npz) and the
 size of one live snapshot line.
 
-Run: python benchmarks/snapshot_cost.py [--epochs 3] [--repeats 3]
+Run: .venv/bin/python -m benchmarks.snapshot_cost [--epochs 3] [--repeats 3]
 """
 
 import argparse
@@ -13,16 +13,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import _common  # noqa: F401
 from train_speed import plain_fit_seconds
 
 from vae import runs
 from vae.config import preset
 from vae.data import load_mnist
-from vae.lab import train_and_save
-from vae.protocol import snapshot_message
-from vae.train import train
-from vae.worker import LIVE_SNAPSHOT_SECONDS
+from vae.jobs.protocol import snapshot_message
+from vae.jobs.training_job import LIVE_SNAPSHOT_SECONDS
+from vae.training.lab import train_and_save
+from vae.training.loop import train
 
 
 class LineCounter:

@@ -14,11 +14,9 @@ import itertools
 import json
 import statistics
 
-import _common  # noqa: F401
-
 from vae.config import TrainConfig
 from vae.data import load_mnist
-from vae.train import train
+from vae.training.loop import train
 
 
 def parse_setting(text: str) -> dict:

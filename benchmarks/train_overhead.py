@@ -4,7 +4,7 @@ forming beside them, refreshed every 2 s; the training runs in the server's work
 its snapshots) and by a plain fit in this process, alternately.
 Goal (issues 9 and 11): ratio plain/UI seconds per epoch >= 0.95.
 
-Run: python benchmarks/train_overhead.py [--epochs 3] [--repeats 2]
+Run: .venv/bin/python -m benchmarks.train_overhead [--epochs 3] [--repeats 2]
 """
 
 import argparse
@@ -14,12 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
-from _ui import set_training_form, train_through_ui
 from playwright.sync_api import sync_playwright
 from train_speed import plain_fit_seconds
 
-from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.browser_steps import set_training_form, train_through_ui
+from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
 from vae.runs import list_runs

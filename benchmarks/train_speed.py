@@ -1,7 +1,7 @@
 """Cost of live reporting: seconds per epoch of a plain `model.fit` and of our `train()` with a
 listener like the dashboard's, measured alternately in one run. Goal: ratio plain/ours >= 0.90.
 
-Run: python benchmarks/train_speed.py [--epochs 2] [--repeats 3] [--batch-size N]
+Run: .venv/bin/python -m benchmarks.train_speed [--epochs 2] [--repeats 3] [--batch-size N]
 """
 
 import argparse
@@ -10,13 +10,12 @@ import statistics
 import threading
 import time
 
-import _common  # noqa: F401
 import keras
 
 from vae.config import preset
 from vae.data import load_mnist
-from vae.model import build_model, steps_per_execution
-from vae.train import EVAL_BATCH_SIZE, train
+from vae.training.loop import EVAL_BATCH_SIZE, train
+from vae.training.model import build_model, steps_per_execution
 
 
 class DashboardLikeListener:

@@ -2,7 +2,7 @@
 page switches, and cold start. Goals: slider median <= 150 ms, p95 <= 300 ms (issue 5); cold start
 (`streamlit run` to the first digit shown) <= 3 s (issue 9).
 
-Run: python benchmarks/ui_latency.py [--moves 30] [--runs-dir DIR]
+Run: .venv/bin/python -m benchmarks.ui_latency [--moves 30] [--runs-dir DIR]
 Without --runs-dir a small 2-D VAE is trained first (about 10 s) into a temporary folder.
 """
 
@@ -13,13 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 NEW_DIGIT_PAINTED = """(previous) => new Promise(resolve => {
     const img = document.querySelector('[data-testid="stImage"] img');

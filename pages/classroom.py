@@ -10,7 +10,9 @@ import segno
 import streamlit as st
 
 from ui import classroom, state, training
-from ui.shell import ensure_app_shell, escape
+from ui.markdown import escape
+from ui.shell import ensure_app_shell
+from ui.streamlit_private import connected_sessions
 from vae.classroom import (
     LIMIT_RANGES,
     STUDENT,
@@ -18,6 +20,7 @@ from vae.classroom import (
     clear_student_runs,
     join_address,
     owner_role,
+    pause_students,
     student_name,
 )
 
@@ -75,8 +78,10 @@ def confirm_clear(count: int) -> None:
 
 
 def set_paused() -> None:
-    if classroom.require_teacher():
-        training.training_queue().hold_students(st.session_state.classroom_paused)
+    try:
+        pause_students(classroom.person(), training.training_queue(), st.session_state.classroom_paused)
+    except ClassroomError as error:
+        st.session_state.classroom_notice = str(error)
 
 
 def set_limits() -> None:
@@ -101,7 +106,7 @@ def teacher_tools() -> None:
     if notice:
         st.info(notice)
     queue = training.training_queue()
-    connected = classroom.connected_sessions()
+    connected = connected_sessions()
     active = queue.snapshots(active_only=True)
     students = [s for s in active if owner_role(s.owner) == STUDENT]
     first, second, third = st.columns(3)

@@ -8,7 +8,9 @@ from ui import live, state, training
 from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import latent_map, map_state
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
-from ui.shell import ensure_app_shell, escape
+from ui.markdown import escape
+from ui.shell import ensure_app_shell
+from vae import explore
 from vae.drawing import DrawingError
 from vae.errors import LabError
 from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
@@ -65,11 +67,6 @@ def digit_download(decoder, z, key: str) -> None:
                        file_name="digit.png", mime="image/png", key=key)
 
 
-def posterior_of(encoder, image):
-    z_mean, z_log_var = encoder(image[None, :])
-    return z_mean[0], z_log_var[0]
-
-
 def pick_by_digit(labels, digit_changed: bool) -> None:
     """The digit / which-one selectors choose the posterior's test image."""
     if digit_changed:
@@ -96,12 +93,12 @@ def posterior_section(encoder, decoder, data, plane, overlays) -> None:
                         on_change=pick_by_digit, args=(labels, False))
         index = st.session_state.setdefault("posterior_index", int(np.flatnonzero(labels == digit)[0]))
         sample = st.button("Sample from q(z|x)", key="posterior_sample")
-    z_mean, z_log_var = posterior_of(encoder, data.x_test[index])
+    z_mean, z_log_var = explore.posterior(encoder, data.x_test[index])
     overlays["posterior"] = ellipse(plane, z_mean, z_log_var)
     rows = [[data.x_test[index], decoder(z_mean[None, :])[0]]]
     if sample:
-        noise = np.random.default_rng().standard_normal((SAMPLES, len(z_mean)))
-        overlays["sample_z"], overlays["samples_for"] = z_mean + np.exp(0.5 * z_log_var) * noise, index
+        overlays["sample_z"] = explore.sample_posterior(z_mean, z_log_var, SAMPLES, np.random.default_rng())
+        overlays["samples_for"] = index
     if overlays.get("samples_for") == index:  # samples are kept until another image is chosen
         samples = overlays["sample_z"].astype(np.float32)
         overlays["samples"] = project(plane, samples).round(4).tolist()
@@ -150,7 +147,7 @@ def endpoints(z_test, labels, data):
         return z_test[a], z_test[b], name, right
     a = left.selectbox("From digit", range(10), index=3, key="walk_from_digit")
     b = middle.selectbox("to digit", range(10), index=8, key="walk_to_digit")
-    return (z_test[labels == a].mean(axis=0), z_test[labels == b].mean(axis=0),
+    return (explore.digit_average(z_test, labels, a), explore.digit_average(z_test, labels, b),
             f"the average {a} → the average {b}", right)
 
 
@@ -163,18 +160,12 @@ def interpolation_section(decoder, z_test, data, overlays) -> None:
     )
     start, end, name, right = endpoints(z_test, data.y_test, data)
     steps = right.slider("Steps", 5, 20, 10, key="walk_steps")
-    weights = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
-    strip = decoder((1 - weights) * start + weights * end)
+    strip = decoder(explore.walk(start, end, steps))
     overlays["path"] = {"from": np.round(start, 4).tolist(), "to": np.round(end, 4).tolist()}
     image = digit_rows([list(strip)], scale=3)
     st.image(image, caption=f"{steps} steps from {name}", output_format="PNG")
     st.download_button("Download the strip (PNG)", png(image), file_name="interpolation.png", mime="image/png",
                        key="download_strip")
-
-
-def nearest_test_images(z, z_test, count):
-    distances = np.linalg.norm(z_test - z, axis=1)
-    return np.argsort(distances)[:count]
 
 
 def drawing_section(encoder, decoder, z_test, data, plane, overlays) -> None:
@@ -196,10 +187,10 @@ def drawing_section(encoder, decoder, z_test, data, plane, overlays) -> None:
     except DrawingError as error:
         result.info(str(error))
         return
-    z_mean, z_log_var = posterior_of(encoder, image)
+    z_mean, z_log_var = explore.posterior(encoder, image)
     overlays["drawn"] = ellipse(plane, z_mean, z_log_var)
     reconstruction = decoder(z_mean[None, :])[0]
-    neighbours = nearest_test_images(z_mean, z_test, NEIGHBOURS)
+    neighbours = explore.nearest(z_mean, z_test, NEIGHBOURS)
     with result:
         pair = digit_rows([[image, reconstruction]], scale=5)
         st.image(pair, caption="what the model sees (28 × 28) and its reconstruction", output_format="PNG")

@@ -10,8 +10,10 @@ import streamlit as st
 
 from ui import state, training
 from ui.formation.mount import formation
+from ui.markdown import escape
 from ui.presenter import figure_scale, presenter_chart, presenter_on, presenter_switch
-from ui.shell import ensure_app_shell, escape
+from ui.shell import ensure_app_shell
+from vae import explore
 from vae.config import PRESETS
 from vae.data import IMAGE_PIXELS, MnistData
 from vae.errors import LabError
@@ -86,15 +88,15 @@ def new_samples() -> None:
 
 def show_sampling(run: RunSummary, data: MnistData) -> None:
     encoder, decoder = state.models(run)
-    z_mean, z_log_var = (head[0] for head in encoder(data.x_test[SAMPLED_IMAGE : SAMPLED_IMAGE + 1]))
+    z_mean, z_log_var = explore.posterior(encoder, data.x_test[SAMPLED_IMAGE])
     sigma = np.exp(0.5 * z_log_var)
     st.markdown(f"Test image {SAMPLED_IMAGE} (a {data.y_test[SAMPLED_IMAGE]}): "
                 f"z_mean = ({listed(z_mean)}), σ = ({listed(sigma)})")
     if run.config.model == "ae":
         st.info("This run is a plain autoencoder: it decodes z_mean itself and never samples.")
         return
-    epsilon = np.random.default_rng(st.session_state.get(SAMPLE_SEED, 0)).standard_normal((SAMPLES, len(z_mean)))
-    samples = decoder((z_mean + sigma * epsilon).astype(np.float32))
+    rng = np.random.default_rng(st.session_state.get(SAMPLE_SEED, 0))
+    samples = decoder(explore.sample_posterior(z_mean, z_log_var, SAMPLES, rng))
     st.image(digit_rows([[data.x_test[SAMPLED_IMAGE]], samples], scale=figure_scale(3)), output_format="PNG",
              caption=f"The image, and below it {SAMPLES} samples z = z_mean + σ·ε, decoded")
     st.button("Draw new ε", key="lesson_new_samples", on_click=new_samples)
@@ -200,30 +202,30 @@ STEPS = (
     Step("The encoder", "The encoder reads the 784 pixels through one hidden layer of 256 ReLU units and ends in "
          "two heads of 2 numbers each. z_mean is where the image lands in the latent plane and z_log_var is the log "
          "of how unsure it is: each image becomes a small Gaussian cloud, q(z|x), not a single point.",
-         (("vae/model.py", "build_encoder"),), show_encoder,
+         (("vae/training/model.py", "build_encoder"),), show_encoder,
          ("pages/explorer.py", "See every test image's z_mean on the latent map")),
     Step("Sampling", "Training draws one point from each image's cloud: z = z_mean + exp(z_log_var / 2) · ε, "
          "with ε from a standard normal. All the randomness is in ε, so the gradient still reaches z_mean and "
          "z_log_var: this is the reparameterisation trick, and exp(z_log_var / 2) is the standard deviation σ.",
-         (("vae/model.py", "Sampling"),), show_sampling,
+         (("vae/training/model.py", "Sampling"),), show_sampling,
          ("pages/explorer.py", "Sample the posterior of any test image")),
     Step("The decoder", "The decoder goes the other way: a point of the latent plane goes through 256 ReLU units to "
          "784 sigmoid outputs, one probability of ink per pixel. Encoding an image to its z_mean and decoding it "
          "gives its reconstruction.",
-         (("vae/model.py", "build_decoder"),), show_decoder,
+         (("vae/training/model.py", "build_decoder"),), show_decoder,
          ("pages/compare.py", "Compare more originals and reconstructions")),
     Step("The loss", "The loss of an image is its binary cross-entropy summed over the 784 pixels, plus the KL "
          "divergence of its Gaussian from the standard normal, summed over the latent dimensions: the negative "
          "ELBO. The tutorial takes the mean over the 784 pixels plus the mean over the 2 dimensions instead, which "
          "weights the KL 784 / 2 = 392 times too heavily: the cheapest way down is to encode every image as the "
          "prior, so the latent space collapses and every digit decodes to the same blur.",
-         (("vae/model.py", "reconstruction_loss_per_image"), ("vae/model.py", "kl_loss_per_image"),
-          ("vae/model.py", "VariationalAutoencoder._per_image_losses")), show_losses,
+         (("vae/training/model.py", "reconstruction_loss_per_image"), ("vae/training/model.py", "kl_loss_per_image"),
+          ("vae/training/model.py", "VariationalAutoencoder._per_image_losses")), show_losses,
          ("pages/train.py", "Train the tutorial preset and watch its KL fall to 0")),
     Step("Training", "The tutorial trains with rmsprop at a learning rate of 0.001 for 10 epochs, in batches of 256 "
          "images. Our default keeps the network and the 10 epochs but trains on the true ELBO, with adam at 0.005 "
          "decaying along a cosine, in batches of 128.",
-         (("vae/config.py", "TUTORIAL"), ("vae/model.py", "VariationalAutoencoder.train_step")), show_training,
+         (("vae/config.py", "TUTORIAL"), ("vae/training/model.py", "VariationalAutoencoder.train_step")), show_training,
          ("pages/train.py", "Train a model and watch it learn")),
     Step("Errors by digit", "The tutorial then asks which digits are hardest to reconstruct. For each test image, "
          "sum the squared differences between its 784 pixels and its reconstruction's; then average that over "
@@ -238,7 +240,7 @@ STEPS = (
     Step("What next", "The tutorial closes with two remarks. A plain autoencoder of the same size, with no sampling "
          "and no KL, reconstructs better, though its latent space has gaps where nothing sensible is drawn; and "
          "more latent dimensions than 2 reconstruct much better.",
-         (("vae/config.py", "PRESETS"), ("vae/model.py", "VariationalAutoencoder._latent")), show_closing_runs,
+         (("vae/config.py", "PRESETS"), ("vae/training/model.py", "VariationalAutoencoder._latent")), show_closing_runs,
          ("pages/train.py", "Train the autoencoder or latent16 preset")),
 )
 

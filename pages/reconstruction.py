@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import state, training
-from ui.shell import ensure_app_shell, escape
+from ui.markdown import escape
+from ui.shell import ensure_app_shell
 from vae.plots import per_class_error_bars
 
 

@@ -7,7 +7,8 @@ import streamlit as st
 
 from ui import state, training
 from ui.latent_map.pack import EXTENT, MAP_POINTS, project
-from ui.shell import ensure_app_shell, escape
+from ui.markdown import escape
+from ui.shell import ensure_app_shell
 from vae import runs
 from vae.errors import LabError
 from vae.plots import runs_overlay, small_latent_map

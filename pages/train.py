@@ -3,15 +3,18 @@
 import streamlit as st
 
 from ui import classroom, live, state, training
+from ui.config_form import config_widget
 from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
-from ui.shell import ensure_app_shell, escape
-from vae.classroom import may_change, student_name
-from vae.config import FLOAT_RANGES, INT_RANGES, PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainConfig
+from ui.markdown import escape
+from ui.shell import ensure_app_shell
+from vae import classroom as vae_classroom
+from vae.classroom import ClassroomError, student_name
+from vae.config import FIELDS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from vae.cost import duration_text, estimated_seconds
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
-from vae.runs import delete_run, find_run, load_history, validate_run_name
+from vae.runs import load_history, validate_run_name
 
 PRESET_LABELS = {
     "default": "Default VAE (recommended)",
@@ -20,8 +23,9 @@ PRESET_LABELS = {
     "latent16": "VAE with a 16-D latent space",
     "conv": "Convolutional VAE",
 }
-FIELDS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "optimizer", "learning_rate", "schedule", "loss",
-          "beta", "arch", "model", "seed", "train_subset")
+FORM_COLUMNS = (("model", "arch", "latent_dim", "hidden_dim"), ("epochs", "batch_size", "train_subset", "seed"),
+                ("optimizer", "learning_rate", "schedule", "loss", "beta"))
+ALL_IMAGES = FIELDS["train_subset"].high  # the form's top value means "all": train_subset None
 
 
 def valid_config(values: dict) -> bool:
@@ -41,36 +45,16 @@ def apply_preset() -> None:
     config = PRESETS[st.session_state.train_preset]
     for field in FIELDS:
         st.session_state[widget_key(field)] = getattr(config, field)
-    st.session_state[widget_key("train_subset")] = config.train_subset or INT_RANGES["train_subset"][1]
+    st.session_state[widget_key("train_subset")] = config.train_subset or ALL_IMAGES
 
 
 def hyperparameter_widgets() -> dict:
-    left, middle, right = st.columns(3)
-    with left:
-        st.selectbox("Model", ["vae", "ae"], key=widget_key("model"),
-                     format_func={"vae": "Variational autoencoder", "ae": "Plain autoencoder"}.get)
-        st.selectbox("Architecture", ["dense", "conv"], key=widget_key("arch"),
-                     format_func={"dense": "Dense (as the seed)", "conv": "Convolutional"}.get)
-        st.slider("Latent dimensions", *INT_RANGES["latent_dim"], key=widget_key("latent_dim"))
-        st.number_input("Hidden units", *INT_RANGES["hidden_dim"], step=32, key=widget_key("hidden_dim"))
-    with middle:
-        st.number_input("Epochs", 1, 200, key=widget_key("epochs"))
-        st.number_input("Batch size", 8, 4096, key=widget_key("batch_size"))
-        st.number_input("Training images", 256, INT_RANGES["train_subset"][1], step=1000,
-                        key=widget_key("train_subset"), help="Fewer images train faster (the first N are used).")
-        st.number_input("Seed", *INT_RANGES["seed"], key=widget_key("seed"))
-    with right:
-        st.selectbox("Optimizer", ["adam", "rmsprop"], key=widget_key("optimizer"))
-        st.number_input("Learning rate", *FLOAT_RANGES["learning_rate"], format="%.5f", step=1e-4,
-                        key=widget_key("learning_rate"))
-        st.selectbox("Learning-rate schedule", list(SCHEDULES), key=widget_key("schedule"),
-                     format_func={"constant": "Constant", "cosine": "Cosine decay to 0"}.get)
-        st.selectbox("Loss", ["elbo", "tutorial"], key=widget_key("loss"),
-                     format_func={"elbo": "ELBO (sums: the true objective)",
-                                  "tutorial": "Tutorial (means: KL over-weighted)"}.get)
-        st.number_input("β (KL weight)", *FLOAT_RANGES["beta"], step=0.1, key=widget_key("beta"))
+    for column, names in zip(st.columns(3), FORM_COLUMNS, strict=True):
+        with column:
+            for name in names:
+                config_widget(name, widget_key(name), slider=name == "latent_dim")
     values = {field: st.session_state[widget_key(field)] for field in FIELDS}
-    values["train_subset"] = None if values["train_subset"] >= INT_RANGES["train_subset"][1] else values["train_subset"]
+    values["train_subset"] = None if values["train_subset"] >= ALL_IMAGES else values["train_subset"]
     return values
 
 
@@ -214,14 +198,6 @@ def forget_pending_delete() -> None:
     st.session_state.pop("pending_delete", None)
 
 
-def owner_of(run_name: str) -> dict | None:
-    """Who made a run, as its metrics say; None (the teacher's) for a run that cannot be read."""
-    try:
-        return find_run(state.runs_dir(), run_name).metrics.get("owner")
-    except LabError:
-        return None
-
-
 # The pending deletion lives in session state, so the dialog is redrawn on every rerun until the
 # person confirms, cancels or closes it: nothing is deleted by a single click.
 @st.dialog("Delete this run?", on_dismiss=forget_pending_delete)
@@ -230,11 +206,11 @@ def confirm_delete(run_name: str) -> None:
     delete, cancel = st.columns(2)
     if delete.button("Delete", type="primary", key="confirm_delete"):
         forget_pending_delete()
-        if not may_change(classroom.person(), owner_of(run_name)):  # checked here, not by hiding
-            st.error("Only the teacher and the run's owner can delete it.")
+        try:  # the classroom rules decide, where it acts: not the hidden button
+            vae_classroom.delete_run(classroom.person(), state.runs_dir(), run_name)
+        except ClassroomError as error:
+            st.error(str(error))
             return
-        try:
-            delete_run(state.runs_dir(), run_name)
         except (LabError, OSError) as error:
             st.error(f"Could not delete the run: {error}")
             return
@@ -247,7 +223,7 @@ def confirm_delete(run_name: str) -> None:
 
 def delete_button(run_name: str, owner: dict | None, label: str, key: str) -> None:
     """A delete button for whoever may delete the run (teacher, local, its owner), and the dialog."""
-    if may_change(classroom.person(), owner) and st.button(label, key=key):
+    if classroom.may_change_owner(owner) and st.button(label, key=key):
         st.session_state.pending_delete = run_name
     if st.session_state.get("pending_delete") == run_name:
         confirm_delete(run_name)

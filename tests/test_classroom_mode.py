@@ -27,7 +27,7 @@ from vae.classroom import (
     new_teacher_code,
     validate_student_name,
 )
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 CODE = "TEACH-2345"
 ADA = Person(STUDENT, "Ada", classroom.key_hash("ada-secret-key-0123456789"))

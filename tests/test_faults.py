@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import TINY
 from vae import runs
-from vae.lab import train_and_save
+from vae.training.keras_files import load_models
+from vae.training.lab import train_and_save
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,19 +22,20 @@ CHILD = textwrap.dedent("""
     import os, sys, time
     import numpy as np
     from vae import runs
+    from vae.runs import saving
     from vae.data import MnistData
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
     from tests.conftest import TINY
     runs_dir, name, epochs, save_delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     x = np.random.default_rng(0).random((256, 784), dtype=np.float32)
     data = MnistData(x, np.arange(256) % 10, x[:100], np.arange(100) % 10)
     if save_delay:
-        real_fsync = runs._fsync_tree
+        real_fsync = saving._fsync_tree
         def slow_fsync(folder):
             real_fsync(folder)
             print("SAVING", flush=True)
             time.sleep(save_delay)
-        runs._fsync_tree = slow_fsync
+        saving._fsync_tree = slow_fsync
     class Progress:
         def on_batch(self, progress): print("BATCH", flush=True)
         def on_epoch(self, summary): pass
@@ -71,7 +73,7 @@ def assert_only_earlier_run_intact(runs_dir, earlier_files):
     listing = runs.list_runs(runs_dir)
     assert [run.name for run in listing.runs] == ["earlier"] and listing.problems == []
     assert {p.name: p.read_bytes() for p in (runs_dir / "earlier").iterdir()} == earlier_files
-    runs.load_models(runs_dir / "earlier")
+    load_models(runs_dir / "earlier")
 
 
 @pytest.mark.parametrize("moment", ["training", "saving"])
@@ -98,13 +100,13 @@ def test_two_processes_saving_at_once_do_not_corrupt_each_other(runs_dir, earlie
     assert sorted(run.name for run in listing.runs) == ["earlier", "from-app", "from-cli", "same"]
     assert listing.problems == []
     for run in listing.runs:
-        runs.load_models(run.path)
+        load_models(run.path)
     assert not any(p.name.startswith(".") for p in runs_dir.iterdir())
 
 
 def test_a_runs_dir_that_cannot_be_written_is_refused_before_training(tmp_path, small_data, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    monkeypatch.setattr("vae.train.train", lambda *a, **k: pytest.fail("trained although nothing could be saved"))
+    monkeypatch.setattr("vae.training.lab.train", lambda *a, **k: pytest.fail("trained though nothing can be saved"))
     with pytest.raises(runs.RunError, match="Cannot write runs to"):
         train_and_save(TINY, small_data, blocker / "runs", "x")

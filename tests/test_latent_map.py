@@ -34,7 +34,7 @@ def b64_float32(array: np.ndarray) -> str:
 def numpy_decoder(arch, latent_dim=2, hidden_dim=64):
     import keras
 
-    from vae.model import build_decoder
+    from vae.training.model import build_decoder
 
     keras.utils.set_random_seed(3)
     decoder = build_decoder(TINY.replace(arch=arch, latent_dim=latent_dim, hidden_dim=hidden_dim))

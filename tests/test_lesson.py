@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import TINY
 from tests.test_pages import APP, TIMEOUT, app_env, copy_runs, texts  # noqa: F401 (app_env: autouse)
 from vae.errors import LabError
-from vae.lab import train_and_save
 from vae.source_code import REPO_ROOT, SourceNotFound, source_of
+from vae.training.lab import train_and_save
 
 LESSON = "pages/lesson.py"
 STEP_COUNT = 9
@@ -66,16 +66,16 @@ def appears_in_file(code: str, file: str) -> bool:
 @pytest.mark.parametrize(("file", "name"), [
     ("vae/data.py", "_to_float"),
     ("vae/data.py", "MnistData"),
-    ("vae/model.py", "build_encoder"),
-    ("vae/model.py", "Sampling"),
-    ("vae/model.py", "Sampling.call"),
-    ("vae/model.py", "build_decoder"),
-    ("vae/model.py", "reconstruction_loss_per_image"),
-    ("vae/model.py", "kl_loss_per_image"),
-    ("vae/model.py", "VariationalAutoencoder._per_image_losses"),
-    ("vae/model.py", "VariationalAutoencoder.train_step"),
-    ("vae/model.py", "VariationalAutoencoder._latent"),
-    ("vae/model.py", "VariationalAutoencoder.metrics"),  # a decorated method (@property)
+    ("vae/training/model.py", "build_encoder"),
+    ("vae/training/model.py", "Sampling"),
+    ("vae/training/model.py", "Sampling.call"),
+    ("vae/training/model.py", "build_decoder"),
+    ("vae/training/model.py", "reconstruction_loss_per_image"),
+    ("vae/training/model.py", "kl_loss_per_image"),
+    ("vae/training/model.py", "VariationalAutoencoder._per_image_losses"),
+    ("vae/training/model.py", "VariationalAutoencoder.train_step"),
+    ("vae/training/model.py", "VariationalAutoencoder._latent"),
+    ("vae/training/model.py", "VariationalAutoencoder.metrics"),  # a decorated method (@property)
     ("vae/config.py", "TrainConfig"),  # a decorated class (@dataclass)
     ("vae/config.py", "TrainConfig.from_dict"),  # a decorated method (@classmethod)
     ("vae/evaluate.py", "squared_error_per_image"),
@@ -102,9 +102,9 @@ def test_source_of_a_module_constant_is_its_whole_assignment():
 
 
 @pytest.mark.parametrize(("file", "name", "message"), [
-    ("vae/model.py", "build_nothing", "build_nothing is not defined in vae/model.py"),
-    ("vae/model.py", "Sampling.nothing", "Sampling.nothing is not defined in vae/model.py"),
-    ("vae/model.py", "build_encoder.inner", "build_encoder.inner is not defined in vae/model.py"),
+    ("vae/training/model.py", "build_nothing", "build_nothing is not defined in vae/training/model.py"),
+    ("vae/training/model.py", "Sampling.nothing", "Sampling.nothing is not defined in vae/training/model.py"),
+    ("vae/training/model.py", "build_encoder.inner", "build_encoder.inner is not defined in vae/training/model.py"),
     ("vae/nothing.py", "anything", "vae/nothing.py is not a Python file of vae/"),
     ("app.py", "navigation", "app.py is not a Python file of vae/"),
     ("vae/../app.py", "navigation", "vae/../app.py is not a Python file of vae/"),
@@ -272,7 +272,7 @@ training_queue().shutdown()
 
 
 def test_the_lesson_never_imports_tensorflow(runs_dir, lesson_runs, mnist_cache_dir):
-    """It shows vae/model.py's code by reading it as text: the server process stays TensorFlow-free."""
+    """It shows vae/training/model.py's code by reading it as text: the server process stays TensorFlow-free."""
     copy_runs(lesson_runs, runs_dir, "vae2")
     env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(mnist_cache_dir),
            "PYTHONPATH": str(REPO_ROOT)}

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
-from vae.model import (
+from vae.training.model import (
     Sampling,
     build_decoder,
     build_encoder,

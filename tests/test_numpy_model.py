@@ -23,7 +23,7 @@ def randomised(model, seed=1):
 def test_numpy_encoder_and_decoder_equal_keras(arch, latent_dim):
     import keras
 
-    from vae.model import build_decoder, build_encoder
+    from vae.training.model import build_decoder, build_encoder
 
     keras.utils.set_random_seed(0)
     config = TINY.replace(arch=arch, latent_dim=latent_dim)
@@ -40,7 +40,7 @@ def test_numpy_encoder_and_decoder_equal_keras(arch, latent_dim):
 
 
 def test_a_saved_run_reads_back_in_numpy_with_its_test_files(small_data, runs_dir):
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
 
     saved = train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "np-run")
     run = runs.read_summary(saved.path)
@@ -58,7 +58,7 @@ def test_a_saved_run_reads_back_in_numpy_with_its_test_files(small_data, runs_di
 def test_an_older_run_without_numpy_files_is_explained_and_export_weights_adds_them(
         small_data, runs_dir, monkeypatch, mnist_cache_dir):
     from vae.cli import main
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
 
     saved = train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "old-run")
     for file in (runs.WEIGHTS_FILE, runs.TEST_ENCODINGS_FILE, runs.TEST_ERRORS_FILE):
@@ -77,7 +77,7 @@ def test_an_older_run_without_numpy_files_is_explained_and_export_weights_adds_t
 
 
 def test_a_damaged_weights_file_is_a_run_error(small_data, runs_dir):
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
 
     saved = train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "damaged")
     (saved.path / runs.WEIGHTS_FILE).write_bytes(b"not an npz")

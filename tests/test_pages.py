@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import TINY, wait_until
 from ui.blob import read_blob
 from vae import config as config_module
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/explorer.py", "pages/train.py", "pages/reconstruction.py", "pages/compare.py", "pages/runs.py",
@@ -413,7 +413,7 @@ def test_train_page_refuses_bad_names_and_taken_names(runs_dir, saved_runs):
 
 
 def test_a_second_training_waits_in_the_queue_and_its_owner_can_cancel_it(runs_dir):
-    from ui.shell import escape
+    from ui.markdown import escape
 
     queue().submit(TINY.replace(epochs=500, train_subset=512), runs_dir, name="long-one")
     at = open_app("pages/train.py")

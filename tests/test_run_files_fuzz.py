@@ -32,7 +32,7 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory, small_data):
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
 
     folder = tmp_path_factory.mktemp("fuzz-runs")
     return train_and_save(TINY.replace(epochs=1), small_data, folder, "good").path

@@ -8,13 +8,14 @@ import pytest
 from tests.conftest import TINY
 from vae import runs
 from vae.errors import TrainingDiverged
-from vae.lab import train_and_save
-from vae.runs import RunError
+from vae.runs import RunError, saving
+from vae.training.keras_files import load_models
+from vae.training.lab import train_and_save
 
 
 @pytest.fixture(scope="module")
 def trained(small_data):
-    from vae.train import train
+    from vae.training.loop import train
 
     return train(TINY, small_data)
 
@@ -31,7 +32,7 @@ def test_save_list_find_load_round_trip(runs_dir, trained):
     assert [r.name for r in listing.runs] == ["first"] and listing.problems == []
     summary = runs.find_run(runs_dir, "first")
     assert summary.config == TINY and summary.test_neg_elbo == 200.0 and summary.created_at
-    encoder, decoder = runs.load_models(summary.path)
+    encoder, decoder = load_models(summary.path)
     assert encoder.output_shape == [(None, 2), (None, 2)] and decoder.output_shape == (None, 784)
     assert runs.load_history(summary)["epoch"].tolist() == [1, 2]
 
@@ -64,14 +65,15 @@ def test_a_crash_between_write_and_rename_leaves_no_listed_run(runs_dir, small_d
     # A real crash: the process dies (os._exit) after every file is written, before the rename.
     script = textwrap.dedent(f"""
         import os, vae.runs as runs
-        from vae.train import train
+        from vae.runs import saving
+        from vae.training.loop import train
         from vae.data import MnistData
         from tests.conftest import TINY
         import numpy as np
         x = np.random.default_rng(0).random((128, 784), dtype=np.float32)
         data = MnistData(x, np.zeros(128, int), x[:64], np.zeros(64, int))
         result = train(TINY.replace(epochs=1), data)
-        runs._publish = lambda staging, final: os._exit(9)
+        saving._publish = lambda staging, final: os._exit(9)
         runs.save_run({str(runs_dir)!r}, "crashed", TINY, result.encoder, result.decoder, result.history, {{}})
     """)
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
@@ -89,7 +91,7 @@ def test_an_error_while_saving_cleans_up(runs_dir, trained, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runs, "_fsync_tree", full_disk)
+    monkeypatch.setattr(saving, "_fsync_tree", full_disk)
     with pytest.raises(RunError, match="No space left on device"):
         save(runs_dir, "full", trained)
     assert list(runs_dir.iterdir()) == []
@@ -127,7 +129,7 @@ def test_damaged_model_files_fail_to_load_with_a_clear_error(runs_dir, trained, 
     path = save(runs_dir, "damaged", trained)
     damage(path / "decoder.keras")
     with pytest.raises(RunError, match="decoder.keras cannot be loaded"):
-        runs.load_models(path)
+        load_models(path)
 
 
 def test_a_model_file_with_code_is_refused_by_safe_mode(runs_dir, trained, tmp_path):
@@ -142,7 +144,7 @@ def test_a_model_file_with_code_is_refused_by_safe_mode(runs_dir, trained, tmp_p
     path = save(runs_dir, "evil", trained)
     evil.save(path / "encoder.keras")
     with pytest.raises(RunError, match="encoder.keras cannot be loaded"):
-        runs.load_models(path)
+        load_models(path)
     assert not marker.exists()
 
 
@@ -178,7 +180,7 @@ def test_train_and_save_records_status_and_metrics(runs_dir, small_data):
 
 def test_train_and_save_refuses_a_taken_name_before_training(runs_dir, small_data, trained, monkeypatch):
     save(runs_dir, "taken", trained)
-    monkeypatch.setattr("vae.train.train", lambda *a, **k: pytest.fail("trained despite a taken name"))
+    monkeypatch.setattr("vae.training.lab.train", lambda *a, **k: pytest.fail("trained despite a taken name"))
     with pytest.raises(RunError, match="already exists"):
         train_and_save(TINY, small_data, runs_dir, name="taken")
 

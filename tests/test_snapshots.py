@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
-from vae import protocol, runs, snapshots
+from vae import runs, snapshots
 from vae.errors import RunError
-from vae.lab import train_and_save
+from vae.jobs import protocol
 from vae.numpy_model import Layer, NumpyModel, model_arrays_of, model_from_arrays
+from vae.training.lab import train_and_save
 
 
 class Collector:

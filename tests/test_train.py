@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import TINY
 from vae.config import ConfigError
 from vae.data import MnistData
-from vae.train import HISTORY_COLUMNS, train
+from vae.training.loop import HISTORY_COLUMNS, train
 
 
 class Recorder:

@@ -19,10 +19,16 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY, wait_until
-from vae import classroom, cost, protocol, runs, snapshots, training_queue
+from tests.support.processes import running
+from vae import classroom, cost, runs, snapshots
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
 from vae.errors import LabError
-from vae.training_queue import QueueError, TrainingQueue, ended_unexpectedly, slots_from_environment, start_estimates
+from vae.jobs import policy, process, protocol, training_job
+from vae.jobs import queue as training_queue
+from vae.jobs.estimates import start_estimates
+from vae.jobs.process import ended_unexpectedly
+from vae.jobs.queue import QueueError, TrainingQueue
+from vae.jobs.settings import slots_from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = TINY.replace(epochs=2, train_subset=512)
@@ -212,7 +218,7 @@ def test_a_training_too_costly_for_the_class_is_refused_before_queueing(class_qu
 
 
 def test_a_students_disk_quota_counts_saved_runs_and_queued_ones(class_queue, runs_dir, small_data):
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
 
     queue, state = class_queue
     ada = student("Ada")
@@ -228,7 +234,7 @@ def test_a_students_disk_quota_counts_saved_runs_and_queued_ones(class_queue, ru
 
 
 def test_clearing_discards_running_student_jobs_and_what_they_publish(class_queue, runs_dir, small_data):
-    from vae.lab import train_and_save
+    from vae.training.lab import train_and_save
 
     queue, state = class_queue
     state.set_limits(THE_TEACHER, jobs_per_device=5)
@@ -297,7 +303,7 @@ def test_stop_while_saving_ends_the_process_and_keeps_nothing(fake_queue, runs_d
 
 
 def test_a_job_past_its_time_limit_is_stopped_and_then_killed(runs_dir, monkeypatch):
-    class Strict(training_queue.OpenPolicy):
+    class Strict(policy.OpenPolicy):
         def time_limit_seconds(self, owner):
             return 0.3
 
@@ -368,7 +374,7 @@ BAD_LINES = {
 @pytest.mark.parametrize("line", BAD_LINES.values(), ids=BAD_LINES.keys())
 def test_any_bad_line_ends_its_job_with_one_sentence_and_the_queue_moves_on(runs_dir, line):
     command = (sys.executable, "-c", SCRIPTED_WORKER, line)
-    queue = TrainingQueue(worker_factory=lambda on_event, on_exit: training_queue._Worker(on_event, on_exit, command))
+    queue = TrainingQueue(worker_factory=lambda on_event, on_exit: process.WorkerProcess(on_event, on_exit, command))
     try:
         job = queue.submit(SMALL, runs_dir)
         after = queue.submit(SMALL, runs_dir)
@@ -388,7 +394,7 @@ def test_workers_that_die_at_start_are_retried_with_back_off_and_the_reason_is_s
 
     def factory(on_event, on_exit):
         spawned.append(time.monotonic())
-        return training_queue._Worker(on_event, on_exit, (sys.executable, "-c", DYING_WORKER))
+        return process.WorkerProcess(on_event, on_exit, (sys.executable, "-c", DYING_WORKER))
 
     queue = TrainingQueue(worker_factory=factory)
     try:
@@ -488,7 +494,7 @@ def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queu
     try:
         assert queue.wait_until_idle(60)
     finally:
-        if _alive(pid):
+        if running(pid):
             os.kill(pid, signal.SIGCONT)
     snap = queue.snapshot(job)
     assert snap.state == "failed" and "stalled" in snap.message and "nothing was saved" in snap.message
@@ -496,8 +502,6 @@ def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queu
 
 
 def test_memory_error_in_a_job_is_one_sentence(monkeypatch):
-    from vae import lab, worker
-
     sent = []
 
     class Stream:
@@ -507,15 +511,15 @@ def test_memory_error_in_a_job_is_one_sentence(monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(lab, "train_and_save", out_of_memory)
+    monkeypatch.setattr(training_job, "train_and_save", out_of_memory)
     job = protocol.Train(SMALL.to_dict(), "/nowhere", "x", None, None)
-    worker.run_job(job, Stream(), threading.Event(), threading.Event(), None)
+    training_job.run_job(job, Stream(), threading.Event(), threading.Event(), None)
     assert sent == [protocol.Failed("The training process ran out of memory; try a smaller model or batch.")]
 
 
 def test_a_worker_given_nonsense_says_so_and_exits(mnist, mnist_cache_dir):
     env = {**os.environ, "LATENT_LAB_CACHE": str(mnist_cache_dir), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "vae.worker"], input=b"not json\n", capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "vae.jobs.worker"], input=b"not json\n", capture_output=True,
                           timeout=120, env=env, cwd=ROOT)
     events = [protocol.decode_event(line) for line in done.stdout.splitlines()]
     assert isinstance(events[0], protocol.Ready)
@@ -526,7 +530,7 @@ def test_a_worker_given_nonsense_says_so_and_exits(mnist, mnist_cache_dir):
 SERVER_STAND_IN = textwrap.dedent("""
     import sys, time
     from vae.config import TrainConfig
-    from vae.training_queue import TrainingQueue
+    from vae.jobs.queue import TrainingQueue
     queue = TrainingQueue()
     job = queue.submit(TrainConfig(hidden_dim=32, epochs=500, batch_size=64, train_subset=512), sys.argv[1])
     while not queue.snapshot(job).batch_points:
@@ -546,15 +550,7 @@ def test_workers_exit_when_the_server_is_killed_and_nothing_half_written_is_list
         assert pids  # the training worker (a warm spare starts only once the slot is free)
         server.kill()
         server.wait(timeout=10)
-        wait_until(lambda: not any(_alive(pid) for pid in pids), 20, 0.05)
+        wait_until(lambda: not any(running(pid) for pid in pids), 20, 0.05)
     finally:
         server.kill()
     assert listed(runs_dir) == []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.split(")")[-1].split()[0] != "Z"  # a zombie has exited; its parent is gone

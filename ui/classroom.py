@@ -16,7 +16,7 @@ import time
 import streamlit as st
 
 from ui.cookie.mount import set_cookie
-from ui.shell import escape
+from ui.markdown import escape
 from vae import classroom
 from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
 
@@ -202,13 +202,3 @@ def follow_pinned_run(set_active_run, listed) -> None:
         pinned = pinned_run_name(listed)
         if pinned and person().role == STUDENT:
             set_active_run(pinned)
-
-
-def connected_sessions() -> int | None:
-    """Browser sessions connected now (Streamlit's runtime; private, so None if it changes)."""
-    try:
-        from streamlit.runtime import Runtime
-
-        return Runtime.instance()._session_mgr.num_active_sessions()
-    except Exception:  # noqa: BLE001 - a private API: any change means "unknown"
-        return None

@@ -10,7 +10,7 @@ from ui import state, training
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack as map_pack
 from ui.latent_map.mount import latent_map
-from ui.shell import escape
+from ui.markdown import escape
 from vae import cost
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import classroom, state, training
-from ui.shell import app_version, escape
+from ui.markdown import escape
+from ui.shell import app_version
 from vae.classroom import student_name
 
 

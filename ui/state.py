@@ -11,7 +11,7 @@ import streamlit as st
 from ui import classroom
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack
-from ui.shell import escape
+from ui.markdown import escape
 from vae import runs
 from vae.animation import animation
 from vae.classroom import may_see

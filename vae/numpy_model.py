@@ -171,7 +171,8 @@ def model_from_arrays(arrays, prefix: str) -> NumpyModel:
         if kind not in LAYER_KINDS:
             raise UnsupportedModel(f"unknown layer kind {kind!r}")
         count = 2 if kind in ("Dense", "Conv2D", "Conv2DTranspose") else 0
-        weights = tuple(np.asarray(arrays[f"{prefix}.{index}.{w}"], np.float32) for w in range(count))
+        with np.errstate(over="ignore"):  # a damaged file's huge numbers become inf: check_shapes runs them
+            weights = tuple(np.asarray(arrays[f"{prefix}.{index}.{w}"], np.float32) for w in range(count))
         settings = {k: v for k, v in record.items() if k not in ("kind", "name", "head")}
         _check_settings(kind, settings)
         (heads if record.get("head") else trunk).append(Layer(kind, settings, weights))

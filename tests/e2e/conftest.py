@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.harness import PageWatcher, launch_chromium
+from tests.support.harness import PageWatcher, launch_chromium
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY, wait_until
-from tests.e2e.harness import AppServer
-from vae.lab import train_and_save
+from tests.support.harness import AppServer
+from ui.streamlit_private import WORKAROUNDS_ENV
+from vae.training.lab import train_and_save
 
 PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits", "Compare runs", "Lesson",
                "Classroom"]
@@ -238,6 +239,22 @@ def test_a_page_opened_by_its_address_right_after_start_gets_the_whole_app(train
     assert picker.count() == 1
     assert "Reconstruction errors by digit" in watcher.page.inner_text("h1")
     watcher.assert_clean()
+
+
+def test_the_pages_folder_workaround_is_still_needed(trained_server, tmp_path, mnist_cache_dir, new_page):
+    """ui.streamlit_private.mend_pages_directory_mode, switched off: if Streamlit now gives a page
+    opened by its address the whole app by itself, this fails, and the workaround can go."""
+    server = AppServer(trained_server.runs_dir, mnist_cache_dir, tmp_path / "bare.log",
+                       extra_env={WORKAROUNDS_ENV: "1"})
+    try:
+        watcher = new_page()
+        watcher.goto(f"{server.url}/reconstruction")
+        watcher.page.wait_for_selector("h1", timeout=30_000)
+        watcher.wait_idle()
+        assert watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() == 0, \
+            "Streamlit ran app.py for a page opened first by its address: the workaround is no longer needed"
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -3,19 +3,15 @@
 classroom mode's permissions checked at the websocket level, with forged widget events."""
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import TINY, wait_until
-from tests.e2e.harness import AppServer
-from vae.lab import train_and_save
+from tests.support.classroom_load import run_load, sign_in_as_teacher
+from tests.support.harness import AppServer
+from tests.support.ws_client import StreamlitClient
 from vae.runs import list_runs
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from classroom_load import run_load, sign_in_as_teacher  # noqa: E402
-from ws_client import StreamlitClient  # noqa: E402
+from vae.training.lab import train_and_save
 
 
 def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist_cache_dir, mnist):
@@ -137,6 +133,8 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     teacher.wait_idle()
     body = teacher.page.inner_text("body")
     assert "Signed in as the teacher." in body and "Teacher's tools" in body and "Connected browsers" in body
+    connected = teacher.page.locator('[data-testid="stMetric"]', has_text="Connected browsers")
+    assert connected.locator('[data-testid="stMetricValue"]').inner_text().isdigit()  # not "?": the private API works
     assert CODE not in teacher.page.url and CODE not in body
     teacher.assert_clean()
 

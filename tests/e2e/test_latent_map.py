@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY, wait_until
-from tests.e2e.harness import AppServer
+from tests.support.harness import AppServer
 from vae import runs
-from vae.lab import train_and_save
+from vae.training.lab import train_and_save
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

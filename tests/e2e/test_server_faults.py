@@ -3,31 +3,12 @@
 import os
 import signal
 import time
-from pathlib import Path
 
 from tests.conftest import TINY
-from tests.e2e.harness import AppServer
+from tests.support.harness import AppServer
+from tests.support.processes import children_of, running
 from vae import runs
-from vae.lab import train_and_save
-
-
-def children_of(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
-
-
-def running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from vae.training.lab import train_and_save
 
 
 def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_restarts(

@@ -1,28 +1,26 @@
-"""A training worker process: `python -m vae.worker`, started by the web server's training queue.
-
-It imports TensorFlow and loads MNIST first, then says it is ready ("warm"), so a training starts
-at once when a job arrives. It takes exactly one job from stdin, streams its progress to stdout
-(vae.protocol: one JSON message per line), and exits: its memory goes back to the system, and the
-next job gets a new process. When stdin closes (the server exited or was killed), the worker exits
-at once: no orphans.
-"""
+"""What a worker process does once its priority and output are set (vae.jobs.worker): import
+TensorFlow and load MNIST, say it is ready ("warm"), take exactly one job from stdin, stream its
+progress to stdout (vae.jobs.protocol, one message per line), and return: its memory goes back to
+the system, and the next job gets a new process. When stdin closes (the server exited or was
+killed), the process exits at once: no orphans."""
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 import traceback
 from pathlib import Path
 from typing import BinaryIO
 
-from vae import protocol
+from vae.config import TrainConfig
+from vae.data import load_mnist
+from vae.errors import DataError, LabError
+from vae.jobs import protocol
+from vae.training.download import download_mnist
+from vae.training.lab import train_and_save
+from vae.training.loop import train
 
-# A worker runs at a lower priority than the web server: a person waiting for a page comes first,
-# training takes every cycle left. LATENT_LAB_WORKER_NICENESS (0-19) changes it.
-NICENESS_ENV = "LATENT_LAB_WORKER_NICENESS"
-BACKGROUND_NICENESS = 10
 EXIT_BAD_JOB = 2
 # Live snapshots of the latent space between epochs, while someone watches: one after the first
 # group of batches, then at most one per this many seconds.
@@ -72,10 +70,6 @@ def watch_commands(stdin: BinaryIO, stop: threading.Event, watching: threading.E
 
 def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, watching: threading.Event,
             data) -> None:
-    from vae.config import TrainConfig
-    from vae.errors import LabError
-    from vae.lab import train_and_save
-
     try:
         config = TrainConfig.from_dict(job.config)
 
@@ -103,38 +97,17 @@ def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, 
                                   metrics["test_neg_elbo"], metrics["train_seconds"]))
 
 
-def niceness() -> int:
-    try:
-        return min(19, max(0, int(os.environ.get(NICENESS_ENV, BACKGROUND_NICENESS))))
-    except ValueError:
-        return BACKGROUND_NICENESS
-
-
 def warm_up(data) -> None:
     """Train a tiny model on a few images once: TensorFlow's first `fit` in a process sets up
     what every later one reuses (~0.4 s saved on the real job's start, measured)."""
-    from vae.config import TrainConfig
-    from vae.train import train
-
     train(TrainConfig(hidden_dim=8, epochs=1, batch_size=128, train_subset=256), data.subset(256, 256))
 
 
-def main() -> int:
-    # Our protocol owns the real stdout; anything a library prints goes to stderr instead.
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal: the server decides
-    if hasattr(os, "nice"):
-        os.nice(niceness())
+def serve(out: BinaryIO) -> int:
+    """The worker's life after start-up: warm, one job, done. Returns the process's exit status."""
     stream = ProgressStream(out)
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import vae.model  # noqa: F401  (TensorFlow and Keras: the slow part of starting, done before a job arrives)
-    from vae.data import load_mnist
-    from vae.errors import DataError
-
     try:
-        data = load_mnist()
+        data = load_mnist(download=download_mnist)
         warm_up(data)
     except DataError as error:
         data, data_error = None, str(error)
@@ -158,7 +131,3 @@ def main() -> int:
     threading.Thread(target=watch_commands, args=(stdin, stop, watching), daemon=True, name="commands").start()
     run_job(job, stream, stop, watching, data)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,9 +17,9 @@ import pandas as pd
 from vae import snapshots
 from vae.config import TrainConfig
 from vae.data import MnistData
-from vae.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
 from vae.numpy_model import model_arrays, model_from_arrays
 from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, training_images
+from vae.training.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
 
 # Test-set evaluation at each epoch's end: large batches, since no gradients are kept.
 EVAL_BATCH_SIZE = 1000

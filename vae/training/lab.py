@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vae import runs
 from vae.config import TrainConfig
@@ -14,9 +13,7 @@ from vae.errors import RunError, TrainingDiverged
 from vae.evaluate import decode, encode, squared_error_per_image, test_metrics
 from vae.progress import TrainingListener
 from vae.snapshots import replay_arrays
-
-if TYPE_CHECKING:
-    from vae.train import TrainingResult
+from vae.training.loop import TrainingResult, train
 
 
 @dataclass(frozen=True)
@@ -50,8 +47,6 @@ def train_and_save(
         name = runs.unique_run_name(runs_dir, preset_name or "custom")
     elif (runs.run_path(runs_dir, name)).exists():
         raise RunError(f"A run named {name!r} already exists; choose another name.")
-    from vae.train import train  # TensorFlow loads here, not when the dashboard starts
-
     result = train(config, data, listeners, stop_event, live_seconds=live_seconds, watching=watching)
     if result.status == "diverged":
         raise TrainingDiverged(

@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-from tests.e2e.harness import PageWatcher
+from tests.support.harness import PageWatcher
 
 
 def server_rss_mb(pid: int) -> float:

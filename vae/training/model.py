@@ -7,17 +7,12 @@ saved one loads with `keras.saving.load_model(path, safe_mode=True)` and no code
 
 from __future__ import annotations
 
-import os
+import keras
+import tensorflow as tf
+from keras import layers, ops
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers, ops  # noqa: E402
-
-from vae.config import TrainConfig  # noqa: E402
-from vae.data import IMAGE_PIXELS  # noqa: E402
+from vae.config import TrainConfig
+from vae.data import IMAGE_PIXELS
 
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 

@@ -1,0 +1,68 @@
+"""Joining: the address students open (this machine's address on the local network, found without
+any internet lookup), and `make classroom`, which prints it with the teacher code and then becomes
+the web server, listening on every interface, with roles on."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+
+from vae.classroom.codes import TEACHER_CODE_ENV, fixed_teacher_code, new_teacher_code
+from vae.classroom.people import ClassroomError
+
+CLASSROOM_ENV = "LATENT_LAB_CLASSROOM"  # "1": roles on (make classroom sets it; tests use it on 127.0.0.1)
+JOIN_ADDRESS_ENV = "LATENT_LAB_JOIN_ADDRESS"  # the address shown on the join screen, if the guess is wrong
+
+
+def lan_address() -> str:
+    """This machine's address on the local network, without any internet lookup: the kernel is
+    asked which interface would route to a private address (a UDP "connect" sends no packet)."""
+    for probe in ("10.255.255.255", "192.168.255.255", "172.31.255.255"):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.connect((probe, 9))
+                address = sock.getsockname()[0]
+            except OSError:
+                continue
+            if not address.startswith(("0.", "127.")):
+                return address
+    try:
+        address = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        address = "127.0.0.1"
+    return address
+
+
+def join_url(host: str, port: int) -> str:
+    return f"http://{host}:{port}" if port != 80 else f"http://{host}"
+
+
+def join_address(port: int) -> str:
+    """What students open: LATENT_LAB_JOIN_ADDRESS's host if set, else this machine's LAN address."""
+    return join_url(os.environ.get(JOIN_ADDRESS_ENV) or lan_address(), port)
+
+
+# --- `make classroom` -------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the teacher code and the address students join at, then become the web server
+    (listening on every interface, roles on). `python -m vae.classroom [--port 8501]`."""
+    parser = argparse.ArgumentParser(prog="make classroom", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8501)
+    args = parser.parse_args(argv)
+    try:
+        code = fixed_teacher_code() or new_teacher_code()
+    except ClassroomError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"\n  Latent Lab, classroom mode\n  Students join at:  {join_address(args.port)}\n"
+          f"  Teacher code:      {code}   (type it in the sidebar under Teacher; keep it to yourself)\n",
+          flush=True)
+    environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-m", "streamlit", "run", os.path.join(root, "app.py"),
+               "--server.address", "0.0.0.0", "--server.port", str(args.port)]
+    os.execve(sys.executable, command, environment)  # the server takes over this process (Ctrl-C stops it)

@@ -1,0 +1,400 @@
+"""The training queue: requests from every browser session wait in one line and run, N at a time,
+each in its own worker process (vae.jobs.worker). The web server never imports TensorFlow.
+
+A warm worker (vae.jobs.pool) is kept waiting, so a job starts at once; a worker trains one job
+and exits, so its memory goes back to the system. Progress arrives as protocol lines
+(vae.jobs.protocol) that a reader thread per worker (vae.jobs.process) turns into a job's state
+(vae.jobs.job), which any session can snapshot. A housekeeping thread ends what would otherwise
+wedge the line: a job with no progress for the stall limit, a job past its time limit.
+
+Who may cancel or stop a job, who comes first and what a request may cost are a policy's to say
+(vae.jobs.policy; vae.classroom.ClassroomPolicy in the app); the queue counts, under its lock, and asks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from vae import runs
+from vae.config import MNIST_TRAIN_SIZE, TrainConfig
+from vae.errors import LabError
+from vae.jobs import protocol
+from vae.jobs.estimates import SpeedLearner, start_estimates
+from vae.jobs.job import ACTIVE_STATES, RUNNING_STATES, Job, JobSnapshot
+from vae.jobs.policy import OpenPolicy, Requester, load_for, same_owner
+from vae.jobs.pool import WorkerPool
+from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.jobs.settings import DEFAULT_STALL_SECONDS, slots_from_environment, stall_seconds_from_environment
+from vae.progress import check_fits_data
+from vae.snapshots import Snapshot
+
+MAX_WAITING = 100  # queued jobs of the teacher (students' are bounded by the policy's class limit)
+KEEP_FINISHED = 50  # finished jobs remembered (for their owners' pages)
+WATCH_SECONDS = 10.0  # a live view that asked for a snapshot this recently counts as watching
+HOUSEKEEPING_SECONDS = 0.5
+STARTUP_STALL_SECONDS = 300.0  # a worker still importing TensorFlow when its job arrives: silent for this long, ended
+STOP_GRACE_SECONDS = 60.0  # a job asked to stop (its time limit) that has not ended by then is killed
+log = logging.getLogger(__name__)
+
+
+class QueueError(LabError):
+    """A request the queue refuses: too many waiting, not yours to cancel, unknown job."""
+
+
+class TrainingQueue:
+    """One queue of training requests with `slots` running at once, served by the policy's
+    priority, then first come, first served. Thread-safe: every browser session shares one."""
+
+    def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, worker_factory=None,
+                 policy=None):
+        self.slots = slots
+        self.stall_seconds = stall_seconds
+        self.policy = policy or OpenPolicy()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._jobs: dict[str, Job] = {}  # every job, in order of submission
+        self._pool = WorkerPool(worker_factory or WorkerProcess, self._on_event, self._on_exit)
+        self._speed = SpeedLearner()
+        self._closed = False
+        self._students_held = False
+        atexit.register(self.shutdown)
+        with self._lock:
+            self._top_up_spares()
+        self._housekeeper = threading.Thread(target=self._housekeeping, daemon=True, name="queue-housekeeping")
+        self._housekeeper.start()
+
+    @classmethod
+    def from_environment(cls, policy=None) -> TrainingQueue:
+        return cls(slots_from_environment(), stall_seconds_from_environment(), policy=policy)
+
+    # --- requests --------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, runs_dir: Path, preset_name: str | None = None,
+               name: str | None = None, requester=None) -> str:
+        """Queue a training that saves into `runs_dir`; returns its job id. Raises at once, before
+        any waiting, for what would make it fail or what the policy refuses: a bad or taken name, an
+        unwritable folder, a request too costly, or too many queued for this person, device, class."""
+        requester = requester or Requester()
+        runs_dir = Path(runs_dir)
+        check_fits_data(config, config.train_subset or MNIST_TRAIN_SIZE)
+        runs.check_writable(runs_dir)
+        self.policy.check_request(requester, config)
+        owner = requester.owner()
+        disk = runs.disk_usage(runs_dir)  # outside the lock: it reads every run's metrics
+        with self._lock:
+            if self._closed:
+                raise QueueError("The training queue is shutting down.")
+            priority = self.policy.priority(owner)
+            waiting = sum(job.state == "queued" and job.priority == priority for job in self._jobs.values())
+            if priority == 0 and waiting >= MAX_WAITING:
+                raise QueueError(f"{MAX_WAITING} trainings are already waiting; try again when some have run.")
+            load = load_for(list(self._jobs.values()), requester, owner, disk, self.policy.priority)
+            self.policy.check_capacity(requester, config, load)
+            reserved = {job.run_name for job in self._jobs.values()
+                        if job.state in ACTIVE_STATES and job.runs_dir == runs_dir}
+            job = Job(secrets.token_hex(4), config, runs.free_run_name(runs_dir, name, preset_name, reserved),
+                      preset_name,
+                       runs_dir, owner=owner, browser=requester.browser, address=requester.address,
+                       priority=priority, time_limit=self.policy.time_limit_seconds(owner))
+            self._jobs[job.id] = job
+            self._forget_old_jobs()
+            self._dispatch()
+            self._changed.notify_all()
+            return job.id
+
+    def cancel(self, job_id: str, requester=None) -> None:
+        """Take a queued job out of the line, or stop a running one (its partial run is kept); a
+        stalled or saving one is killed (nothing is kept). Only whom the policy allows."""
+        requester = requester or Requester()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise QueueError("That training is no longer known (the server may have restarted).")
+            if not self.policy.may_change(requester, job.owner):
+                raise QueueError("Only the teacher and the person who started a training can cancel or stop it.")
+            now = time.monotonic()
+            if job.state == "queued":
+                self._end_queued(job, "Cancelled before it started.")
+            elif job.state == "saving" and job.worker is not None:
+                self._kill(job, "Stopped while it was being saved: the run was not kept.")
+            elif job.state in RUNNING_STATES and job.worker is not None:
+                if self._stalled(job, now):
+                    self._kill(job, self._stall_sentence())
+                else:
+                    job.state = "stopping"
+                    job.worker.send(protocol.Stop())
+
+    def discard(self, requester, which) -> int:
+        """End every active job whose owner `which(owner)` picks and the requester may change, and
+        keep nothing they save (a run one publishes before it dies is deleted). The teacher's
+        "clear all student runs": returns how many were ended."""
+        ended = 0
+        with self._lock:
+            for job in self._jobs.values():
+                if job.state not in ACTIVE_STATES or not which(job.owner) or not self.policy.may_change(
+                        requester, job.owner):
+                    continue
+                ended += 1
+                job.discard = True
+                if job.state == "queued":
+                    self._end_queued(job, "Cancelled: the teacher cleared the students' runs.")
+                elif job.worker is not None:
+                    self._kill(job, "Stopped: the teacher cleared the students' runs; nothing was kept.")
+            self._changed.notify_all()
+        return ended
+
+    def hold_students(self, held: bool) -> None:
+        """Pause (or resume) the jobs the policy ranks after the teacher's: they wait; running ones finish."""
+        with self._lock:
+            self._students_held = bool(held)
+            self._dispatch()
+            self._changed.notify_all()
+
+    @property
+    def students_held(self) -> bool:
+        with self._lock:
+            return self._students_held
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def snapshot(self, job_id: str) -> JobSnapshot | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else self._snapshot(job, time.monotonic(), self._waiting_estimates())
+
+    def snapshots(self, active_only: bool = False) -> list[JobSnapshot]:
+        """Every remembered job (or only the queued and running ones): running ones first, then the
+        line in the order it will be served."""
+        with self._lock:
+            now = time.monotonic()
+            estimates = self._waiting_estimates()  # once for all, not once per job
+            jobs = [job for job in self._jobs.values() if not active_only or job.state in ACTIVE_STATES]
+            order = {job.id: index for index, job in enumerate(self._line())}
+            jobs.sort(key=lambda job: (job.state == "queued", order.get(job.id, 0)))
+            return [self._snapshot(job, now, estimates) for job in jobs]
+
+    def live_snapshot(self, job_id: str, epoch_end: bool = False) -> Snapshot | None:
+        """The latest snapshot of a running job's latent space (or of its latest finished epoch);
+        None before the first one and once the job has ended. Asking counts as watching: the
+        worker streams live snapshots, with its decoder, only while someone asks."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            job.watched_until = time.monotonic() + WATCH_SECONDS
+            self._send_watch(job)
+            return job.live_epoch_end if epoch_end else job.live
+
+    def live_decoder_snapshot(self, job_id: str) -> Snapshot | None:
+        """The latest finished epoch's snapshot with the decoder (before one, the first with it):
+        what the live explorer draws. Counts as watching, as live_snapshot."""
+        with self._lock:
+            self.live_snapshot(job_id)
+            job = self._jobs.get(job_id)
+            return None if job is None else job.live_decoder
+
+    def unavailable(self) -> str | None:
+        """Why training cannot start now (warm workers keep dying at start), in one sentence; else None."""
+        with self._lock:
+            return self._pool.unavailable()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [worker.pid for worker in self._pool.workers if worker.alive()]
+
+    def warm_workers(self) -> int:
+        """Spare workers that have imported TensorFlow and wait for a job."""
+        with self._lock:
+            return self._pool.warm()
+
+    def pid_of(self, job_id: str) -> int | None:
+        """The process running a job (for an operator, or a test that plays a fault)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job.worker.pid if job is not None and job.worker is not None else None
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Block until no job is queued or running (tests, benchmarks, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while any(job.state in ACTIVE_STATES for job in self._jobs.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 1.0))
+            return True
+
+    def stop_everything(self) -> None:
+        """Cancel every queued job and kill every running one (tests; shutting down)."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.state == "queued":
+                    self._end_queued(job, "Cancelled before it started.")
+                elif job.state in RUNNING_STATES and job.worker is not None:
+                    self._kill(job, "The training was stopped by the server; nothing was saved.")
+            self._changed.notify_all()
+
+    def shutdown(self) -> None:
+        """Kill every worker (their runs are not saved) and refuse new requests."""
+        with self._lock:
+            self._closed = True
+            self._changed.notify_all()
+            self._pool.kill_all()
+
+    # --- inside ----------------------------------------------------------------------------
+
+    def _end_queued(self, job: Job, message: str) -> None:
+        job.state, job.message, job.finished = "cancelled", message, time.monotonic()
+        self._changed.notify_all()
+
+    def _kill(self, job: Job, reason: str) -> None:
+        job.kill_reason = reason
+        job.worker.kill()
+
+    def _stall_sentence(self) -> str:
+        return (f"The training process stalled (no progress for over {self.stall_seconds:.0f} s) and was "
+                "stopped; nothing was saved.")
+
+    def _held(self, job: Job) -> bool:
+        return self._students_held and job.priority > 0
+
+    def _line(self) -> list[Job]:
+        """Queued jobs in the order they will be served: by priority, then by arrival."""
+        queued = [job for job in self._jobs.values() if job.state == "queued"]
+        return sorted(queued, key=lambda job: (job.priority, job.submitted))
+
+    def _forget_old_jobs(self) -> None:
+        finished = [job_id for job_id, job in self._jobs.items() if job.state not in ACTIVE_STATES]
+        for job_id in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._jobs[job_id]
+
+    def _top_up_spares(self) -> None:
+        """Keep a warm worker for each free slot. A new one imports TensorFlow (a few seconds of
+        CPU that a running training would feel), so while every slot is busy one is started only
+        if a job is waiting for it."""
+        if self._closed:
+            return
+        running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
+        waiting = any(job.state == "queued" and not self._held(job) for job in self._jobs.values())
+        self._pool.top_up(max(self.slots - running, 1 if waiting else 0))
+
+    def _dispatch(self) -> None:
+        """Start queued jobs while slots are free (lock held)."""
+        if self._closed:
+            return
+        self._top_up_spares()
+        running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
+        for job in [job for job in self._line() if not self._held(job)][: max(0, self.slots - running)]:
+            worker = self._pool.take()
+            if worker is None:
+                break
+            worker.job, job.worker = job, worker
+            job.state, job.started = "starting", time.monotonic()
+            job.last_event = job.started
+            worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
+                                       job.owner))
+        self._top_up_spares()
+
+    def _on_event(self, worker, event) -> None:
+        with self._lock:
+            if isinstance(event, protocol.Ready):
+                self._pool.started()
+                if worker.job is not None:  # its job waited for it: the silence starts counting now
+                    worker.job.last_event = time.monotonic()
+                self._dispatch()
+                self._changed.notify_all()
+                return
+            job = worker.job
+            if job is None:
+                return
+            job.last_event = time.monotonic()
+            if isinstance(event, Exception):  # the reader could not understand the worker
+                log.warning("worker %s: %s", worker.pid, event)
+                job.kill_reason = job.kill_reason or ("The training process sent something this server cannot read "
+                                                      "and was stopped; nothing was saved.")
+            else:
+                job.apply(event)
+                if isinstance(event, protocol.Finished) and job.state == "completed":
+                    self._speed.learn(job.config, time.monotonic() - job.started)  # better estimates next time
+            self._changed.notify_all()
+
+    def _on_exit(self, worker, returncode: int) -> None:
+        with self._lock:
+            self._pool.exited(worker, returncode, self._closed)
+            job = worker.job
+            if job is not None:
+                job.drop_live()  # the saved run (if any) takes over; memory goes back
+                if job.state in ACTIVE_STATES:  # it never said how the job ended
+                    job.state = "failed"
+                    job.message = job.kill_reason or self._ended_sentence(worker, returncode)
+                job.finished = time.monotonic()
+                job.worker = None
+                worker.job = None
+                if job.discard:  # cleared by the teacher: a run it published before it died goes too
+                    runs.delete_if_owned(job.runs_dir, job.run_name, lambda owner, job=job: same_owner(owner,
+                                                                                                       job.owner))
+            self._dispatch()
+            self._changed.notify_all()
+
+    def _ended_sentence(self, worker, returncode: int) -> str:
+        if worker.ready.is_set() or not worker.last_error():
+            return ended_unexpectedly(returncode)
+        return f"The training process could not start ({worker.last_error()}); nothing was saved."
+
+    def _stalled(self, job: Job, now: float) -> bool:
+        """Silent past the stall limit (a worker still warming up gets the longer start-up limit)."""
+        if job.warming_up():
+            return job.state in RUNNING_STATES and now - job.started > max(self.stall_seconds, STARTUP_STALL_SECONDS)
+        return job.silent_seconds(now) > self.stall_seconds
+
+    def _waiting_estimates(self) -> dict[str, tuple[int, float]]:
+        """(position, seconds until start) of each queued job that is not held."""
+        now = time.monotonic()
+        remaining = [job.remaining_seconds(now, self._speed.seconds(job.config))
+                     for job in self._jobs.values() if job.state in RUNNING_STATES]
+        line = [job for job in self._line() if not self._held(job)]
+        starts = start_estimates(remaining, [self._speed.seconds(job.config) for job in line], self.slots)
+        return {job.id: (position, start) for position, (job, start) in enumerate(zip(line, starts, strict=True), 1)}
+
+    def _snapshot(self, job: Job, now: float, estimates: dict[str, tuple[int, float]]) -> JobSnapshot:
+        position, start = estimates.get(job.id, (0, 0.0))
+        quiet = job.silent_seconds(now) > self.stall_seconds / 2  # shown as maybe stuck before it is ended
+        return job.snapshot(now, position, start, quiet, held=job.state == "queued" and self._held(job))
+
+    # --- housekeeping: what nobody asks for, on a timer ------------------------------------
+
+    def _housekeeping(self) -> None:
+        with self._lock:
+            while not self._closed:
+                self._tend(time.monotonic())
+                self._changed.wait(HOUSEKEEPING_SECONDS)
+
+    def _tend(self, now: float) -> None:
+        """End stalled jobs, stop jobs past their time limit, tell workers whether anyone watches,
+        and start a warm worker once a back-off has passed (lock held)."""
+        for job in self._jobs.values():
+            if job.state not in RUNNING_STATES or job.worker is None:
+                continue
+            if self._stalled(job, now):
+                self._kill(job, self._stall_sentence())
+            elif job.stop_asked is not None and now - job.stop_asked > STOP_GRACE_SECONDS:
+                self._kill(job, f"{job.stop_note} It did not stop in time and was ended; nothing was saved.")
+            elif job.past_time_limit(now):
+                job.ask_to_stop(now)
+            self._send_watch(job)
+        if not self._pool.spares and self._pool.may_spawn():
+            self._dispatch()
+
+    def _send_watch(self, job: Job) -> None:
+        """Tell the job's worker when watching starts or stops (lock held)."""
+        wanted = time.monotonic() < job.watched_until
+        if job.worker is not None and wanted != job.watch_sent:
+            job.watch_sent = wanted
+            job.worker.send(protocol.Watch(wanted))
+
+
