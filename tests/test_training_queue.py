@@ -132,6 +132,18 @@ def test_jobs_run_in_order_one_slot_at_a_time(fake_queue, runs_dir):
     assert fake_queue.snapshot(second).state == "starting" and fake_queue.snapshot(third).position == 1
 
 
+def test_a_worker_that_dies_without_a_word_fails_its_job_and_the_queue_moves_on(fake_queue, runs_dir):
+    first = fake_queue.submit(SMALL, runs_dir)
+    second = fake_queue.submit(SMALL, runs_dir)
+    worker = worker_of(fake_queue, first)
+    worker.batch(1, 1)
+    worker.kill()
+    snap = fake_queue.snapshot(first)
+    assert snap.state == "failed"
+    assert snap.message == "The training process ended unexpectedly (signal 9); nothing was saved."
+    assert fake_queue.snapshot(second).state == "starting"
+
+
 def test_start_estimates_fill_the_slot_that_frees_first():
     assert start_estimates([10.0], [5.0, 5.0], slots=1) == [10.0, 15.0]
     assert start_estimates([10.0], [5.0, 5.0, 5.0], slots=2) == [0.0, 5.0, 10.0]

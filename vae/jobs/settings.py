@@ -11,23 +11,22 @@ STALL_ENV = "LATENT_LAB_STALL_SECONDS"  # no progress for this long: the job is 
 DEFAULT_STALL_SECONDS = 120.0
 
 
-def slots_from_environment() -> int:
-    value = os.environ.get(SLOTS_ENV, "1")
+def number_from_environment(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
+    """The number in environment variable `name` (or `default`), from `low` to `high`; else ConfigError."""
+    value = os.environ.get(name, str(default))
+    kind = "a whole number" if whole else "a number"
     try:
-        slots = int(value)
+        number = int(value) if whole else float(value)
     except ValueError:
-        raise ConfigError(SLOTS_ENV, f"must be a whole number from 1 to 8, got {value!r}") from None
-    if not 1 <= slots <= 8:
-        raise ConfigError(SLOTS_ENV, f"must be from 1 to 8, got {slots}")
-    return slots
+        raise ConfigError(name, f"must be {kind} from {low:g} to {high:g}, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(name, f"must be from {low:g} to {high:g}, got {value}")
+    return number
+
+
+def slots_from_environment() -> int:
+    return int(number_from_environment(SLOTS_ENV, 1, 1, 8, whole=True))
 
 
 def stall_seconds_from_environment() -> float:
-    value = os.environ.get(STALL_ENV, str(DEFAULT_STALL_SECONDS))
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ConfigError(STALL_ENV, f"must be a number of seconds, got {value!r}") from None
-    if not 1 <= seconds <= 86_400:
-        raise ConfigError(STALL_ENV, f"must be from 1 to 86400 seconds, got {value}")
-    return seconds
+    return number_from_environment(STALL_ENV, DEFAULT_STALL_SECONDS, 1, 86_400)
