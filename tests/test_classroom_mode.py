@@ -123,7 +123,7 @@ def class_mode(monkeypatch, runs_dir, class_runs):
     monkeypatch.setenv(classroom.CLASSROOM_ENV, "1")
     monkeypatch.setenv(classroom.TEACHER_CODE_ENV, CODE)
     shutil.copytree(class_runs, runs_dir)
-    for cached in (ui_classroom.shared_state, ui_classroom.teacher_code):
+    for cached in (ui_classroom._shared_state, ui_classroom.teacher_code):
         cached.clear()
     yield runs_dir
     from ui import training

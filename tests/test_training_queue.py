@@ -23,10 +23,9 @@ from tests.support.processes import running
 from vae import classroom, cost, runs, snapshots
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
 from vae.errors import LabError
-from vae.jobs import policy, process, protocol, training_job
+from vae.jobs import housekeeping, policy, process, protocol, training_job
 from vae.jobs import queue as training_queue
 from vae.jobs.estimates import start_estimates
-from vae.jobs.process import ended_unexpectedly
 from vae.jobs.queue import QueueError, TrainingQueue
 from vae.jobs.settings import slots_from_environment
 
@@ -319,7 +318,7 @@ def test_a_job_past_its_time_limit_is_stopped_and_then_killed(runs_dir, monkeypa
         def time_limit_seconds(self, owner):
             return 0.3
 
-    monkeypatch.setattr(training_queue, "STOP_GRACE_SECONDS", 0.3)
+    monkeypatch.setattr(housekeeping, "STOP_GRACE_SECONDS", 0.3)
     queue = make_queue(Strict())
     try:
         polite, stubborn = queue.submit(SMALL, runs_dir), queue.submit(SMALL, runs_dir)
@@ -443,23 +442,6 @@ def listed(runs_dir):
     return [run.name for run in runs.list_runs(runs_dir).runs]
 
 
-def test_real_workers_stream_progress_save_runs_and_exit(queue, runs_dir):
-    first = queue.submit(SMALL, runs_dir, "default", name="one")
-    second = queue.submit(SMALL.replace(epochs=1), runs_dir, name="two")
-    assert queue.snapshot(second).position == 1
-    assert queue.wait_until_idle(180)
-    one, two = queue.snapshot(first), queue.snapshot(second)
-    assert (one.state, two.state) == ("completed", "completed"), (one.message, two.message)
-    assert "Run 'one' saved" in one.message
-    assert len(one.batch_points) >= 2 and [p["epoch"] for p in one.epoch_points] == [1, 2]
-    assert set(listed(runs_dir)) == {"one", "two"}
-    assert not runs.needs_numpy_files(runs_dir / "one")
-    assert one.snapshots_received >= 2 and (runs_dir / "one" / runs.REPLAY_FILE).is_file()
-    assert queue.live_snapshot(first) is None  # ended: the saved run takes over
-    # Each worker trains one job and exits: only the warm spare is left.
-    assert wait_until(lambda: len(queue.worker_pids()) == 1, 30, 0.05)
-
-
 def test_stop_keeps_the_partial_run_and_the_decoder_streams_only_when_watched(queue, runs_dir):
     job = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="stopped-one")
     wait_until(lambda: queue.snapshot(job).epoch >= 2, 120, 0.05)
@@ -474,20 +456,6 @@ def test_stop_keeps_the_partial_run_and_the_decoder_streams_only_when_watched(qu
     snap = queue.snapshot(job)
     assert snap.state == "stopped" and snap.epoch < 200
     assert listed(runs_dir) == ["stopped-one"]
-
-
-def test_a_worker_killed_mid_training_is_explained_nothing_is_listed_and_the_queue_goes_on(queue, runs_dir):
-    doomed = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="doomed")
-    after = queue.submit(SMALL.replace(epochs=1), runs_dir, name="after")
-    wait_until(lambda: queue.snapshot(doomed).batch_points, 120, 0.05)
-    os.kill(queue.pid_of(doomed), signal.SIGKILL)
-    assert queue.wait_until_idle(120)
-    snap = queue.snapshot(doomed)
-    assert snap.state == "failed"
-    assert snap.message == "The training process ended unexpectedly (signal 9); nothing was saved."
-    assert queue.snapshot(after).state == "completed"
-    assert listed(runs_dir) == ["after"]
-    assert ended_unexpectedly(3) == "The training process ended unexpectedly (exit code 3); nothing was saved."
 
 
 def test_a_failure_inside_the_worker_is_one_sentence(queue, runs_dir):

@@ -17,6 +17,7 @@ import streamlit as st
 
 from ui.cookie.mount import set_cookie
 from ui.markdown import escape
+from ui.store import job_store
 from vae import classroom
 from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
 
@@ -53,8 +54,13 @@ def teacher_code() -> str:
 
 
 @st.cache_resource(show_spinner=False)
+def _shared_state(store_path: str) -> ClassroomState:
+    return ClassroomState(store=job_store())
+
+
 def shared_state() -> ClassroomState:
-    return ClassroomState()
+    """What the teacher set and who joined: one for the server, kept in its store."""
+    return _shared_state(str(job_store().path))
 
 
 def valid_key(key: str) -> bool:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import classroom, state
 from ui.markdown import escape
+from ui.store import job_store
 from vae import runs
 from vae.classroom import ClassroomPolicy
 from vae.config import PRESETS, TrainConfig
@@ -22,9 +23,10 @@ from vae.jobs.queue import TrainingQueue
 def training_queue() -> TrainingQueue:
     """The one queue, shared by every session and kept across reloads; it starts a warm
     training process at once, so the first training starts without waiting for TensorFlow.
-    Stale temporary folders of crashed saves are cleared as the server starts."""
+    Stale temporary folders of crashed saves are cleared as the server starts, and the line a
+    previous server left (vae.jobs.store) is taken up again."""
     runs.remove_stale_temporaries(state.runs_dir(), older_than_seconds=runs.STALE_SECONDS)
-    return TrainingQueue.from_environment(policy=ClassroomPolicy(classroom.shared_state()))
+    return TrainingQueue.from_environment(policy=ClassroomPolicy(classroom.shared_state), store=job_store())
 
 
 def my_snapshots() -> list[JobSnapshot]:
@@ -113,7 +115,7 @@ def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
 
 
 def finished_notice(snap: JobSnapshot) -> None:
-    if snap.state == "failed":
+    if snap.state in ("failed", "interrupted"):
         st.error(snap.message)
     elif snap.state == "cancelled":
         st.info(f"Training {escape(snap.run_name)}: {escape(snap.message)}")

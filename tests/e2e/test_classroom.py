@@ -1,4 +1,4 @@
-"""A small classroom in the test suite: 5 sessions moving sliders for 30 s while one trains
+"""A small classroom in the test suite: 5 sessions moving sliders for 15 s while one trains
 (benchmarks/classroom_load.py is the full-size run with 40 sessions and the latency figures); and
 classroom mode's permissions checked at the websocket level, with forged widget events."""
 
@@ -19,12 +19,12 @@ def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist
     train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "class-demo")
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "server.log")
     try:
-        figures = run_load(server.url, sessions=5, seconds=30, trainings=1, runs_dir=runs_dir)
+        figures = run_load(server.url, sessions=5, seconds=15, trainings=1, runs_dir=runs_dir)
     finally:
         server.stop()
     assert figures["errors"] == 0, figures["error_samples"]
     assert figures["stuck_sessions"] == 0
-    assert figures["moves"] >= 5 * 10  # every session was answered all along, about once a second
+    assert figures["moves"] >= 5 * 5  # every session was answered all along, about once a second
     # Not a timing test (machines are noisy); this bound only catches a server that stalls.
     assert figures["worst_session_p95_ms"] < 5000, figures
     assert figures["trainings_saved"] == 1
@@ -177,9 +177,7 @@ def test_a_flood_of_sessions_from_one_machine_gets_one_sentence_and_the_teachers
         try:
             bot.open_page("train")
             named = bot.set_text("Your name (a student's runs carry it)", f"Bot {n}")
-            for label, value in (("Epochs", 10), ("Training images", 512), ("Hidden units", 32)):
-                bot.set_number(label, value)
-            outcome = bot.click("Start training")
+            outcome = bot.click("Start training")  # the default preset: held by the pause, it never runs
             said += [text for text in named.texts + outcome.texts if "device" in text or "name" in text.lower()]
             assert not outcome.exceptions
         finally:

@@ -3,6 +3,7 @@ queue applies where it acts (vae.jobs.queue asks it who may do what and who come
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import replace
 
@@ -25,12 +26,27 @@ class ClassroomState:
     """What the teacher sets, and who has joined, shared by every session (thread-safe). Pausing
     student training is the training queue's own switch (it holds their jobs)."""
 
-    def __init__(self, limits: Limits | None = None):
+    def __init__(self, limits: Limits | None = None, store=None):
+        """`store` (vae.jobs.store.JobStore): where what the teacher set and who joined survive a
+        restart of the server."""
         self._lock = threading.Lock()
-        self._limits = limits or Limits()
-        self._pinned: tuple[str, str] | None = None  # (run name, its created_at): the class run
+        self._store = store
+        self._limits = limits or self._stored_limits() or Limits()
+        pinned = store.setting("classroom.pinned") if store else None
+        self._pinned: tuple[str, str] | None = tuple(pinned) if pinned else None  # (run name, its created_at)
         self._pin_version = 0
-        self._names: dict[str, tuple[str, str]] = {}  # key hash -> (name, address)
+        names = store.setting("classroom.names", {}) if store else {}
+        self._names: dict[str, tuple[str, str]] = {k: tuple(v) for k, v in names.items()}  # key hash -> (name, address)
+
+    def _stored_limits(self) -> Limits | None:
+        try:
+            return Limits(**self._store.setting("classroom.limits")) if self._store else None
+        except (TypeError, ClassroomError):  # none stored, or from another version
+            return None
+
+    def _keep(self, name: str, value) -> None:
+        if self._store is not None:
+            self._store.set_setting(name, value)
 
     @property
     def limits(self) -> Limits:
@@ -47,6 +63,7 @@ class ClassroomState:
         limits = replace(self.limits, **changes)  # validated by Limits
         with self._lock:
             self._limits = limits
+            self._keep("classroom.limits", dataclasses.asdict(limits))
         return limits
 
     def pin(self, person: Person, run_name: str | None, created_at: str = "") -> None:
@@ -55,6 +72,7 @@ class ClassroomState:
         require_teacher(person)
         with self._lock:
             self._pinned = (run_name, created_at) if run_name else None
+            self._keep("classroom.pinned", self._pinned)
             self._pin_version += 1
 
     def name_of(self, key_hash: str) -> str:
@@ -76,6 +94,7 @@ class ClassroomState:
                 raise ClassroomError(f"{from_here} students have already joined from this device, the most one "
                                      "device may have; join from your own, or ask the teacher.")
             self._names[key_hash] = (name, address)
+            self._keep("classroom.names", self._names)
         return name
 
 
@@ -83,8 +102,13 @@ class ClassroomPolicy:
     """The rules the training queue applies where it acts (it counts, under its lock; this
     decides). Local mode is the same rules with everyone LOCAL, who may do everything."""
 
-    def __init__(self, state: ClassroomState):
-        self.state = state
+    def __init__(self, state):
+        """`state`: the ClassroomState, or a function that returns the one in force."""
+        self._state = state
+
+    @property
+    def state(self) -> ClassroomState:
+        return self._state() if callable(self._state) else self._state
 
     def check_request(self, person: Person, config: TrainConfig) -> None:
         check_training(person, config, self.state.limits)

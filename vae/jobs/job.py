@@ -14,6 +14,7 @@ from vae.snapshots import Snapshot
 
 MAX_BATCH_POINTS = 4000  # beyond this a job's curve is thinned: memory stays bounded for long runs
 ACTIVE_STATES = ("queued", "starting", "running", "stopping", "saving")
+# Ended: completed, stopped (its partial run kept), failed, cancelled, interrupted (the server restarted).
 RUNNING_STATES = ("starting", "running", "stopping", "saving")
 
 
@@ -87,6 +88,7 @@ class Job:
     snapshots_received: int = 0
     watched_until: float = 0.0
     watch_sent: bool = False
+    stored: tuple | None = None  # what vae.jobs.store last wrote of it
 
     def record_snapshot(self, snapshot: Snapshot) -> None:
         self.live = snapshot

@@ -18,27 +18,29 @@ import logging
 import secrets
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from vae import runs
 from vae.config import MNIST_TRAIN_SIZE, TrainConfig
 from vae.errors import LabError
 from vae.jobs import protocol
+from vae.jobs.celery_app import broker_from_environment
 from vae.jobs.estimates import SpeedLearner, start_estimates
+from vae.jobs.housekeeping import Housekeeping
 from vae.jobs.job import ACTIVE_STATES, RUNNING_STATES, Job, JobSnapshot
 from vae.jobs.policy import OpenPolicy, Requester, load_for, same_owner
 from vae.jobs.pool import WorkerPool
 from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.jobs.remote import CeleryBackend
 from vae.jobs.settings import DEFAULT_STALL_SECONDS, slots_from_environment, stall_seconds_from_environment
+from vae.jobs.store import INTERRUPTED, JobStore, restore
 from vae.progress import check_fits_data
 from vae.snapshots import Snapshot
 
 MAX_WAITING = 100  # queued jobs of the teacher (students' are bounded by the policy's class limit)
 KEEP_FINISHED = 50  # finished jobs remembered (for their owners' pages)
 WATCH_SECONDS = 10.0  # a live view that asked for a snapshot this recently counts as watching
-HOUSEKEEPING_SECONDS = 0.5
-STARTUP_STALL_SECONDS = 300.0  # a worker still importing TensorFlow when its job arrives: silent for this long, ended
-STOP_GRACE_SECONDS = 60.0  # a job asked to stop (its time limit) that has not ended by then is killed
 log = logging.getLogger(__name__)
 
 
@@ -46,31 +48,42 @@ class QueueError(LabError):
     """A request the queue refuses: too many waiting, not yours to cancel, unknown job."""
 
 
-class TrainingQueue:
+class TrainingQueue(Housekeeping):
     """One queue of training requests with `slots` running at once, served by the policy's
     priority, then first come, first served. Thread-safe: every browser session shares one."""
 
     def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, worker_factory=None,
-                 policy=None):
+                 policy=None, store: JobStore | None = None, backend=None):
+        """`store`: where the line survives a restart (vae.jobs.store); `backend(on_event, on_exit)`:
+        who runs the jobs, if not local worker processes (vae.jobs.remote.CeleryBackend)."""
         self.slots = slots
         self.stall_seconds = stall_seconds
         self.policy = policy or OpenPolicy()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, Job] = {}  # every job, in order of submission
-        self._pool = WorkerPool(worker_factory or WorkerProcess, self._on_event, self._on_exit)
+        self._pool = (backend or partial(WorkerPool, worker_factory or WorkerProcess))(self._on_event, self._on_exit)
+        self._remote = getattr(self._pool, "remote", False)
+        self._store = store
         self._speed = SpeedLearner()
         self._closed = False
-        self._students_held = False
+        self._students_held = bool(store.setting("students_held", False)) if store else False
         atexit.register(self.shutdown)
         with self._lock:
-            self._top_up_spares()
+            for job in restore(store, self._pool) if store else []:
+                self._jobs[job.id] = job
+                self._save(job)
+            self._dispatch()
         self._housekeeper = threading.Thread(target=self._housekeeping, daemon=True, name="queue-housekeeping")
         self._housekeeper.start()
 
     @classmethod
-    def from_environment(cls, policy=None) -> TrainingQueue:
-        return cls(slots_from_environment(), stall_seconds_from_environment(), policy=policy)
+    def from_environment(cls, policy=None, store: JobStore | None = None) -> TrainingQueue:
+        """Slots and stall limit from the environment; on Celery when LATENT_LAB_BROKER is set."""
+        broker = broker_from_environment()
+        backend = partial(CeleryBackend, broker) if broker else None
+        return cls(slots_from_environment(), stall_seconds_from_environment(), policy=policy, store=store,
+                   backend=backend)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -102,6 +115,8 @@ class TrainingQueue:
                        runs_dir, owner=owner, browser=requester.browser, address=requester.address,
                        priority=priority, time_limit=self.policy.time_limit_seconds(owner))
             self._jobs[job.id] = job
+            if self._store:
+                self._store.add(job)
             self._forget_old_jobs()
             self._dispatch()
             self._changed.notify_all()
@@ -128,6 +143,7 @@ class TrainingQueue:
                 else:
                     job.state = "stopping"
                     job.worker.send(protocol.Stop())
+            self._save(job)
 
     def discard(self, requester, which) -> int:
         """End every active job whose owner `which(owner)` picks and the requester may change, and
@@ -152,6 +168,8 @@ class TrainingQueue:
         """Pause (or resume) the jobs the policy ranks after the teacher's: they wait; running ones finish."""
         with self._lock:
             self._students_held = bool(held)
+            if self._store:
+                self._store.set_setting("students_held", self._students_held)
             self._dispatch()
             self._changed.notify_all()
 
@@ -240,25 +258,28 @@ class TrainingQueue:
             self._changed.notify_all()
 
     def shutdown(self) -> None:
-        """Kill every worker (their runs are not saved) and refuse new requests."""
+        """Refuse new requests and kill every local worker (their runs are not saved)."""
         with self._lock:
             self._closed = True
+            for job in self._jobs.values():
+                if job.state in RUNNING_STATES:
+                    job.kill_reason = job.kill_reason or INTERRUPTED
             self._changed.notify_all()
-            self._pool.kill_all()
+            self._pool.kill_all()  # local workers only: Celery's go on, and a restarted server follows them
 
     # --- inside ----------------------------------------------------------------------------
 
     def _end_queued(self, job: Job, message: str) -> None:
         job.state, job.message, job.finished = "cancelled", message, time.monotonic()
+        self._save(job)
         self._changed.notify_all()
 
-    def _kill(self, job: Job, reason: str) -> None:
-        job.kill_reason = reason
-        job.worker.kill()
-
-    def _stall_sentence(self) -> str:
-        return (f"The training process stalled (no progress for over {self.stall_seconds:.0f} s) and was "
-                "stopped; nothing was saved.")
+    def _save(self, job: Job) -> None:
+        """Write what must survive a restart, when it has changed (lock held)."""
+        stored = (job.state, job.message, job.started, job.finished, getattr(job.worker, "token", None))
+        if self._store and stored != job.stored:
+            job.stored = stored
+            self._store.update(job)
 
     def _held(self, job: Job) -> bool:
         return self._students_held and job.priority > 0
@@ -270,8 +291,11 @@ class TrainingQueue:
 
     def _forget_old_jobs(self) -> None:
         finished = [job_id for job_id, job in self._jobs.items() if job.state not in ACTIVE_STATES]
-        for job_id in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+        forgotten = finished[: max(0, len(finished) - KEEP_FINISHED)]
+        for job_id in forgotten:
             del self._jobs[job_id]
+        if self._store and forgotten:
+            self._store.forget(forgotten)
 
     def _top_up_spares(self) -> None:
         """Keep a warm worker for each free slot. A new one imports TensorFlow (a few seconds of
@@ -289,7 +313,8 @@ class TrainingQueue:
             return
         self._top_up_spares()
         running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
-        for job in [job for job in self._line() if not self._held(job)][: max(0, self.slots - running)]:
+        line = [job for job in self._line() if not self._held(job)]
+        for job in line if self._remote else line[: max(0, self.slots - running)]:  # remote: while a worker is idle
             worker = self._pool.take()
             if worker is None:
                 break
@@ -298,6 +323,9 @@ class TrainingQueue:
             job.last_event = job.started
             worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
                                        job.owner))
+            self._save(job)
+        if self._remote:
+            self._pool.waiting(sum(job.state == "queued" for job in line))
         self._top_up_spares()
 
     def _on_event(self, worker, event) -> None:
@@ -319,6 +347,7 @@ class TrainingQueue:
                                                       "and was stopped; nothing was saved.")
             else:
                 job.apply(event)
+                self._save(job)
                 if isinstance(event, protocol.Finished) and job.state == "completed":
                     self._speed.learn(job.config, time.monotonic() - job.started)  # better estimates next time
             self._changed.notify_all()
@@ -330,9 +359,10 @@ class TrainingQueue:
             if job is not None:
                 job.drop_live()  # the saved run (if any) takes over; memory goes back
                 if job.state in ACTIVE_STATES:  # it never said how the job ended
-                    job.state = "failed"
+                    job.state = "interrupted" if job.kill_reason == INTERRUPTED else "failed"
                     job.message = job.kill_reason or self._ended_sentence(worker, returncode)
                 job.finished = time.monotonic()
+                self._save(job)
                 job.worker = None
                 worker.job = None
                 if job.discard:  # cleared by the teacher: a run it published before it died goes too
@@ -346,55 +376,17 @@ class TrainingQueue:
             return ended_unexpectedly(returncode)
         return f"The training process could not start ({worker.last_error()}); nothing was saved."
 
-    def _stalled(self, job: Job, now: float) -> bool:
-        """Silent past the stall limit (a worker still warming up gets the longer start-up limit)."""
-        if job.warming_up():
-            return job.state in RUNNING_STATES and now - job.started > max(self.stall_seconds, STARTUP_STALL_SECONDS)
-        return job.silent_seconds(now) > self.stall_seconds
-
     def _waiting_estimates(self) -> dict[str, tuple[int, float]]:
         """(position, seconds until start) of each queued job that is not held."""
         now = time.monotonic()
         remaining = [job.remaining_seconds(now, self._speed.seconds(job.config))
                      for job in self._jobs.values() if job.state in RUNNING_STATES]
         line = [job for job in self._line() if not self._held(job)]
-        starts = start_estimates(remaining, [self._speed.seconds(job.config) for job in line], self.slots)
+        slots = max(1, self._pool.slots()) if self._remote else self.slots
+        starts = start_estimates(remaining, [self._speed.seconds(job.config) for job in line], slots)
         return {job.id: (position, start) for position, (job, start) in enumerate(zip(line, starts, strict=True), 1)}
 
     def _snapshot(self, job: Job, now: float, estimates: dict[str, tuple[int, float]]) -> JobSnapshot:
         position, start = estimates.get(job.id, (0, 0.0))
         quiet = job.silent_seconds(now) > self.stall_seconds / 2  # shown as maybe stuck before it is ended
         return job.snapshot(now, position, start, quiet, held=job.state == "queued" and self._held(job))
-
-    # --- housekeeping: what nobody asks for, on a timer ------------------------------------
-
-    def _housekeeping(self) -> None:
-        with self._lock:
-            while not self._closed:
-                self._tend(time.monotonic())
-                self._changed.wait(HOUSEKEEPING_SECONDS)
-
-    def _tend(self, now: float) -> None:
-        """End stalled jobs, stop jobs past their time limit, tell workers whether anyone watches,
-        and start a warm worker once a back-off has passed (lock held)."""
-        for job in self._jobs.values():
-            if job.state not in RUNNING_STATES or job.worker is None:
-                continue
-            if self._stalled(job, now):
-                self._kill(job, self._stall_sentence())
-            elif job.stop_asked is not None and now - job.stop_asked > STOP_GRACE_SECONDS:
-                self._kill(job, f"{job.stop_note} It did not stop in time and was ended; nothing was saved.")
-            elif job.past_time_limit(now):
-                job.ask_to_stop(now)
-            self._send_watch(job)
-        if not self._pool.spares and self._pool.may_spawn():
-            self._dispatch()
-
-    def _send_watch(self, job: Job) -> None:
-        """Tell the job's worker when watching starts or stops (lock held)."""
-        wanted = time.monotonic() < job.watched_until
-        if job.worker is not None and wanted != job.watch_sent:
-            job.watch_sent = wanted
-            job.worker.send(protocol.Watch(wanted))
-
-

@@ -1,0 +1,82 @@
+"""The queue's state in SQLite (vae.jobs.store): what a restarted server finds (stand-in workers:
+fast), and the classroom's settings kept beside it. The restart with real processes, on both
+backends, is tests/test_queue_backends.py."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.conftest import TINY
+from tests.test_training_queue import StandInWorker
+from vae import classroom
+from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Limits, Person
+from vae.jobs.queue import TrainingQueue
+from vae.jobs.store import STORE_FILE, JobStore
+
+SMALL = TINY.replace(epochs=2, train_subset=512)
+THE_TEACHER = Person(TEACHER, "the teacher", browser="t" * 32)
+ADA = Person(STUDENT, "Ada", classroom.key_hash("ada-key-0123456789abcdef"), browser="a" * 32, address="10.0.0.5")
+
+
+def queue_on(store: JobStore, policy=None) -> TrainingQueue:
+    StandInWorker.made = []
+    return TrainingQueue(slots=1, worker_factory=StandInWorker, store=store, policy=policy)
+
+
+def test_a_restarted_server_finds_waiting_jobs_waiting_in_their_order_and_the_running_one_interrupted(runs_dir):
+    path = runs_dir / STORE_FILE
+    first = queue_on(JobStore(path))
+    ids = [first.submit(SMALL, runs_dir, name=f"job-{n}") for n in range(4)]
+    first.cancel(ids[3])
+    first.hold_students(True)
+    # The server dies (no shutdown: nothing is written at exit, everything was written as it changed).
+    again = queue_on(JobStore(path))
+    snaps = {snap.run_name: snap for snap in again.snapshots()}
+    assert snaps["job-0"].state == "interrupted"
+    assert snaps["job-0"].message.startswith("The server stopped while this training ran")
+    assert [snaps[f"job-{n}"].state for n in (1, 2, 3)] == ["starting", "queued", "cancelled"]
+    assert snaps["job-2"].position == 1 and again.students_held  # the line, and the pause, as they were
+    assert [snap.run_name for snap in again.snapshots(active_only=True)] == ["job-1", "job-2"]
+    first.shutdown(), again.shutdown()
+
+
+def test_a_run_saved_just_before_the_server_died_counts_as_completed(runs_dir, small_data):
+    from vae.training.lab import train_and_save
+
+    path = runs_dir / STORE_FILE
+    first = queue_on(JobStore(path))
+    job = first.submit(SMALL, runs_dir, name="just-saved")
+    train_and_save(TINY.replace(epochs=1), small_data, runs_dir, "just-saved")  # its worker saved it, then: crash
+    again = queue_on(JobStore(path))
+    assert again.snapshot(job).state == "completed"
+    first.shutdown(), again.shutdown()
+
+
+def test_the_store_is_sqlite_in_wal_mode_beside_the_runs_and_survives_a_reopen(runs_dir):
+    store = JobStore.beside(runs_dir)
+    queue = queue_on(store)
+    queue.submit(SMALL, runs_dir, name="kept")
+    queue.shutdown()
+    with sqlite3.connect(runs_dir / STORE_FILE) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        (name, state, message), = db.execute("SELECT run_name, state, message FROM jobs").fetchall()
+    assert (name, state) == ("kept", "interrupted") and message.startswith("The server stopped while this training ran")
+
+
+def test_what_the_teacher_set_and_who_joined_survive_a_restart(runs_dir):
+    path = runs_dir / STORE_FILE
+    state = ClassroomState(store=JobStore(path))
+    state.set_limits(THE_TEACHER, epochs=5, minutes=2)
+    state.pin(THE_TEACHER, "class-run", "2026-11-30T09:00:00+00:00")
+    state.register_name(ADA.key_hash, "Ada", "10.0.0.5")
+    again = ClassroomState(store=JobStore(path))
+    assert again.limits == Limits(epochs=5, minutes=2)
+    assert again.pinned()[0] == ("class-run", "2026-11-30T09:00:00+00:00")
+    assert again.name_of(ADA.key_hash) == "Ada"
+    # The owners kept with jobs are hashes: a restarted queue still knows whose is whose.
+    queue = queue_on(JobStore(path), ClassroomPolicy(again))
+    job = queue.submit(SMALL, runs_dir, requester=Person(STUDENT, "Ada", ADA.key_hash, ADA.browser, ADA.address))
+    restarted = queue_on(JobStore(path), ClassroomPolicy(again))
+    assert restarted.snapshot(job).owner == {"role": STUDENT, "name": "Ada", "key": ADA.key_hash}
+    assert restarted.snapshot(job).browser == ADA.browser
+    queue.shutdown(), restarted.shutdown()

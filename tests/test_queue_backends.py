@@ -1,0 +1,254 @@
+"""The training queue's contract, against both backends with real processes: local worker
+processes, and Celery workers through a real redis-server (two worker processes standing in for
+two machines). Order, estimates, owners and the teacher first, cancel, stop (the partial run comes
+back), a training process killed; then what survives: the web server killed and restarted with
+jobs waiting; and, on Celery, a worker machine lost mid-job and the Redis server restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from functools import partial
+
+import pytest
+
+from tests.conftest import TINY, wait_until
+from tests.support.harness import ROOT
+from tests.support.services import CeleryWorkers, RedisServer
+from vae import classroom, runs
+from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
+from vae.jobs import remote
+from vae.jobs.policy import OpenPolicy
+from vae.jobs.queue import TrainingQueue
+from vae.jobs.remote import CeleryBackend
+from vae.jobs.store import JobStore
+
+QUICK = TINY.replace(epochs=1, hidden_dim=16, train_subset=512)
+LONG = TINY.replace(epochs=200, hidden_dim=16, train_subset=512)
+THE_TEACHER = Person(TEACHER, "the teacher", browser="t" * 32)
+
+
+def student(name: str) -> Person:
+    key = classroom.key_hash(f"{name}-secret-key-0123456789")
+    return Person(STUDENT, name, key, browser=key, address=f"10.0.0.{len(name)}")
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def celery_workers(redis_server, tmp_path_factory, mnist, mnist_cache_dir):
+    workers = CeleryWorkers(redis_server.url, 2, tmp_path_factory.mktemp("worker-logs"),
+                            env={"LATENT_LAB_CACHE": str(mnist_cache_dir)})
+    try:
+        workers.wait_ready()
+        yield workers
+    finally:
+        workers.stop()
+
+
+@dataclass
+class Backend:
+    name: str  # "local" or "celery"
+    broker: str  # the Redis address, or "local"
+
+    def queue(self, store, policy=None) -> TrainingQueue:
+        remote = partial(CeleryBackend, self.broker) if self.name == "celery" else None
+        return TrainingQueue(slots=1, stall_seconds=60, store=store, policy=policy, backend=remote)
+
+
+@pytest.fixture(scope="module", params=["local", "celery"])
+def backend(request, mnist, mnist_cache_dir):
+    os.environ["LATENT_LAB_CACHE"] = str(mnist_cache_dir)
+    if request.param == "local":
+        return Backend("local", "local")
+    return Backend("celery", request.getfixturevalue("celery_workers").broker_url)
+
+
+@pytest.fixture(scope="module")
+def shared_queue(backend, tmp_path_factory):
+    """One queue per backend for the module (a local one keeps a warm worker, as the app does)."""
+    queue = backend.queue(JobStore(tmp_path_factory.mktemp("store") / "queue.sqlite3"))
+    wait_until(lambda: not queue.unavailable() and queue.warm_workers(), 180, message="a ready worker")
+    yield queue
+    queue.shutdown()
+
+
+@pytest.fixture
+def make_queue(shared_queue):
+    def make(policy=None):
+        shared_queue.policy = policy or OpenPolicy()
+        return shared_queue
+
+    yield make
+    shared_queue.stop_everything()
+    assert shared_queue.wait_until_idle(60)
+    shared_queue.policy = OpenPolicy()
+
+
+def capacity(queue) -> int:
+    return queue.warm_workers() if queue._remote else queue.slots
+
+
+def listed(runs_dir) -> list[str]:
+    return sorted(run.name for run in runs.list_runs(runs_dir).runs)
+
+
+def test_jobs_run_first_come_first_served_and_every_run_is_saved(make_queue, runs_dir):
+    queue = make_queue()
+    ids = [queue.submit(QUICK, runs_dir, name=f"run-{n}") for n in range(capacity(queue) + 2)]
+    waiting = [snap for snap in queue.snapshots(active_only=True) if snap.state == "queued"]
+    assert [snap.position for snap in waiting] == [1, 2]
+    assert all(snap.estimated_start_seconds >= 0 for snap in waiting)
+    assert queue.wait_until_idle(240)
+    snaps = [queue.snapshot(job_id) for job_id in ids]
+    assert [snap.state for snap in snaps] == ["completed"] * len(ids), [snap.message for snap in snaps]
+    started = [queue._jobs[job_id].started for job_id in ids]
+    assert started == sorted(started)  # no job started before one that came earlier
+    assert listed(runs_dir) == sorted(f"run-{n}" for n in range(len(ids)))
+    assert not runs.needs_numpy_files(runs_dir / "run-0") and (runs_dir / "run-0" / runs.REPLAY_FILE).is_file()
+    assert snaps[0].batch_points and [point["epoch"] for point in snaps[0].epoch_points] == [1]
+    assert snaps[0].snapshots_received >= 1 and queue.live_snapshot(ids[0]) is None  # ended: the run takes over
+
+
+def test_the_teacher_goes_first_students_are_limited_and_only_owners_cancel(make_queue, runs_dir):
+    state = ClassroomState()
+    state.set_limits(THE_TEACHER, jobs_per_device=50, epochs=200)
+    queue = make_queue(ClassroomPolicy(state))
+    fillers = [queue.submit(LONG, runs_dir, requester=student(f"Filler{n}")) for n in range(capacity(queue))]
+    wait_until(lambda: all(queue.snapshot(job_id).epoch >= 1 for job_id in fillers), 120, message="the slots busy")
+    ada, bob = student("Ada"), student("Bob")
+    adas = queue.submit(QUICK, runs_dir, requester=ada)
+    with pytest.raises(classroom.ClassroomError, match="You already have 1 training"):
+        queue.submit(QUICK, runs_dir, requester=ada)
+    teachers = queue.submit(QUICK, runs_dir, requester=THE_TEACHER)
+    assert [snap.id for snap in queue.snapshots() if snap.state == "queued"] == [teachers, adas]
+    with pytest.raises(Exception, match="Only the teacher and the person who started"):
+        queue.cancel(adas, bob)
+    queue.cancel(adas, ada)
+    assert queue.snapshot(adas).state == "cancelled"
+    queue.cancel(fillers[0], THE_TEACHER)  # the teacher's role alone stops anyone's: the partial run is kept
+    assert wait_until(lambda: queue.snapshot(teachers).state == "completed", 180, message="the teacher's run")
+    stopped = queue.snapshot(fillers[0])
+    assert stopped.state == "stopped", stopped.message
+    assert (runs_dir / stopped.run_name / "weights.npz").is_file()  # on Celery: it came back through Redis
+
+
+def test_a_training_process_killed_mid_job_is_one_sentence_and_the_queue_goes_on(make_queue, runs_dir):
+    queue = make_queue()
+    doomed = queue.submit(LONG, runs_dir, name="doomed")
+    after = queue.submit(QUICK, runs_dir, name="after")
+    wait_until(lambda: queue.snapshot(doomed).epoch >= 1, 120, message="the first job training")
+    os.kill(queue.pid_of(doomed), signal.SIGKILL)  # on Celery: the training process on the worker's machine
+    assert wait_until(lambda: queue.snapshot(after).state == "completed", 180, message="the next job")
+    snap = queue.snapshot(doomed)
+    assert snap.state == "failed" and snap.message == ("The training process ended unexpectedly (signal 9); "
+                                                       "nothing was saved.")
+    assert listed(runs_dir) == ["after"]
+
+
+SERVER = textwrap.dedent("""
+    import sys, time
+    from functools import partial
+    from pathlib import Path
+    from vae.config import TrainConfig
+    from vae.jobs.queue import TrainingQueue
+    from vae.jobs.remote import CeleryBackend
+    from vae.jobs.store import JobStore
+    store_path, runs_dir, broker, submit = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "submit"
+    backend = partial(CeleryBackend, broker) if broker != "local" else None
+    queue = TrainingQueue(stall_seconds=60, store=JobStore(Path(store_path)), backend=backend)
+    if submit:
+        long = TrainConfig(hidden_dim=16, epochs=8, batch_size=64, train_subset=512)
+        quick = long.replace(epochs=1)
+        first = queue.submit(long, runs_dir, name="running")
+        for n in range(3):
+            queue.submit(quick, runs_dir, name=f"waiting-{n}")
+        while queue.snapshot(first).epoch < 1:
+            time.sleep(0.05)
+        print("SUBMITTED", flush=True)
+        time.sleep(600)
+    print("STATES", [(s.run_name, s.state, s.position) for s in queue.snapshots()], flush=True)
+    queue.wait_until_idle(300)
+    print("FINAL", [(s.run_name, s.state) for s in queue.snapshots()], flush=True)
+""")
+
+
+def run_server(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", SERVER, *map(str, args)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_the_web_server_killed_with_jobs_waiting_finds_them_waiting_in_order(backend, tmp_path, runs_dir):
+    store = tmp_path / "queue.sqlite3"
+    first = run_server(store, runs_dir, backend.broker, "submit")
+    try:
+        assert first.stdout.readline().strip() == "SUBMITTED"
+    finally:
+        first.kill()  # SIGKILL: what a crash does
+        first.wait(timeout=10)
+    second = run_server(store, runs_dir, backend.broker, "resume")
+    try:
+        states = eval(second.stdout.readline().removeprefix("STATES"))
+        waiting = [(name, position) for name, state, position in states if state == "queued"]
+        assert [name for name, _ in waiting] == ["waiting-0", "waiting-1", "waiting-2"][-len(waiting):]
+        assert [position for _, position in waiting] == list(range(1, len(waiting) + 1))
+        final = dict(eval(second.stdout.readline().removeprefix("FINAL")))
+    finally:
+        second.kill()
+        second.wait(timeout=10)
+    assert all(final[f"waiting-{n}"] == "completed" for n in range(3)), final
+    # Locally the running job's process ended with the server: interrupted. On Celery its worker
+    # went on: the restarted server followed it to the end.
+    assert final["running"] == ("interrupted" if backend.name == "local" else "completed"), final
+    assert set(listed(runs_dir)) == {"waiting-0", "waiting-1", "waiting-2"} | (
+        set() if backend.name == "local" else {"running"})
+
+
+# --- Celery only: a machine lost, Redis restarted --------------------------------------------------
+
+
+@pytest.fixture
+def celery_queue(celery_workers, tmp_path):
+    queue = TrainingQueue(stall_seconds=60, store=JobStore(tmp_path / "queue.sqlite3"),
+                          backend=partial(CeleryBackend, celery_workers.broker_url))
+    wait_until(lambda: queue.warm_workers() >= 2, 60, message="both workers seen")
+    yield queue
+    queue.stop_everything()
+    queue.wait_until_idle(60)
+    queue.shutdown()
+
+
+def test_the_redis_server_restarted_mid_queue_wedges_nothing(celery_queue, redis_server, runs_dir):
+    ids = [celery_queue.submit(QUICK.replace(epochs=2), runs_dir, name=f"job-{n}") for n in range(3)]
+    wait_until(lambda: celery_queue.snapshot(ids[0]).epoch >= 1, 120, message="the first jobs training")
+    redis_server.stop()
+    redis_server.start()  # its append-only file brings back what it held
+    assert celery_queue.wait_until_idle(300)
+    snaps = [celery_queue.snapshot(job_id) for job_id in ids]
+    assert all(snap.state in ("completed", "failed") for snap in snaps), [(s.state, s.message) for s in snaps]
+    assert sum(snap.state == "completed" for snap in snaps) >= 2  # at least those still waiting here ran
+    for snap in snaps:
+        assert (snap.state == "completed") == (runs_dir / snap.run_name).is_dir()
+
+
+def test_a_worker_machine_lost_mid_job_fails_its_job_and_the_other_takes_the_line(celery_queue, celery_workers,
+                                                                                runs_dir, monkeypatch):
+    monkeypatch.setattr(remote, "LOST_SECONDS", 5.0)  # 15 s in the app
+    doomed = celery_queue.submit(LONG, runs_dir, name="doomed")
+    wait_until(lambda: celery_queue.snapshot(doomed).epoch >= 1, 120, message="the job training")
+    machine = next(name for name, state in celery_workers.states().items() if state.get("job") == doomed)
+    celery_workers.kill(machine)  # the worker and its training process, as a machine switched off
+    after = celery_queue.submit(QUICK, runs_dir, name="after")
+    snap = wait_until(lambda: (s := celery_queue.snapshot(doomed)).state == "failed" and s, 60)
+    assert snap.message == "The machine training this was lost (nothing heard from it for 5 s); nothing was saved."
+    assert wait_until(lambda: celery_queue.snapshot(after).state == "completed", 120)
+    celery_workers.processes.pop(machine)  # (the last test of the module: no machine is added back)

@@ -1,0 +1,56 @@
+"""Past one machine: the training queue's jobs run on Celery workers, with Redis as the broker and
+the channel for everything else. Set LATENT_LAB_BROKER=redis://host:6379/0 on the web server and on
+each worker machine (`make worker BROKER=…`). What travels where, all under the `latent-lab:` prefix:
+
+  job:<id>:events     a stream: the job's protocol lines (vae.jobs.protocol), and heartbeats
+  job:<id>:commands   a stream: Stop, Watch and kill, from the web server to the task
+  job:<id>:claimed    which dispatch of the job runs it (a lost dispatch re-sent runs once)
+  dispatch:<token>:cancelled   a dispatch the web server took back before a worker claimed it
+  job:<id>:run        the saved run, packed (vae.runs.transfer): no shared filesystem is needed
+  worker:<name>       each worker's heartbeat: alive, and which job it runs (if any)
+
+No TensorFlow here: the web server imports this module too."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+from vae.errors import ConfigError
+
+BROKER_ENV = "LATENT_LAB_BROKER"
+QUEUE = "latent-lab"
+TASK = "latent_lab.train"
+PREFIX = "latent-lab:"
+HEARTBEAT_SECONDS = 2.0  # a running task and every worker say they are alive this often
+WORKER_TTL_SECONDS = 10  # a worker silent for this long is gone
+RUN_TTL_SECONDS = 6 * 3600  # a packed run waits this long for the web server to take it
+STREAM_MAXLEN = 500  # a job's stream keeps about this many entries (its curve is rebuilt from them)
+
+
+def broker_from_environment() -> str | None:
+    """LATENT_LAB_BROKER, checked: None (the local queue) when unset."""
+    url = os.environ.get(BROKER_ENV, "").strip()
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://")):
+        raise ConfigError(BROKER_ENV, f"must be a Redis address such as redis://host:6379/0, got {url[:60]!r}")
+    return url
+
+
+def make_app(broker_url: str) -> Celery:
+    """The Celery app, configured as a FIFO of coarse jobs: a worker takes one job at a time and
+    acknowledges it only when done (so a busy worker never holds a second one back from an idle
+    one); a job lost with its worker is not retried (its owner is told, and can start it again)."""
+    app = Celery("latent_lab", broker=broker_url, backend=None)
+    app.conf.update(
+        task_acks_late=True, worker_prefetch_multiplier=1, task_reject_on_worker_lost=False,
+        task_default_queue=QUEUE, task_ignore_result=True, broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 24 * 3600}, worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def key(*parts: str) -> str:
+    return PREFIX + ":".join(parts)

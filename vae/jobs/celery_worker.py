@@ -1,0 +1,231 @@
+"""A training machine's side of the Celery queue: `python -m vae.jobs.celery_worker` (what
+`make worker BROKER=…` runs). A Celery worker with one slot (the solo pool: it never forks) keeps
+one warm training process ready (`python -m vae.jobs.worker`, TensorFlow imported), exactly as the
+local queue does; a job hands it its training, relays its protocol lines to the job's Redis stream
+and the web server's commands back, sends the saved run back packed, and starts the next warm
+process: a fresh process per job, so memory goes back to the system. A heartbeat says the worker
+is alive and whether it is busy. Run several on one machine for more slots (`WORKERS=2`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+from vae.errors import ConfigError
+from vae.jobs import protocol
+from vae.jobs.celery_app import (
+    HEARTBEAT_SECONDS,
+    QUEUE,
+    RUN_TTL_SECONDS,
+    STREAM_MAXLEN,
+    TASK,
+    WORKER_TTL_SECONDS,
+    broker_from_environment,
+    key,
+    make_app,
+)
+from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.runs.transfer import pack_run
+
+READY_TIMEOUT_SECONDS = 300.0  # importing TensorFlow on a slow machine
+
+
+class Relay:
+    """One job between its Redis streams and the local training process."""
+
+    def __init__(self, client: redis.Redis, job_id: str, token: str):
+        self.client, self.job_id, self.token = client, job_id, token
+        self.events = key("job", job_id, "events")
+        self.finished: protocol.Finished | None = None
+        self.said_failed = False  # the training process said how it failed (already relayed)
+        self.unreadable = False  # it printed something that is not the protocol
+        self.exited = threading.Event()
+        self.returncode = 0
+        self.process: WorkerProcess | None = None
+
+    def publish(self, event: protocol.Event) -> None:
+        self._xadd({"line": protocol.encode_event(event)})
+
+    def _xadd(self, fields: dict) -> None:
+        for attempt in range(30):  # a Redis restart: keep the job's lines until it answers again
+            try:
+                self.client.xadd(self.events, {**fields, "token": self.token}, maxlen=STREAM_MAXLEN)
+                return
+            except redis.RedisError:
+                time.sleep(min(1.0, 0.1 * (attempt + 1)))
+
+    def on_event(self, process, event) -> None:
+        if isinstance(event, protocol.Ready):
+            return  # the warm process was ready before the job came: already said
+        if isinstance(event, Exception):
+            self.unreadable = True
+            process.kill()
+        elif isinstance(event, protocol.Finished):
+            self.finished = event  # sent on once the run has been packed and handed over
+        else:
+            self.said_failed = self.said_failed or isinstance(event, protocol.Failed)
+            self.publish(event)
+
+    def on_exit(self, process, returncode: int) -> None:
+        self.returncode = returncode
+        self.exited.set()
+
+    def cancelled(self) -> bool:
+        try:
+            return bool(self.client.exists(key("dispatch", self.token, "cancelled")))
+        except redis.RedisError:
+            return False
+
+    def follow_commands(self) -> None:
+        """The web server's Stop, Watch and kill, handed to the training process."""
+        stream, since = key("job", self.job_id, "commands"), "$"
+        while not self.exited.is_set():
+            try:
+                answer = self.client.xread({stream: since}, block=1000, count=10)
+            except redis.RedisError:
+                time.sleep(1)
+                continue
+            for _, entries in answer or []:
+                for entry_id, fields in entries:
+                    since = entry_id
+                    self._command(fields.get(b"line", b""))
+
+    def _command(self, line: bytes) -> None:
+        if line.strip() == b'{"command": "kill"}':
+            self.process.kill()
+            return
+        with contextlib.suppress(protocol.ProtocolError):
+            self.process.send(protocol.decode_command(line))
+
+    def beat(self) -> None:
+        while not self.exited.wait(HEARTBEAT_SECONDS):
+            self._xadd({"beat": "1"})
+
+
+class TrainingMachine:
+    """This worker's warm training process, and its heartbeat to the web server."""
+
+    def __init__(self, broker_url: str, name: str):
+        self.client = redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
+        self.name = name
+        self.busy_with: str | None = None
+        self.relay: Relay | None = None
+        self.warm = self._start()
+        self.next_warm: WorkerProcess | None = None  # the next job's, started while this one trains
+        threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat").start()
+
+    def _start(self) -> WorkerProcess:
+        return WorkerProcess(self._route_event, self._route_exit)
+
+    def _route_event(self, process, event) -> None:
+        relay = self.relay
+        if relay is not None and relay.process is process:
+            relay.on_event(process, event)
+            if isinstance(event, protocol.Saving):
+                self.prewarm()  # the next process imports TensorFlow while this run is evaluated and saved
+
+    def _route_exit(self, process, returncode: int) -> None:
+        relay = self.relay
+        if relay is not None and relay.process is process:
+            relay.on_exit(process, returncode)
+
+    def prewarm(self) -> None:
+        if self.next_warm is None:
+            self.next_warm = self._start()
+
+    def jobs_waiting(self) -> int:
+        """How many jobs the web server has waiting for a worker (it says so in Redis)."""
+        try:
+            return int(self.client.get(key("waiting")) or 0)
+        except (redis.RedisError, ValueError):
+            return 0
+
+    def _heartbeat(self) -> None:
+        while True:
+            state = {"name": self.name, "host": socket.gethostname(), "job": self.busy_with,
+                     "ready": self.warm.ready.is_set()}
+            with contextlib.suppress(redis.RedisError):
+                self.client.set(key("worker", self.name), json.dumps(state), ex=WORKER_TTL_SECONDS)
+            time.sleep(HEARTBEAT_SECONDS)
+
+    def train(self, job_id: str, token: str, fields: dict) -> str:
+        """One job, start to end; what the web server hears is on the job's stream."""
+        if self.client.exists(key("dispatch", token, "cancelled")):
+            return "taken back before it started"
+        if not self.client.set(key("job", job_id, "claimed"), token, nx=True, ex=86_400):
+            return "claimed by another dispatch"
+        relay = self.relay = Relay(self.client, job_id, token)
+        self.busy_with = job_id
+        process = relay.process = self.warm
+        if self.jobs_waiting():
+            self.prewarm()  # as the local queue does: a job is waiting, so its process warms up now
+        try:
+            if not process.ready.wait(READY_TIMEOUT_SECONDS) or not process.alive():
+                relay.publish(protocol.Ready(os.getpid()))
+                relay.publish(protocol.Failed(f"The training process could not start on {self.name} "
+                                              f"({process.last_error() or 'no word from it'}); nothing was saved."))
+                return "failed to start"
+            return self._run(relay, process, fields)
+        finally:
+            self.busy_with, self.relay = None, None
+            process.kill()
+            self.warm, self.next_warm = self.next_warm or self._start(), None
+
+    def _run(self, relay: Relay, process: WorkerProcess, fields: dict) -> str:
+        relay.publish(protocol.Ready(process.pid))
+        threading.Thread(target=relay.follow_commands, daemon=True).start()
+        threading.Thread(target=relay.beat, daemon=True).start()
+        with tempfile.TemporaryDirectory(prefix="latent-lab-job-") as folder:
+            process.send(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
+                                        fields.get("owner")))
+            relay.exited.wait()
+            if relay.finished is not None and not relay.cancelled():
+                self.client.set(key("job", relay.job_id, "run"), pack_run(Path(folder) / fields["name"]),
+                                ex=RUN_TTL_SECONDS)
+                relay.publish(relay.finished)
+                return "finished"
+        if relay.unreadable:
+            relay.publish(protocol.Failed("The training process sent something its worker cannot read and was "
+                                          "stopped; nothing was saved."))
+        elif not relay.said_failed:
+            relay.publish(protocol.Failed(ended_unexpectedly(relay.returncode)))
+        return "ended"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae.jobs.celery_worker", description=__doc__)
+    parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
+                        help="this worker's name (unique among the class's workers)")
+    args = parser.parse_args(argv)
+    try:
+        broker = broker_from_environment()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if broker is None:
+        print("error: set LATENT_LAB_BROKER to the class's Redis, e.g. redis://192.168.1.23:6379/0", file=sys.stderr)
+        return 2
+    app = make_app(broker)
+    machine = TrainingMachine(broker, args.name)
+
+    @app.task(name=TASK)
+    def train(job_id: str, token: str, fields: dict) -> str:
+        return machine.train(job_id, token, fields)
+
+    app.worker_main(["worker", "--pool=solo", "--concurrency=1", "-Q", QUEUE, "-n", f"{args.name}@%h",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The training queue's jobs on Celery workers, as the web server sees them (vae.jobs.celery_app
+says what travels where). CeleryBackend stands where the local WorkerPool does: it hands the queue
+one RemoteWorker per job while a worker is idle (the queue keeps the line, the policy and the
+order; Celery and Redis carry each job to whichever worker is free), reads every job's event
+stream in one thread, and turns what arrives into the same events and exits a local worker
+process gives. A worker that stops sending heartbeats is lost: its job ends with one sentence. A
+finished run comes back packed through Redis and is saved here, atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+from vae.errors import LabError
+from vae.jobs import protocol
+from vae.jobs.celery_app import TASK, key, make_app
+from vae.runs.transfer import save_packed_run
+
+LOST_SECONDS = 15.0  # a claimed job's worker silent this long (while Redis answers) is lost
+CLAIM_SECONDS = 30.0  # a dispatch no worker claimed in this long is sent again (a lost message)
+log = logging.getLogger(__name__)
+
+
+class RemoteWorker:
+    """One dispatch of one job to the Celery workers: what the queue calls a worker (send, kill,
+    alive, ready, pid), backed by Redis."""
+
+    def __init__(self, backend: CeleryBackend):
+        self.backend = backend
+        self.job = None
+        self.token = secrets.token_hex(8)  # this dispatch; a re-sent one gets a new token
+        self.ready = threading.Event()  # set when a worker has claimed the job
+        self.pid: int | None = None  # the training process on the worker's machine, once claimed
+        self.events_from = "0-0"
+        self.dispatched_at = 0.0
+        self.last_heard = 0.0
+        self.ended = False
+        self.command: protocol.Train | None = None
+
+    def alive(self) -> bool:
+        return not self.ended
+
+    def last_error(self) -> str:
+        return ""
+
+    def send(self, command: protocol.Command) -> None:
+        if isinstance(command, protocol.Train):
+            self.command = command
+            self.backend.dispatch(self)
+        else:
+            self.backend.command(self, command)
+
+    def kill(self) -> None:
+        """Take the job back, or end it where it runs; the queue hears of its end at once."""
+        self.backend.command(self, None)
+        self.backend.end(self, -9)
+
+
+class CeleryBackend:
+    remote = True
+
+    def __init__(self, broker_url: str, on_event, on_exit):
+        # Short timeouts: a dispatch or a Stop happens under the queue's lock, and a Redis that does not
+        # answer must not hold every page for long (the reader's XREAD blocks 1 s of these 3).
+        self._redis = redis.Redis.from_url(broker_url, socket_timeout=3, socket_connect_timeout=2)
+        self._app = make_app(broker_url)
+        self._on_event, self._on_exit = on_event, on_exit
+        self._lock = threading.Lock()
+        self.workers: set[RemoteWorker] = set()  # dispatched, not yet ended
+        self.spares: list = []
+        self._reachable = True
+        self._closed = False
+        self._states: list[dict] = []  # the workers' heartbeats, refreshed by the reader thread
+        self._waiting_said = -1
+        self._states_at = 0.0
+        threading.Thread(target=self._read, daemon=True, name="celery-events").start()
+
+    # --- what the queue asks of a backend (as of vae.jobs.pool.WorkerPool) -------------------
+
+    def top_up(self, wanted: int) -> None: ...
+
+    def may_spawn(self) -> bool:
+        return True
+
+    def started(self) -> None: ...
+
+    def exited(self, worker, returncode: int, closing: bool) -> None:
+        with self._lock:
+            self.workers.discard(worker)
+
+    def unavailable(self) -> str | None:
+        if not self._reachable:
+            return "Training is unavailable: the Redis server (LATENT_LAB_BROKER) does not answer."
+        if not self.slots():
+            return "No training machine is connected yet: start one with `make worker BROKER=…`."
+        return None
+
+    def warm(self) -> int:
+        return self.idle_slots()
+
+    def kill_all(self) -> None:
+        self._closed = True
+
+    def take(self) -> RemoteWorker | None:
+        """A handle for the next job, while the workers alive outnumber the jobs this server has
+        handed them (every worker of the class works for this one server)."""
+        with self._lock:
+            if len(self.workers) >= self.slots():
+                return None
+            worker = RemoteWorker(self)
+            self.workers.add(worker)
+        return worker
+
+    def waiting(self, count: int) -> None:
+        """Tell the workers how many jobs wait for one: a worker that takes a job while others wait
+        warms the next job's process at once, as the local queue does."""
+        if count != self._waiting_said:
+            try:
+                self._redis.set(key("waiting"), count, ex=60)
+                self._waiting_said = count
+            except redis.RedisError:
+                pass
+
+    def slots(self) -> int:
+        """Workers alive now (their heartbeats): what the queue's estimates divide the line by."""
+        return len(self._states)
+
+    def idle_slots(self) -> int:
+        with self._lock:
+            return max(0, self.slots() - len(self.workers))
+
+    # --- Redis -------------------------------------------------------------------------------
+
+    def _refresh_worker_states(self) -> None:
+        """Every worker's heartbeat (vae.jobs.celery_worker), at most once a second."""
+        if time.monotonic() - self._states_at < 1.0:
+            return
+        self._states_at = time.monotonic()
+        try:
+            names = list(self._redis.scan_iter(key("worker", "*"), count=100))
+            values = self._redis.mget(names) if names else []
+        except redis.RedisError:
+            self._reachable = False
+            self._states = []
+            return
+        self._states = [json.loads(value) for value in values if value]
+
+    def dispatch(self, worker: RemoteWorker) -> None:
+        job, command = worker.job, worker.command
+        fields = {"config": command.config, "name": command.name, "preset": command.preset, "owner": command.owner}
+        worker.dispatched_at = worker.last_heard = time.monotonic()
+        try:  # no retries here (under the queue's lock): a lost dispatch is sent again after CLAIM_SECONDS
+            self._app.send_task(TASK, args=[job.id, worker.token, fields], task_id=f"{job.id}-{worker.token}",
+                                retry=False)
+        except Exception as error:  # noqa: BLE001 - Celery and kombu raise their own types for a lost broker
+            log.warning("dispatching %s: %s", job.id, error)
+
+    def command(self, worker: RemoteWorker, command: protocol.Command | None) -> None:
+        """A command for the task (None: kill); before any worker claimed the job, a cancelled
+        dispatch, which the task skips when it arrives."""
+        try:
+            if not worker.ready.is_set():
+                self._redis.set(key("dispatch", worker.token, "cancelled"), "1", ex=86_400)
+            line = b'{"command": "kill"}\n' if command is None else protocol.encode_command(command)
+            self._redis.xadd(key("job", worker.job.id, "commands"), {"line": line}, maxlen=100)
+        except redis.RedisError as error:
+            log.warning("sending to job %s: %s", worker.job.id if worker.job else "?", error)
+
+    def end(self, worker: RemoteWorker, returncode: int) -> None:
+        with self._lock:
+            if worker.ended:
+                return
+            worker.ended = True
+        self._on_exit(worker, returncode)
+
+    def _read(self) -> None:
+        """One thread reads every dispatched job's events (XREAD on all their streams)."""
+        while not self._closed:
+            self._refresh_worker_states()
+            with self._lock:
+                streams = {key("job", worker.job.id, "events"): worker.events_from
+                           for worker in self.workers if worker.job is not None}
+            if not streams:
+                time.sleep(0.2)
+                self._check_lost()
+                continue
+            try:
+                answer = self._redis.xread(streams, block=1000, count=100)
+                if not self._reachable:  # back after an outage: nobody was silent, Redis was
+                    for worker in list(self.workers):
+                        worker.last_heard = time.monotonic()
+                self._reachable = True
+            except redis.RedisError:
+                self._reachable = False
+                time.sleep(1)
+                continue
+            for stream, entries in answer or []:
+                self._deliver(stream.decode(), entries)
+            self._check_lost()
+
+    def _deliver(self, stream: str, entries) -> None:
+        with self._lock:
+            worker = next((w for w in self.workers if w.job is not None and key("job", w.job.id, "events") == stream),
+                          None)
+        if worker is None:
+            return
+        for entry_id, fields in entries:
+            worker.events_from = entry_id.decode()
+            worker.last_heard = time.monotonic()
+            if fields.get(b"token"):  # whichever dispatch claimed the job (only one can) is the one to follow
+                worker.token = fields[b"token"].decode()
+            if b"line" in fields:
+                self._event(worker, fields[b"line"])
+
+    def _event(self, worker: RemoteWorker, line: bytes) -> None:
+        try:
+            event = protocol.decode_event(line)
+        except protocol.ProtocolError as error:
+            self._on_event(worker, error)
+            self.kill(worker)
+            return
+        if isinstance(event, protocol.Ready):
+            worker.pid = event.pid
+            worker.ready.set()
+        if isinstance(event, protocol.Finished):
+            event = self._receive_run(worker, event)
+        self._on_event(worker, event)
+        if isinstance(event, (protocol.Finished, protocol.Failed)):
+            self.end(worker, 0)
+
+    def kill(self, worker: RemoteWorker) -> None:
+        worker.kill()
+
+    def follow(self, job, token: str, command: protocol.Train) -> None:
+        """After the web server restarted: follow a job a worker may still be training, from the
+        start of its stream (its curve comes back with it)."""
+        worker = RemoteWorker(self)
+        worker.job, worker.token, worker.command = job, token, command
+        worker.dispatched_at = worker.last_heard = time.monotonic()
+        job.worker = worker
+        with self._lock:
+            self.workers.add(worker)
+
+    def _receive_run(self, worker: RemoteWorker, finished: protocol.Finished):
+        """The run the worker saved on its machine, unpacked here with the same atomic save."""
+        job = worker.job
+        try:
+            data = self._redis.get(key("job", job.id, "run"))
+            if data is None:
+                raise LabError("the worker's saved run did not arrive")
+            save_packed_run(Path(job.runs_dir), job.run_name, data, job.config)
+            self._redis.delete(key("job", job.id, "run"))
+        except (LabError, redis.RedisError, OSError) as error:
+            return protocol.Failed(f"The run was trained but could not be saved here: {error}")
+        return finished
+
+    def _check_lost(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if worker.ended or worker.job is None or not self._reachable:
+                continue
+            if worker.ready.is_set() and now - worker.last_heard > LOST_SECONDS:
+                worker.job.kill_reason = (f"The machine training this was lost (nothing heard from it for "
+                                          f"{LOST_SECONDS:.0f} s); nothing was saved.")
+                worker.kill()
+            elif not worker.ready.is_set() and now - worker.dispatched_at > CLAIM_SECONDS:
+                self.command(worker, None)  # that dispatch is taken back; a new one goes out
+                worker.token = secrets.token_hex(8)
+                self.dispatch(worker)
+

@@ -1,0 +1,156 @@
+"""The queue's durable state, embedded: SQLite from the standard library, in WAL mode, in a hidden
+file beside the runs. What must survive the web server's restart is written here as it changes:
+each job (its request, owner, place in line and state) and the settings in force (the pause,
+the teacher's limits, the class run, students' names). What changes many times a second (a job's
+curve points and live snapshots) stays in memory. Each write is one short transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from vae import runs
+from vae.config import TrainConfig
+from vae.errors import RunError
+from vae.jobs import protocol
+from vae.jobs.job import RUNNING_STATES, Job
+from vae.jobs.policy import same_owner
+
+STORE_FILE = ".queue.sqlite3"  # hidden: run listings skip dot files
+INTERRUPTED = ("The server stopped while this training ran, and the training with it; nothing was saved. "
+               "Start it again if you still want it.")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,            -- submission order
+    config TEXT NOT NULL,            -- TrainConfig as JSON
+    run_name TEXT NOT NULL,
+    preset TEXT,
+    runs_dir TEXT NOT NULL,
+    owner TEXT,                      -- who queued it: role, name, key hash (JSON), or null
+    browser TEXT NOT NULL,           -- hash of the browser's key
+    address TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    time_limit REAL,
+    state TEXT NOT NULL,
+    message TEXT NOT NULL,
+    submitted_at REAL NOT NULL,      -- wall-clock seconds
+    started_at REAL,
+    finished_at REAL,
+    dispatch TEXT                    -- on Celery: the dispatch's token, to follow the job after a restart
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class JobStore:
+    """One SQLite file, used by one web server (several threads: every write holds a lock)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across a crash of the process
+        self._db.executescript(SCHEMA)
+
+    @classmethod
+    def beside(cls, runs_dir: Path) -> JobStore:
+        return cls(Path(runs_dir) / STORE_FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    def add(self, job) -> None:
+        now = time.time()
+        with self._lock:
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0]
+            self._db.execute(
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                (job.id, seq, json.dumps(job.config.to_dict()), job.run_name, job.preset_name, str(job.runs_dir),
+                 json.dumps(job.owner), job.browser, job.address, job.priority, job.time_limit, job.state,
+                 job.message, now - (time.monotonic() - job.submitted)))
+
+    def update(self, job) -> None:
+        """Its state and message, when it started and ended (kept as wall-clock times), and on
+        Celery the dispatch that runs it."""
+        token = getattr(job.worker, "token", None)
+        with self._lock:
+            self._db.execute("UPDATE jobs SET state = ?, message = ?, started_at = ?, finished_at = ?, "
+                             "dispatch = COALESCE(?, dispatch) WHERE id = ?",
+                             (job.state, job.message, _wall(job.started), _wall(job.finished), token, job.id))
+
+    def forget(self, job_ids: list[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM jobs WHERE id = ?", [(job_id,) for job_id in job_ids])
+
+    def load(self) -> list[dict]:
+        """Every stored job in submission order, as the fields a vae.jobs.job.Job is made from
+        (times as this process's monotonic clock)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, config, run_name, preset, runs_dir, owner, browser, address, "
+                                    "priority, time_limit, state, message, submitted_at, started_at, finished_at, "
+                                    "dispatch FROM jobs ORDER BY seq").fetchall()
+        return [{"id": row[0], "config": TrainConfig.from_dict(json.loads(row[1])), "run_name": row[2],
+                 "preset_name": row[3], "runs_dir": Path(row[4]), "owner": json.loads(row[5]), "browser": row[6],
+                 "address": row[7], "priority": row[8], "time_limit": row[9], "state": row[10], "message": row[11],
+                 "submitted": _monotonic(row[12]), "started": _monotonic(row[13]), "finished": _monotonic(row[14]),
+                 "dispatch": row[15]} for row in rows]
+
+    # --- settings ----------------------------------------------------------------------------------
+
+    def setting(self, key: str, default=None):
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                             (key, json.dumps(value)))
+
+
+def _wall(monotonic_time: float | None) -> float | None:
+    return None if monotonic_time is None else time.time() - (time.monotonic() - monotonic_time)
+
+
+def _monotonic(wall_time: float | None) -> float | None:
+    return None if wall_time is None else time.monotonic() - (time.time() - wall_time)
+
+
+def restore(store: JobStore, backend) -> list[Job]:
+    """The stored jobs as the queue takes them up again after a restart: queued ones wait again,
+    in their order. One that was running: on Celery it is followed again (its worker did not stop
+    with the web server); locally its worker ended with the server, so it is interrupted, with one
+    sentence (or completed, if its run was saved just before)."""
+    jobs = []
+    for fields in store.load():
+        dispatch = fields.pop("dispatch")
+        job = Job(**fields)
+        if job.state in RUNNING_STATES:
+            if getattr(backend, "remote", False) and dispatch:
+                backend.follow(job, dispatch, protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name,
+                                                             job.preset_name, job.owner))
+            else:
+                _interrupt(job)
+        jobs.append(job)
+    return jobs
+
+
+def _interrupt(job: Job) -> None:
+    job.finished = time.monotonic()
+    try:
+        saved = same_owner(runs.find_run(job.runs_dir, job.run_name).metrics.get("owner"), job.owner)
+    except RunError:
+        saved = False
+    if saved:
+        job.state, job.message = "completed", f"Run {job.run_name!r} saved, just as the server stopped."
+    else:
+        job.state, job.message = "interrupted", INTERRUPTED
