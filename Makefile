@@ -3,7 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: app classroom test clean
+# BROKER=redis://host:6379/0 (optional): the queue runs its jobs on Celery workers through that
+# Redis instead of this machine's own worker processes (README: "Training past one machine").
+BROKER ?= $(LATENT_LAB_BROKER)
+WORKERS ?= 1
+
+.PHONY: app classroom worker test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +23,16 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 	touch $@
 
 app: $(VENV)/.app-installed
-	$(BIN)/python -m streamlit run app.py
+	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m streamlit run app.py
 
 # For a class on the same network: listens on every interface (the only command that does), with
 # roles: prints the teacher code and the address students join at (vae/classroom.py).
 classroom: $(VENV)/.app-installed
-	$(BIN)/python -m vae.classroom --port 8501
+	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m vae.classroom --port 8501
+
+# On any machine with this repository: add its cores to the class's pool (WORKERS slots).
+worker: $(VENV)/.app-installed
+	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m vae.jobs.celery_worker --workers $(WORKERS)
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .

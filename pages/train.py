@@ -290,8 +290,8 @@ else:
     if state.active_run() is None:
         st.info("There is no trained model yet: press Start training with the default preset to begin.")
 st.markdown("**New training**")
-st.caption("Trainings wait in one queue for everyone and run one at a time "
-           "(see the README to run more at once); you can leave this page while yours runs.")
+st.caption(f"Trainings wait in one queue for everyone and run {training.training_queue().workers_text()}; "
+           "you can leave this page while yours runs.")
 settings_form()
 saved_curves()
 unreadable_runs()

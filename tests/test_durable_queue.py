@@ -80,3 +80,57 @@ def test_what_the_teacher_set_and_who_joined_survive_a_restart(runs_dir):
     assert restarted.snapshot(job).owner == {"role": STUDENT, "name": "Ada", "key": ADA.key_hash}
     assert restarted.snapshot(job).browser == ADA.browser
     queue.shutdown(), restarted.shutdown()
+
+
+def test_a_packed_run_is_unpacked_only_as_a_runs_files(small_data, tmp_path):
+    """What comes back from a Celery worker through Redis: a run's files, and nothing else."""
+    import io
+    import tarfile
+
+    import pytest
+
+    from vae import runs
+    from vae.runs.transfer import pack_run, save_packed_run
+    from vae.training.lab import train_and_save
+
+    saved = train_and_save(TINY.replace(epochs=1), small_data, tmp_path / "worker", "remote-run")
+    packed = pack_run(saved.path)
+    here = tmp_path / "server"
+    save_packed_run(here, "remote-run", packed, TINY.replace(epochs=1))
+    run = runs.read_summary(here / "remote-run")
+    assert runs.load_numpy_models(run) and sorted(p.name for p in run.path.iterdir()) == sorted(
+        p.name for p in saved.path.iterdir())
+    with pytest.raises(runs.RunError, match="already exists"):
+        save_packed_run(here, "remote-run", packed, TINY)
+
+    def tampered(add, instead_of: str = "") -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as original, \
+                tarfile.open(fileobj=buffer, mode="w:gz") as copy:
+            for member in original:
+                if member.name != instead_of:
+                    copy.addfile(member, original.extractfile(member))
+            add(copy)
+        return buffer.getvalue()
+
+    def a_link(archive):
+        link = tarfile.TarInfo("weights.npz")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(link)
+
+    def an_escape(archive):
+        info = tarfile.TarInfo("../../outside.txt")
+        info.size = 3
+        archive.addfile(info, io.BytesIO(b"bad"))
+
+    def a_giant(archive):  # 30 MB of zeros (30 KB packed) for a run whose config implies ~1 MB
+        info = tarfile.TarInfo("replay.npz")
+        info.size = 30_000_000
+        archive.addfile(info, io.BytesIO(bytes(info.size)))
+
+    for bad, message in [(tampered(a_link), "not a run's file"), (tampered(an_escape), "not a run's file"),
+                         (tampered(a_giant, instead_of="replay.npz"), "larger than its config allows"),
+                         (b"garbage", "cannot be read")]:
+        with pytest.raises(runs.RunError, match=message):
+            save_packed_run(here, "other", bad, TINY)
+        assert not (here / "other").exists() and not (tmp_path / "outside.txt").exists()

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -162,7 +163,8 @@ class TrainingMachine:
         """One job, start to end; what the web server hears is on the job's stream."""
         if self.client.exists(key("dispatch", token, "cancelled")):
             return "taken back before it started"
-        if not self.client.set(key("job", job_id, "claimed"), token, nx=True, ex=86_400):
+        claim = json.dumps({"token": token, "worker": self.name})
+        if not self.client.set(key("job", job_id, "claimed"), claim, nx=True, ex=86_400):
             return "claimed by another dispatch"
         relay = self.relay = Relay(self.client, job_id, token)
         self.busy_with = job_id
@@ -202,11 +204,27 @@ class TrainingMachine:
         return "ended"
 
 
+def run_several(name: str, count: int) -> int:
+    """`count` worker processes on this machine, one slot each; Ctrl-C stops them all."""
+    children = [subprocess.Popen([sys.executable, "-m", "vae.jobs.celery_worker", "--name", f"{name}-{n + 1}"])
+                for n in range(count)]
+    try:
+        return max(child.wait() for child in children)
+    except KeyboardInterrupt:
+        for child in children:
+            child.terminate()
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.jobs.celery_worker", description=__doc__)
     parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
                         help="this worker's name (unique among the class's workers)")
+    parser.add_argument("--workers", type=int, default=1, help="slots on this machine: one worker process each")
     args = parser.parse_args(argv)
+    if not 1 <= args.workers <= 16:
+        print("error: --workers must be from 1 to 16", file=sys.stderr)
+        return 2
     try:
         broker = broker_from_environment()
     except ConfigError as error:
@@ -215,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     if broker is None:
         print("error: set LATENT_LAB_BROKER to the class's Redis, e.g. redis://192.168.1.23:6379/0", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        return run_several(args.name, args.workers)
     app = make_app(broker)
     machine = TrainingMachine(broker, args.name)
 

@@ -216,6 +216,13 @@ class TrainingQueue(Housekeeping):
             job = self._jobs.get(job_id)
             return None if job is None else job.live_decoder
 
+    def workers_text(self) -> str:
+        """Who trains, for a sentence: "one at a time on this machine" or "on 3 training machines"."""
+        if not self._remote:
+            return "one at a time on this machine" if self.slots == 1 else f"{self.slots} at a time on this machine"
+        count = self._pool.slots()
+        return f"on {count} training machine{'s' if count != 1 else ''} (Celery)"
+
     def unavailable(self) -> str | None:
         """Why training cannot start now (warm workers keep dying at start), in one sentence; else None."""
         with self._lock:

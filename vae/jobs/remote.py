@@ -102,7 +102,9 @@ class CeleryBackend:
         return None
 
     def warm(self) -> int:
-        return self.idle_slots()
+        """Workers idle with their training process ready (TensorFlow imported)."""
+        ready = sum(bool(state.get("ready")) and state.get("job") is None for state in self._states)
+        return min(ready, self.idle_slots())
 
     def kill_all(self) -> None:
         self._closed = True

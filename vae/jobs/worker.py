@@ -32,7 +32,11 @@ def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae.jobs import training_job  # TensorFlow loads here: after the priority is lowered, on purpose
 
-    return training_job.serve(out)
+    code = training_job.serve(out)
+    out.flush()
+    # Not sys.exit: the thread following the server's commands is blocked reading stdin, and an
+    # interpreter finalising under it aborts ("could not acquire lock for <stdin>").
+    os._exit(code)
 
 
 if __name__ == "__main__":
