@@ -416,7 +416,7 @@ def test_train_page_refuses_bad_names_and_taken_names(runs_dir, saved_runs):
         start_button(at).click().run()
         assert not at.exception
         assert message in at.error[0].value
-        assert sorted(p.name for p in runs_dir.iterdir()) == ["vae2"]
+        assert sorted(p.name for p in runs_dir.iterdir() if not p.name.startswith(".")) == ["vae2"]
 
 
 def test_a_second_training_waits_in_the_queue_and_its_owner_can_cancel_it(runs_dir):

@@ -86,6 +86,7 @@ def shared_queue(backend, tmp_path_factory):
 def make_queue(shared_queue):
     def make(policy=None):
         shared_queue.policy = policy or OpenPolicy()
+        wait_until(lambda: shared_queue.warm_workers() >= capacity(shared_queue), 180, message="every worker warm")
         return shared_queue
 
     yield make
@@ -95,7 +96,8 @@ def make_queue(shared_queue):
 
 
 def capacity(queue) -> int:
-    return queue.warm_workers() if queue._remote else queue.slots
+    """Trainings that run at once: the local slots, or the Celery workers alive."""
+    return queue._pool.slots() if queue._remote else queue.slots
 
 
 def listed(runs_dir) -> list[str]:

@@ -89,7 +89,8 @@ def keep_key_in_browser() -> None:
 
 def address() -> str:
     """The device this session connects from; the server's own machine (loopback) is one device."""
-    return st.context.ip_address or classroom.THIS_MACHINE
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else classroom.THIS_MACHINE
 
 
 def person() -> Person:
