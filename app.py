@@ -2,21 +2,13 @@
 
 import streamlit as st
 
-from ui.shell import PAGES
+from ui.navigation import PAGES, TITLES
+from ui.shell import app_style
 from ui.sidebar import sidebar
 
 st.set_page_config(page_title="Latent Lab", layout="wide")
-# Digits are drawn pixel by pixel: never let the browser blur them when it scales an image.
-st.html("<style>img { image-rendering: pixelated; }</style>")
+app_style()
 
-navigation = st.navigation([
-    st.Page(PAGES["explorer"], title="Latent explorer", default=True),
-    st.Page(PAGES["train"], title="Train"),
-    st.Page(PAGES["reconstruction"], title="Reconstruction errors"),
-    st.Page(PAGES["compare"], title="Compare digits"),
-    st.Page(PAGES["runs"], title="Compare runs"),
-    st.Page(PAGES["lesson"], title="Lesson"),
-    st.Page(PAGES["classroom"], title="Classroom"),
-])
+navigation = st.navigation([st.Page(PAGES[key], title=TITLES[key], default=key == "explorer") for key in PAGES])
 sidebar()
 navigation.run()

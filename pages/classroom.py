@@ -46,8 +46,8 @@ def join_panel() -> None:
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
         st.html(f'<style>{JOIN_CSS}</style><div class="join-address">{html.escape(url)}</div>')
-        st.markdown("Open this address on your laptop (same Wi-Fi as this machine), or scan the code. "
-                    "Then type your name in the sidebar.")
+        st.markdown("On your phone or laptop (same Wi-Fi as this machine), scan the code or open this address. "
+                    "Then type your name at the top of the page.")
     right.image(qr_png(url), caption="scan to join", width=280)
 
 
@@ -146,7 +146,7 @@ def teacher_tools() -> None:
         confirm_clear(len(student_runs))
 
 
-ensure_app_shell()
+ensure_app_shell("classroom")
 st.title("Classroom")
 if not classroom.classroom_on():
     st.info("Classroom mode is off: this app listens on this machine only, and everyone may do everything. "
@@ -160,4 +160,4 @@ if classroom.person().role == "teacher":
     teacher_tools()
 else:
     st.caption("The teacher's tools appear here once the teacher signs in (sidebar → I am the teacher). "
-               "Students: type your name in the sidebar.")
+               "Students: type your name at the top of the page.")

@@ -26,7 +26,7 @@ def pick_indices(mode: str, labels: np.ndarray, errors: np.ndarray) -> np.ndarra
     return np.array([np.flatnonzero(labels == d)[np.argmax(errors[labels == d])] for d in range(10)])
 
 
-ensure_app_shell()
+ensure_app_shell("compare")
 st.title("Compare originals and reconstructions")
 st.markdown(
     "Top row: real test digits. Bottom row: what the model draws after squeezing each one through "

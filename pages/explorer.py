@@ -4,7 +4,7 @@ a test image, a walk between two digits, your own drawing on the map, and the ma
 import numpy as np
 import streamlit as st
 
-from ui import live, state, training
+from ui import follow, live, state, training
 from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import latent_map, map_state
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
@@ -243,6 +243,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
             with map_column:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane)
         overlays["z"] = np.round(z, 4).tolist()
+        follow.lead_point(overlays["z"])  # students who follow the teacher see this point
         send("state", ("z", "show_grid"))
         if isinstance(picked, int) and 0 <= picked < len(z_test):
             st.session_state.posterior_index = picked
@@ -288,7 +289,7 @@ def grid_section(run):
     grid()
 
 
-ensure_app_shell()
+ensure_app_shell("explorer")
 st.title("Latent explorer")
 st.markdown(
     "Every point of the latent space is a recipe for a digit. Drag across the map and your browser "

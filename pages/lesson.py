@@ -294,7 +294,7 @@ def show_step(number: int, run: RunSummary, data: MnistData) -> None:
     st.page_link(page, label=label, icon="➡️")
 
 
-ensure_app_shell()
+ensure_app_shell("lesson")
 presenter_switch()  # ensure_app_shell applies its style on every page
 st.title("Lesson: a VAE on MNIST, step by step")
 st.markdown("The seed R/Keras tutorial retold in nine steps. Each shows the code of this app that does it "

@@ -21,7 +21,7 @@ def error_table(selected) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "digit", "mean_sse"])
 
 
-ensure_app_shell()
+ensure_app_shell("reconstruction")
 st.title("Reconstruction errors by digit")
 st.markdown(
     "Each test image is squeezed through the latent space and drawn again; the bar is the average "

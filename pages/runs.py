@@ -98,7 +98,7 @@ def final_maps(selected: list[runs.RunSummary], labels: np.ndarray) -> None:
                 final_map(run, labels)
 
 
-ensure_app_shell()
+ensure_app_shell("runs")
 st.title("Compare runs")
 st.markdown(
     "Pick a few runs to see their learning curves on one chart and their latent maps side by side. "

@@ -274,7 +274,7 @@ def replay_section(run) -> None:
         )
 
 
-ensure_app_shell()
+ensure_app_shell("train")
 st.title("Train a model")
 st.markdown(
     "Pick a preset and press **Start training**: the charts show the loss falling as the network learns. "

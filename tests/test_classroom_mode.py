@@ -155,9 +155,9 @@ def run_names(at: AppTest) -> list[str]:
 
 def test_a_student_names_themself_and_sees_the_teachers_runs_and_their_own_only(class_mode):
     at = open_as("pages/classroom.py", student_key="ada-secret-key-0123456789")
-    at.sidebar.text_input(key="student_name_input").input("<b>Ada</b>").run()
-    assert "1–24 letters" in at.sidebar.error[0].value
-    at.sidebar.text_input(key="student_name_input").input("Ada").run()
+    at.text_input(key="student_name_input").input("<b>Ada</b>").run()
+    assert "1–24 letters" in at.error[0].value
+    at.text_input(key="student_name_input").input("Ada").run()
     assert any("you are **Ada**" in c.value for c in at.sidebar.caption)
     # A reload (the key is in the address) keeps the name; the runs shown are the teacher's and Ada's.
     again = open_as(student_key="ada-secret-key-0123456789")
@@ -374,5 +374,5 @@ def test_nothing_that_grants_a_right_is_in_the_address_and_an_old_key_there_is_d
     assert dict(at.query_params) == {"run": "prepared"}  # the run stays: a link carries the run only
     assert at.session_state["browser_key"] != "ada-secret-key-0123456789"  # not adopted as this browser's key
     assert not any("adas-run" in option for option in run_names(at))
-    at.sidebar.text_input(key="student_name_input").input("Zed").run()
+    at.text_input(key="student_name_input").input("Zed").run()
     assert "ada-secret-key" not in str(dict(at.query_params)) and dict(at.query_params) == {"run": "prepared"}

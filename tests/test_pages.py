@@ -17,7 +17,7 @@ from vae.training.lab import train_and_save
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/explorer.py", "pages/train.py", "pages/reconstruction.py", "pages/compare.py", "pages/runs.py",
-         "pages/lesson.py", "pages/classroom.py"]
+         "pages/lesson.py", "pages/class_map.py", "pages/classroom.py"]
 TIMEOUT = 60
 
 
@@ -137,7 +137,7 @@ def test_navigation_reaches_every_page(runs_dir, saved_runs):
         titles.append(at.title[0].value)
     assert titles == ["Latent explorer", "Train a model", "Reconstruction errors by digit",
                       "Compare originals and reconstructions", "Compare runs", "Lesson: a VAE on MNIST, step by step",
-                      "Classroom"]
+                      "Class map", "Classroom"]
 
 
 def component_bytes(at, key) -> bytes:

@@ -163,9 +163,9 @@ def set_name() -> None:
 
 
 def sidebar_panel() -> None:
-    """Classroom mode's part of the sidebar (drawn by every page, so it follows each rerun): a
-    student's name, asked once, and the teacher's sign-in; or the teacher's badge. Nothing
-    outside classroom mode."""
+    """Classroom mode's part of the sidebar (drawn by every page, so it follows each rerun): who
+    this student is, and the teacher's sign-in; or the teacher's badge. Nothing outside classroom
+    mode. (A student's name is asked on the page: name_prompt.)"""
     if not classroom_on():
         return
     teacher_code()  # a server started without `make classroom` prints its code now, not at the first try
@@ -177,17 +177,27 @@ def sidebar_panel() -> None:
         return
     if me.name:
         st.caption(f"Classroom mode · you are **{escape(me.name)}**; your runs carry this name.")
-    else:
-        st.text_input("Your name (a student's runs carry it)", key="student_name_input", max_chars=24,
-                      on_change=set_name, placeholder="e.g. Ada", help="Type it once; press Enter.")
-        if "name_message" in st.session_state:
-            st.error(st.session_state.name_message)
     with st.expander("I am the teacher"):
         st.text_input("Teacher code (printed where the app was started)", type="password",
                       key="teacher_code_input", autocomplete="off")
         st.button("Sign in", key="teacher_sign_in", on_click=sign_in)
     if "sign_in_message" in st.session_state:
         st.error(st.session_state.sign_in_message)
+
+
+def name_prompt() -> None:
+    """A student without a name is asked for it at the top of the page they land on: on a phone
+    the sidebar is closed, and a field there would go unseen."""
+    if not classroom_on():
+        return
+    me = person()
+    if me.role != STUDENT or me.name:
+        return
+    with st.container(border=True):
+        st.text_input("Your name (a student's runs carry it)", key="student_name_input", max_chars=24,
+                      on_change=set_name, placeholder="e.g. Ada", help="Type it once and press Enter (or Go).")
+        if "name_message" in st.session_state:
+            st.error(st.session_state.name_message)
 
 
 def pinned_run_name(listed) -> str | None:

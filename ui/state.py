@@ -45,6 +45,11 @@ def data_or_error() -> MnistData | None:
         return None
 
 
+def folder_stamp(folder: Path) -> int:
+    """Changes whenever the folder's entries change: a cache key that follows the disk."""
+    return _folder_stamp(folder)
+
+
 def _folder_stamp(folder: Path) -> int:
     try:
         return folder.stat().st_mtime_ns

@@ -17,7 +17,7 @@ from ui.streamlit_private import WORKAROUNDS_ENV
 from vae.training.lab import train_and_save
 
 PAGE_TITLES = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits", "Compare runs", "Lesson",
-               "Classroom"]
+               "Class map", "Classroom"]
 
 
 @pytest.fixture(scope="module")

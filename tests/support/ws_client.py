@@ -76,6 +76,10 @@ class StreamlitClient:
         widget_id, fragment_id = (widget_id, "") if widget_id else self.widgets[label]
         return self._send_value(widget_id, fragment_id, lambda state: setattr(state, "bool_value", value))
 
+    def choose(self, label: str, option: str) -> RunOutcome:
+        """A pill (st.pills, one choice) picked: its option as the page formats it."""
+        return self._send_value(*self.widgets[label], lambda state: state.string_array_value.data.append(option))
+
     def set_component_state(self, name: str, state: dict) -> RunOutcome:
         """What a browser component's setStateValue sends: its whole state as JSON. `name` is
         the component's registered name (its last part is enough)."""
@@ -145,7 +149,7 @@ class StreamlitClient:
             outcome.progress.append(element.progress.text)
         elif kind == "exception":
             outcome.exceptions.append(f"{element.exception.type}: {element.exception.message}")
-        elif kind in ("slider", "button", "text_input", "number_input", "checkbox"):
+        elif kind in ("slider", "button", "text_input", "number_input", "checkbox", "button_group"):
             widget = getattr(element, kind)
             outcome.widgets[widget.label] = (widget.id, delta.fragment_id)
             if kind == "checkbox":

@@ -18,7 +18,8 @@ _PAD = st.components.v2.component(
 
 
 def drawing_pad(key: str) -> bytes | None:
-    result = _PAD(key=key, default={"png": None}, height=330, on_png_change=lambda: None)
+    # As tall as it draws (no fixed height): a phone's pad is the screen's width, and as tall.
+    result = _PAD(key=key, default={"png": None}, on_png_change=lambda: None)
     return png_bytes(result.png)
 
 

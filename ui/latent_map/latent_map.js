@@ -27,8 +27,11 @@ function build(root) {
   root.appendChild(container);
   container.innerHTML = `
       <div class="map-column">
-        <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="-1"
-                aria-label="Latent map: drag to decode the digit at any point"></canvas>
+        <div class="map-frame">
+          <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="-1"
+                  aria-label="Latent map: drag to decode the digit at any point"></canvas>
+          <canvas class="drawing-tip" width="28" height="28" hidden aria-label="A drawing on the class map"></canvas>
+        </div>
         <div class="legend"></div>
       </div>
       <div class="digit-column">
@@ -41,6 +44,7 @@ function build(root) {
       </div>`;
   return {
     map: root.querySelector("canvas.map"),
+    tip: root.querySelector("canvas.drawing-tip"),
     digit: root.querySelector("canvas.digit"),
     legend: root.querySelector(".legend"),
     player: root.querySelector(".player"),
@@ -146,6 +150,8 @@ function createMap(root, data, setStateValue, setTriggerValue) {
         mapCtx.fillStyle = "#222"; mapCtx.beginPath(); mapCtx.arc(toPx(p[0]), toPx(-p[1]), 5, 0, 2 * Math.PI); mapCtx.fill();
       }
     }
+    drawBoard(mapCtx, toPx, s);
+    if (s.answer) drawPosterior(mapCtx, s.answer, "#000");
     if (s.posterior) drawPosterior(mapCtx, s.posterior, "#111");
     if (s.drawn) drawPosterior(mapCtx, s.drawn, "#c2185b");
     for (const p of s.samples || []) {
@@ -220,8 +226,20 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     view.pending = planeToLatent(plane, p.x, p.y);
     requestFrame();
   };
+  // A class-map drawing under the pointer (hover) or finger (tap) is shown beside it.
+  function showDrawingTip(p) {
+    const d = boardDrawingAt(view.state, toPx, p.px, p.py, 10);
+    if (!d || !d.pixels) { ui.tip.hidden = true; return; }
+    paintDrawing(ui.tip, d.pixels);
+    const box = ui.map.getBoundingClientRect(), scale = box.width / MAP_SIZE;
+    ui.tip.style.left = `${Math.min(p.px * scale + 12, box.width - 60)}px`;
+    ui.tip.style.top = `${Math.max(p.py * scale - 60, 0)}px`;
+    ui.tip.hidden = false;
+  }
+  ui.map.onpointerleave = () => { ui.tip.hidden = true; };
+
   ui.map.onpointermove = (event) => {
-    if (!view.dragging) return;
+    if (!view.dragging) { if (event.pointerType === "mouse") showDrawingTip(pointerPlane(event)); return; }
     const p = pointerPlane(event);
     if (Math.hypot(p.px - view.dragging.startX, p.py - view.dragging.startY) > CLICK_SLOP_PX) view.dragging.moved = true;
     view.pending = planeToLatent(plane, p.x, p.y);
@@ -230,7 +248,11 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   ui.map.onpointerup = (event) => {
     if (!view.dragging) return;
     const p = pointerPlane(event);
-    const picked = view.dragging.moved ? -1 : nearestPoint(p.px, p.py);
+    const tapped = !view.dragging.moved;
+    // On the class map a tap shows the drawing under it, and while a question is open it is a guess
+    // (the release below), never the pick of a test image.
+    const picked = tapped && !view.state.guess_mode && !(view.state.board || []).length ? nearestPoint(p.px, p.py) : -1;
+    if (tapped) showDrawingTip(p);
     view.dragging = null;
     view.pending = planeToLatent(plane, p.x, p.y);
     requestFrame();

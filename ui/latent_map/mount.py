@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 
 _MAP = st.components.v2.component(
     "latent_lab_map", js=es_module(HERE / "latent_map.js", UI / "blob.js", UI / "palette.js", UI / "plane.js",
-                                       HERE / "decoder.js"),
+                                       HERE / "board.js", HERE / "decoder.js"),
     css=(HERE / "latent_map.css").read_text(),
 )
 _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
@@ -22,7 +22,7 @@ _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_stat
 def latent_map(payload: dict, key: str):
     """The map; returns its result: `.z` (the latent point of the last release, or None) and
     `.picked` (the test-image index clicked this run, or None)."""
-    return _MAP(key=key, data=payload, default={"z": None}, height=450,
+    return _MAP(key=key, data=payload, default={"z": None},
                 on_z_change=lambda: None, on_picked_change=lambda: None)
 
 

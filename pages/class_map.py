@@ -1,0 +1,225 @@
+"""Class map: the class run's latent map, shared by the whole room. Students draw a digit on their
+phone, say which it is and send it: it appears on the projector as a dot of that digit's colour,
+ringed when it lands in another digit's cluster (the model's surprise). The teacher asks "where will
+the encoder put this?" or "which digit will the decoder draw here?"; students guess on their own
+screens; Reveal shows the answer and how far the class was. Local mode: the same board, for one."""
+
+import numpy as np
+import streamlit as st
+
+from ui import board, classroom, state
+from ui.drawing_pad.mount import drawing_pad
+from ui.latent_map.mount import latent_map, map_state
+from ui.markdown import escape
+from ui.shell import ensure_app_shell
+from ui.training import first_run_prompt
+from vae.drawing import DrawingError
+from vae.errors import LabError
+from vae.plots import digit_rows, enlarge
+
+REFRESH_SECONDS = 1.0  # the board reaches every screen within about this
+
+
+def send_drawing(png: bytes | None) -> None:
+    digit = st.session_state.get("board_digit")
+    if png is None:
+        st.session_state.board_notice = "Draw a digit on the pad first."
+        return
+    try:
+        image = state.prepared_drawing(png)
+    except DrawingError as error:
+        st.session_state.board_notice = str(error)
+        return
+    st.session_state.board_notice = board.safely(board.board().add, classroom.person(), digit, image) or \
+        f"Sent: your {digit} is on the class map."
+
+
+def draw_and_send() -> None:
+    st.subheader("Draw a digit for the class map")
+    png = drawing_pad(key="board_pad")
+    st.pills("Which digit did you draw?", list(range(10)), key="board_digit")
+    st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing, args=(png,),
+              disabled=st.session_state.get("board_digit") is None)
+
+
+def show_notice() -> None:
+    """What the last action said (a callback's result), once, at the top where it is seen."""
+    notice = st.session_state.pop("board_notice", None)
+    if notice:
+        (st.success if notice.startswith(("Sent", "The board is clear")) else st.info)(notice)
+
+
+def question_panel(run) -> None:
+    """The open question, as a student answers it: tap the map, or pick a digit."""
+    question = board.board().question
+    if question is None:
+        return
+    st.subheader(f"Question {question.id}: {question.sentence()}")
+    if question.kind == "encode":
+        st.image(enlarge(state.test_set().x_test[question.image], 5), caption=f"test image {question.image}")
+        mine = board.board().my_guess(classroom.person())
+        st.caption("Tap the map where you think the encoder puts it." if mine is None and not question.revealed
+                   else f"Your guess: ({mine[0]:.2f}, {mine[1]:.2f})." if mine else "")
+    elif not question.revealed:
+        st.pills("Your guess", list(range(10)), key=f"decode_guess_{question.id}", on_change=guess_digit,
+                 args=(question.id,))
+    if question.revealed:
+        reveal_text(run, question)
+
+
+def guess_digit(question_id: int) -> None:
+    digit = st.session_state.get(f"decode_guess_{question_id}")
+    if digit is not None:
+        st.session_state.board_notice = board.safely(board.board().guess, classroom.person(), int(digit))
+
+
+def reveal_text(run, question) -> None:
+    if question.kind == "encode":
+        result = board.guess_spread(question)
+        st.success(f"The encoder puts it at ({question.answer['centre'][0]:.2f}, "
+                   f"{question.answer['centre'][1]:.2f}) (the dark ellipse: 1σ). {result['count']} guesses; median "
+                   f"distance {result['median_distance'] if result['count'] else '—'}.")
+    else:
+        guesses = board.board().guesses()
+        right = sum(g == question.answer for g in guesses)
+        decoded = state.decoder(run)(np.asarray(question.z, np.float32)[None, :])[0]
+        st.image(enlarge(decoded, 5), caption="what the decoder draws there")
+        st.success(f"It draws a {question.answer}: {right} of {len(guesses)} guessed it.")
+
+
+def the_map(run) -> None:
+    """The shared map: drawings, the guess cloud, the answer; a tap is a guess while one is asked."""
+    payload = state.map_payload(run)
+    if payload is None:
+        st.info("This run's decoder cannot run in the browser: pick another class run.")
+        return
+    question = board.board().question
+    guessing = question is not None and question.kind == "encode" and not question.revealed
+    result = latent_map(payload, key=f"class-map-{run.name}")
+    map_state(run.name, {**board.map_overlay(run), "guess_mode": guessing}, key=f"class-map-state-{run.name}")
+    if isinstance(result.z, list) and result.z != st.session_state.get("class_map_z"):
+        st.session_state.class_map_z = result.z  # the last release: a guess, or the teacher's point
+        if guessing:
+            notice = board.safely(board.board().guess, classroom.person(), board.plane_point(run, result.z))
+            if notice:
+                st.info(notice)
+    placed = board.placements(run)
+    surprises = sum(p.surprise for p in placed)
+    st.caption(f"{len(placed)} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
+               "landed among another digit). Colours: the digit each author says they drew.")
+
+
+def teacher_tools(run) -> None:
+    shared = board.board()
+    st.subheader("The teacher's board")
+    me = classroom.person()
+    left, middle, right = st.columns(3)
+    left.toggle("Hide names", value=shared.hide_names, key="board_hide_names",
+                on_change=lambda: board.safely(shared.set_hide_names, me, st.session_state.board_hide_names))
+    if middle.button("Clear the board…", key="board_clear"):
+        st.session_state.confirm_board_clear = True
+    if st.session_state.get("confirm_board_clear"):
+        confirm_clear()
+    right.toggle("Students follow me", value=shared.lead.on, key="board_lead",
+                 help="Every student's screen shows your page, run and point; a student can step away.",
+                 on_change=lambda: board.safely(shared.follow, me, st.session_state.board_lead))
+    ask_tools(run)
+    open_drawing(run)
+
+
+@st.dialog("Clear the class map?")
+def confirm_clear() -> None:
+    st.write("Every drawing on the board is removed for everyone.")
+    if st.button("Clear it", type="primary", key="board_clear_yes"):
+        st.session_state.pop("confirm_board_clear", None)
+        st.session_state.board_notice = board.safely(board.board().clear, classroom.person()) or "The board is clear."
+        st.rerun()
+
+
+def ask(run, kind: str) -> None:
+    """Button callbacks run before the page, so the map drawn after them already shows the question."""
+    me, shared = classroom.person(), board.board()
+    if kind == "encode":
+        notice = board.safely(shared.ask, me, "encode", int(st.session_state.ask_image))
+    elif (z := st.session_state.get("class_map_z")) is None:
+        notice = "Drag on the map to a point first."
+    else:
+        notice = board.safely(shared.ask, me, "decode", None, z, board.plane_point(run, z))
+    st.session_state.board_notice = notice
+
+
+def reveal(run) -> None:
+    shared = board.board()
+    question = shared.question
+    if question is None or question.revealed:
+        return
+    answer = board.encode_answer(run, question) if question.kind == "encode" else board.decode_answer(run, question)
+    st.session_state.board_notice = board.safely(shared.reveal, classroom.person(), answer)
+
+
+def close_question() -> None:
+    st.session_state.board_notice = board.safely(board.board().close_question, classroom.person())
+
+
+def ask_tools(run) -> None:
+    shared = board.board()
+    question = shared.question
+    with st.expander("Predict, then reveal", expanded=question is not None):
+        st.number_input("Test image", 0, len(state.test_set().y_test) - 1, 0, key="ask_image")
+        a, b = st.columns(2)
+        a.button("Ask: where will the encoder put it?", key="ask_encode", on_click=ask, args=(run, "encode"))
+        b.button("Ask: which digit at my map point?", key="ask_decode", on_click=ask, args=(run, "decode"),
+                 disabled=st.session_state.get("class_map_z") is None, help="Drag on the map to a point first.")
+        if question is None:
+            return
+        count = len(shared.guesses())
+        st.caption(f"Question {question.id}: {question.sentence()} {count} guess(es) so far.")
+        if not question.revealed:
+            st.button("Reveal", type="primary", key="reveal", on_click=reveal, args=(run,))
+        st.button("Close the question", key="close_question", on_click=close_question)
+
+
+def open_drawing(run) -> None:
+    placed = {p.drawing.id: p for p in board.placements(run)}
+    if not placed:
+        return
+    with st.expander("Open a drawing large"):
+        chosen = st.selectbox("Drawing", list(placed), format_func=lambda i: f"#{i}: a {placed[i].drawing.digit}"
+                              + ("" if board.board().hide_names else f" by {placed[i].drawing.name or 'you'}"),
+                              key="open_drawing")
+        p = placed[chosen]
+        reconstruction = state.decoder(run)(p.z[None, :].astype(np.float32))[0]
+        st.image(digit_rows([[p.drawing.pixels, reconstruction]], scale=8),
+                 caption=f"the drawing as the model saw it, and its reconstruction: it landed among the "
+                         f"{p.cluster}s" + (" (a surprise)" if p.surprise else ""))
+
+
+ensure_app_shell("class_map")
+st.title("Class map")
+run = board.class_run()
+if run is None:
+    first_run_prompt("class_map")
+    st.stop()
+st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}. Everyone draws onto this one map.")
+try:
+    state.models(run)
+except LabError as error:
+    state.show_run_error_and_stop(error)
+
+show_notice()
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_board():
+    question_panel(run)
+    the_map(run)
+
+
+live_board()
+if classroom.person().is_teacher:
+    teacher_tools(run)
+draw_and_send()
+st.download_button("Download the lab record (HTML)", data=lambda: board.lab_record_html(run),
+                   file_name=f"latent-lab-record-{run.name}.html", mime="text/html", key="lab_record",
+                   on_click="ignore", help="Your drawings, guesses and runs (the teacher's: the whole class's), "
+                   "in one file that opens offline.")

@@ -1,0 +1,93 @@
+"""Follow the teacher: when the teacher leads (the Class map page's switch), every student's screen
+shows the teacher's page, run and point on the map; a student can step away, and come back with
+one tap. The lead lives on the class board (vae.classroom.board.Lead); a small fragment on every
+student page notices a change within a couple of seconds and redraws the page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import board, classroom, state
+from ui.navigation import PAGES
+from vae.classroom import STUDENT, TEACHER
+
+STEPPED_AWAY = "follow_stepped_away"  # session state: this student chose to look elsewhere
+SEEN = "follow_seen_version"  # session state: the lead this session last applied
+CHECK_SECONDS = 2.0
+
+
+def lead_or_follow(page: str) -> None:
+    """Every page calls this first: the teacher's page, run and point become the lead (if leading);
+    a student who follows is taken to them."""
+    if not classroom.classroom_on():
+        return
+    me = classroom.person()
+    shared = board.board()
+    if me.role == TEACHER:
+        if shared.lead.on:
+            run = state.active_run()
+            shared.follow(me, page=page, run=run.name if run else None)
+        return
+    if me.role == STUDENT:
+        follow(page, shared.lead)
+
+
+def lead_point(z) -> None:
+    """The teacher's point on the explorer's map becomes the lead's, while the teacher leads."""
+    if not classroom.classroom_on():
+        return
+    me, shared = classroom.person(), board.board()
+    if me.role == TEACHER and shared.lead.on:
+        shared.follow(me, z=[float(v) for v in z])
+
+
+def follow(page: str, lead) -> None:
+    if lead.on and not st.session_state.get(STEPPED_AWAY):
+        if lead.version != st.session_state.get(SEEN):
+            st.session_state[SEEN] = lead.version
+            apply(lead)
+            if lead.page and lead.page != page:
+                st.switch_page(PAGES[lead.page])
+        elif lead.page and lead.page != page:
+            st.session_state[STEPPED_AWAY] = True  # the student went to another page by themself
+    banner(page, lead)
+    watch(lead.version)
+
+
+def apply(lead) -> None:
+    """The teacher's run and map point, in this session (the explorer's sliders follow the point)."""
+    if lead.run:
+        state.set_active_run(lead.run)
+    for index, value in enumerate(lead.z or ()):
+        st.session_state[f"z{index}"] = float(value)
+
+
+def banner(page: str, lead) -> None:
+    if not lead.on:
+        return
+    if st.session_state.get(STEPPED_AWAY):
+        st.button("Follow the teacher again", key="follow_again", on_click=come_back, type="primary",
+                  help="The teacher is showing something: go there.")
+    else:
+        st.caption("You are following the teacher's screen.")
+        st.button("Step away", key="follow_step_away", on_click=step_away)
+
+
+def step_away() -> None:
+    st.session_state[STEPPED_AWAY] = True
+
+
+def come_back() -> None:
+    st.session_state[STEPPED_AWAY] = False
+    st.session_state.pop(SEEN, None)  # apply the lead again, page included
+
+
+def watch(version: int) -> None:
+    """Rerun the page when the teacher's lead changes (checked every CHECK_SECONDS)."""
+
+    @st.fragment(run_every=CHECK_SECONDS)
+    def check():
+        if board.board().lead.version != version and not st.session_state.get(STEPPED_AWAY):
+            st.rerun(scope="app")
+
+    check()
