@@ -247,7 +247,8 @@ def test_a_worker_machine_lost_mid_job_fails_its_job_and_the_other_takes_the_lin
     monkeypatch.setattr(remote, "LOST_SECONDS", 5.0)  # 15 s in the app
     doomed = celery_queue.submit(LONG, runs_dir, name="doomed")
     wait_until(lambda: celery_queue.snapshot(doomed).epoch >= 1, 120, message="the job training")
-    machine = next(name for name, state in celery_workers.states().items() if state.get("job") == doomed)
+    machine = wait_until(lambda: next((name for name, state in celery_workers.states().items()
+                                       if state.get("job") == doomed), None), 30, message="its machine's report")
     celery_workers.kill(machine)  # the worker and its training process, as a machine switched off
     after = celery_queue.submit(QUICK, runs_dir, name="after")
     snap = wait_until(lambda: (s := celery_queue.snapshot(doomed)).state == "failed" and s, 60)

@@ -429,7 +429,7 @@ def queue(tmp_path_factory, mnist, mnist_cache_dir):
     """One real queue for this module (each warm worker costs a TensorFlow import)."""
     old = os.environ.get("LATENT_LAB_CACHE")
     os.environ["LATENT_LAB_CACHE"] = str(mnist_cache_dir)
-    real = TrainingQueue(slots=1, stall_seconds=4)
+    real = TrainingQueue(slots=1, stall_seconds=10)  # short, yet longer than a loaded machine's pauses
     yield real
     real.shutdown()
     if old is None:
@@ -444,7 +444,9 @@ def listed(runs_dir):
 
 def test_stop_keeps_the_partial_run_and_the_decoder_streams_only_when_watched(queue, runs_dir):
     job = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="stopped-one")
-    wait_until(lambda: queue.snapshot(job).epoch >= 2, 120, 0.05)
+    snap = wait_until(lambda: (s := queue.snapshot(job)).epoch >= 2 or s.state not in ("waiting", "running") and s, 120,
+                      0.05, "two epochs")
+    assert snap.state == "running", (snap.state, snap.message)
     # Nobody has asked yet: the epoch ends stream their latent space, but not the decoder.
     unwatched = queue._jobs[job].live_epoch_end
     assert unwatched is not None and unwatched.decoder is None
