@@ -4,6 +4,8 @@ ringed when it lands in another digit's cluster (the model's surprise). The teac
 the encoder put this?" or "which digit will the decoder draw here?"; students guess on their own
 screens; Reveal shows the answer and how far the class was. Local mode: the same board, for one."""
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
@@ -13,11 +15,13 @@ from ui.latent_map.mount import latent_map, map_state
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
 from ui.training import first_run_prompt
+from vae.classroom import TEACHER
 from vae.drawing import DrawingError
 from vae.errors import LabError
 from vae.plots import digit_rows, enlarge
 
-REFRESH_SECONDS = 1.0  # the board reaches every screen within about this
+REFRESH_SECONDS = 1.0  # the board and the question reach every student's screen within about this
+PROJECTOR_REFRESH_SECONDS = 0.5  # ... and the projector's (the teacher's, or local mode's one screen)
 
 
 def send_drawing(png: bytes | None) -> None:
@@ -87,22 +91,33 @@ def reveal_text(run, question) -> None:
         st.success(f"It draws a {question.answer}: {right} of {len(guesses)} guessed it.")
 
 
-def the_map(run) -> None:
-    """The shared map: drawings, the guess cloud, the answer; a tap is a guess while one is asked."""
+def guessing(me) -> bool:
+    """Does a tap on the map answer the open question, for this person? (The teacher's taps pick points.)"""
+    question = board.board().question
+    return question is not None and question.kind == "encode" and not question.revealed and me.role != TEACHER
+
+
+def the_map(run) -> bool:
+    """The shared map, drawn outside the refreshing parts: its decoder's weights go to the browser
+    once, not every second. A release is a guess while one is asked, else the teacher's point."""
     payload = state.map_payload(run)
     if payload is None:
         st.info("This run's decoder cannot run in the browser: pick another class run.")
-        return
-    question = board.board().question
-    guessing = question is not None and question.kind == "encode" and not question.revealed
+        return False
     result = latent_map(payload, key=f"class-map-{run.name}")
-    map_state(run.name, {**board.map_overlay(run), "guess_mode": guessing}, key=f"class-map-state-{run.name}")
     if isinstance(result.z, list) and result.z != st.session_state.get("class_map_z"):
         st.session_state.class_map_z = result.z  # the last release: a guess, or the teacher's point
-        if guessing:
+        if guessing(classroom.person()):
             notice = board.safely(board.board().guess, classroom.person(), board.plane_point(run, result.z))
             if notice:
                 st.info(notice)
+    return True
+
+
+def board_overlay(run) -> None:
+    """What the map draws of the board (a few hundred bytes per drawing), refreshed on its own."""
+    map_state(run.name, {**board.map_overlay(run), "guess_mode": guessing(classroom.person())},
+              key=f"class-map-state-{run.name}")
     placed = board.placements(run)
     surprises = sum(p.surprise for p in placed)
     st.caption(f"{len(placed)} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
@@ -127,11 +142,15 @@ def teacher_tools(run) -> None:
     open_drawing(run)
 
 
-@st.dialog("Clear the class map?")
+def forget_clear_request() -> None:
+    st.session_state.pop("confirm_board_clear", None)
+
+
+@st.dialog("Clear the class map?", on_dismiss=forget_clear_request)
 def confirm_clear() -> None:
     st.write("Every drawing on the board is removed for everyone.")
     if st.button("Clear it", type="primary", key="board_clear_yes"):
-        st.session_state.pop("confirm_board_clear", None)
+        forget_clear_request()
         st.session_state.board_notice = board.safely(board.board().clear, classroom.person()) or "The board is clear."
         st.rerun()
 
@@ -209,17 +228,27 @@ except LabError as error:
 show_notice()
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def live_board():
+# The projector refreshes the board twice as often as a student's screen: it is what the room watches.
+refresh = PROJECTOR_REFRESH_SECONDS if classroom.person().is_teacher else REFRESH_SECONDS
+
+
+@st.fragment(run_every=refresh)
+def live_question():
     question_panel(run)
-    the_map(run)
 
 
-live_board()
+@st.fragment(run_every=refresh)
+def live_board():
+    board_overlay(run)
+
+
+live_question()
+if the_map(run):
+    live_board()
 if classroom.person().is_teacher:
     teacher_tools(run)
 draw_and_send()
-st.download_button("Download the lab record (HTML)", data=lambda: board.lab_record_html(run),
+st.download_button("Download the lab record (HTML)", data=partial(board.lab_record_html, run, classroom.person()),
                    file_name=f"latent-lab-record-{run.name}.html", mime="text/html", key="lab_record",
                    on_click="ignore", help="Your drawings, guesses and runs (the teacher's: the whole class's), "
                    "in one file that opens offline.")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui import classroom, state, training
 from ui.latent_map.pack import ellipse
+from vae.classroom import Person
 from vae.classroom.board import Board, Placement, Question, cluster_of, place, spread
 from vae.errors import LabError
 from vae.lab_record import DrawingEntry, GuessEntry, RunEntry, lab_record
@@ -103,10 +104,11 @@ def safely(action, *args) -> str | None:
     return None
 
 
-def lab_record_html(run: RunSummary) -> str:
-    """This session's lab record (vae.lab_record): a student's own drawings, guesses and runs; the
-    teacher's (and local mode's): the whole class's."""
-    me, shared = classroom.person(), board()
+def lab_record_html(run: RunSummary, me: Person) -> str:
+    """`me`'s lab record (vae.lab_record): a student's own drawings, guesses and runs; the teacher's
+    (and local mode's): the whole class's. `me` is passed in: the download is made after the page's
+    run, outside the session."""
+    shared = board()
     everyone = me.is_teacher
     plane, decoder = state.map_plane(run), state.decoder(run)
     mine = [p for p in placements(run) if everyone or p.drawing.author == me.browser]

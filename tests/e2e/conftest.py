@@ -36,3 +36,21 @@ def new_page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     yield lambda: PageWatcher(context.new_page())
     context.close()
+
+
+# A phone as a student holds it (what the QR code opens): its screen, touch, a mobile browser.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture
+def new_phone(browser):
+    """Each call: a page in a phone of its own (its own cookies: another student)."""
+    contexts = []
+
+    def open_phone() -> PageWatcher:
+        contexts.append(browser.new_context(**PHONE, accept_downloads=True))
+        return PageWatcher(contexts[-1].new_page())
+
+    yield open_phone
+    for context in contexts:
+        context.close()

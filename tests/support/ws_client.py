@@ -28,15 +28,19 @@ class RunOutcome:
 
 
 class StreamlitClient:
-    def __init__(self, base_url: str, timeout: float = 60.0, cookies: dict[str, str] | None = None):
+    def __init__(self, base_url: str, timeout: float = 60.0, cookies: dict[str, str] | None = None,
+                 source: str | None = None):
         """`cookies`: what a browser would send with the websocket's opening request (a reload
-        sends the cookies the page set; a script that wants a new identity sends none)."""
+        sends the cookies the page set; a script that wants a new identity sends none). `source`:
+        the local address to connect from (127.0.0.2, 127.0.0.3, ...: another device on loopback)."""
         self.base_url = base_url
         self.timeout = timeout
         ws_url = base_url.replace("http://", "ws://") + "/_stcore/stream"
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else None
         self.socket = connect(ws_url, subprotocols=["streamlit"], origin=base_url, open_timeout=timeout,
-                              max_size=64 * 1024 * 1024, additional_headers=headers)
+                              max_size=64 * 1024 * 1024, additional_headers=headers,
+                              **({"source_address": (source, 0)} if source else {}))
+        self.bytes_received = 0  # every message the server sent this session, as on the wire (uncompressed)
         self.pages: dict[str, str] = {}  # url pathname -> page_script_hash
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}
@@ -86,6 +90,10 @@ class StreamlitClient:
         (widget_id, fragment_id), = [ids for full, ids in self.components.items() if full.endswith(name)]
         return self._send_value(widget_id, fragment_id, lambda widget: setattr(widget, "json_value", json.dumps(state)))
 
+    def rerun_fragment(self, fragment_id: str) -> RunOutcome:
+        """What the browser sends for a fragment's `run_every`: that fragment alone runs again."""
+        return self._send_and_wait(self._rerun(fragment_id))
+
     def fetch(self, media_url: str) -> bytes:
         with urllib.request.urlopen(self.base_url + media_url, timeout=self.timeout) as response:
             return response.read()
@@ -113,6 +121,7 @@ class StreamlitClient:
         deadline = started + self.timeout
         while True:
             raw = self.socket.recv(timeout=max(0.01, deadline - time.perf_counter()))
+            self.bytes_received += len(raw)
             forward = ForwardMsg()
             forward.ParseFromString(raw)
             kind = forward.WhichOneof("type")

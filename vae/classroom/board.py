@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vae.classroom.people import STUDENT, ClassroomError, Person, require_teacher
+from vae.classroom.people import STUDENT, TEACHER, ClassroomError, Person, require_teacher
 from vae.explore import nearest
 
 MAX_DRAWINGS = 400  # on the board at once; the oldest go first
@@ -170,7 +170,10 @@ class Board:
             return self.question
 
     def guess(self, person: Person, answer) -> None:
-        """A student's guess: a point on the map (encode) or a digit (decode); the last one counts."""
+        """A student's guess: a point on the map (encode) or a digit (decode); the last one counts.
+        The teacher's taps pick points, never guesses (local mode's one person may guess)."""
+        if person.role == TEACHER:
+            raise ClassroomError("The class guesses; the teacher reveals the answer.")
         with self._lock:
             question = self.question
             if question is None or question.revealed:

@@ -1,0 +1,111 @@
+"""Screenshots of the Class map for the README: on the projector (1400 × 900, the teacher signed in,
+a question open with the class's guesses) and on a student's phone (390 × 844, touch).
+
+Run: .venv/bin/python scripts/class_map_screenshots.py --runs-dir COPY-OF-RUNS [--out docs]
+Starts the app in classroom mode on 127.0.0.1 with that runs folder (its newest run is the class
+run); twelve students, each from its own loopback address, send a test image as their drawing
+and tap a guess over the websocket; then the screenshots are taken in Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # a script run by its path: the repository's packages
+
+from tests.e2e.conftest import PHONE  # noqa: E402
+from tests.support.classroom_load import sign_in_as_teacher  # noqa: E402
+from tests.support.harness import AppServer, PageWatcher, launch_chromium  # noqa: E402
+from tests.support.ws_client import StreamlitClient  # noqa: E402
+from vae.data import default_cache_dir, load_mnist  # noqa: E402
+
+CODE = "SHOTS-2345"
+NAMES = ["Ada", "Bob", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea"]
+NAME_FIELD = "Your name (a student's runs carry it)"
+
+
+def as_pad_png(image: np.ndarray) -> str:
+    """A test image as the drawing pad would send it: black ink on a transparent 280 × 280 pad."""
+    ink = np.kron(image.reshape(28, 28), np.ones((10, 10)))
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = (ink * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def students_draw_and_guess(url: str, rng: np.random.Generator) -> None:
+    data = load_mnist()
+    for n, name in enumerate(NAMES):
+        client = StreamlitClient(url, source=f"127.0.0.{20 + n}")
+        try:
+            client.open_page("class_map")
+            client.set_text(NAME_FIELD, name)
+            index = int(rng.integers(len(data.y_test)))
+            client.set_component_state("latent_lab_drawing_pad", {"png": as_pad_png(data.x_test[index])})
+            client.choose("Which digit did you draw?", str(int(data.y_test[index])))
+            client.click("Send it to the class map")
+            time.sleep(2.1)  # a student may send once every 2 s
+            client.set_component_state("latent_lab_map", {"z": [float(v) for v in rng.normal(0, 1.2, 2)]})
+        finally:
+            client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args()
+    server = AppServer(args.runs_dir, default_cache_dir(), args.runs_dir.parent / "screenshots-server.log",
+                       {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": CODE})
+    try:
+        teacher = StreamlitClient(server.url)
+        assert sign_in_as_teacher(teacher, CODE)
+        teacher.open_page("class_map")
+        teacher.click("Ask: where will the encoder put it?")
+        students_draw_and_guess(server.url, np.random.default_rng(0))
+        teacher.close()
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            projector = PageWatcher(browser.new_page(viewport={"width": 1400, "height": 900}))
+            projector.goto(server.url)
+            projector.open_page("Classroom")
+            projector.page.get_by_text("I am the teacher", exact=True).click()
+            projector.fill("textbox", "Teacher code (printed where the app was started)", CODE)
+            projector.page.get_by_role("button", name="Sign in").click()
+            projector.wait_idle()
+            projector.open_page("Class map")
+            projector.page.wait_for_selector("canvas.map", timeout=60_000)
+            time.sleep(3)  # the background grid is drawn a few tiles per frame
+            args.out.mkdir(parents=True, exist_ok=True)
+            projector.page.screenshot(path=str(args.out / "class-map.png"), full_page=False)
+            print(f"wrote {args.out / 'class-map.png'}")
+
+            phone = PageWatcher(browser.new_context(**PHONE).new_page())
+            phone.goto(f"{server.url}/class_map")
+            field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
+            field.fill("Zoë")
+            field.press("Enter")
+            phone.wait_idle()
+            phone.page.wait_for_selector("canvas.map", timeout=60_000)
+            phone.page.locator("canvas.map").scroll_into_view_if_needed()
+            time.sleep(3)
+            phone.page.screenshot(path=str(args.out / "class-map-phone.png"), full_page=False)
+            print(f"wrote {args.out / 'class-map-phone.png'}")
+            browser.close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

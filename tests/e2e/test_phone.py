@@ -1,0 +1,165 @@
+"""A student on a phone (390 × 844, touch, chromium as a mobile browser), as one who joined by the
+QR code: asked for a name on the page they land on; the explorer's map fits the width and the digit
+it draws stays on screen while a finger drags it; nothing scrolls sideways; every tap target is at
+least 44 px; on the class map a drawing is sent and a guess tapped; the lab record opens offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import wait_until
+from tests.e2e import test_classroom
+from tests.e2e.conftest import PHONE
+from tests.e2e.test_class_room import board_of
+from tests.e2e.test_classroom import signed_in_teacher
+
+class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
+WIDTH, HEIGHT = PHONE["viewport"]["width"], PHONE["viewport"]["height"]
+NAME_FIELD = "Your name (a student's runs carry it)"
+# Buttons a finger taps: Streamlit's buttons and pills, the map's player, the drawing pad's Clear.
+TAP_TARGETS = ('[data-testid="stMain"] button[data-testid^="stBaseButton"]',
+               '[data-testid="stMain"] button[data-variant]', ".player button", ".drawing-pad button")
+
+
+class Finger:
+    """Touch events as the phone's screen sends them (Chrome DevTools Protocol), in CSS pixels."""
+
+    def __init__(self, page):
+        self.cdp = page.context.new_cdp_session(page)
+
+    def _send(self, kind: str, points: list[tuple[float, float]]) -> None:
+        self.cdp.send("Input.dispatchTouchEvent",
+                      {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    def down(self, x: float, y: float) -> None:
+        self._send("touchStart", [(x, y)])
+
+    def move(self, x: float, y: float) -> None:
+        self._send("touchMove", [(x, y)])
+
+    def up(self) -> None:
+        self._send("touchEnd", [])
+
+    def tap(self, x: float, y: float) -> None:
+        """A finger's tap: down, a pixel's wobble (a real finger always moves a little), up."""
+        self.down(x, y)
+        self.move(x + 1, y)
+        self.up()
+
+
+def join(phone, url: str, name: str, path: str = "") -> None:
+    """Open the page the QR code leads to and type a name where the page asks for it."""
+    phone.goto(f"{url}/{path}")
+    field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
+    field.fill(name)
+    field.press("Enter")
+    phone.wait_idle()
+
+
+def assert_fits_the_phone(phone) -> None:
+    scroll_width = phone.page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= WIDTH, f"the page scrolls sideways: {scroll_width} px wide on a {WIDTH} px screen"
+    small = phone.page.evaluate("""selectors => [...document.querySelectorAll(selectors.join(","))]
+        .filter(button => button.offsetParent !== null)
+        .map(button => [button.innerText.trim() || button.getAttribute("aria-label") || button.className,
+                        button.getBoundingClientRect().height])
+        .filter(([, height]) => height < 43.5)""", list(TAP_TARGETS))
+    assert small == [], f"tap targets under 44 px high: {small}"
+
+
+def inside_the_screen(box: dict) -> bool:
+    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= WIDTH and box["y"] + box["height"] <= HEIGHT
+
+
+def frames(phone) -> int:
+    return int(phone.page.locator("canvas.digit").get_attribute("data-frames") or 0)
+
+
+def test_on_a_phone_the_explorer_map_fits_and_its_digit_stays_in_sight_while_a_finger_drags(class_server, new_phone):
+    phone = new_phone()
+    join(phone, class_server.url, "Zoë")
+    name_field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
+    assert name_field.count() == 0  # named: not asked again
+    assert "you are Zoë" in phone.page.locator('[data-testid="stSidebar"]').text_content()  # (closed on a phone)
+    phone.page.wait_for_selector("canvas.map", timeout=30_000)
+    the_map = phone.page.locator("canvas.map")
+    the_map.scroll_into_view_if_needed()
+    box = the_map.bounding_box()
+    assert box["width"] >= WIDTH * 0.8 and inside_the_screen(box), box  # the width of the screen, no more
+    assert_fits_the_phone(phone)
+
+    finger = Finger(phone.page)
+    finger.down(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    for step in range(20):  # every move repaints the digit, and the digit is on screen beside the finger
+        before = frames(phone)
+        finger.move(box["x"] + box["width"] * (0.3 + step * 0.02), box["y"] + box["height"] * 0.5)
+        wait_until(lambda before=before: frames(phone) > before, 10, 0.02, message="a paint for the finger's move")
+        digit = phone.page.locator("canvas.digit").bounding_box()
+        assert inside_the_screen(digit) and digit["width"] >= 64, digit
+    finger.up()
+    # The release reaches Python: the sliders move to where the finger lifted (x at 0.68: z1 = 1.44).
+    wait_until(lambda: abs(float(phone.page.locator(".st-key-z0 input[type=range]").evaluate("i => i.value")) - 1.44)
+               <= 0.1, 20, 0.2, message="the slider to follow the release")
+    phone.assert_clean()
+
+
+def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_home(class_server, new_phone,
+                                                                                      browser, tmp_path):
+    phone = new_phone()
+    join(phone, class_server.url, "Zoë", "class_map")
+    pad = phone.page.locator("canvas.pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box["width"] >= WIDTH * 0.8, box  # the pad fills the width: room for a finger
+    finger = Finger(phone.page)
+    finger.down(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    for step in range(20):  # a "1": one stroke down the middle
+        finger.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + step * 0.035))
+    finger.up()
+    phone.wait_idle()
+    phone.page.locator(".st-key-board_digit").get_by_role("radio", name="1", exact=True).tap()
+    phone.wait_idle()
+    phone.page.get_by_role("button", name="Send it to the class map").tap()
+    phone.page.wait_for_selector("text=Sent: your 1 is on the class map.", timeout=30_000)
+    assert_fits_the_phone(phone)
+
+    teacher = signed_in_teacher(class_server.url)
+    try:
+        (drawing,) = board_of(teacher.open_page("class_map"))["board"]
+        assert drawing["name"] == "Zoë" and drawing["digit"] == 1
+        teacher.click("Ask: where will the encoder put it?")
+        # Within the board's refresh the phone shows the question; a tap on the map is a guess.
+        phone.page.wait_for_selector("text=Tap the map where you think the encoder puts it.", timeout=30_000)
+        the_map = phone.page.locator("canvas.map")
+        the_map.scroll_into_view_if_needed()
+        box = the_map.bounding_box()
+        # Under the digit drawn over the map's corner: a finger there still reaches the map.
+        Finger(phone.page).tap(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.15)
+        phone.page.wait_for_selector("text=Your guess: (", timeout=30_000)
+        wait_until(lambda: any("1 guess(es) so far" in t for t in teacher.open_page("class_map").texts), 30, 0.5,
+                   message="the guess on the teacher's board")
+        teacher.click("Reveal")
+        phone.page.wait_for_selector("text=The encoder puts it at", timeout=30_000)
+    finally:
+        teacher.close()
+    assert_fits_the_phone(phone)
+
+    download_button = phone.page.get_by_role("button", name="Download the lab record (HTML)")
+    download_button.scroll_into_view_if_needed()
+    with phone.page.expect_download() as download:
+        download_button.tap()
+    record = tmp_path / "record.html"
+    Path(download.value.path()).rename(record)
+    offline = browser.new_context(**PHONE, offline=True)
+    try:
+        page = offline.new_page()
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(record.as_uri())
+        text = page.inner_text("body")
+        assert "Drawings (1)" in text and "Guesses (1)" in text and "Zoë" in text
+        assert page.evaluate("() => [...document.images].every(image => image.complete && image.naturalWidth > 0)")
+        assert [url for url in requests if not url.startswith(("file:", "data:"))] == []  # nothing from a network
+    finally:
+        offline.close()
+    phone.assert_clean()
