@@ -102,6 +102,7 @@ def student(url: str, n: int, start: float, deadline: float, sent: dict, errors:
         if outcome.exceptions or not any(t.startswith("Your guess: (") for t in outcome.texts):
             errors.append(f"{name}: guess not acknowledged: {outcome.exceptions or outcome.texts[-3:]}")
         fragments = fragment_ids(client)
+        steady_from, steady_bytes = time.monotonic(), client.bytes_received
         while time.monotonic() < deadline:  # the open page, as its browser keeps it fresh
             tick = time.monotonic()
             for fragment in fragments:
@@ -109,7 +110,9 @@ def student(url: str, n: int, start: float, deadline: float, sent: dict, errors:
                 if outcome.exceptions:
                     errors.append(f"{name}: {outcome.exceptions}")
             time.sleep(max(0.0, tick + STUDENT_REFRESH - time.monotonic()))
-        traffic.append(client.bytes_received / ((time.monotonic() - joined) / 60))
+        now = time.monotonic()
+        traffic.append((client.bytes_received / ((now - joined) / 60),
+                        (client.bytes_received - steady_bytes) / ((now - steady_from) / 60)))
     except Exception as error:
         errors.append(f"{name}: {type(error).__name__}: {error}")
     finally:
@@ -189,14 +192,17 @@ def main() -> None:
                "dots_on_projector": len(latencies), "send_to_dot_median_ms": round(statistics.median(latencies))
                if latencies else None, "send_to_dot_p95_ms": round(percentile(latencies, 0.95)) if latencies else None,
                "errors": len(errors), "error_samples": errors[:5],
-               "bytes_per_student_per_minute": round(statistics.median(traffic)) if traffic else None,
+               "bytes_per_student_per_minute": round(statistics.median(t[0] for t in traffic)) if traffic else None,
+               "steady_bytes_per_student_per_minute": round(statistics.median(t[1] for t in traffic))
+               if traffic else None,
                "projector_refreshes": counts["projector_refreshes"], "guesses": counts.get("guesses_on_projector"),
                "server_rss_mb": round(rss), **phone}
     print(f"{args.sessions} students from {args.sessions} addresses, {len(sent)} drawings sent in {args.seconds:.0f} s "
           f"with the projector's class map open: send -> dot on the projector median "
           f"{figures['send_to_dot_median_ms']} ms, p95 {figures['send_to_dot_p95_ms']} ms (goal 1000); "
-          f"errors {len(errors)}; {figures['guesses']}; received per student "
-          f"{figures['bytes_per_student_per_minute']:,} bytes/min (median, uncompressed); server RSS "
+          f"errors {len(errors)}; {figures['guesses']}; received per student (median, uncompressed): "
+          f"{figures['bytes_per_student_per_minute']:,} bytes/min over their time on the page, of which the page "
+          f"kept open (the board's refreshes) {figures['steady_bytes_per_student_per_minute']:,} bytes/min; server RSS "
           f"{figures['server_rss_mb']} MB")
     print(f"phone (390 x 844, touch): {phone['phone_fps']} frames/s while a finger drags the class map "
           f"({phone['touch_moves_per_s']} touch moves/s sent; goal >= 55 fps)")

@@ -27,30 +27,36 @@ PROJECTOR_REFRESH_SECONDS = 0.5  # ... and the projector's (the teacher's, or lo
 def send_drawing(png: bytes | None) -> None:
     digit = st.session_state.get("board_digit")
     if png is None:
-        st.session_state.board_notice = "Draw a digit on the pad first."
+        st.session_state.send_notice = "Draw a digit on the pad first."
         return
     try:
         image = state.prepared_drawing(png)
     except DrawingError as error:
-        st.session_state.board_notice = str(error)
+        st.session_state.send_notice = str(error)
         return
-    st.session_state.board_notice = board.safely(board.board().add, classroom.person(), digit, image) or \
+    st.session_state.send_notice = board.safely(board.board().add, classroom.person(), digit, image) or \
         f"Sent: your {digit} is on the class map."
 
 
+@st.fragment
 def draw_and_send() -> None:
+    """A fragment: drawing, picking the digit and sending rerun this part alone, so the map's
+    weights (~1 MB for the default) are not sent to the phone again for each of them."""
     st.subheader("Draw a digit for the class map")
     png = drawing_pad(key="board_pad")
     st.pills("Which digit did you draw?", list(range(10)), key="board_digit")
     st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing, args=(png,),
               disabled=st.session_state.get("board_digit") is None)
+    notice = st.session_state.pop("send_notice", None)
+    if notice:
+        (st.success if notice.startswith("Sent") else st.info)(notice)
 
 
 def show_notice() -> None:
     """What the last action said (a callback's result), once, at the top where it is seen."""
     notice = st.session_state.pop("board_notice", None)
     if notice:
-        (st.success if notice.startswith(("Sent", "The board is clear")) else st.info)(notice)
+        (st.success if notice.startswith("The board is clear") else st.info)(notice)
 
 
 def question_panel(run) -> None:
@@ -62,9 +68,13 @@ def question_panel(run) -> None:
     if question.kind == "encode":
         st.image(enlarge(state.test_set().x_test[question.image], 5), caption=f"test image {question.image}")
         mine = board.board().my_guess(classroom.person())
-        st.caption("Tap the map where you think the encoder puts it." if mine is None and not question.revealed
-                   else f"Your guess: ({mine[0]:.2f}, {mine[1]:.2f})." if mine else "")
-    elif not question.revealed:
+        if classroom.person().role == TEACHER and not question.revealed:
+            st.caption(f"Students tap their guess on their own map: {len(board.board().guesses())} so far, the grey "
+                       "dots below.")
+        else:
+            st.caption("Tap the map where you think the encoder puts it." if mine is None and not question.revealed
+                       else f"Your guess: ({mine[0]:.2f}, {mine[1]:.2f})." if mine else "")
+    elif not question.revealed and classroom.person().role != TEACHER:
         st.pills("Your guess", list(range(10)), key=f"decode_guess_{question.id}", on_change=guess_digit,
                  args=(question.id,))
     if question.revealed:
@@ -108,9 +118,12 @@ def the_map(run) -> bool:
     if isinstance(result.z, list) and result.z != st.session_state.get("class_map_z"):
         st.session_state.class_map_z = result.z  # the last release: a guess, or the teacher's point
         if guessing(classroom.person()):
-            notice = board.safely(board.board().guess, classroom.person(), board.plane_point(run, result.z))
+            point = board.plane_point(run, result.z)
+            notice = board.safely(board.board().guess, classroom.person(), point)
             if notice:
                 st.info(notice)
+            else:
+                st.caption(f"Your guess: ({point[0]:.2f}, {point[1]:.2f}).")
     return True
 
 
