@@ -1,7 +1,8 @@
 """A student on a phone (390 × 844, touch, chromium as a mobile browser), as one who joined by the
 QR code: asked for a name on the page they land on; the explorer's map fits the width and the digit
 it draws stays on screen while a finger drags it; nothing scrolls sideways; every tap target is at
-least 44 px; on the class map a drawing is sent and a guess tapped; the lab record opens offline."""
+least 44 px; on the class map a drawing is sent and a guess tapped; the lab record opens offline;
+the teacher's desktop browser leads and the phone follows, steps away and comes back."""
 
 from __future__ import annotations
 
@@ -163,3 +164,39 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
     finally:
         offline.close()
     phone.assert_clean()
+
+
+def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_back(class_server, new_page, new_phone):
+    teacher = new_page()
+    teacher.goto(class_server.url)
+    teacher.open_page("Classroom")
+    teacher.page.get_by_text("I am the teacher", exact=True).click()
+    teacher.fill("textbox", "Teacher code (printed where the app was started)", test_classroom.CODE)
+    teacher.page.get_by_role("button", name="Sign in").click()
+    teacher.wait_idle()
+    phone = new_phone()
+    join(phone, class_server.url, "Zoë", "runs")
+    assert phone.page.locator("h1").first.inner_text() == "Compare runs"
+
+    teacher.open_page("Class map")
+    teacher.page.get_by_text("Students follow me", exact=True).click()
+    teacher.wait_idle()
+    # Within the phone's check (every 2 s) it is taken to the teacher's page, and says so.
+    phone.page.wait_for_selector('h1:has-text("Class map")', timeout=30_000)
+    phone.page.wait_for_selector("text=You are following the teacher's screen.", timeout=30_000)
+    teacher.open_page("Lesson")
+    phone.page.wait_for_selector('h1:has-text("Lesson")', timeout=30_000)
+    phone.wait_idle()
+    phone.page.get_by_role("button", name="Step away").tap()
+    phone.wait_idle()
+    other = new_phone()  # a classmate who keeps following
+    join(other, class_server.url, "Ivo", "runs")
+    other.page.wait_for_selector('h1:has-text("Lesson")', timeout=30_000)
+    teacher.open_page("Compare runs")
+    other.page.wait_for_selector('h1:has-text("Compare runs")', timeout=30_000)  # a follower has moved by now
+    assert phone.page.locator("h1").first.inner_text().startswith("Lesson")  # stepped away: stays
+    phone.page.get_by_role("button", name="Follow the teacher again").tap()
+    phone.page.wait_for_selector('h1:has-text("Compare runs")', timeout=30_000)
+    assert_fits_the_phone(phone)
+    phone.assert_clean()
+    teacher.assert_clean()
