@@ -10,7 +10,9 @@ export function unpackModel(spec, weights) {
       const size = shape.reduce((a, b) => a * b, 1);
       return weights.subarray(layer.offsets[i], layer.offsets[i] + size);
     });
-    return { ...layer, arrays };
+    const unpacked = { ...layer, arrays };
+    if (layer.kind === "Conv2DTranspose") unpacked.rows = kernelRows(arrays[0], layer.shapes[0]);
+    return unpacked;
   });
   return { inputDim: spec.input_dim, layers, scratch: new Map() };
 }
@@ -42,12 +44,29 @@ function sameBefore(size, kernel, stride) {
   return Math.floor(Math.max((out - 1) * stride + kernel - size, 0) / 2);
 }
 
-function conv2dTranspose(input, shape, layer, out) {
-  // input (h, w, cin) flattened; kernel (kh, kw, cout, cin); output (h*s, w*s, cout) for "same".
-  const [kernel, bias] = layer.arrays;
+// A transposed convolution's kernel (kh, kw, cout, cin) laid out once as cin rows of kh*kw*cout:
+// row c holds every output value one unit of input channel c adds around its pixel, contiguous,
+// so a decode is one matrix product (pixels x cin) . (cin x kh*kw*cout) read straight through.
+function kernelRows(kernel, [kh, kw, cout, cin]) {
+  const width = kh * kw * cout;
+  const rows = new Float32Array(cin * width);
+  for (let t = 0; t < kh * kw; t++) {
+    for (let o = 0; o < cout; o++) {
+      for (let c = 0; c < cin; c++) rows[c * width + t * cout + o] = kernel[(t * cout + o) * cin + c];
+    }
+  }
+  return rows;
+}
+
+function conv2dTranspose(input, shape, layer, out, patch) {
+  // input (h, w, cin) flattened; output (h*s, w*s, cout) for "same". Each input pixel's patch
+  // (its row of the matrix product) is then added into the output where it lands.
+  const [, bias] = layer.arrays;
   const [kh, kw, cout, cin] = layer.shapes[0];
   const [sh, sw] = layer.strides;
   const [h, w] = shape;
+  const width = kh * kw * cout;
+  const rows = layer.rows;
   const outH = layer.padding === "same" ? h * sh : (h - 1) * sh + kh;
   const outW = layer.padding === "same" ? w * sw : (w - 1) * sw + kw;
   const top = layer.padding === "same" ? sameBefore(outH, kh, sh) : 0;
@@ -56,6 +75,16 @@ function conv2dTranspose(input, shape, layer, out) {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const base = (y * w + x) * cin;
+      patch.fill(0);
+      let any = false;
+      for (let c = 0; c < cin; c++) {
+        const value = input[base + c];
+        if (value === 0) continue; // a unit relu switched off adds nothing: skip its row
+        any = true;
+        const row = c * width;
+        for (let t = 0; t < width; t++) patch[t] += value * rows[row + t];
+      }
+      if (!any) continue;
       for (let i = 0; i < kh; i++) {
         const oy = y * sh + i - top;
         if (oy < 0 || oy >= outH) continue;
@@ -63,12 +92,8 @@ function conv2dTranspose(input, shape, layer, out) {
           const ox = x * sw + j - left;
           if (ox < 0 || ox >= outW) continue;
           const target = (oy * outW + ox) * cout;
-          const tap = (i * kw + j) * cout * cin;
-          for (let c = 0; c < cin; c++) {
-            const value = input[base + c];
-            if (value === 0) continue;
-            for (let o = 0; o < cout; o++) out[target + o] += value * kernel[tap + o * cin + c];
-          }
+          const tap = (i * kw + j) * cout;
+          for (let o = 0; o < cout; o++) out[target + o] += patch[tap + o];
         }
       }
     }
@@ -103,7 +128,8 @@ export function decode(model, z) {
       const [sh, sw] = layer.strides;
       const size = (layer.padding === "same" ? shape[0] * sh * shape[1] * sw
         : ((shape[0] - 1) * sh + kh) * ((shape[1] - 1) * sw + kw)) * cout;
-      const result = conv2dTranspose(values, shape, layer, buffer(model, index, size));
+      const patch = buffer(model, `patch-${index}`, kh * kw * cout);
+      const result = conv2dTranspose(values, shape, layer, buffer(model, index, size), patch);
       values = activate(result.values, layer.activation);
       shape = result.shape;
     }
