@@ -14,15 +14,18 @@ import pytest
 from tests.conftest import TINY
 from ui.drawing_pad.mount import png_bytes
 from ui.latent_map.pack import (
+    HALF_CHECK_POINTS,
     MAP_POINTS,
     ellipse,
+    half_is_enough,
     map_payload,
     map_plane,
     pack_decoder,
     project,
     read_map_payload,
+    with_weights_as,
 )
-from vae.numpy_model import model_arrays, model_from_arrays
+from vae.numpy_model import Layer, NumpyModel, model_arrays, model_from_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +83,43 @@ def test_the_map_payload_is_the_same_bytes_each_time_small_and_reads_back(mnist)
     np.testing.assert_array_equal(arrays["labels"], mnist.y_test[:MAP_POINTS])
     first_kernel = decoder.trunk[0].weights[0]
     start = header["decoder"]["layers"][0]["offsets"][0]
-    np.testing.assert_array_equal(arrays["weights"][start : start + first_kernel.size], first_kernel.ravel())
+    assert arrays["weights"].dtype == np.float16  # this decoder draws within a grey level with half floats
+    np.testing.assert_array_equal(arrays["weights"][start : start + first_kernel.size],
+                                  first_kernel.ravel().astype(np.float16))
+    assert len(first) < 500_000  # the dense 2-D decoder's 202 k weights in 0.40 MB, not 0.81
+
+
+def test_half_float_weights_draw_within_a_grey_level_of_float32_on_the_test_points():
+    decoder = numpy_decoder("dense", hidden_dim=256)
+    z_test = np.random.default_rng(2).normal(size=(HALF_CHECK_POINTS, 2)).astype(np.float32)
+    halved = with_weights_as(decoder, np.float16)
+    assert np.abs(halved(z_test) - decoder(z_test)).max() <= 1 / 255
+    assert half_is_enough(decoder, z_test)
+    # Weights float16 cannot hold, or that move pixels further, are sent as float32.
+    huge = NumpyModel([Layer(layer.kind, layer.settings, tuple(w * 1e5 for w in layer.weights))
+                       for layer in decoder.trunk], input_dim=decoder.input_dim)
+    assert not half_is_enough(huge, z_test)
+    _, arrays = read_map_payload(map_payload("run", huge, z_test, np.zeros(len(z_test), np.uint8)))
+    assert arrays["weights"].dtype == np.float32
+
+
+def test_half_floats_widen_in_javascript_exactly_as_numpy_does(tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is not installed (apt-get install nodejs)")
+        pytest.skip("node is not installed")
+    halves = np.arange(0, 65536, dtype=np.uint16)  # every float16: zeros, subnormals, normals, infinities, NaNs
+    widened = halves.view(np.float16).astype(np.float32)
+    script = tmp_path / "halves.mjs"
+    script.write_text(
+        f'import {{ halfToFloat }} from "{(ROOT / "ui" / "blob.js").as_uri()}";\n'
+        "const out = halfToFloat(Uint16Array.from({length: 65536}, (_, i) => i));\n"
+        'process.stdout.write(Buffer.from(out.buffer).toString("base64"));\n')
+    done = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from_js = np.frombuffer(base64.b64decode(done.stdout), "<f4")
+    np.testing.assert_array_equal(from_js, widened)  # NaN equals NaN here; every other value bit for bit
 
 
 def test_more_than_two_dimensions_map_onto_their_principal_plane():

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import TINY, wait_until
 from tests.support.harness import AppServer
+from ui.latent_map.pack import with_weights_as
 from vae import runs
 from vae.training.lab import train_and_save
 
@@ -75,8 +76,12 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
     watcher.page.wait_for_function(f"() => window.__latentLab && window.__latentLab.maps['{run}']", timeout=30_000)
     _, decoder = runs.load_numpy_models(runs.read_summary(map_server.runs_dir / run))
     z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
-    decoded = watcher.page.evaluate(f"zs => zs.map(z => window.__latentLab.maps['{run}'].decode(z))", z.tolist())
-    assert np.abs(np.array(decoded) - decoder(z)).max() <= 1e-4
+    decoded = np.array(watcher.page.evaluate(f"zs => zs.map(z => window.__latentLab.maps['{run}'].decode(z))",
+                                             z.tolist()))
+    # The page sends float16 weights where they draw within a grey level of float32's (ui/latent_map/pack.py):
+    # the browser then equals numpy with those weights; else numpy with the float32 ones.
+    errors = [np.abs(decoded - model(z)).max() for model in (decoder, with_weights_as(decoder, np.float16))]
+    assert min(errors) <= 1e-4, errors
     watcher.assert_clean()
 
 

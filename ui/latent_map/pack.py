@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from ui.blob import pack_blob, read_blob
-from vae.numpy_model import NumpyModel
+from vae.numpy_model import Layer, NumpyModel
 from vae.snapshots import EXTENT, plane_for, project
 
 BROWSER_LAYERS = ("Dense", "Reshape", "Flatten", "Conv2DTranspose")
+HALF_TOLERANCE = 1 / 255  # float16 weights only if no decoded pixel moves by more than one grey level
+HALF_CHECK_POINTS = 500  # of the test set's encodings: where the check decodes
 MAP_POINTS = 2000  # of the 10 000 test images: enough to see the clusters
 
 
@@ -35,6 +37,23 @@ def pack_decoder(decoder: NumpyModel) -> dict | None:
     return {"input_dim": decoder.input_dim, "layers": records, "weights": weights}
 
 
+def with_weights_as(decoder: NumpyModel, dtype) -> NumpyModel:
+    """The same decoder with every weight rounded to `dtype` (and computed in float32 again)."""
+    rounded = [Layer(layer.kind, layer.settings, tuple(w.astype(dtype).astype(np.float32) for w in layer.weights))
+               for layer in decoder.trunk]
+    return NumpyModel(rounded, input_dim=decoder.input_dim)
+
+
+def half_is_enough(decoder: NumpyModel, z_test: np.ndarray) -> bool:
+    """Does the decoder with float16 weights draw every check point within HALF_TOLERANCE of float32's?"""
+    points = np.asarray(z_test[:HALF_CHECK_POINTS], np.float32)
+    with np.errstate(over="ignore"):
+        if not all(np.isfinite(w.astype(np.float16)).all() for layer in decoder.trunk for w in layer.weights):
+            return False
+        difference = np.abs(with_weights_as(decoder, np.float16)(points) - decoder(points))
+    return float(difference.max()) <= HALF_TOLERANCE
+
+
 def map_plane(z_test: np.ndarray) -> dict:
     """The map's plane (vae.snapshots.plane_for: the latent space itself when 2-D, else its first
     two principal components), with its axes named. A map point (x, y) is mean + x c1 + y c2."""
@@ -43,7 +62,7 @@ def map_plane(z_test: np.ndarray) -> dict:
 
 
 def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray) -> bytes | None:
-    """Everything static the map needs for one run (about 0.85 MB for the dense 2-D decoder), or
+    """Everything static the map needs for one run (about 0.45 MB for the dense 2-D decoder), or
     None when the decoder cannot run in the browser. Built once per run and cached, so it is the
     same bytes on every rerun and the browser keeps its copy."""
     packed = pack_decoder(decoder)
@@ -51,8 +70,11 @@ def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: 
         return None
     plane = map_plane(z_test)
     shown = slice(0, MAP_POINTS)
+    # Half the bytes for the browser where that changes no pixel by more than a grey level (the default's
+    # weights: 0.40 MB, not 0.81); else float32. ui/blob.js widens them to float32 once.
+    weight_type = np.float16 if half_is_enough(decoder, z_test) else np.float32
     arrays = {
-        "weights": packed.pop("weights").astype(np.float32),
+        "weights": packed.pop("weights").astype(weight_type),
         "points": project(plane, z_test[shown]).astype(np.float32),
         "labels": np.asarray(labels[shown], np.uint8),
     }
