@@ -22,6 +22,7 @@ from tests.support.services import CeleryWorkers, RedisServer
 from vae import classroom, runs
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
 from vae.jobs import remote
+from vae.jobs.job import ACTIVE_STATES
 from vae.jobs.policy import OpenPolicy
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.remote import CeleryBackend
@@ -29,6 +30,9 @@ from vae.jobs.store import JobStore
 
 QUICK = TINY.replace(epochs=1, hidden_dim=16, train_subset=512)
 LONG = TINY.replace(epochs=200, hidden_dim=16, train_subset=512)
+# Holds a slot for about 40 s on this machine (vae.cost), well past the steps a test takes meanwhile on
+# a loaded machine (LONG can finish in under 10 s); the test cancels it when done.
+FILLER = LONG.replace(train_subset=4096)
 THE_TEACHER = Person(TEACHER, "the teacher", browser="t" * 32)
 
 
@@ -125,7 +129,7 @@ def test_the_teacher_goes_first_students_are_limited_and_only_owners_cancel(make
     state = ClassroomState()
     state.set_limits(THE_TEACHER, jobs_per_device=50, epochs=200)
     queue = make_queue(ClassroomPolicy(state))
-    fillers = [queue.submit(LONG, runs_dir, requester=student(f"Filler{n}")) for n in range(capacity(queue))]
+    fillers = [queue.submit(FILLER, runs_dir, requester=student(f"Filler{n}")) for n in range(capacity(queue))]
     wait_until(lambda: all(queue.snapshot(job_id).epoch >= 1 for job_id in fillers), 120, message="the slots busy")
     ada, bob = student("Ada"), student("Bob")
     adas = queue.submit(QUICK, runs_dir, requester=ada)
@@ -142,6 +146,10 @@ def test_the_teacher_goes_first_students_are_limited_and_only_owners_cancel(make
     stopped = queue.snapshot(fillers[0])
     assert stopped.state == "stopped", stopped.message
     assert (runs_dir / stopped.run_name / "weights.npz").is_file()  # on Celery: it came back through Redis
+    for filler in fillers[1:]:  # nothing left running into the next test
+        queue.cancel(filler, THE_TEACHER)
+    wait_until(lambda: not any(queue.snapshot(job).state in ACTIVE_STATES for job in fillers), 120,
+               message="the fillers stopped")
 
 
 def test_a_training_process_killed_mid_job_is_one_sentence_and_the_queue_goes_on(make_queue, runs_dir):
