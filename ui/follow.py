@@ -42,14 +42,14 @@ def lead_point(z) -> None:
 
 
 def follow(page: str, lead) -> None:
+    """A following student is always on the teacher's page, whatever brought this one (a link, the
+    sidebar, a rerun still in flight from the page before): to look elsewhere, Step away."""
     if lead.on and not st.session_state.get(STEPPED_AWAY):
         if lead.version != st.session_state.get(SEEN):
             st.session_state[SEEN] = lead.version
-            apply(lead)
-            if lead.page and lead.page != page:
-                st.switch_page(PAGES[lead.page])
-        elif lead.page and lead.page != page:
-            st.session_state[STEPPED_AWAY] = True  # the student went to another page by themself
+            apply(lead)  # the run and the point: once per change, so a student may still move them
+        if lead.page and lead.page != page:
+            st.switch_page(PAGES[lead.page])
     banner(page, lead)
     watch(lead.version)
 

@@ -68,8 +68,38 @@ def assert_fits_the_phone(phone) -> None:
     assert small == [], f"tap targets under 44 px high: {small}"
 
 
+# What a finger at (x, y) touches, inside components' shadow roots too: its tag and first class.
+UNDER_THE_FINGER = """([x, y]) => {
+    let element = document.elementFromPoint(x, y);
+    while (element && element.shadowRoot) {
+        const inner = element.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === element) break;
+        element = inner;
+    }
+    return element ? `${element.tagName.toLowerCase()}.${element.classList[0] || ""}` : null;
+}"""
+
+
 def inside_the_screen(box: dict) -> bool:
     return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= WIDTH and box["y"] + box["height"] <= HEIGHT
+
+
+def settled_map_box(phone) -> dict:
+    """The map's place on the screen once the page has finished drawing: every image above it loaded
+    (one arriving late moves the map down) and the same box twice in a row."""
+    phone.wait_idle()
+    wait_until(lambda: phone.page.evaluate("() => [...document.images].every(image => image.complete)"), 30, 0.1,
+               message="the page's images")
+    the_map = phone.page.locator("canvas.map")
+    the_map.scroll_into_view_if_needed()
+    boxes = [the_map.bounding_box()]
+
+    def same_twice() -> bool:
+        boxes.append(the_map.bounding_box())
+        return boxes[-1] == boxes[-2]
+
+    wait_until(same_twice, 30, 0.2, message="the map to stay in place")
+    return boxes[-1]
 
 
 def frames(phone) -> int:
@@ -83,23 +113,23 @@ def test_on_a_phone_the_explorer_map_fits_and_its_digit_stays_in_sight_while_a_f
     assert name_field.count() == 0  # named: not asked again
     assert "you are Zoë" in phone.page.locator('[data-testid="stSidebar"]').text_content()  # (closed on a phone)
     phone.page.wait_for_selector("canvas.map", timeout=30_000)
-    the_map = phone.page.locator("canvas.map")
-    the_map.scroll_into_view_if_needed()
-    box = the_map.bounding_box()
+    box = settled_map_box(phone)
     assert box["width"] >= WIDTH * 0.8 and inside_the_screen(box), box  # the width of the screen, no more
     assert_fits_the_phone(phone)
 
     finger = Finger(phone.page)
-    finger.down(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
-    for step in range(20):  # every move repaints the digit, and the digit is on screen beside the finger
-        before = frames(phone)
+    start = (box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    assert phone.page.evaluate(UNDER_THE_FINGER, list(start)) == "canvas.map"  # nothing over the map there
+    finger.down(*start)
+    for step in range(1, 21):  # every move repaints the digit, and the digit is on screen beside the finger
+        before = frames(phone)  # (each move goes somewhere new: a touch that does not move is no pointer move)
         finger.move(box["x"] + box["width"] * (0.3 + step * 0.02), box["y"] + box["height"] * 0.5)
         wait_until(lambda before=before: frames(phone) > before, 10, 0.02, message="a paint for the finger's move")
         digit = phone.page.locator("canvas.digit").bounding_box()
         assert inside_the_screen(digit) and digit["width"] >= 64, digit
     finger.up()
-    # The release reaches Python: the sliders move to where the finger lifted (x at 0.68: z1 = 1.44).
-    wait_until(lambda: abs(float(phone.page.locator(".st-key-z0 input[type=range]").evaluate("i => i.value")) - 1.44)
+    # The release reaches Python: the sliders move to where the finger lifted (x at 0.70: z1 = 1.6).
+    wait_until(lambda: abs(float(phone.page.locator(".st-key-z0 input[type=range]").evaluate("i => i.value")) - 1.6)
                <= 0.1, 20, 0.2, message="the slider to follow the release")
     phone.assert_clean()
 
@@ -131,9 +161,7 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
         teacher.click("Ask: where will the encoder put it?")
         # Within the board's refresh the phone shows the question; a tap on the map is a guess.
         phone.page.wait_for_selector("text=Tap the map where you think the encoder puts it.", timeout=30_000)
-        the_map = phone.page.locator("canvas.map")
-        the_map.scroll_into_view_if_needed()
-        box = the_map.bounding_box()
+        box = settled_map_box(phone)
         # Under the digit drawn over the map's corner: a finger there still reaches the map.
         Finger(phone.page).tap(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.15)
         phone.page.wait_for_selector("text=Your guess: (", timeout=30_000)
