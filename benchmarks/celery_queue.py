@@ -25,6 +25,7 @@ from pathlib import Path
 import redis
 
 from tests.support.services import CeleryWorkers, RedisServer
+from tests.support.waiting import wait_until
 from vae.config import preset
 from vae.data import default_cache_dir
 from vae.jobs.celery_app import key
@@ -32,25 +33,15 @@ from vae.jobs.queue import TrainingQueue
 from vae.jobs.remote import CeleryBackend
 
 
-def wait(condition, timeout: float, poll: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError("timed out")
-
-
 def one_training(queue: TrainingQueue, config) -> tuple[float, float]:
     """(seconds from Start to the first progress point, seconds from Start to saved)."""
     runs_dir = Path(tempfile.mkdtemp(prefix="celery-bench-"))
-    wait(lambda: queue.warm_workers() and not queue.snapshots(active_only=True), 300, 0.1)
+    wait_until(lambda: queue.warm_workers() and not queue.snapshots(active_only=True), 300, 0.1)
     started = time.perf_counter()
     job = queue.submit(config, runs_dir, "default")
-    wait(lambda: queue.snapshot(job).batch_points, 300)
+    wait_until(lambda: queue.snapshot(job).batch_points, 300, 0.02)
     first = time.perf_counter() - started
-    wait(lambda: not queue.snapshot(job).active, 900, 0.05)
+    wait_until(lambda: not queue.snapshot(job).active, 900, 0.05)
     total = time.perf_counter() - started
     snap = queue.snapshot(job)
     assert snap.state == "completed", snap.message
@@ -71,7 +62,7 @@ def cost_per_job(name: str, queue: TrainingQueue, repeats: int) -> dict:
 def many_short(celery: TrainingQueue, broker: str, jobs: int) -> dict:
     runs_dir = Path(tempfile.mkdtemp(prefix="celery-many-"))
     config = preset("default").replace(epochs=1, train_subset=2000)
-    wait(lambda: celery.warm_workers() >= 2, 300, 0.1)
+    wait_until(lambda: celery.warm_workers() >= 2, 300, 0.1)
     started = time.perf_counter()
     ids = [celery.submit(config, runs_dir, "default") for _ in range(jobs)]
     celery.wait_until_idle(3600)

@@ -27,10 +27,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import PHONE
-from tests.e2e.test_class_room import board_of, pad_png
-from tests.e2e.test_phone import Finger
 from tests.support.browser_steps import server_rss_mb
+from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join, pad_png
 from tests.support.classroom_load import TEACHER_CODE, percentile, sign_in_as_teacher
 from tests.support.harness import AppServer, PageWatcher, launch_chromium
 from tests.support.ws_client import StreamlitClient
@@ -38,7 +36,6 @@ from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
 from vae.training.lab import train_and_save
 
-NAME_FIELD = "Your name (a student's runs carry it)"
 STUDENT_REFRESH, PROJECTOR_REFRESH = 1.0, 0.5  # pages/class_map.py's run_every
 
 
@@ -125,11 +122,7 @@ def phone_drag_fps(url: str, drag_seconds: float) -> dict:
         browser = launch_chromium(playwright)
         context = browser.new_context(**PHONE)
         watcher = PageWatcher(context.new_page())
-        watcher.goto(f"{url}/class_map")
-        field = watcher.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
-        field.fill("Phone")
-        field.press("Enter")
-        watcher.wait_idle()
+        join(watcher, url, "Phone", "class_map")
         watcher.page.wait_for_selector("canvas.map", timeout=60_000)
         the_map = watcher.page.locator("canvas.map")
         the_map.scroll_into_view_if_needed()

@@ -64,17 +64,18 @@ def question_panel(run) -> None:
     question = board.board().question
     if question is None:
         return
+    me = classroom.person()
     st.subheader(f"Question {question.id}: {question.sentence()}")
     if question.kind == "encode":
         st.image(enlarge(state.test_set().x_test[question.image], 5), caption=f"test image {question.image}")
-        mine = board.board().my_guess(classroom.person())
-        if classroom.person().role == TEACHER and not question.revealed:
+        mine = board.board().my_guess(me)
+        if me.role == TEACHER and not question.revealed:
             st.caption(f"Students tap their guess on their own map: {len(board.board().guesses())} so far, the grey "
                        "dots below.")
         else:
             st.caption("Tap the map where you think the encoder puts it." if mine is None and not question.revealed
                        else f"Your guess: ({mine[0]:.2f}, {mine[1]:.2f})." if mine else "")
-    elif not question.revealed and classroom.person().role != TEACHER:
+    elif not question.revealed and me.role != TEACHER:
         st.pills("Your guess", list(range(10)), key=f"decode_guess_{question.id}", on_change=guess_digit,
                  args=(question.id,))
     if question.revealed:
@@ -117,9 +118,10 @@ def the_map(run) -> bool:
     result = latent_map(payload, key=f"class-map-{run.name}")
     if isinstance(result.z, list) and result.z != st.session_state.get("class_map_z"):
         st.session_state.class_map_z = result.z  # the last release: a guess, or the teacher's point
-        if guessing(classroom.person()):
+        me = classroom.person()
+        if guessing(me):
             point = board.plane_point(run, result.z)
-            notice = board.safely(board.board().guess, classroom.person(), point)
+            notice = board.safely(board.board().guess, me, point)
             if notice:
                 st.info(notice)
             else:
@@ -129,7 +131,8 @@ def the_map(run) -> bool:
 
 def board_overlay(run) -> None:
     """What the map draws of the board (a few hundred bytes per drawing), refreshed on its own."""
-    map_state(run.name, {**board.map_overlay(run), "guess_mode": guessing(classroom.person())},
+    me = classroom.person()
+    map_state(run.name, {**board.map_overlay(run, me), "guess_mode": guessing(me)},
               key=f"class-map-state-{run.name}")
     placed = board.placements(run)
     surprises = sum(p.surprise for p in placed)
@@ -241,8 +244,9 @@ except LabError as error:
 show_notice()
 
 
+viewer = classroom.person()
 # The projector refreshes the board twice as often as a student's screen: it is what the room watches.
-refresh = PROJECTOR_REFRESH_SECONDS if classroom.person().is_teacher else REFRESH_SECONDS
+refresh = PROJECTOR_REFRESH_SECONDS if viewer.is_teacher else REFRESH_SECONDS
 
 
 @st.fragment(run_every=refresh)
@@ -258,10 +262,10 @@ def live_board():
 live_question()
 if the_map(run):
     live_board()
-if classroom.person().is_teacher:
+if viewer.is_teacher:
     teacher_tools(run)
 draw_and_send()
-st.download_button("Download the lab record (HTML)", data=partial(board.lab_record_html, run, classroom.person()),
+st.download_button("Download the lab record (HTML)", data=partial(board.lab_record_html, run, viewer),
                    file_name=f"latent-lab-record-{run.name}.html", mime="text/html", key="lab_record",
                    on_click="ignore", help="Your drawings, guesses and runs (the teacher's: the whole class's), "
                    "in one file that opens offline.")

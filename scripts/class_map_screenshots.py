@@ -10,20 +10,17 @@ and tap a guess over the websocket; then the screenshots are taken in Debian's c
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a script run by its path: the repository's packages
 
-from tests.e2e.conftest import PHONE  # noqa: E402
+from tests.support.class_room import PHONE, join, send_drawing, student  # noqa: E402
 from tests.support.classroom_load import sign_in_as_teacher  # noqa: E402
 from tests.support.harness import AppServer, PageWatcher, launch_chromium  # noqa: E402
 from tests.support.ws_client import StreamlitClient  # noqa: E402
@@ -31,32 +28,16 @@ from vae.data import default_cache_dir, load_mnist  # noqa: E402
 
 CODE = "SHOTS-2345"
 NAMES = ["Ada", "Bob", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea"]
-NAME_FIELD = "Your name (a student's runs carry it)"
-
-
-def as_pad_png(image: np.ndarray) -> str:
-    """A test image as the drawing pad would send it: black ink on a transparent 280 × 280 pad."""
-    ink = np.kron(image.reshape(28, 28), np.ones((10, 10)))
-    rgba = np.zeros((280, 280, 4), np.uint8)
-    rgba[..., 3] = (ink * 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def students_draw_and_guess(url: str, rng: np.random.Generator) -> None:
     data = load_mnist()
     for n, name in enumerate(NAMES):
-        client = StreamlitClient(url, source=f"127.0.0.{20 + n}")
+        client = student(url, name, source=f"127.0.0.{20 + n}")
         try:
-            client.open_page("class_map")
-            client.set_text(NAME_FIELD, name)
             index = int(rng.integers(len(data.y_test)))
-            client.set_component_state("latent_lab_drawing_pad", {"png": as_pad_png(data.x_test[index])})
-            client.choose("Which digit did you draw?", str(int(data.y_test[index])))
-            client.click("Send it to the class map")
-            time.sleep(2.1)  # a student may send once every 2 s
-            client.set_component_state("latent_lab_map", {"z": [float(v) for v in rng.normal(0, 1.2, 2)]})
+            send_drawing(client, int(data.y_test[index]), data.x_test[index])
+            client.set_component_state("latent_lab_map", {"z": [float(v) for v in rng.normal(0, 1.2, 2)]})  # a guess
         finally:
             client.close()
 
@@ -92,11 +73,7 @@ def main() -> None:
             print(f"wrote {args.out / 'class-map.png'}")
 
             phone = PageWatcher(browser.new_context(**PHONE).new_page())
-            phone.goto(f"{server.url}/class_map")
-            field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
-            field.fill("Zoë")
-            field.press("Enter")
-            phone.wait_idle()
+            join(phone, server.url, "Zoë", "class_map")
             phone.page.wait_for_selector("canvas.map", timeout=60_000)
             phone.page.locator("canvas.map").scroll_into_view_if_needed()
             time.sleep(3)

@@ -7,24 +7,12 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import time  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.support.waiting import wait_until  # noqa: E402, F401 (the tests' import of it)
 from vae.config import TrainConfig  # noqa: E402
 from vae.data import load_mnist  # noqa: E402
-
-
-def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
-    """Poll until `condition()` is truthy and return its value; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-
 
 # Tiny enough that one epoch takes well under a second on 2 cores.
 TINY = TrainConfig(hidden_dim=32, epochs=2, batch_size=64, seed=1)

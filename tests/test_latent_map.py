@@ -4,7 +4,6 @@ ellipse, the drawing pad's PNG; and decoder.js against numpy in node."""
 import base64
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
+from tests.support.programs import program_or_skip
 from ui.drawing_pad.mount import png_bytes
 from ui.latent_map.pack import (
     HALF_CHECK_POINTS,
@@ -49,11 +49,7 @@ def numpy_decoder(arch, latent_dim=2, hidden_dim=64):
 
 
 def test_decoder_js_equals_numpy_for_dense_and_conv_decoders(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is not installed (apt-get install nodejs)")
-        pytest.skip("node is not installed")
+    node = program_or_skip("node", "nodejs")
     rng = np.random.default_rng(1)
     decoders = {}
     for name, arch, latent_dim in [("dense 2-D", "dense", 2), ("dense 5-D", "dense", 5), ("conv 2-D", "conv", 2)]:
@@ -104,11 +100,7 @@ def test_half_float_weights_draw_within_a_grey_level_of_float32_on_the_test_poin
 
 
 def test_half_floats_widen_in_javascript_exactly_as_numpy_does(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is not installed (apt-get install nodejs)")
-        pytest.skip("node is not installed")
+    node = program_or_skip("node", "nodejs")
     halves = np.arange(0, 65536, dtype=np.uint16)  # every float16: zeros, subnormals, normals, infinities, NaNs
     widened = halves.view(np.float16).astype(np.float32)
     script = tmp_path / "halves.mjs"

@@ -44,27 +44,26 @@ def placements(run: RunSummary) -> list[Placement]:
     return _placements(str(run.path), state.folder_stamp(run.path), shared.drawings_version, run, shared)
 
 
-def may_see_image(placement: Placement) -> bool:
+def may_see_image(placement: Placement, me: Person) -> bool:
     """The teacher (and anyone, in local mode) sees every drawing; a student, their own."""
-    me = classroom.person()
     return me.is_teacher or placement.drawing.author == me.browser
 
 
-def map_overlay(run: RunSummary) -> dict:
-    """What the latent map draws of the board: the drawings, the open question's guesses, the
-    revealed answer."""
+def map_overlay(run: RunSummary, me: Person) -> dict:
+    """What the latent map draws of the board for `me`: the drawings, the open question's guesses,
+    the revealed answer."""
     shared, plane = board(), state.map_plane(run)
     placed = placements(run)
     points = project(plane, np.stack([p.z for p in placed])) if placed else np.zeros((0, 2))
     hide = shared.hide_names  # on the projector too: that is what hiding them is for
     drawings = [{"id": p.drawing.id, "at": [round(float(x), 3), round(float(y), 3)], "digit": p.drawing.digit,
                  "surprise": p.surprise, "name": "" if hide else p.drawing.name,
-                 "pixels": base64.b64encode(p.drawing.image).decode() if may_see_image(p) else None}
+                 "pixels": base64.b64encode(p.drawing.image).decode() if may_see_image(p, me) else None}
                 for p, (x, y) in zip(placed, points, strict=True)]
     overlay = {"board": drawings, "guesses": [], "answer": None, "target": None}
     question = shared.question
     if question is not None:
-        if question.kind == "encode" and (question.revealed or classroom.person().is_teacher):
+        if question.kind == "encode" and (question.revealed or me.is_teacher):
             overlay["guesses"] = [list(g) for g in shared.guesses()]
         if question.kind == "decode":
             overlay["target"] = list(question.point) if question.point else None

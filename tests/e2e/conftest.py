@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
+from tests.support.class_room import PHONE
 from tests.support.harness import PageWatcher, launch_chromium
+from tests.support.programs import program_or_skip
 
 
 @pytest.fixture(scope="session")
 def chromium_path():
-    path = shutil.which("chromium")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return program_or_skip("chromium", "chromium")
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +29,6 @@ def new_page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     yield lambda: PageWatcher(context.new_page())
     context.close()
-
-
-# A phone as a student holds it (what the QR code opens): its screen, touch, a mobile browser.
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
 @pytest.fixture

@@ -4,49 +4,12 @@ lead every screen) refused. The same page in a phone-sized chromium with touch: 
 
 from __future__ import annotations
 
-import base64
-import io
-
-import numpy as np
-from PIL import Image
-
 from tests.conftest import wait_until
 from tests.e2e import test_classroom
 from tests.e2e.test_classroom import signed_in_teacher
-from tests.support.ws_client import StreamlitClient
+from tests.support.class_room import board_of, send_drawing, student
 
 class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
-NAME_FIELD = "Your name (a student's runs carry it)"
-
-
-def pad_png() -> str:
-    """What the drawing pad sends: a data URL of a 280 × 280 PNG with one stroke (a 1)."""
-    rgba = np.zeros((280, 280, 4), np.uint8)
-    rgba[60:220, 130:150] = (0, 0, 0, 255)
-    buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def board_of(outcome) -> dict:
-    """The class map's overlay, as the page sent it to this browser."""
-    (state,) = [c["state"] for c in outcome.components if isinstance(c.get("state"), dict) and "board" in c["state"]]
-    return state
-
-
-def student(url: str, name: str) -> StreamlitClient:
-    client = StreamlitClient(url)
-    client.open_page("class_map")
-    client.set_text(NAME_FIELD, name)
-    return client
-
-
-def send_drawing(client: StreamlitClient, digit: int):
-    client.set_component_state("latent_lab_drawing_pad", {"png": pad_png()})
-    client.choose("Which digit did you draw?", str(digit))
-    return client.click("Send it to the class map")
-
-
 def test_drawings_reach_the_teachers_map_and_a_students_forged_teacher_events_change_nothing(class_server):
     teacher = signed_in_teacher(class_server.url)
     ada = student(class_server.url, "Ada")

@@ -10,51 +10,14 @@ from pathlib import Path
 
 from tests.conftest import wait_until
 from tests.e2e import test_classroom
-from tests.e2e.conftest import PHONE
-from tests.e2e.test_class_room import board_of
 from tests.e2e.test_classroom import signed_in_teacher
+from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join
 
 class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
 WIDTH, HEIGHT = PHONE["viewport"]["width"], PHONE["viewport"]["height"]
-NAME_FIELD = "Your name (a student's runs carry it)"
 # Buttons a finger taps: Streamlit's buttons and pills, the map's player, the drawing pad's Clear.
 TAP_TARGETS = ('[data-testid="stMain"] button[data-testid^="stBaseButton"]',
                '[data-testid="stMain"] button[data-variant]', ".player button", ".drawing-pad button")
-
-
-class Finger:
-    """Touch events as the phone's screen sends them (Chrome DevTools Protocol), in CSS pixels."""
-
-    def __init__(self, page):
-        self.cdp = page.context.new_cdp_session(page)
-
-    def _send(self, kind: str, points: list[tuple[float, float]]) -> None:
-        self.cdp.send("Input.dispatchTouchEvent",
-                      {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
-
-    def down(self, x: float, y: float) -> None:
-        self._send("touchStart", [(x, y)])
-
-    def move(self, x: float, y: float) -> None:
-        self._send("touchMove", [(x, y)])
-
-    def up(self) -> None:
-        self._send("touchEnd", [])
-
-    def tap(self, x: float, y: float) -> None:
-        """A finger's tap: down, a pixel's wobble (a real finger always moves a little), up."""
-        self.down(x, y)
-        self.move(x + 1, y)
-        self.up()
-
-
-def join(phone, url: str, name: str, path: str = "") -> None:
-    """Open the page the QR code leads to and type a name where the page asks for it."""
-    phone.goto(f"{url}/{path}")
-    field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
-    field.fill(name)
-    field.press("Enter")
-    phone.wait_idle()
 
 
 def assert_fits_the_phone(phone) -> None:

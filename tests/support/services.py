@@ -6,27 +6,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 import redis
 
 from tests.support.harness import ROOT, free_port
+from tests.support.programs import program_or_skip
 
 
 def redis_server_path() -> str:
-    path = shutil.which("redis-server")
-    if path is None:
-        message = "Debian's redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return program_or_skip("redis-server", "redis-server")
 
 
 class RedisServer:

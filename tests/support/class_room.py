@@ -1,0 +1,87 @@
+"""The class as one room, played from outside (tests/e2e/test_class_room.py, test_phone.py,
+benchmarks/class_board.py, scripts/class_map_screenshots.py): a student over the websocket naming
+themself and sending a drawing, the board as the page sent it, and a phone in chromium (its
+screen, a finger's touch events, joining by the QR code's address)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image
+
+from tests.support.ws_client import StreamlitClient
+
+NAME_FIELD = "Your name (a student's runs carry it)"
+# A phone as a student holds it (what the QR code opens): its screen, touch, a mobile browser.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+ONE = np.zeros((28, 28), np.float32)
+ONE[6:22, 13:15] = 1.0  # one stroke down the middle
+
+
+def pad_png(image: np.ndarray = ONE) -> str:
+    """What the drawing pad sends for `image` (28 × 28 ink in [0, 1]): a data URL of a 280 × 280 PNG,
+    black ink on a transparent pad."""
+    ink = np.kron(np.asarray(image, np.float32).reshape(28, 28), np.ones((10, 10), np.float32))
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = np.round(ink * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def board_of(outcome) -> dict:
+    """The class map's overlay, as the page sent it to this browser."""
+    (state,) = [c["state"] for c in outcome.components if isinstance(c.get("state"), dict) and "board" in c["state"]]
+    return state
+
+
+def student(url: str, name: str, source: str | None = None) -> StreamlitClient:
+    """A student on the Class map, named (`source`: the loopback address their device connects from)."""
+    client = StreamlitClient(url, source=source)
+    client.open_page("class_map")
+    client.set_text(NAME_FIELD, name)
+    return client
+
+
+def send_drawing(client: StreamlitClient, digit: int, image: np.ndarray = ONE):
+    """Draw `image` on the pad, pick `digit`, and press Send: the outcome of the press."""
+    client.set_component_state("latent_lab_drawing_pad", {"png": pad_png(image)})
+    client.choose("Which digit did you draw?", str(digit))
+    return client.click("Send it to the class map")
+
+
+class Finger:
+    """Touch events as the phone's screen sends them (Chrome DevTools Protocol), in CSS pixels."""
+
+    def __init__(self, page):
+        self.cdp = page.context.new_cdp_session(page)
+
+    def _send(self, kind: str, points: list[tuple[float, float]]) -> None:
+        self.cdp.send("Input.dispatchTouchEvent",
+                      {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    def down(self, x: float, y: float) -> None:
+        self._send("touchStart", [(x, y)])
+
+    def move(self, x: float, y: float) -> None:
+        self._send("touchMove", [(x, y)])
+
+    def up(self) -> None:
+        self._send("touchEnd", [])
+
+    def tap(self, x: float, y: float) -> None:
+        """A finger's tap: down, a pixel's wobble (a real finger always moves a little), up."""
+        self.down(x, y)
+        self.move(x + 1, y)
+        self.up()
+
+
+def join(phone, url: str, name: str, path: str = "") -> None:
+    """Open the page the QR code leads to and type a name where the page asks for it (a PageWatcher)."""
+    phone.goto(f"{url}/{path}")
+    field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
+    field.fill(name)
+    field.press("Enter")
+    phone.wait_idle()
