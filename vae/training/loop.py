@@ -1,7 +1,7 @@
 """Training with live progress: listeners hear about batches and epochs, a threading.Event stops it.
 
-`train()` may run in a worker thread; listeners are called from Keras's callback threads and must
-not block (append to a lock-protected object and return).
+`train()` may run in a worker thread; listeners are called from the training's thread, between groups of
+batches (vae.training.epochs), so they must not block: append to a lock-protected object and return.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.numpy_model import model_arrays, model_from_arrays
 from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, training_images
+from vae.training.epochs import EpochRunner, worth_compiling
 from vae.training.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
 
 # Test-set evaluation at each epoch's end: large batches, since no gradients are kept.
@@ -50,9 +51,6 @@ class TrainingResult:
 class _Relay(keras.callbacks.Callback):
     """Forwards Keras callbacks to our listeners, stops on request or on NaN."""
 
-    # Keras may then run batch hooks off the training loop's thread, so reporting never stalls it.
-    async_safe = True
-
     def __init__(self, config, listeners, stop_event, batches_per_epoch, report_every):
         super().__init__()
         self.config = config
@@ -75,7 +73,7 @@ class _Relay(keras.callbacks.Callback):
         if self.stop_event.is_set():
             self.stopped = True
             self.model.stop_training = True
-        # Keras calls this once per group of batches (steps_per_execution): `batch` is the last one.
+        # Called once per group of batches (steps_per_execution): `batch` is the last one.
         batch_number = min(batch + 1, self.batches_per_epoch)
         if batch_number - self.last_reported < self.report_every and batch_number != self.batches_per_epoch:
             return
@@ -117,8 +115,6 @@ class _Snapshots(keras.callbacks.Callback):
     snapshot's arithmetic never touches TensorFlow's state while it trains (~25 ms for the dense
     model)."""
 
-    async_safe = True  # between epochs it may run beside the training loop: it only reads weights
-
     def __init__(self, images, epochs, batches_per_epoch, listeners, live_seconds, watching):
         super().__init__()
         self.images, self.epochs, self.batches_per_epoch = images, epochs, batches_per_epoch
@@ -129,7 +125,6 @@ class _Snapshots(keras.callbacks.Callback):
         self.last: snapshots.Snapshot | None = None
         self.last_taken = -math.inf
         self.was_watched = False
-        self.busy = threading.Lock()  # batch ends may arrive on several threads: one snapshot at a time
 
     def watched(self) -> bool:
         return self.live_seconds is not None and (self.watching is None or self.watching.is_set())
@@ -142,17 +137,12 @@ class _Snapshots(keras.callbacks.Callback):
         if logs and not math.isfinite(float(logs.get("loss", 0.0))):
             return
         epoch = len(self.epoch_ends) + min(batch + 1, self.batches_per_epoch) / self.batches_per_epoch
-        if float(epoch).is_integer() or not self.busy.acquire(blocking=False):
-            return  # the epoch's end takes its own
-        try:
+        if not float(epoch).is_integer():  # the epoch's end takes its own
             self._take(epoch)
-        finally:
-            self.busy.release()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs and all(math.isfinite(float(value)) for value in logs.values()):
-            with self.busy:
-                self.epoch_ends.append(self._take(float(epoch + 1)))
+            self.epoch_ends.append(self._take(float(epoch + 1)))
 
     def _take(self, epoch: float) -> snapshots.Snapshot:
         self.last_taken = time.perf_counter()
@@ -176,13 +166,15 @@ def train(
     report_every: int = 10,
     live_seconds: float | None = None,
     watching: threading.Event | None = None,
+    compiled: bool | None = None,
 ) -> TrainingResult:
     """Train `config` on `data` (the test set validates each epoch) and return the model and history.
 
     Setting `stop_event` ends training after the current batch; the partial model is returned with
     status "stopped". A NaN loss ends it with status "diverged". A snapshot of the latent space is
     taken at every epoch's end (and every `live_seconds` in between while `watching` is set, or
-    always if it is None, for listeners that watch).
+    always if it is None, for listeners that watch). `compiled`: whether XLA compiles the training
+    step; None decides by the model and the number of steps (vae.training.epochs.worth_compiling).
     """
     x_train = training_images(config, data)
     check_fits_data(config, len(x_train))
@@ -192,16 +184,16 @@ def train(
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    model = build_model(config, steps_per_execution(config.batch_size, batches_per_epoch),
-                        total_steps=config.epochs * batches_per_epoch)
+    batches_per_call = steps_per_execution(config.batch_size, batches_per_epoch)
+    model = build_model(config, total_steps=config.epochs * batches_per_epoch)
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
                                 live_seconds, watching)
-    model.fit(
-        x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
-        validation_data=(data.x_test, data.x_test), validation_batch_size=EVAL_BATCH_SIZE,
-        callbacks=[relay, snapshot_taker], verbose=0,
-    )
+    if compiled is None:
+        compiled = worth_compiling(config.arch, config.epochs * batches_per_epoch)
+    runner = EpochRunner(model, x_train, data.x_test, config.batch_size, batches_per_call, EVAL_BATCH_SIZE,
+                         config.seed, compiled)
+    runner.run(config.epochs, [relay, snapshot_taker])
     status = "diverged" if relay.diverged else "stopped" if relay.stopped else "completed"
     history = pd.DataFrame(relay.rows, columns=HISTORY_COLUMNS)
     # A stopped epoch is evaluated on the test set too, but it is not a whole epoch.

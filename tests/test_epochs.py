@@ -1,0 +1,44 @@
+"""The training loop's batching and its choice to compile (vae.training.epochs)."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import TINY
+from vae.training.epochs import XLA_MIN_STEPS, batch_groups, worth_compiling
+from vae.training.loop import train
+
+
+@given(images=st.integers(1, 700), batch_size=st.integers(1, 64), per_call=st.integers(1, 9))
+def test_every_image_is_in_an_epoch_and_every_group_has_one_shape(images, batch_size, per_call):
+    batch_size = min(batch_size, images)
+    order = np.random.default_rng(images).permutation(images).astype(np.int32)
+    groups = batch_groups(order, batch_size, per_call)
+    assert {group.shape for group, _ in groups} == {(per_call, batch_size)}
+    run = np.concatenate([group[:count] for group, count in groups])
+    batches = -(-images // batch_size)
+    assert len(run) == batches and all(0 < count <= per_call for _, count in groups)
+    # In order, each image once; the short last batch is filled with the epoch's first images.
+    np.testing.assert_array_equal(run.ravel()[:images], order)
+    np.testing.assert_array_equal(run.ravel()[images:], order[: batches * batch_size - images])
+
+
+def test_only_long_dense_trainings_are_compiled():
+    assert worth_compiling("dense", XLA_MIN_STEPS)
+    assert not worth_compiling("dense", XLA_MIN_STEPS - 1)
+    assert not worth_compiling("conv", 100 * XLA_MIN_STEPS)
+
+
+def test_a_compiled_training_is_reproducible_and_learns_as_the_plain_one_does(small_data):
+    def history(compiled):
+        result = train(TINY, small_data, compiled=compiled)
+        assert result.status == "completed" and result.epochs_completed == 2
+        return result.history.drop(columns="seconds")
+
+    plain, compiled = history(False), history(True)
+    np.testing.assert_allclose(history(True).to_numpy(), compiled.to_numpy(), atol=1e-5, rtol=0)
+    # XLA draws the sampling's noise and orders its sums its own way: not the same numbers, the
+    # same learning.
+    assert compiled["loss"].iloc[-1] < compiled["loss"].iloc[0]
+    np.testing.assert_allclose(compiled[["loss", "test_loss"]].to_numpy(), plain[["loss", "test_loss"]].to_numpy(),
+                               rtol=0.03)
