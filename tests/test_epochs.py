@@ -1,12 +1,14 @@
 """The training loop's batching and its choice to compile (vae.training.epochs)."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import TINY
+from vae.training import loop
 from vae.training.epochs import XLA_MIN_STEPS, batch_groups, worth_compiling
-from vae.training.loop import train
+from vae.training.loop import prepare, train
 
 
 @given(images=st.integers(1, 700), batch_size=st.integers(1, 64), per_call=st.integers(1, 9))
@@ -42,3 +44,24 @@ def test_a_compiled_training_is_reproducible_and_learns_as_the_plain_one_does(sm
     assert compiled["loss"].iloc[-1] < compiled["loss"].iloc[0]
     np.testing.assert_allclose(compiled[["loss", "test_loss"]].to_numpy(), plain[["loss", "test_loss"]].to_numpy(),
                                rtol=0.03)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_prepared_training_is_the_training_it_stands_in_for(compiled, small_data):
+    expected = train(TINY.replace(seed=3), small_data, compiled=compiled)
+    prepare(TINY, small_data, compiled=compiled)  # another seed: what a warm worker prepares
+    prepared_model = loop._prepared.model
+    result = train(TINY.replace(seed=3), small_data, compiled=compiled)
+    assert result.model is prepared_model and loop._prepared is None  # taken, once
+    np.testing.assert_allclose(result.history.drop(columns="seconds").to_numpy(),
+                               expected.history.drop(columns="seconds").to_numpy(), atol=1e-5, rtol=0)
+    z = np.array([[0.5, -1.0]], np.float32)
+    np.testing.assert_allclose(np.asarray(result.decoder(z)), np.asarray(expected.decoder(z)), atol=1e-5)
+
+
+def test_a_prepared_trainer_is_not_used_for_other_settings(small_data):
+    prepare(TINY, small_data)
+    prepared_model = loop._prepared.model
+    other = train(TINY.replace(hidden_dim=16, epochs=1), small_data)
+    assert other.model is not prepared_model and loop._prepared is None
+    assert other.status == "completed"

@@ -47,7 +47,8 @@ def batch_groups(order: np.ndarray, batch_size: int, batches_per_call: int) -> l
 
 
 class EpochRunner:
-    """Trains `model` on `images` and evaluates it on `test_images`, epoch by epoch."""
+    """Trains `model` on `images` and evaluates it on `test_images`, epoch by epoch. The model's
+    optimizer is built (its slots exist before the step is traced)."""
 
     def __init__(self, model: VariationalAutoencoder, images: np.ndarray, test_images: np.ndarray,
                  batch_size: int, batches_per_call: int, test_batch_size: int, seed: int, compiled: bool):
@@ -57,12 +58,21 @@ class EpochRunner:
         self.test_batches = [tf.convert_to_tensor(test_images[start: start + test_batch_size])
                              for start in range(0, len(test_images), test_batch_size)]
         self.shuffler = np.random.default_rng(seed)
-        model.optimizer.build(model.trainable_variables)  # its slots exist before the step is traced
         # `compiled`: by XLA, the step's ~100 small operations fused into a few loops. Every group
         # has one shape, so it is compiled once.
         self.train_group = tf.function(self._train_group, jit_compile=compiled, input_signature=[
             tf.TensorSpec([batches_per_call, batch_size], tf.int32), tf.TensorSpec([], tf.int32)])
         self.evaluate_batch = tf.function(model.test_step, input_signature=[tf.TensorSpec([None, images.shape[1]])])
+
+    def compile(self) -> None:
+        """Trace (and, if compiled, compile) the step and the test pass now, training nothing: a
+        group of no batches, and one test batch into metrics reset at every epoch's start."""
+        self.train_group(np.zeros((self.batches_per_call, self.batch_size), np.int32), 0)
+        self.evaluate_batch(self.test_batches[0])
+
+    def reseed(self, seed: int) -> None:
+        """Each epoch's order drawn afresh from `seed`, as a new runner's would be."""
+        self.shuffler = np.random.default_rng(seed)
 
     def _train_group(self, batches, count):
         logs = {name: tf.constant(0.0) for name in METRIC_NAMES}

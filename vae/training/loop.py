@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import keras
+import numpy as np
 import pandas as pd
 
 from vae import snapshots
@@ -178,21 +179,14 @@ def train(
     """
     x_train = training_images(config, data)
     check_fits_data(config, len(x_train))
-    # Each training builds a new model and new traced functions: drop what earlier trainings left
-    # in Keras's global state, so a long-running server does not grow with every run. Models
-    # already built (cached for the explorer) keep working.
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(config.seed)
     batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    batches_per_call = steps_per_execution(config.batch_size, batches_per_epoch)
-    model = build_model(config, total_steps=config.epochs * batches_per_epoch)
+    if compiled is None:
+        compiled = worth_compiling(config.arch, config.epochs * batches_per_epoch)
+    model, runner = _take_prepared(config, x_train, data.x_test, compiled) or _new_trainer(
+        config, x_train, data.x_test, compiled)
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
                                 live_seconds, watching)
-    if compiled is None:
-        compiled = worth_compiling(config.arch, config.epochs * batches_per_epoch)
-    runner = EpochRunner(model, x_train, data.x_test, config.batch_size, batches_per_call, EVAL_BATCH_SIZE,
-                         config.seed, compiled)
     runner.run(config.epochs, [relay, snapshot_taker])
     status = "diverged" if relay.diverged else "stopped" if relay.stopped else "completed"
     history = pd.DataFrame(relay.rows, columns=HISTORY_COLUMNS)
@@ -200,3 +194,69 @@ def train(
     epochs_completed = len(relay.rows) - (1 if status == "stopped" and relay.rows else 0)
     return TrainingResult(config, model, history, status, relay.elapsed(), epochs_completed,
                           epoch_snapshots=snapshot_taker.epoch_ends)
+
+
+def _new_model(config: TrainConfig, batches_per_epoch: int) -> VariationalAutoencoder:
+    # Each training builds a new model and new traced functions: drop what earlier trainings left
+    # in Keras's global state, so a long-running server does not grow with every run. Models
+    # already built (cached for the explorer, or prepared) keep working.
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, total_steps=config.epochs * batches_per_epoch)
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def _new_trainer(config, x_train, x_test, compiled) -> tuple[VariationalAutoencoder, EpochRunner]:
+    batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
+    model = _new_model(config, batches_per_epoch)
+    runner = EpochRunner(model, x_train, x_test, config.batch_size,
+                         steps_per_execution(config.batch_size, batches_per_epoch), EVAL_BATCH_SIZE, config.seed,
+                         compiled)
+    return model, runner
+
+
+@dataclass
+class _Prepared:
+    config: TrainConfig  # its seed aside
+    x_train: np.ndarray
+    x_test: np.ndarray
+    compiled: bool
+    model: VariationalAutoencoder
+    runner: EpochRunner
+
+
+_prepared: _Prepared | None = None
+
+
+def prepare(config: TrainConfig, data: MnistData, compiled: bool | None = None) -> None:
+    """Build and compile the training of `config` on `data` now, training nothing. The next
+    `train()` of the same settings (any seed) on the same arrays, and compiled alike, then starts at
+    once: a warm worker pays the compilation (~1.3 s for the default) before its job arrives. Used
+    by one training."""
+    global _prepared
+    _prepared = None
+    x_train = training_images(config, data)
+    check_fits_data(config, len(x_train))
+    if compiled is None:
+        compiled = worth_compiling(config.arch, config.epochs * math.ceil(len(x_train) / config.batch_size))
+    model, runner = _new_trainer(config, x_train, data.x_test, compiled)
+    runner.compile()
+    _prepared = _Prepared(config.replace(seed=0), x_train, data.x_test, compiled, model, runner)
+
+
+def _take_prepared(config, x_train, x_test, compiled) -> tuple[VariationalAutoencoder, EpochRunner] | None:
+    """The prepared trainer, if it was made for this training, set to where a new one would start:
+    the weights, the optimizer's state and the sampling's seed of a model built for `config`, and its
+    epochs' order. Taken once: the model it trains is the training's result."""
+    global _prepared
+    prepared, _prepared = _prepared, None
+    if prepared is None or not (prepared.config == config.replace(seed=0) and prepared.compiled == compiled
+                                and prepared.x_train is x_train and prepared.x_test is x_test):
+        return None
+    fresh = _new_model(config, math.ceil(len(x_train) / config.batch_size))
+    for target, source in [*zip(prepared.model.variables, fresh.variables, strict=True),
+                           *zip(prepared.model.optimizer.variables, fresh.optimizer.variables, strict=True)]:
+        target.assign(source)
+    prepared.runner.reseed(config.seed)
+    return prepared.model, prepared.runner
