@@ -97,12 +97,6 @@ def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, 
                                   metrics["test_neg_elbo"], metrics["train_seconds"]))
 
 
-# Training takes every core it is given; on a machine shared with the web server (2 cores here) the
-# pages, and a teacher's first page while the first worker warms up, come first. Alone, a
-# training runs as fast at any niceness.
-NICENESS = 10
-
-
 def warm_up(data) -> None:
     """Build and compile the default's training before a job arrives (vae.training.loop.prepare):
     a default job, the most common in a class, then starts without compiling (~1.3 s sooner), and
@@ -112,7 +106,6 @@ def warm_up(data) -> None:
 
 def serve(out: BinaryIO) -> int:
     """The worker's life after start-up: warm, one job, done. Returns the process's exit status."""
-    os.nice(NICENESS)
     stream = ProgressStream(out)
     try:
         data = load_mnist(download=download_mnist)
