@@ -159,6 +159,8 @@ def test_a_training_process_killed_mid_job_is_one_sentence_and_the_queue_goes_on
     wait_until(lambda: queue.snapshot(doomed).epoch >= 1, 120, message="the first job training")
     os.kill(queue.pid_of(doomed), signal.SIGKILL)  # on Celery: the training process on the worker's machine
     assert wait_until(lambda: queue.snapshot(after).state == "completed", 180, message="the next job")
+    # Not in that order on every backend: another worker may finish `after` before the kill is told.
+    wait_until(lambda: queue.snapshot(doomed).state not in ACTIVE_STATES, 60, message="the failure")
     snap = queue.snapshot(doomed)
     assert snap.state == "failed" and snap.message == ("The training process ended unexpectedly (signal 9); "
                                                        "nothing was saved.")

@@ -17,6 +17,7 @@ from pathlib import Path
 from vae.jobs import protocol
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STDERR_DRAIN_SECONDS = 2.0  # after a worker exits, how long its stderr may take to be read to the end
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +40,8 @@ class WorkerProcess:
         self._on_event, self._on_exit = on_event, on_exit
         self._send_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name=f"worker-{self.pid}").start()
-        threading.Thread(target=self._keep_stderr, daemon=True, name=f"worker-{self.pid}-stderr").start()
+        self._stderr_reader = threading.Thread(target=self._keep_stderr, daemon=True, name=f"worker-{self.pid}-stderr")
+        self._stderr_reader.start()
 
     @property
     def pid(self) -> int:
@@ -84,6 +86,9 @@ class WorkerProcess:
             self.kill()
         finally:
             self.process.wait()
+            # Its last words first: last_error() read before the stderr reader reaches the end
+            # would miss why it exited (bounded: a child it left may hold the pipe open).
+            self._stderr_reader.join(STDERR_DRAIN_SECONDS)
             self._on_exit(self, self.process.returncode)
 
     def _keep_stderr(self) -> None:
