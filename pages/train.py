@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import classroom, live, state, training
+from ui import classroom, follow, live, state, training
 from ui.config_form import config_widget
 from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
@@ -174,6 +174,7 @@ def queue_panel() -> None:
 
     @st.fragment(run_every=LIVE_REFRESH_SECONDS)
     def panel():
+        follow.rerun_if_lead_moved()
         snaps = training.training_queue().snapshots(active_only=True)
         if training.follow_finished_jobs() or not snaps:
             st.rerun(scope="app")

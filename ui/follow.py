@@ -13,6 +13,7 @@ from vae.classroom import STUDENT, TEACHER
 
 STEPPED_AWAY = "follow_stepped_away"  # session state: this student chose to look elsewhere
 SEEN = "follow_seen_version"  # session state: the lead this session last applied
+DRAWN = "follow_drawn_version"  # session state: the lead's version when this page was last drawn
 CHECK_SECONDS = 2.0
 
 
@@ -50,8 +51,9 @@ def follow(page: str, lead) -> None:
             apply(lead)  # the run and the point: once per change, so a student may still move them
         if lead.page and lead.page != page:
             st.switch_page(PAGES[lead.page])
+    st.session_state[DRAWN] = lead.version
     banner(page, lead)
-    watch(lead.version)
+    watch()
 
 
 def apply(lead) -> None:
@@ -82,12 +84,21 @@ def come_back() -> None:
     st.session_state.pop(SEEN, None)  # apply the lead again, page included
 
 
-def watch(version: int) -> None:
+def rerun_if_lead_moved() -> None:
+    """Redraw the whole page of a following student whose teacher has moved on since it was drawn.
+    Called by the watch below, and first thing by every fragment that refreshes on its own: while
+    any run is in progress Streamlit drops a fragment's timed rerun, so on a page whose fragments
+    refresh every second the watch's own turn may not come (seen under load on the class map)."""
+    if (classroom.classroom_on() and classroom.person().role == STUDENT and not st.session_state.get(STEPPED_AWAY)
+            and DRAWN in st.session_state and board.board().lead.version != st.session_state[DRAWN]):
+        st.rerun(scope="app")
+
+
+def watch() -> None:
     """Rerun the page when the teacher's lead changes (checked every CHECK_SECONDS)."""
 
     @st.fragment(run_every=CHECK_SECONDS)
     def check():
-        if board.board().lead.version != version and not st.session_state.get(STEPPED_AWAY):
-            st.rerun(scope="app")
+        rerun_if_lead_moved()
 
     check()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state, training
+from ui import follow, state, training
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack as map_pack
 from ui.latent_map.mount import latent_map
@@ -58,6 +58,7 @@ def live_explorer(job_id: str) -> None:
 
     @st.fragment(run_every=LIVE_EXPLORER_REFRESH_SECONDS)
     def live_map():
+        follow.rerun_if_lead_moved()
         job = training.training_queue().snapshot(job_id)
         if job is None or not job.active:
             training.follow_finished_jobs()
