@@ -184,9 +184,10 @@ SERVER = textwrap.dedent("""
         first = queue.submit(long, runs_dir, name="running")
         for n in range(3):
             queue.submit(quick, runs_dir, name=f"waiting-{n}")
-        while queue.snapshot(first).epoch < 1:
+        deadline = time.monotonic() + 180
+        while queue.snapshot(first).epoch < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        print("SUBMITTED", flush=True)
+        print("SUBMITTED" if queue.snapshot(first).epoch >= 1 else "NOT STARTED", flush=True)
         time.sleep(600)
     print("STATES", [(s.run_name, s.state, s.position) for s in queue.snapshots()], flush=True)
     queue.wait_until_idle(300)
