@@ -57,7 +57,7 @@ class EpochRunner:
         self.images = tf.convert_to_tensor(images)
         self.test_batches = [tf.convert_to_tensor(test_images[start: start + test_batch_size])
                              for start in range(0, len(test_images), test_batch_size)]
-        self.shuffler = np.random.default_rng(seed)
+        self.reseed(seed)
         # `compiled`: by XLA, the step's ~100 small operations fused into a few loops. Every group
         # has one shape, so it is compiled once.
         self.train_group = tf.function(self._train_group, jit_compile=compiled, input_signature=[
@@ -92,14 +92,14 @@ class EpochRunner:
         for epoch in range(epochs):
             for callback in callbacks:
                 callback.on_epoch_begin(epoch)
-            logs = self._train_epoch(epoch, callbacks)
+            logs = self._train_epoch(callbacks)
             logs |= {f"val_{name}": value for name, value in self._evaluate().items()}
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             if model.stop_training:
                 return
 
-    def _train_epoch(self, epoch: int, callbacks) -> dict[str, float]:
+    def _train_epoch(self, callbacks) -> dict[str, float]:
         self.model.reset_metrics()
         order = self.shuffler.permutation(len(self.images)).astype(np.int32)
         last_batch, logs = -1, {}

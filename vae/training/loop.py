@@ -177,13 +177,9 @@ def train(
     always if it is None, for listeners that watch). `compiled`: whether XLA compiles the training
     step; None decides by the model and the number of steps (vae.training.epochs.worth_compiling).
     """
-    x_train = training_images(config, data)
-    check_fits_data(config, len(x_train))
-    batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    if compiled is None:
-        compiled = worth_compiling(config.arch, config.epochs * batches_per_epoch)
-    model, runner = _take_prepared(config, x_train, data.x_test, compiled) or _new_trainer(
-        config, x_train, data.x_test, compiled)
+    x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
+    model, runner = _take_prepared(config, x_train, data.x_test, compiled, batches_per_epoch) or _new_trainer(
+        config, x_train, data.x_test, compiled, batches_per_epoch)
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
                                 live_seconds, watching)
@@ -194,6 +190,17 @@ def train(
     epochs_completed = len(relay.rows) - (1 if status == "stopped" and relay.rows else 0)
     return TrainingResult(config, model, history, status, relay.elapsed(), epochs_completed,
                           epoch_snapshots=snapshot_taker.epoch_ends)
+
+
+def _plan(config: TrainConfig, data: MnistData, compiled: bool | None) -> tuple[np.ndarray, int, bool]:
+    """The training images (checked against the batch size), batches per epoch, and whether XLA
+    compiles the step (`compiled`, or decided by vae.training.epochs.worth_compiling if None)."""
+    x_train = training_images(config, data)
+    check_fits_data(config, len(x_train))
+    batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
+    if compiled is None:
+        compiled = worth_compiling(config.arch, config.epochs * batches_per_epoch)
+    return x_train, batches_per_epoch, compiled
 
 
 def _new_model(config: TrainConfig, batches_per_epoch: int) -> VariationalAutoencoder:
@@ -207,8 +214,7 @@ def _new_model(config: TrainConfig, batches_per_epoch: int) -> VariationalAutoen
     return model
 
 
-def _new_trainer(config, x_train, x_test, compiled) -> tuple[VariationalAutoencoder, EpochRunner]:
-    batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
+def _new_trainer(config, x_train, x_test, compiled, batches_per_epoch) -> tuple[VariationalAutoencoder, EpochRunner]:
     model = _new_model(config, batches_per_epoch)
     runner = EpochRunner(model, x_train, x_test, config.batch_size,
                          steps_per_execution(config.batch_size, batches_per_epoch), EVAL_BATCH_SIZE, config.seed,
@@ -236,16 +242,14 @@ def prepare(config: TrainConfig, data: MnistData, compiled: bool | None = None) 
     by one training."""
     global _prepared
     _prepared = None
-    x_train = training_images(config, data)
-    check_fits_data(config, len(x_train))
-    if compiled is None:
-        compiled = worth_compiling(config.arch, config.epochs * math.ceil(len(x_train) / config.batch_size))
-    model, runner = _new_trainer(config, x_train, data.x_test, compiled)
+    x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
+    model, runner = _new_trainer(config, x_train, data.x_test, compiled, batches_per_epoch)
     runner.compile()
     _prepared = _Prepared(config.replace(seed=0), x_train, data.x_test, compiled, model, runner)
 
 
-def _take_prepared(config, x_train, x_test, compiled) -> tuple[VariationalAutoencoder, EpochRunner] | None:
+def _take_prepared(config, x_train, x_test, compiled, batches_per_epoch) -> tuple[VariationalAutoencoder,
+                                                                                 EpochRunner] | None:
     """The prepared trainer, if it was made for this training, set to where a new one would start:
     the weights, the optimizer's state and the sampling's seed of a model built for `config`, and its
     epochs' order. Taken once: the model it trains is the training's result."""
@@ -254,7 +258,7 @@ def _take_prepared(config, x_train, x_test, compiled) -> tuple[VariationalAutoen
     if prepared is None or not (prepared.config == config.replace(seed=0) and prepared.compiled == compiled
                                 and prepared.x_train is x_train and prepared.x_test is x_test):
         return None
-    fresh = _new_model(config, math.ceil(len(x_train) / config.batch_size))
+    fresh = _new_model(config, batches_per_epoch)
     for target, source in [*zip(prepared.model.variables, fresh.variables, strict=True),
                            *zip(prepared.model.optimizer.variables, fresh.optimizer.variables, strict=True)]:
         target.assign(source)
