@@ -39,6 +39,7 @@ class WorkerProcess:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._on_event, self._on_exit = on_event, on_exit
         self._send_lock = threading.Lock()
+        self._exit_handled = threading.Event()
         threading.Thread(target=self._read, daemon=True, name=f"worker-{self.pid}").start()
         self._stderr_reader = threading.Thread(target=self._keep_stderr, daemon=True, name=f"worker-{self.pid}-stderr")
         self._stderr_reader.start()
@@ -48,7 +49,10 @@ class WorkerProcess:
         return self.process.pid
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        """Until its exit has been handled: the pool counts a worker that died, but whose death is
+        not yet told, as still there, so it neither starts another in its place without the
+        back-off nor loses the failure."""
+        return not self._exit_handled.is_set()
 
     def send(self, command: protocol.Command) -> None:
         with self._send_lock:
@@ -89,7 +93,10 @@ class WorkerProcess:
             # Its last words first: last_error() read before the stderr reader reaches the end
             # would miss why it exited (bounded: a child it left may hold the pipe open).
             self._stderr_reader.join(STDERR_DRAIN_SECONDS)
-            self._on_exit(self, self.process.returncode)
+            try:
+                self._on_exit(self, self.process.returncode)
+            finally:
+                self._exit_handled.set()
 
     def _keep_stderr(self) -> None:
         for raw in self.process.stderr:
