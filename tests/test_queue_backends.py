@@ -240,6 +240,28 @@ def celery_queue(celery_workers, tmp_path):
     queue.shutdown()
 
 
+def test_a_job_waiting_for_its_worker_to_warm_up_is_not_sent_again(celery_workers, tmp_path, runs_dir, monkeypatch):
+    """A dispatch is sent again only if no worker claimed it: not when the worker that did is still
+    warming its training process up (a fresh clone's check once saw such a job run under its first
+    dispatch, taken back as lost meanwhile, and end as "exit code 0" with nothing saved)."""
+    monkeypatch.setattr(remote, "CLAIM_SECONDS", 1.0)  # 30 s in the app: far less than a warm-up takes
+    queue = TrainingQueue(stall_seconds=60, store=JobStore(tmp_path / "queue.sqlite3"),
+                          backend=partial(CeleryBackend, celery_workers.broker_url))
+    try:
+        wait_until(lambda: queue.warm_workers() >= 2, 60, message="both workers seen")
+        # Four quick jobs on two workers: the last two reach processes that started warming up while
+        # the first two trained, and are still warming up (TensorFlow, MNIST, the compile) for seconds.
+        ids = [queue.submit(QUICK, runs_dir, name=f"warming-{n}") for n in range(4)]
+        assert queue.wait_until_idle(300)
+        snaps = [queue.snapshot(job_id) for job_id in ids]
+        assert [snap.state for snap in snaps] == ["completed"] * 4, [snap.message for snap in snaps]
+        assert listed(runs_dir) == [f"warming-{n}" for n in range(4)]
+    finally:
+        queue.stop_everything()
+        queue.wait_until_idle(60)
+        queue.shutdown()
+
+
 def test_the_redis_server_restarted_mid_queue_wedges_nothing(celery_queue, redis_server, runs_dir):
     ids = [celery_queue.submit(QUICK.replace(epochs=2), runs_dir, name=f"job-{n}") for n in range(3)]
     wait_until(lambda: celery_queue.snapshot(ids[0]).epoch >= 1, 120, message="the first jobs training")
@@ -266,3 +288,32 @@ def test_a_worker_machine_lost_mid_job_fails_its_job_and_the_other_takes_the_lin
     assert snap.message == "The machine training this was lost (nothing heard from it for 5 s); nothing was saved."
     assert wait_until(lambda: celery_queue.snapshot(after).state == "completed", 120)
     celery_workers.processes.pop(machine)  # (the last test of the module: no machine is added back)
+
+
+def test_commands_that_come_before_the_training_is_handed_over_follow_it_in_order():
+    """A Stop or Watch read from Redis while the claimed job's process still warms up is held: the
+    process reads its training first (as from the local queue's pipe), then them."""
+    from vae.jobs import protocol
+    from vae.jobs.celery_worker import Relay
+
+    class Process:
+        def __init__(self):
+            self.sent, self.killed = [], False
+
+        def send(self, command):
+            self.sent.append(command)
+
+        def kill(self):
+            self.killed = True
+
+    relay = Relay(client=None, job_id="j", token="t")
+    relay.process = Process()
+    relay._command(protocol.encode_command(protocol.Watch(True)))
+    relay._command(protocol.encode_command(protocol.Stop()))
+    assert relay.process.sent == []
+    train = protocol.Train({}, "/tmp/x", "run", None, None)
+    relay.hand_over(train)
+    relay._command(protocol.encode_command(protocol.Watch(False)))
+    assert relay.process.sent == [train, protocol.Watch(True), protocol.Stop(), protocol.Watch(False)]
+    relay._command(b'{"command": "kill"}\n')
+    assert relay.process.killed

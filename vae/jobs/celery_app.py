@@ -54,3 +54,23 @@ def make_app(broker_url: str) -> Celery:
 
 def key(*parts: str) -> str:
     return PREFIX + ":".join(parts)
+
+
+# A dispatch is claimed by a worker, or taken back by the web server, never both: each is one Lua
+# script, which Redis runs with nothing in between, so a dispatch taken back as lost cannot be
+# claimed a moment later and then train a job the server has sent again.
+CLAIMED, TAKEN_BACK, CLAIMED_BY_ANOTHER = 1, 0, 2
+CLAIM_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', 86400) then return 1 end
+return 2
+"""  # KEYS: dispatch:<token>:cancelled, job:<id>:claimed; ARGV: the claim
+TAKE_BACK_SCRIPT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '1', 'EX', 86400)
+return 1
+"""  # KEYS: dispatch:<token>:cancelled, job:<id>:claimed; 1 if taken back, 0 if a worker has it
+
+
+def claim_keys(job_id: str, token: str) -> list[str]:
+    return [key("dispatch", token, "cancelled"), key("job", job_id, "claimed")]

@@ -25,6 +25,9 @@ import redis
 from vae.errors import ConfigError
 from vae.jobs import protocol
 from vae.jobs.celery_app import (
+    CLAIM_SCRIPT,
+    CLAIMED,
+    CLAIMED_BY_ANOTHER,
     HEARTBEAT_SECONDS,
     QUEUE,
     RUN_TTL_SECONDS,
@@ -32,6 +35,7 @@ from vae.jobs.celery_app import (
     TASK,
     WORKER_TTL_SECONDS,
     broker_from_environment,
+    claim_keys,
     key,
     make_app,
 )
@@ -53,6 +57,24 @@ class Relay:
         self.exited = threading.Event()
         self.returncode = 0
         self.process: WorkerProcess | None = None
+        self._lock = threading.Lock()
+        self._held: list[protocol.Command] | None = []  # commands that came before the training was handed over
+
+    def claimed(self, worker_name: str) -> None:
+        """Say at once that this worker has the job (the web server then never sends it again), and
+        keep saying it is alive while the training process finishes warming up."""
+        self._xadd({"claimed": worker_name})
+        threading.Thread(target=self.follow_commands, daemon=True, name="commands").start()
+        threading.Thread(target=self.beat, daemon=True, name="beat").start()
+
+    def hand_over(self, train: protocol.Train) -> None:
+        """The training to the process, then any Stop or Watch that came before it, in order (the
+        process reads its training first, as from the local queue's pipe)."""
+        with self._lock:
+            self.process.send(train)
+            held, self._held = self._held, None
+        for command in held:
+            self.process.send(command)
 
     def publish(self, event: protocol.Event) -> None:
         self._xadd({"line": protocol.encode_event(event)})
@@ -88,8 +110,9 @@ class Relay:
             return False
 
     def follow_commands(self) -> None:
-        """The web server's Stop, Watch and kill, handed to the training process."""
-        stream, since = key("job", self.job_id, "commands"), "$"
+        """The web server's Stop, Watch and kill, handed to the training process: every one sent for
+        this job, from the first (one sent before this worker claimed it was meant for it too)."""
+        stream, since = key("job", self.job_id, "commands"), "0-0"
         while not self.exited.is_set():
             try:
                 answer = self.client.xread({stream: since}, block=1000, count=10)
@@ -106,7 +129,12 @@ class Relay:
             self.process.kill()
             return
         with contextlib.suppress(protocol.ProtocolError):
-            self.process.send(protocol.decode_command(line))
+            command = protocol.decode_command(line)
+            with self._lock:
+                if self._held is not None:
+                    self._held.append(command)
+                    return
+            self.process.send(command)
 
     def beat(self) -> None:
         while not self.exited.wait(HEARTBEAT_SECONDS):
@@ -161,35 +189,43 @@ class TrainingMachine:
 
     def train(self, job_id: str, token: str, fields: dict) -> str:
         """One job, start to end; what the web server hears is on the job's stream."""
-        if self.client.exists(key("dispatch", token, "cancelled")):
-            return "taken back before it started"
-        claim = json.dumps({"token": token, "worker": self.name})
-        if not self.client.set(key("job", job_id, "claimed"), claim, nx=True, ex=86_400):
-            return "claimed by another dispatch"
+        outcome = self.client.register_script(CLAIM_SCRIPT)(
+            keys=claim_keys(job_id, token), args=[json.dumps({"token": token, "worker": self.name})])
+        if outcome != CLAIMED:
+            return "claimed by another dispatch" if outcome == CLAIMED_BY_ANOTHER else "taken back before it started"
         relay = self.relay = Relay(self.client, job_id, token)
         self.busy_with = job_id
         process = relay.process = self.warm
+        relay.claimed(self.name)
         if self.jobs_waiting():
             self.prewarm()  # as the local queue does: a job is waiting, so its process warms up now
         try:
-            if not process.ready.wait(READY_TIMEOUT_SECONDS) or not process.alive():
+            if not self._wait_ready(process):
                 relay.publish(protocol.Ready(os.getpid()))
                 relay.publish(protocol.Failed(f"The training process could not start on {self.name} "
                                               f"({process.last_error() or 'no word from it'}); nothing was saved."))
                 return "failed to start"
             return self._run(relay, process, fields)
         finally:
+            relay.exited.set()  # its heartbeat and command threads end
             self.busy_with, self.relay = None, None
             process.kill()
             self.warm, self.next_warm = self.next_warm or self._start(), None
 
+    @staticmethod
+    def _wait_ready(process: WorkerProcess) -> bool:
+        """Until the process is warm, or has died (or was killed: the job taken back meanwhile)."""
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not process.ready.wait(0.5):
+            if process.process.poll() is not None or time.monotonic() > deadline:
+                return False
+        return process.process.poll() is None
+
     def _run(self, relay: Relay, process: WorkerProcess, fields: dict) -> str:
         relay.publish(protocol.Ready(process.pid))
-        threading.Thread(target=relay.follow_commands, daemon=True).start()
-        threading.Thread(target=relay.beat, daemon=True).start()
         with tempfile.TemporaryDirectory(prefix="latent-lab-job-") as folder:
-            process.send(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
-                                        fields.get("owner")))
+            relay.hand_over(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
+                                           fields.get("owner")))
             relay.exited.wait()
             if relay.finished is not None and not relay.cancelled():
                 self.client.set(key("job", relay.job_id, "run"), pack_run(Path(folder) / fields["name"]),

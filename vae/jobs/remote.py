@@ -19,7 +19,7 @@ import redis
 
 from vae.errors import LabError
 from vae.jobs import protocol
-from vae.jobs.celery_app import TASK, key, make_app
+from vae.jobs.celery_app import TAKE_BACK_SCRIPT, TASK, claim_keys, key, make_app
 from vae.runs.transfer import save_packed_run
 
 LOST_SECONDS = 15.0  # a claimed job's worker silent this long (while Redis answers) is lost
@@ -35,7 +35,8 @@ class RemoteWorker:
         self.backend = backend
         self.job = None
         self.token = secrets.token_hex(8)  # this dispatch; a re-sent one gets a new token
-        self.ready = threading.Event()  # set when a worker has claimed the job
+        self.claimed = threading.Event()  # set when a worker has claimed the job (it may still be warming up)
+        self.ready = threading.Event()  # set when its training process is ready and has the job
         self.pid: int | None = None  # the training process on the worker's machine, once claimed
         self.events_from = "0-0"
         self.dispatched_at = 0.0
@@ -69,6 +70,7 @@ class CeleryBackend:
         # Short timeouts: a dispatch or a Stop happens under the queue's lock, and a Redis that does not
         # answer must not hold every page for long (the reader's XREAD blocks 1 s of these 3).
         self._redis = redis.Redis.from_url(broker_url, socket_timeout=3, socket_connect_timeout=2)
+        self._take_back = self._redis.register_script(TAKE_BACK_SCRIPT)
         self._app = make_app(broker_url)
         self._on_event, self._on_exit = on_event, on_exit
         self._lock = threading.Lock()
@@ -167,8 +169,8 @@ class CeleryBackend:
         """A command for the task (None: kill); before any worker claimed the job, a cancelled
         dispatch, which the task skips when it arrives."""
         try:
-            if not worker.ready.is_set():
-                self._redis.set(key("dispatch", worker.token, "cancelled"), "1", ex=86_400)
+            if not worker.claimed.is_set():  # (if a worker claimed it meanwhile, it reads the kill below)
+                self._take_back(keys=claim_keys(worker.job.id, worker.token))
             line = b'{"command": "kill"}\n' if command is None else protocol.encode_command(command)
             self._redis.xadd(key("job", worker.job.id, "commands"), {"line": line}, maxlen=100)
         except redis.RedisError as error:
@@ -215,6 +217,7 @@ class CeleryBackend:
         for entry_id, fields in entries:
             worker.events_from = entry_id.decode()
             worker.last_heard = time.monotonic()
+            worker.claimed.set()  # anything on its stream comes from the worker that claimed it
             if fields.get(b"token"):  # whichever dispatch claimed the job (only one can) is the one to follow
                 worker.token = fields[b"token"].decode()
             if b"line" in fields:
@@ -267,12 +270,24 @@ class CeleryBackend:
         for worker in list(self.workers):
             if worker.ended or worker.job is None or not self._reachable:
                 continue
-            if worker.ready.is_set() and now - worker.last_heard > LOST_SECONDS:
+            if worker.claimed.is_set() and now - worker.last_heard > LOST_SECONDS:
                 worker.job.kill_reason = (f"The machine training this was lost (nothing heard from it for "
                                           f"{LOST_SECONDS:.0f} s); nothing was saved.")
                 worker.kill()
-            elif not worker.ready.is_set() and now - worker.dispatched_at > CLAIM_SECONDS:
-                self.command(worker, None)  # that dispatch is taken back; a new one goes out
-                worker.token = secrets.token_hex(8)
-                self.dispatch(worker)
+            elif not worker.claimed.is_set() and now - worker.dispatched_at > CLAIM_SECONDS:
+                self._send_again(worker)
+
+    def _send_again(self, worker: RemoteWorker) -> None:
+        """A dispatch no worker has claimed (its message lost): taken back, so that it can never run,
+        and a new one sent. If a worker claimed it meanwhile, it stands (its word is on the way)."""
+        try:
+            taken_back = self._take_back(keys=claim_keys(worker.job.id, worker.token))
+        except redis.RedisError:
+            return  # Redis is away: tried again on the next turn
+        if not taken_back:
+            worker.claimed.set()
+            worker.last_heard = time.monotonic()
+            return
+        worker.token = secrets.token_hex(8)
+        self.dispatch(worker)
 
