@@ -9,10 +9,11 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from ui import board, classroom, follow, state
+from ui import board, classroom, state
 from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import latent_map, map_state
 from ui.markdown import escape
+from ui.refresh import refreshing_fragment
 from ui.shell import ensure_app_shell
 from ui.training import first_run_prompt
 from vae.classroom import TEACHER
@@ -249,15 +250,13 @@ viewer = classroom.person()
 refresh = PROJECTOR_REFRESH_SECONDS if viewer.is_teacher else REFRESH_SECONDS
 
 
-@st.fragment(run_every=refresh)
+@refreshing_fragment(refresh)
 def live_question():
-    follow.rerun_if_lead_moved()
     question_panel(run)
 
 
-@st.fragment(run_every=refresh)
+@refreshing_fragment(refresh)
 def live_board():
-    follow.rerun_if_lead_moved()
     board_overlay(run)
 
 

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from ui import classroom, follow, live, state, training
+from ui import classroom, live, state, training
 from ui.config_form import config_widget
 from ui.formation.mount import formation
 from ui.live_curves.mount import live_curves
 from ui.markdown import escape
+from ui.refresh import refreshing_fragment
 from ui.shell import ensure_app_shell
 from vae import classroom as vae_classroom
 from vae.classroom import ClassroomError, student_name
@@ -172,9 +173,8 @@ def queue_panel() -> None:
     LIVE_REFRESH_SECONDS while anything is queued or running, and redraws the whole page when one
     of this session's jobs ends."""
 
-    @st.fragment(run_every=LIVE_REFRESH_SECONDS)
+    @refreshing_fragment(LIVE_REFRESH_SECONDS)
     def panel():
-        follow.rerun_if_lead_moved()
         snaps = training.training_queue().snapshots(active_only=True)
         if training.follow_finished_jobs() or not snaps:
             st.rerun(scope="app")

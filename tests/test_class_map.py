@@ -23,11 +23,11 @@ INK[400:420] = 1.0
 
 @pytest.fixture(autouse=True)
 def fresh_board():
-    from ui import board
+    from ui import classroom
 
-    board.board.clear()
+    classroom.shared_board.clear()
     yield
-    board.board.clear()
+    classroom.shared_board.clear()
 
 
 def shared():

@@ -20,9 +20,8 @@ from vae.runs import RunSummary, load_history
 from vae.snapshots import project
 
 
-@st.cache_resource(show_spinner=False)
 def board() -> Board:
-    return Board()
+    return classroom.shared_board()
 
 
 def class_run() -> RunSummary | None:

@@ -20,6 +20,7 @@ from ui.markdown import escape
 from ui.store import job_store
 from vae import classroom
 from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
+from vae.classroom.board import Board
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
 BROWSER_KEY = "browser_key"  # session state: this browser's secret key (a student's key in classroom mode)
@@ -56,6 +57,12 @@ def teacher_code() -> str:
 @st.cache_resource(show_spinner=False)
 def _shared_state(store_path: str) -> ClassroomState:
     return ClassroomState(store=job_store())
+
+
+@st.cache_resource(show_spinner=False)
+def shared_board() -> Board:
+    """The class's board (drawings, the question and its guesses, the teacher's lead): one for the server."""
+    return Board()
 
 
 def shared_state() -> ClassroomState:

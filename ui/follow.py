@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import board, classroom, state
+from ui import classroom, state
 from ui.navigation import PAGES
 from vae.classroom import STUDENT, TEACHER
 
@@ -23,7 +23,7 @@ def lead_or_follow(page: str) -> None:
     if not classroom.classroom_on():
         return
     me = classroom.person()
-    shared = board.board()
+    shared = classroom.shared_board()
     if me.role == TEACHER:
         if shared.lead.on:
             run = state.active_run()
@@ -37,7 +37,7 @@ def lead_point(z) -> None:
     """The teacher's point on the explorer's map becomes the lead's, while the teacher leads."""
     if not classroom.classroom_on():
         return
-    me, shared = classroom.person(), board.board()
+    me, shared = classroom.person(), classroom.shared_board()
     if me.role == TEACHER and shared.lead.on:
         shared.follow(me, z=[float(v) for v in z])
 
@@ -84,13 +84,19 @@ def come_back() -> None:
     st.session_state.pop(SEEN, None)  # apply the lead again, page included
 
 
+def new_app_run() -> None:
+    """First thing in every full run (app.py): until this run's page has applied the lead (follow,
+    below), a fragment drawn before it (the sidebar's) has nothing to compare the lead with; with the
+    last page's version it would see the lead "moved", rerun the app, and so again, forever."""
+    st.session_state.pop(DRAWN, None)
+
+
 def rerun_if_lead_moved() -> None:
     """Redraw the whole page of a following student whose teacher has moved on since it was drawn.
-    Called by the watch below, and first thing by every fragment that refreshes on its own: while
-    any run is in progress Streamlit drops a fragment's timed rerun, so on a page whose fragments
-    refresh every second the watch's own turn may not come (seen under load on the class map)."""
+    Called by the watch below and, first thing, by every fragment that refreshes on its own
+    (ui.refresh.refreshing_fragment)."""
     if (classroom.classroom_on() and classroom.person().role == STUDENT and not st.session_state.get(STEPPED_AWAY)
-            and DRAWN in st.session_state and board.board().lead.version != st.session_state[DRAWN]):
+            and DRAWN in st.session_state and classroom.shared_board().lead.version != st.session_state[DRAWN]):
         st.rerun(scope="app")
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import follow, state, training
+from ui import state, training
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack as map_pack
 from ui.latent_map.mount import latent_map
 from ui.markdown import escape
+from ui.refresh import refreshing_fragment
 from vae import cost
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
 
@@ -56,9 +57,8 @@ def live_explorer(job_id: str) -> None:
     """The latent map of the model being trained, decoded in the browser with its latest weights;
     refreshes itself, and redraws the page when the training ends (its run is then saved)."""
 
-    @st.fragment(run_every=LIVE_EXPLORER_REFRESH_SECONDS)
+    @refreshing_fragment(LIVE_EXPLORER_REFRESH_SECONDS)
     def live_map():
-        follow.rerun_if_lead_moved()
         job = training.training_queue().snapshot(job_id)
         if job is None or not job.active:
             training.follow_finished_jobs()

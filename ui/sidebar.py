@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import classroom, state, training
 from ui.markdown import escape
+from ui.refresh import refreshing_fragment
 from ui.shell import app_version
 from vae.classroom import student_name
 
@@ -58,7 +59,7 @@ def queue_status() -> None:
     """The queue at a glance; refreshes itself while anything is queued or running."""
     active = bool(training.training_queue().snapshots(active_only=True))
 
-    @st.fragment(run_every=5.0 if active else None)
+    @refreshing_fragment(5.0 if active else None)
     def status():
         lines = queue_lines()
         for line in lines:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import classroom, state
 from ui.markdown import escape
+from ui.refresh import refreshing_fragment
 from ui.store import job_store
 from vae import runs
 from vae.classroom import ClassroomPolicy
@@ -142,7 +143,7 @@ def follow_finished_jobs() -> bool:
 def job_status(snap_id: str) -> None:
     """A small self-refreshing progress line for one job; reruns the page when it ends."""
 
-    @st.fragment(run_every=1.0)
+    @refreshing_fragment(1.0)
     def status():
         snap = training_queue().snapshot(snap_id)
         if snap is None or not snap.active:
