@@ -1,6 +1,8 @@
 """Latent explorer: the latent map (digits decoded in the browser while you drag), the posterior of
 a test image, a walk between two digits, your own drawing on the map, and the manifold grid."""
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
@@ -62,9 +64,14 @@ def sliders(latent_dim: int) -> np.ndarray:
     return z
 
 
+def digit_png(decoder, z) -> bytes:
+    return png(enlarge(decoder(z[None, :])[0], DIGIT_SCALE))
+
+
 def digit_download(decoder, z, key: str) -> None:
-    st.download_button("Download this digit (PNG)", png(enlarge(decoder(z[None, :])[0], DIGIT_SCALE)),
-                       file_name="digit.png", mime="image/png", key=key)
+    """Made when asked for, not on every move of a slider (a PNG and a media file each time)."""
+    st.download_button("Download this digit (PNG)", partial(digit_png, decoder, z.copy()), file_name="digit.png",
+                       mime="image/png", key=key, on_click="ignore")
 
 
 def pick_by_digit(labels, digit_changed: bool) -> None:
@@ -212,7 +219,8 @@ def server_digit_fallback(decoder, z, z_test, labels, plane) -> None:
 
 
 def explorer(run, encoder, decoder, z_test, data, payload) -> None:
-    """Four fragments: each reruns alone and sends the map only its own part of the state."""
+    """Four fragments (and the sliders' inside the map's): each reruns alone and sends the map only its
+    own part of the state."""
     latent_dim = decoder.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
     plane = state.map_plane(run)  # the payload's plane: the same function of the same encodings
@@ -222,29 +230,39 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
         if payload is not None:
             map_state(run.name, {k: overlays.get(k) for k in keys}, key=f"latent-map-{part}-{run.name}")
 
+    def point_controls() -> np.ndarray:
+        """The sliders and what follows from them: a fragment of its own inside the map's (below), so a
+        slider's move reruns only this, and the map's large payload is neither rebuilt nor hashed
+        again; the browser's map hears the new point through map_state."""
+        z = sliders(latent_dim)
+        overlays["show_grid"] = st.toggle("Digits behind the map", key="map_show_grid", disabled=payload is None)
+        digit_download(decoder, z, key="download_digit")
+        overlays["z"] = np.round(z, 4).tolist()
+        follow.lead_point(overlays["z"])  # students who follow the teacher see this point
+        send("state", ("z", "show_grid"))
+        return z
+
+    point_controls_fragment = st.fragment(point_controls)
+
     @st.fragment
     def map_panel():
         clamp_slider_state(shown)
         map_column, controls = st.columns([3, 1], gap="medium")
-        picked = None
-        if payload is not None:
-            with map_column:
-                result = latent_map(payload, key=f"latent-map-{run.name}")
-                apply_map_release(result, shown)
-                picked = result.picked
-                st.caption("Each dot is a test image, placed where the encoder puts it (colours: digits). "
-                           "Press and drag anywhere: the digit for that point is drawn as you move. "
-                           "Click a dot to see its posterior below.")
-        with controls:
-            z = sliders(latent_dim)
-            overlays["show_grid"] = st.toggle("Digits behind the map", key="map_show_grid", disabled=payload is None)
-            digit_download(decoder, z, key="download_digit")
-        if payload is None:
+        if payload is None:  # the server draws the digit after each move: sliders and digit rerun together
+            with controls:
+                z = point_controls()
             with map_column:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane)
-        overlays["z"] = np.round(z, 4).tolist()
-        follow.lead_point(overlays["z"])  # students who follow the teacher see this point
-        send("state", ("z", "show_grid"))
+            return
+        with map_column:
+            result = latent_map(payload, key=f"latent-map-{run.name}")
+            apply_map_release(result, shown)  # before the sliders are drawn: they take the released point
+            st.caption("Each dot is a test image, placed where the encoder puts it (colours: digits). "
+                       "Press and drag anywhere: the digit for that point is drawn as you move. "
+                       "Click a dot to see its posterior below.")
+        with controls:
+            point_controls_fragment()
+        picked = result.picked
         if isinstance(picked, int) and 0 <= picked < len(z_test):
             st.session_state.posterior_index = picked
             st.rerun(scope="app")  # the posterior section, its own fragment, shows the picked image
