@@ -42,7 +42,9 @@ def main() -> None:
     mode = "classroom mode, a signed-in teacher and " if args.classroom else ""
     print(f"{mode}{figures['sessions']} sessions, {figures['moves']} slider moves in {args.seconds:.0f} s while "
           f"{args.trainings} default training(s) run back to back: median {figures['median_ms']} ms, "
-          f"p95 {figures['p95_ms']} ms (goal 250); worst session p95 {figures['worst_session_p95_ms']} ms; "
+          f"p95 {figures['p95_ms']} ms (goal 250); once every session had joined, p95 "
+          f"{figures['p95_after_joining_ms']} ms of {figures['moves_after_joining']} moves; worst session p95 "
+          f"{figures['worst_session_p95_ms']} ms; "
           f"errors {figures['errors']}; server RSS {figures['server_rss_mb']} MB; trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "
           "within the load's time)")

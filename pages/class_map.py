@@ -68,7 +68,8 @@ def question_panel(run) -> None:
     me = classroom.person()
     st.subheader(f"Question {question.id}: {question.sentence()}")
     if question.kind == "encode":
-        st.image(enlarge(state.test_set().x_test[question.image], 5), caption=f"test image {question.image}")
+        st.image(state.image_png(enlarge(state.test_set().x_test[question.image], 5)),
+                 caption=f"test image {question.image}")
         mine = board.board().my_guess(me)
         if me.role == TEACHER and not question.revealed:
             st.caption(f"Students tap their guess on their own map: {len(board.board().guesses())} so far, the grey "
@@ -99,7 +100,7 @@ def reveal_text(run, question) -> None:
         guesses = board.board().guesses()
         right = sum(g == question.answer for g in guesses)
         decoded = state.decoder(run)(np.asarray(question.z, np.float32)[None, :])[0]
-        st.image(enlarge(decoded, 5), caption="what the decoder draws there")
+        st.image(state.image_png(enlarge(decoded, 5)), caption="what the decoder draws there")
         st.success(f"It draws a {question.answer}: {right} of {len(guesses)} guessed it.")
 
 
@@ -225,7 +226,7 @@ def open_drawing(run) -> None:
                               key="open_drawing")
         p = placed[chosen]
         reconstruction = state.decoder(run)(p.z[None, :].astype(np.float32))[0]
-        st.image(digit_rows([[p.drawing.pixels, reconstruction]], scale=8),
+        st.image(state.image_png(digit_rows([[p.drawing.pixels, reconstruction]], scale=8)),
                  caption=f"the drawing as the model saw it, and its reconstruction: it landed among the "
                          f"{p.cluster}s" + (" (a surprise)" if p.surprise else ""))
 

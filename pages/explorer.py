@@ -113,7 +113,7 @@ def posterior_section(encoder, decoder, data, plane, overlays) -> None:
     else:
         overlays["samples"] = []
     with right:
-        st.image(digit_rows(rows, scale=4), output_format="PNG",
+        st.image(state.image_png(digit_rows(rows, scale=4)),
                  caption=f"test image {index} (a {labels[index]}) and its reconstruction from z_mean"
                  + (f"; below, {SAMPLES} samples z ~ q(z|x), decoded" if len(rows) > 1 else ""))
         spread = np.exp(0.5 * z_log_var)
@@ -169,9 +169,9 @@ def interpolation_section(decoder, z_test, data, overlays) -> None:
     steps = right.slider("Steps", 5, 20, 10, key="walk_steps")
     strip = decoder(explore.walk(start, end, steps))
     overlays["path"] = {"from": np.round(start, 4).tolist(), "to": np.round(end, 4).tolist()}
-    image = digit_rows([list(strip)], scale=3)
-    st.image(image, caption=f"{steps} steps from {name}", output_format="PNG")
-    st.download_button("Download the strip (PNG)", png(image), file_name="interpolation.png", mime="image/png",
+    image_png = state.image_png(digit_rows([list(strip)], scale=3))
+    st.image(image_png, caption=f"{steps} steps from {name}")
+    st.download_button("Download the strip (PNG)", image_png, file_name="interpolation.png", mime="image/png",
                        key="download_strip")
 
 
@@ -298,9 +298,9 @@ def grid_section(run):
             extent = st.slider("Range ±", 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
             st.caption("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0.")
         with right:
-            image, image_png = state.manifold(run, n, extent)
+            image_png = state.manifold(run, n, extent)[1]
             caption = f"{n}×{n} digits decoded over [−{extent:g}, {extent:g}]²"
-            st.image(image, caption=caption, output_format="PNG")
+            st.image(image_png, caption=caption)
             st.download_button("Download the grid (PNG)", image_png, file_name="manifold.png", mime="image/png",
                                key="download_grid")
 

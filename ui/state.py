@@ -173,6 +173,14 @@ def manifold(run: runs.RunSummary, n: int, extent: float) -> tuple[np.ndarray, b
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
+def image_png(image: np.ndarray) -> bytes:
+    """An image as the PNG st.image sends, encoded once for every session that shows it (the same
+    test image, walk or question on many screens; the class map's panels redraw every second or two):
+    given an array, st.image encodes it again on every run."""
+    return png(image)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def prepared_drawing(png: bytes) -> np.ndarray:
     """The pad's drawing, MNIST-style: decoded once per drawing, not on every rerun (the pad keeps
     its value); DrawingError is not cached, but is cheap (the size check comes first)."""

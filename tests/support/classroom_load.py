@@ -29,11 +29,13 @@ def reached_the_map(outcome, value: float) -> bool:
     return any(abs(state["z"][0] - value) < 1e-6 for state in states) or bool(outcome.images)
 
 
-def student(url: str, deadline: float, seed: int, latencies: list, errors: list) -> None:
+def student(url: str, deadline: float, seed: int, latencies: list, errors: list, joined: list) -> None:
+    """Appends (when the move started, its milliseconds) to `latencies`, and when its page had opened to `joined`."""
     rng = random.Random(seed)
     try:
         client = StreamlitClient(url)
         client.open_page("")
+        joined.append(time.monotonic())
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(0.5, 1.5))  # a person drags, looks, drags again
             started = time.perf_counter()
@@ -42,7 +44,7 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list)
             if outcome.exceptions or not reached_the_map(outcome, value):
                 errors.append(f"session {seed}: {outcome.exceptions or 'the new point did not reach the map'}")
                 continue
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append((time.monotonic(), (time.perf_counter() - started) * 1000))
         client.close()
     except Exception as error:  # any failure of a session is an error to report, not a crash
         errors.append(f"session {seed}: {type(error).__name__}: {error}")
@@ -107,11 +109,13 @@ def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: 
     latencies: list[float] = []
     errors: list[str] = []
     teacher_latencies: list[float] = []
-    per_session: list[list[float]] = [[] for _ in range(sessions)]
+    per_session: list[list[tuple[float, float]]] = [[] for _ in range(sessions)]
+    joined: list[float] = []
     deadline = time.monotonic() + seconds
     runs_before = len(list_runs(runs_dir).runs)
     teacher = teacher_queues_trainings(url, trainings, errors, classroom) if trainings or classroom else None
-    threads = [threading.Thread(target=student, args=(url, deadline, n, per_session[n], errors), daemon=True)
+    threads = [threading.Thread(target=student, args=(url, deadline, n, per_session[n], errors, joined),
+                                daemon=True)
                for n in range(sessions)]
     if teacher is not None:
         threads.append(threading.Thread(target=teacher_watches, args=(teacher, deadline, teacher_latencies, errors),
@@ -120,6 +124,10 @@ def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: 
         thread.start()
     for thread in threads:
         thread.join(timeout=seconds + 120)
+    all_joined = max(joined) if len(joined) == sessions else float("inf")
+    # Once every session has opened its page: the class at work, past the burst of a whole class joining.
+    after_joining = [ms for values in per_session for started, ms in values if started >= all_joined]
+    per_session = [[ms for _, ms in values] for values in per_session]
     for values in per_session:
         latencies += values
     saved_during_load = len(list_runs(runs_dir).runs) - runs_before
@@ -130,6 +138,8 @@ def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: 
         "sessions": sessions, "moves": len(latencies), "errors": len(errors), "error_samples": errors[:5],
         "median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
+        "moves_after_joining": len(after_joining),
+        "p95_after_joining_ms": round(percentile(after_joining, 0.95), 1) if after_joining else None,
         "worst_session_median_ms": round(max(medians), 1) if medians else None,
         "worst_session_p95_ms": round(max(p95s), 1) if p95s else None,
         "stuck_sessions": sum(thread.is_alive() for thread in threads),
