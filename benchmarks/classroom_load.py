@@ -18,6 +18,7 @@ from pathlib import Path
 from tests.support.browser_steps import server_rss_mb
 from tests.support.classroom_load import TEACHER_CODE, run_load
 from tests.support.harness import AppServer
+from tests.support.processes import cpu_seconds
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
 from vae.training.lab import train_and_save
@@ -35,7 +36,11 @@ def main() -> None:
     extra_env = {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE} if args.classroom else {}
     server = AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}.log", extra_env)
     try:
+        cpu_before = cpu_seconds(server.process.pid)
         figures = run_load(server.url, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom)
+        # The web server's own CPU (a Streamlit process runs Python on one core at a time), per move.
+        figures["server_cpu_seconds"] = round(cpu_seconds(server.process.pid) - cpu_before, 1)
+        figures["server_cpu_ms_per_move"] = round(1000 * figures["server_cpu_seconds"] / max(1, figures["moves"]), 1)
         figures["server_rss_mb"] = round(server_rss_mb(server.process.pid))
     finally:
         server.stop()
@@ -45,7 +50,9 @@ def main() -> None:
           f"p95 {figures['p95_ms']} ms (goal 250); once every session had joined, p95 "
           f"{figures['p95_after_joining_ms']} ms of {figures['moves_after_joining']} moves; worst session p95 "
           f"{figures['worst_session_p95_ms']} ms; "
-          f"errors {figures['errors']}; server RSS {figures['server_rss_mb']} MB; trainings saved "
+          f"errors {figures['errors']}; server CPU {figures['server_cpu_seconds']} s "
+          f"({figures['server_cpu_ms_per_move']} ms a move, joining and the teacher's page included); "
+          f"server RSS {figures['server_rss_mb']} MB; trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "
           "within the load's time)")
     if args.classroom:

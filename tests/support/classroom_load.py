@@ -38,13 +38,13 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list,
         joined.append(time.monotonic())
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(0.5, 1.5))  # a person drags, looks, drags again
-            started = time.perf_counter()
+            began, started = time.monotonic(), time.perf_counter()
             value = round(rng.uniform(-4, 4), 2)
             outcome = client.set_slider("z1", value)
             if outcome.exceptions or not reached_the_map(outcome, value):
                 errors.append(f"session {seed}: {outcome.exceptions or 'the new point did not reach the map'}")
                 continue
-            latencies.append((time.monotonic(), (time.perf_counter() - started) * 1000))
+            latencies.append((began, (time.perf_counter() - started) * 1000))
         client.close()
     except Exception as error:  # any failure of a session is an error to report, not a crash
         errors.append(f"session {seed}: {type(error).__name__}: {error}")
