@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ui import board, classroom, state
-from ui.drawing_pad.mount import drawing_pad
+from ui.drawing_pad.mount import drawing_in_state, drawing_pad
 from ui.latent_map.mount import latent_map, map_state
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
@@ -25,8 +25,9 @@ REFRESH_SECONDS = 1.0  # the board and the question reach every student's screen
 PROJECTOR_REFRESH_SECONDS = 0.5  # ... and the projector's (the teacher's, or local mode's one screen)
 
 
-def send_drawing(png: bytes | None) -> None:
-    digit = st.session_state.get("board_digit")
+def send_drawing() -> None:
+    """Send's callback, with the pad's drawing and the chosen digit as the press carried them."""
+    digit, png = st.session_state.get("board_digit"), drawing_in_state("board_pad")
     if png is None:
         st.session_state.send_notice = "Draw a digit on the pad first."
         return
@@ -44,10 +45,12 @@ def draw_and_send() -> None:
     """A fragment: drawing, picking the digit and sending rerun this part alone, so the map's
     weights (~1 MB for the default) are not sent to the phone again for each of them."""
     st.subheader("Draw a digit for the class map")
-    png = drawing_pad(key="board_pad")
+    drawing_pad(key="board_pad")
     st.pills("Which digit did you draw?", list(range(10)), key="board_digit")
-    st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing, args=(png,),
-              disabled=st.session_state.get("board_digit") is None)
+    # Never disabled until a digit is chosen: that would hang on the rerun a tap on a pill starts, and
+    # on a class map refreshing every second Streamlit can pre-empt it (a phone once showed its pill
+    # chosen and Send still disabled). Send checks what it carries, and says what is missing.
+    st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing)
     notice = st.session_state.pop("send_notice", None)
     if notice:
         (st.success if notice.startswith("Sent") else st.info)(notice)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.conftest import wait_until
 from tests.e2e import test_classroom
 from tests.e2e.test_classroom import signed_in_teacher
-from tests.support.class_room import board_of, send_drawing, student
+from tests.support.class_room import ONE, board_of, pad_png, send_drawing, student
 
 class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
 def test_drawings_reach_the_teachers_map_and_a_students_forged_teacher_events_change_nothing(class_server):
@@ -15,6 +15,12 @@ def test_drawings_reach_the_teachers_map_and_a_students_forged_teacher_events_ch
     ada = student(class_server.url, "Ada")
     bob = student(class_server.url, "Bob")
     try:
+        # Send is never disabled (a rerun it would hang on can be pre-empted): it says what is missing.
+        nothing = bob.click("Send it to the class map")
+        assert any("Draw a digit on the pad first." in text for text in nothing.texts), nothing.texts
+        bob.set_component_state("latent_lab_drawing_pad", {"png": pad_png(ONE)})
+        undecided = bob.click("Send it to the class map")
+        assert any("Say which digit you drew" in text for text in undecided.texts), undecided.texts
         sent = send_drawing(ada, 1)
         assert any("Sent: your 1 is on the class map." in text for text in sent.texts), sent.texts
         assert not sent.exceptions

@@ -23,6 +23,13 @@ def drawing_pad(key: str) -> bytes | None:
     return png_bytes(result.png)
 
 
+def drawing_in_state(key: str) -> bytes | None:
+    """The pad's drawing as the browser last sent it (for a callback: a button's press carries every
+    widget's latest value, even if the rerun that would have shown it was pre-empted)."""
+    value = st.session_state.get(key)
+    return png_bytes(value.get("png") if hasattr(value, "get") else None)
+
+
 def png_bytes(data_url) -> bytes | None:
     """The PNG inside the pad's data URL, or None for an empty or malformed value."""
     if not isinstance(data_url, str) or not data_url.startswith(PNG_PREFIX):
