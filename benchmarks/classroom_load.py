@@ -5,9 +5,13 @@ session queues default trainings that run back to back.
 Bounded in time and count; stops by itself. Goal (issue 9): with 40 sessions and two trainings,
 slider p95 <= 250 ms, 0 errors, both trainings saved. With --classroom (issue 12) the server runs in
 classroom mode: the session that queues the trainings signs in as the teacher first, then keeps
-the Classroom page (its tools, the connected count) open, reloading it every 5 s.
+the Classroom page (its tools, the connected count) open, reloading it every 5 s. With --servers N
+(issue 19) N web server processes share the runs folder and the students are spread over them: what
+a second process (a second core) adds for the explorer's load. Each keeps its own board, classroom
+state and training queue (the teacher and the trainings are on the first): sharing those is not built.
 
 Run: .venv/bin/python -m benchmarks.classroom_load [--sessions 40] [--seconds 60] [--trainings 2] [--classroom]
+     [--servers 1]
 """
 
 import argparse
@@ -30,27 +34,37 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--trainings", type=int, default=2)
     parser.add_argument("--classroom", action="store_true", help="classroom mode, with a signed-in teacher")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="web server processes on one runs folder, students spread over them in turn (the "
+                             "teacher and the trainings on the first; each keeps its own board and queue)")
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
     train_and_save(preset("default").replace(epochs=1, train_subset=5000), load_mnist(), runs_dir, "class-demo")
     extra_env = {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE} if args.classroom else {}
-    server = AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}.log", extra_env)
+    servers = [AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}-{n}.log", extra_env)
+               for n in range(args.servers)]
     try:
-        cpu_before = cpu_seconds(server.process.pid)
-        figures = run_load(server.url, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom)
-        # The web server's own CPU (a Streamlit process runs Python on one core at a time), per move.
-        figures["server_cpu_seconds"] = round(cpu_seconds(server.process.pid) - cpu_before, 1)
+        cpu_before = [cpu_seconds(server.process.pid) for server in servers]
+        figures = run_load([server.url for server in servers], args.sessions, args.seconds, args.trainings, runs_dir,
+                           args.classroom)
+        # The web servers' own CPU (a Streamlit process runs Python on one core at a time), per move.
+        cpu = [cpu_seconds(server.process.pid) - before for server, before in zip(servers, cpu_before, strict=True)]
+        figures["server_cpu_seconds"] = round(sum(cpu), 1)
+        figures["server_cpu_seconds_each"] = [round(seconds, 1) for seconds in cpu]
         figures["server_cpu_ms_per_move"] = round(1000 * figures["server_cpu_seconds"] / max(1, figures["moves"]), 1)
-        figures["server_rss_mb"] = round(server_rss_mb(server.process.pid))
+        figures["server_rss_mb"] = round(sum(server_rss_mb(server.process.pid) for server in servers))
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
     mode = "classroom mode, a signed-in teacher and " if args.classroom else ""
-    print(f"{mode}{figures['sessions']} sessions, {figures['moves']} slider moves in {args.seconds:.0f} s while "
+    where = f" on {args.servers} server processes" if args.servers > 1 else ""
+    print(f"{mode}{figures['sessions']} sessions{where}, {figures['moves']} slider moves in {args.seconds:.0f} s while "
           f"{args.trainings} default training(s) run back to back: median {figures['median_ms']} ms, "
           f"p95 {figures['p95_ms']} ms (goal 250); once every session had joined, p95 "
           f"{figures['p95_after_joining_ms']} ms of {figures['moves_after_joining']} moves; worst session p95 "
           f"{figures['worst_session_p95_ms']} ms; "
           f"errors {figures['errors']}; server CPU {figures['server_cpu_seconds']} s "
+          f"{figures['server_cpu_seconds_each'] if args.servers > 1 else ''} "
           f"({figures['server_cpu_ms_per_move']} ms a move, joining and the teacher's page included); "
           f"server RSS {figures['server_rss_mb']} MB; trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "

@@ -104,8 +104,11 @@ def wait_for_saved_runs(runs_dir: Path, count: int, timeout: float) -> int:
     return len(list_runs(runs_dir).runs)
 
 
-def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: Path,
+def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int, runs_dir: Path,
              classroom: bool = False) -> dict:
+    """`url`: the server, or several (students spread over them in turn; the teacher on the first)."""
+    urls = [url] if isinstance(url, str) else list(url)
+    url = urls[0]
     latencies: list[float] = []
     errors: list[str] = []
     teacher_latencies: list[float] = []
@@ -114,7 +117,7 @@ def run_load(url: str, sessions: int, seconds: float, trainings: int, runs_dir: 
     deadline = time.monotonic() + seconds
     runs_before = len(list_runs(runs_dir).runs)
     teacher = teacher_queues_trainings(url, trainings, errors, classroom) if trainings or classroom else None
-    threads = [threading.Thread(target=student, args=(url, deadline, n, per_session[n], errors, joined),
+    threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined),
                                 daemon=True)
                for n in range(sessions)]
     if teacher is not None:
