@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command's name (which may hold spaces and parentheses)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def children_of(pid: int) -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(int(stat.parent.name))
         except OSError:
             continue
         if int(fields[1]) == pid:
@@ -20,14 +26,12 @@ def children_of(pid: int) -> list[int]:
 def running(pid: int) -> bool:
     """Alive and not a zombie (a zombie has exited; its parent is gone or has not reaped it)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return _stat_fields(pid)[0] != "Z"
     except OSError:
         return False
 
 
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user + system) a process has used so far."""
-    import os
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

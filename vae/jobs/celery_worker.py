@@ -103,12 +103,6 @@ class Relay:
         self.returncode = returncode
         self.exited.set()
 
-    def cancelled(self) -> bool:
-        try:
-            return bool(self.client.exists(key("dispatch", self.token, "cancelled")))
-        except redis.RedisError:
-            return False
-
     def follow_commands(self) -> None:
         """The web server's Stop, Watch and kill, handed to the training process: every one sent for
         this job, from the first (one sent before this worker claimed it was meant for it too)."""
@@ -146,6 +140,7 @@ class TrainingMachine:
 
     def __init__(self, broker_url: str, name: str):
         self.client = redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
+        self._claim = self.client.register_script(CLAIM_SCRIPT)
         self.name = name
         self.busy_with: str | None = None
         self.relay: Relay | None = None
@@ -189,8 +184,7 @@ class TrainingMachine:
 
     def train(self, job_id: str, token: str, fields: dict) -> str:
         """One job, start to end; what the web server hears is on the job's stream."""
-        outcome = self.client.register_script(CLAIM_SCRIPT)(
-            keys=claim_keys(job_id, token), args=[json.dumps({"token": token, "worker": self.name})])
+        outcome = self._claim(keys=claim_keys(job_id, token), args=[json.dumps({"token": token, "worker": self.name})])
         if outcome != CLAIMED:
             return "claimed by another dispatch" if outcome == CLAIMED_BY_ANOTHER else "taken back before it started"
         relay = self.relay = Relay(self.client, job_id, token)
@@ -227,7 +221,7 @@ class TrainingMachine:
             relay.hand_over(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
                                            fields.get("owner")))
             relay.exited.wait()
-            if relay.finished is not None and not relay.cancelled():
+            if relay.finished is not None:
                 self.client.set(key("job", relay.job_id, "run"), pack_run(Path(folder) / fields["name"]),
                                 ex=RUN_TTL_SECONDS)
                 relay.publish(relay.finished)
