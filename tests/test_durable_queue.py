@@ -5,13 +5,16 @@ backends, is tests/test_queue_backends.py."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from types import SimpleNamespace
 
 from tests.conftest import TINY
 from tests.test_training_queue import StandInWorker
 from vae import classroom
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Limits, Person
 from vae.jobs.queue import TrainingQueue
-from vae.jobs.store import STORE_FILE, JobStore
+from vae.jobs.store import STORE_FILE, JobStore, restore
 
 SMALL = TINY.replace(epochs=2, train_subset=512)
 THE_TEACHER = Person(TEACHER, "the teacher", browser="t" * 32)
@@ -50,6 +53,33 @@ def test_a_run_saved_just_before_the_server_died_counts_as_completed(runs_dir, s
     again = queue_on(JobStore(path))
     assert again.snapshot(job).state == "completed"
     first.shutdown(), again.shutdown()
+
+
+class DispatchedWorker(StandInWorker):
+    token = "dispatch-1"  # as a Celery dispatch has: what a restarted server follows the job by
+
+
+class FollowingBackend:
+    """A restarted server's Celery backend, as far as restoring goes: it follows a running job, and
+    here reads its Ready at once (as the real reader may, before the queue hears of it)."""
+
+    remote = True
+
+    def follow(self, job, token, command):
+        job.worker = SimpleNamespace(token=token, ready=threading.Event())
+        job.worker.ready.set()
+
+
+def test_a_job_followed_after_a_restart_counts_its_silence_from_the_restart(runs_dir):
+    path = runs_dir / STORE_FILE
+    first = TrainingQueue(slots=1, worker_factory=DispatchedWorker, store=JobStore(path))
+    job_id = first.submit(SMALL, runs_dir, name="followed")
+    # The server dies while a Celery worker trains it; the new one follows the job again.
+    followed = next(job for job in restore(JobStore(path), FollowingBackend()) if job.id == job_id)
+    assert followed.worker.token == "dispatch-1"
+    # Not silent since the clock's zero: the queue's stall check would have ended it at once (CI saw it).
+    assert followed.silent_seconds(time.monotonic()) < 5
+    first.shutdown()
 
 
 def test_the_store_is_sqlite_in_wal_mode_beside_the_runs_and_survives_a_reopen(runs_dir):

@@ -192,6 +192,7 @@ SERVER = textwrap.dedent("""
     print("STATES", [(s.run_name, s.state, s.position) for s in queue.snapshots()], flush=True)
     queue.wait_until_idle(300)
     print("FINAL", [(s.run_name, s.state) for s in queue.snapshots()], flush=True)
+    print("MESSAGES", {s.run_name: s.message for s in queue.snapshots()}, flush=True)
 """)
 
 
@@ -215,13 +216,14 @@ def test_the_web_server_killed_with_jobs_waiting_finds_them_waiting_in_order(bac
         assert [name for name, _ in waiting] == ["waiting-0", "waiting-1", "waiting-2"][-len(waiting):]
         assert [position for _, position in waiting] == list(range(1, len(waiting) + 1))
         final = dict(eval(second.stdout.readline().removeprefix("FINAL")))
+        messages = eval(second.stdout.readline().removeprefix("MESSAGES"))
     finally:
         second.kill()
         second.wait(timeout=10)
-    assert all(final[f"waiting-{n}"] == "completed" for n in range(3)), final
+    assert all(final[f"waiting-{n}"] == "completed" for n in range(3)), (final, messages)
     # Locally the running job's process ended with the server: interrupted. On Celery its worker
     # went on: the restarted server followed it to the end.
-    assert final["running"] == ("interrupted" if backend.name == "local" else "completed"), final
+    assert final["running"] == ("interrupted" if backend.name == "local" else "completed"), (final, messages)
     assert set(listed(runs_dir)) == {"waiting-0", "waiting-1", "waiting-2"} | (
         set() if backend.name == "local" else {"running"})
 
