@@ -1,9 +1,10 @@
 """A class of students on one server, played over the app's own websocket protocol
 (tests.support.ws_client): N sessions open the latent explorer and move a slider about once a
-second, waiting for the new point to reach the map, while one more session queues default trainings
-that run back to back (in classroom mode, signed in as the teacher, reloading the Classroom page).
-Bounded in time and count. Used by benchmarks/classroom_load.py (40 or 100 sessions) and by the
-test suite's small classroom (5 sessions)."""
+second, waiting for the new point to reach the map (between moves rerunning what the page refreshes
+on a timer, as a browser does: the sidebar's queue while trainings run), while one more session
+queues default trainings that run back to back (in classroom mode, signed in as the teacher,
+reloading the Classroom page). Bounded in time and count. Used by benchmarks/classroom_load.py
+(40 or 100 sessions) and by the test suite's small classroom (5 sessions)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,20 @@ def reached_the_map(outcome, value: float) -> bool:
     return any(abs(state["z"][0] - value) < 1e-6 for state in states) or bool(outcome.images)
 
 
-def student(url: str, deadline: float, seed: int, latencies: list, errors: list, joined: list) -> None:
-    """Appends (when the move started, its milliseconds) to `latencies`, and when its page had opened to `joined`."""
+def student(url: str, deadline: float, seed: int, latencies: list, errors: list, joined: list,
+            refreshes: list) -> None:
+    """Appends (when the move started, its milliseconds) to `latencies`, and when its page had opened to
+    `joined`; the milliseconds of each timed refresh its browser would make (the sidebar's queue while
+    trainings run) to `refreshes`."""
     rng = random.Random(seed)
     try:
         client = StreamlitClient(url)
         client.open_page("")
         joined.append(time.monotonic())
+        due: dict[str, float] = {}
         while time.monotonic() < deadline:
-            time.sleep(rng.uniform(0.5, 1.5))  # a person drags, looks, drags again
+            # A person drags, looks, drags again; meanwhile the browser reruns the page's timed parts.
+            wait_refreshing(client, time.monotonic() + rng.uniform(0.5, 1.5), due, refreshes, errors, seed)
             began, started = time.monotonic(), time.perf_counter()
             value = round(rng.uniform(-4, 4), 2)
             outcome = client.set_slider("z1", value)
@@ -48,6 +54,26 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list,
         client.close()
     except Exception as error:  # any failure of a session is an error to report, not a crash
         errors.append(f"session {seed}: {type(error).__name__}: {error}")
+
+
+def wait_refreshing(client: StreamlitClient, until: float, due: dict, refreshes: list, errors: list, seed: int) -> None:
+    """Until `until`, rerun each fragment the page asked to refresh (`run_every`) when it is due, as
+    its browser's timers do; `due`: fragment id -> when it next runs."""
+    while (now := time.monotonic()) < until:
+        for gone in set(due) - set(client.timers):
+            del due[gone]
+        for fragment_id, interval in client.timers.items():
+            due.setdefault(fragment_id, now + interval)
+        ready = [fragment_id for fragment_id, when in due.items() if when <= now]
+        for fragment_id in ready:
+            started = time.perf_counter()
+            outcome = client.rerun_fragment(fragment_id)
+            refreshes.append((time.perf_counter() - started) * 1000)
+            if outcome.exceptions:
+                errors.append(f"session {seed} refreshing: {outcome.exceptions}")
+            if fragment_id in due:
+                due[fragment_id] = time.monotonic() + client.timers.get(fragment_id, 0.0)
+        time.sleep(max(0.0, min([until, *due.values()]) - time.monotonic()))
 
 
 TEACHER_CODE = "LOAD-TEST-CODE"
@@ -117,8 +143,9 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     deadline = time.monotonic() + seconds
     runs_before = len(list_runs(runs_dir).runs)
     teacher = teacher_queues_trainings(url, trainings, errors, classroom) if trainings or classroom else None
-    threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined),
-                                daemon=True)
+    refreshes: list[float] = []
+    threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined,
+                                                      refreshes), daemon=True)
                for n in range(sessions)]
     if teacher is not None:
         threads.append(threading.Thread(target=teacher_watches, args=(teacher, deadline, teacher_latencies, errors),
@@ -146,6 +173,8 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
         "worst_session_median_ms": round(max(medians), 1) if medians else None,
         "worst_session_p95_ms": round(max(p95s), 1) if p95s else None,
         "stuck_sessions": sum(thread.is_alive() for thread in threads),
+        "refreshes": len(refreshes),
+        "refresh_p95_ms": round(percentile(refreshes, 0.95), 1) if refreshes else None,
         "trainings_queued": trainings, "trainings_saved_during_load": saved_during_load,
         "trainings_saved": saved,
         "teacher_page_loads": len(teacher_latencies),

@@ -45,6 +45,7 @@ class StreamlitClient:
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}
         self.components: dict[str, tuple[str, str]] = {}
+        self.timers: dict[str, float] = {}  # fragment id -> seconds: the `run_every` a browser keeps running
 
     def close(self) -> None:
         self.socket.close()
@@ -92,7 +93,9 @@ class StreamlitClient:
 
     def rerun_fragment(self, fragment_id: str) -> RunOutcome:
         """What the browser sends for a fragment's `run_every`: that fragment alone runs again."""
-        return self._send_and_wait(self._rerun(fragment_id))
+        message = self._rerun(fragment_id)
+        message.rerun_script.is_auto_rerun = fragment_id in self.timers
+        return self._send_and_wait(message)
 
     def fetch(self, media_url: str) -> bytes:
         with urllib.request.urlopen(self.base_url + media_url, timeout=self.timeout) as response:
@@ -116,6 +119,8 @@ class StreamlitClient:
 
     def _send_and_wait(self, message: BackMsg) -> RunOutcome:
         started = time.perf_counter()
+        if not message.rerun_script.fragment_id:
+            self.timers = {}  # a whole run: its fragments say again which refresh themselves
         self.socket.send(message.SerializeToString())
         outcome = RunOutcome(0.0)
         deadline = started + self.timeout
@@ -132,6 +137,11 @@ class StreamlitClient:
                 self.page_hash = forward.navigation.page_script_hash  # the page actually shown
             elif kind == "delta":
                 self._read_delta(forward, outcome)
+            elif kind == "auto_rerun":
+                self.timers[forward.auto_rerun.fragment_id] = forward.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                for fragment_id in forward.stop_auto_rerun.fragment_ids:
+                    self.timers.pop(fragment_id, None)
             elif kind == "script_finished":
                 if forward.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     continue  # the script asked for a rerun (st.rerun): its result comes next
