@@ -7,6 +7,7 @@ BIN = $(VENV)/bin
 # Redis instead of this machine's own worker processes (README: "Training past one machine").
 BROKER ?= $(LATENT_LAB_BROKER)
 WORKERS ?= 1
+SERVERS ?= 1
 
 .PHONY: app classroom worker test clean
 
@@ -26,9 +27,11 @@ app: $(VENV)/.app-installed
 	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m streamlit run app.py
 
 # For a class on the same network: listens on every interface (the only command that does), with
-# roles: prints the teacher code and the address students join at (vae/classroom.py).
+# roles: prints the teacher code and the address students join at (vae/classroom/launch.py).
+# SERVERS=2 (or more): that many web server processes sharing one class (vae/classroom/host.py), for
+# a lecture hall: one Streamlit process uses one core (README, issue 19).
 classroom: $(VENV)/.app-installed
-	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m vae.classroom --port 8501
+	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m vae.classroom --port 8501 --servers $(SERVERS)
 
 # On any machine with this repository: add its cores to the class's pool (WORKERS slots).
 worker: $(VENV)/.app-installed

@@ -6,9 +6,9 @@ Bounded in time and count; stops by itself. Goal (issue 9): with 40 sessions and
 slider p95 <= 250 ms, 0 errors, both trainings saved. With --classroom (issue 12) the server runs in
 classroom mode: the session that queues the trainings signs in as the teacher first, then keeps
 the Classroom page (its tools, the connected count) open, reloading it every 5 s. With --servers N
-(issue 19) N web server processes share the runs folder and the students are spread over them: what
-a second process (a second core) adds for the explorer's load. Each keeps its own board, classroom
-state and training queue (the teacher and the trainings are on the first): sharing those is not built.
+(issue 19) the class runs as `make classroom SERVERS=N` runs it: N web server processes sharing the
+class's board, classroom state and training queue (kept by the class's own process), the students
+spread over them in turn, the teacher and the trainings on the first.
 
 Run: .venv/bin/python -m benchmarks.classroom_load [--sessions 40] [--seconds 60] [--trainings 2] [--classroom]
      [--servers 1]
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.support.browser_steps import server_rss_mb
 from tests.support.classroom_load import TEACHER_CODE, run_load
-from tests.support.harness import AppServer
+from tests.support.harness import AppServer, ClassServers
 from tests.support.processes import cpu_seconds
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
@@ -35,29 +35,38 @@ def main() -> None:
     parser.add_argument("--trainings", type=int, default=2)
     parser.add_argument("--classroom", action="store_true", help="classroom mode, with a signed-in teacher")
     parser.add_argument("--servers", type=int, default=1,
-                        help="web server processes on one runs folder, students spread over them in turn (the "
-                             "teacher and the trainings on the first; each keeps its own board and queue)")
+                        help="web server processes for one class (`make classroom SERVERS=N`: they share the "
+                             "class's board, state and queue, kept by the class's own process); the students "
+                             "spread over them in turn, the teacher and the trainings on the first. Implies "
+                             "--classroom when above 1")
     args = parser.parse_args()
+    args.classroom = args.classroom or args.servers > 1
     runs_dir = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
     train_and_save(preset("default").replace(epochs=1, train_subset=5000), load_mnist(), runs_dir, "class-demo")
-    extra_env = {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE} if args.classroom else {}
-    servers = [AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}-{n}.log", extra_env)
-               for n in range(args.servers)]
+    log = runs_dir.parent / f"{runs_dir.name}.log"
+    if args.servers > 1:
+        launched = ClassServers(runs_dir, default_cache_dir(), log, args.servers,
+                                {"LATENT_LAB_TEACHER_CODE": TEACHER_CODE})
+        urls, pids = launched.urls, launched.pids()  # the class's own process first, then its web servers
+    else:
+        extra_env = {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE} if args.classroom else {}
+        launched = AppServer(runs_dir, default_cache_dir(), log, extra_env)
+        urls, pids = [launched.url], [launched.process.pid]
     try:
-        cpu_before = [cpu_seconds(server.process.pid) for server in servers]
-        figures = run_load([server.url for server in servers], args.sessions, args.seconds, args.trainings, runs_dir,
-                           args.classroom)
-        # The web servers' own CPU (a Streamlit process runs Python on one core at a time), per move.
-        cpu = [cpu_seconds(server.process.pid) - before for server, before in zip(servers, cpu_before, strict=True)]
+        cpu_before = [cpu_seconds(pid) for pid in pids]
+        figures = run_load(urls, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom)
+        # The web servers' own CPU (a Streamlit process runs Python on one core at a time), per move;
+        # with several, the class's own process (the shared board, state and queue) counts too.
+        cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         figures["server_cpu_seconds"] = round(sum(cpu), 1)
         figures["server_cpu_seconds_each"] = [round(seconds, 1) for seconds in cpu]
         figures["server_cpu_ms_per_move"] = round(1000 * figures["server_cpu_seconds"] / max(1, figures["moves"]), 1)
-        figures["server_rss_mb"] = round(sum(server_rss_mb(server.process.pid) for server in servers))
+        figures["server_rss_mb"] = round(sum(server_rss_mb(pid) for pid in pids))
     finally:
-        for server in servers:
-            server.stop()
+        launched.stop()
     mode = "classroom mode, a signed-in teacher and " if args.classroom else ""
-    where = f" on {args.servers} server processes" if args.servers > 1 else ""
+    where = (f" on {args.servers} web servers sharing the class (CPU: the class's process, then each server)"
+             if args.servers > 1 else "")
     print(f"{mode}{figures['sessions']} sessions{where}, {figures['moves']} slider moves in {args.seconds:.0f} s while "
           f"{args.trainings} default training(s) run back to back: median {figures['median_ms']} ms, "
           f"p95 {figures['p95_ms']} ms (goal 250); once every session had joined, p95 "

@@ -42,7 +42,7 @@ def qr_png(url: str) -> bytes:
 
 def join_panel() -> None:
     st.header("Students join here")
-    url = join_address(int(st.get_option("server.port") or 8501))
+    url = join_address(int(st.get_option("server.port") or 8501))  # the join port, on one of several servers
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
         st.html(f'<style>{JOIN_CSS}</style><div class="join-address">{html.escape(url)}</div>')

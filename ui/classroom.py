@@ -19,7 +19,7 @@ from ui.cookie.mount import set_cookie
 from ui.markdown import escape
 from ui.store import job_store
 from vae import classroom
-from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
+from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person, sharing
 from vae.classroom.board import Board
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
@@ -56,13 +56,16 @@ def teacher_code() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _shared_state(store_path: str) -> ClassroomState:
+    if sharing.shared():  # one of several web servers: the class's own process keeps it
+        return sharing.proxy("classroom_state", ClassroomState)
     return ClassroomState(store=job_store())
 
 
 @st.cache_resource(show_spinner=False)
 def shared_board() -> Board:
-    """The class's board (drawings, the question and its guesses, the teacher's lead): one for the server."""
-    return Board()
+    """The class's board (drawings, the question and its guesses, the teacher's lead): one for the
+    class (on several web servers, kept by the class's own process)."""
+    return sharing.proxy("board", Board) if sharing.shared() else Board()
 
 
 def shared_state() -> ClassroomState:
@@ -108,6 +111,11 @@ def person() -> Person:
     if st.session_state.get(ROLE) == TEACHER:
         return Person(TEACHER, "the teacher", browser=browser, address=address())
     return Person(STUDENT, shared_state().name_of(browser), browser, browser=browser, address=address())
+
+
+def is_teacher() -> bool:
+    """person().role == TEACHER, without looking up a student's name (checked on every rerun)."""
+    return classroom_on() and st.session_state.get(ROLE) == TEACHER
 
 
 def may_change_owner(owner: dict | None) -> bool:

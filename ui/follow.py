@@ -37,9 +37,8 @@ def lead_point(z) -> None:
     """The teacher's point on the explorer's map becomes the lead's, while the teacher leads."""
     if not classroom.classroom_on():
         return
-    me, shared = classroom.person(), classroom.shared_board()
-    if me.role == TEACHER and shared.lead.on:
-        shared.follow(me, z=[float(v) for v in z])
+    if classroom.is_teacher() and (shared := classroom.shared_board()).lead.on:  # every move: students skip it
+        shared.follow(classroom.person(), z=[float(v) for v in z])
 
 
 def follow(page: str, lead) -> None:
@@ -95,7 +94,7 @@ def rerun_if_lead_moved() -> None:
     """Redraw the whole page of a following student whose teacher has moved on since it was drawn.
     Called by the watch below and, first thing, by every fragment that refreshes on its own
     (ui.refresh.refreshing_fragment)."""
-    if (classroom.classroom_on() and classroom.person().role == STUDENT and not st.session_state.get(STEPPED_AWAY)
+    if (classroom.classroom_on() and not classroom.is_teacher() and not st.session_state.get(STEPPED_AWAY)
             and DRAWN in st.session_state and classroom.shared_board().lead.version != st.session_state[DRAWN]):
         st.rerun(scope="app")
 

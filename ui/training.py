@@ -12,7 +12,7 @@ from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from ui.store import job_store
 from vae import runs
-from vae.classroom import ClassroomPolicy
+from vae.classroom import ClassroomPolicy, sharing
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
@@ -25,7 +25,10 @@ def training_queue() -> TrainingQueue:
     """The one queue, shared by every session and kept across reloads; it starts a warm
     training process at once, so the first training starts without waiting for TensorFlow.
     Stale temporary folders of crashed saves are cleared as the server starts, and the line a
-    previous server left (vae.jobs.store) is taken up again."""
+    previous server left (vae.jobs.store) is taken up again. On one of several web servers, the
+    class's own process keeps the queue (vae.classroom.sharing)."""
+    if sharing.shared():
+        return sharing.proxy("training_queue", TrainingQueue)
     runs.remove_stale_temporaries(state.runs_dir(), older_than_seconds=runs.STALE_SECONDS)
     return TrainingQueue.from_environment(policy=ClassroomPolicy(classroom.shared_state), store=job_store())
 

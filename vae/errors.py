@@ -13,7 +13,10 @@ class ConfigError(LabError, ValueError):
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
-        self.field = field
+        self.field, self.message = field, message
+
+    def __reduce__(self):  # rebuilt from both parts when it crosses processes (vae.classroom.sharing)
+        return type(self), (self.field, self.message)
 
 
 class DataError(LabError):

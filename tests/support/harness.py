@@ -60,6 +60,77 @@ class AppServer:
         self.log.close()
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports on 127.0.0.1 (bounded tries)."""
+    for _ in range(50):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        sockets = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def wait_healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.25)
+    return False
+
+
+class ClassServers:
+    """`python -m vae.classroom --servers N` on 127.0.0.1 (what `make classroom SERVERS=N` runs): the
+    class's own process, N web servers sharing its board, state and queue, and the join address
+    that spreads browsers over them. Startup is bounded; stopped (the whole process group) at the end."""
+
+    def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path, servers: int = 2,
+                 extra_env: dict | None = None):
+        self.runs_dir = runs_dir
+        self.port = free_ports(servers + 1)
+        self.join_url = f"http://127.0.0.1:{self.port}"
+        self.urls = [f"http://127.0.0.1:{self.port + n}" for n in range(1, servers + 1)]
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir),
+               **(extra_env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vae.classroom", "--servers", str(servers), "--address", "127.0.0.1",
+             "--port", str(self.port)], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        if not all(wait_healthy(url, self.process, 90) for url in self.urls):
+            self.stop()
+            raise RuntimeError(f"the class's web servers did not start within 90 s; see {log_path}")
+
+    def pids(self) -> list[int]:
+        """The class's own process, then its web servers (its children that run Streamlit)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        servers = [int(pid) for pid in children if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        return [self.process.pid, *servers]
+
+    def stop(self) -> None:
+        self.process.terminate()  # the class's process stops its web servers and training processes
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=10)
+        self.log.close()
+
+
 class PageWatcher:
     """A page plus what it printed: console errors and failed requests fail the test."""
 

@@ -16,7 +16,15 @@ from vae.classroom.codes import (
     new_teacher_code,
     normalise_code,
 )
-from vae.classroom.launch import CLASSROOM_ENV, JOIN_ADDRESS_ENV, join_address, join_url, lan_address, main
+from vae.classroom.launch import (
+    CLASSROOM_ENV,
+    JOIN_ADDRESS_ENV,
+    JOIN_PORT_ENV,
+    join_address,
+    join_url,
+    lan_address,
+    main,
+)
 from vae.classroom.limits import LIMIT_RANGES, STUDENT_MAX_MEMORY_BYTES, Limits, check_capacity, check_training
 from vae.classroom.people import (
     LOCAL,
@@ -40,7 +48,7 @@ from vae.classroom.people import (
 from vae.classroom.state import ClassroomPolicy, ClassroomState
 
 __all__ = [
-    "CLASSROOM_ENV", "JOIN_ADDRESS_ENV", "LIMIT_RANGES", "LOCAL", "MAX_NAMES_PER_DEVICE", "STUDENT",
+    "CLASSROOM_ENV", "JOIN_ADDRESS_ENV", "JOIN_PORT_ENV", "LIMIT_RANGES", "LOCAL", "MAX_NAMES_PER_DEVICE", "STUDENT",
     "STUDENT_MAX_MEMORY_BYTES", "TEACHER", "TEACHER_CODE_ENV", "THIS_MACHINE", "ClassroomError", "ClassroomPolicy",
     "ClassroomState", "Cleared", "Limits", "Person", "check_capacity", "check_teacher_code", "check_training",
     "clear_student_runs", "code_matches", "delete_run", "fixed_teacher_code", "join_address", "join_url", "key_hash",

@@ -14,6 +14,8 @@ from vae.classroom.people import ClassroomError
 
 CLASSROOM_ENV = "LATENT_LAB_CLASSROOM"  # "1": roles on (make classroom sets it; tests use it on 127.0.0.1)
 JOIN_ADDRESS_ENV = "LATENT_LAB_JOIN_ADDRESS"  # the address shown on the join screen, if the guess is wrong
+JOIN_PORT_ENV = "LATENT_LAB_JOIN_PORT"  # the join port, when it is not the web server's own (several servers)
+MAX_SERVERS = 8
 
 
 def lan_address() -> str:
@@ -40,8 +42,10 @@ def join_url(host: str, port: int) -> str:
 
 
 def join_address(port: int) -> str:
-    """What students open: LATENT_LAB_JOIN_ADDRESS's host if set, else this machine's LAN address."""
-    return join_url(os.environ.get(JOIN_ADDRESS_ENV) or lan_address(), port)
+    """What students open: LATENT_LAB_JOIN_ADDRESS's host if set, else this machine's LAN address;
+    at the class's join port if the web server is one of several (LATENT_LAB_JOIN_PORT)."""
+    join_port = os.environ.get(JOIN_PORT_ENV, "")
+    return join_url(os.environ.get(JOIN_ADDRESS_ENV) or lan_address(), int(join_port) if join_port.isdigit() else port)
 
 
 # --- `make classroom` -------------------------------------------------------------------------
@@ -49,20 +53,38 @@ def join_address(port: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the teacher code and the address students join at, then become the web server
-    (listening on every interface, roles on). `python -m vae.classroom [--port 8501]`."""
+    (listening on every interface, roles on); with --servers N, start N web servers that share the
+    class (vae.classroom.host). `python -m vae.classroom [--port 8501] [--servers 1]`."""
     parser = argparse.ArgumentParser(prog="make classroom", description=main.__doc__)
-    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--port", type=int, default=8501, help="the join port (several servers: the next ports too)")
+    parser.add_argument("--servers", type=int, default=1,
+                        help=f"web server processes for the class, 1 to {MAX_SERVERS} (about one per 50 students "
+                             "and core; README, issue 19)")
+    parser.add_argument("--address", default="0.0.0.0", help="where to listen (0.0.0.0: the local network)")
     args = parser.parse_args(argv)
+    if not 1 <= args.servers <= MAX_SERVERS:
+        print(f"error: --servers must be from 1 to {MAX_SERVERS}", file=sys.stderr)
+        return 2
+    if not 1024 <= args.port <= 65535 - args.servers:
+        print("error: --port must leave room for the web servers' ports after it (1024 to 65535)", file=sys.stderr)
+        return 2
     try:
         code = fixed_teacher_code() or new_teacher_code()
     except ClassroomError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"\n  Latent Lab, classroom mode\n  Students join at:  {join_address(args.port)}\n"
+    servers = f" (on {args.servers} web servers, ports {args.port + 1}-{args.port + args.servers})" \
+        if args.servers > 1 else ""
+    print(f"\n  Latent Lab, classroom mode{servers}\n  Students join at:  {join_address(args.port)}\n"
           f"  Teacher code:      {code}   (type it in the sidebar under Teacher; keep it to yourself)\n",
           flush=True)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if args.servers > 1:
+        from vae import runs
+        from vae.classroom.host import run_class  # the class's own process: it imports the training queue
+
+        return run_class(root, args.address, args.port, args.servers, code, runs.default_runs_dir())
     environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = [sys.executable, "-m", "streamlit", "run", os.path.join(root, "app.py"),
-               "--server.address", "0.0.0.0", "--server.port", str(args.port)]
+               "--server.address", args.address, "--server.port", str(args.port)]
     os.execve(sys.executable, command, environment)  # the server takes over this process (Ctrl-C stops it)

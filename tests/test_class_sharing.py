@@ -1,0 +1,143 @@
+"""A class on several web server processes (vae.classroom.sharing, vae.classroom.host): what one web
+server does through a proxy happens to the class's one board, state and queue, with the same rules;
+a process without the class's secret is refused; the join address spreads browsers over the web
+servers. The whole class on real processes is tests/e2e/test_class_servers.py."""
+
+from __future__ import annotations
+
+import http.client
+import pickle
+import secrets
+import threading
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY
+from tests.test_training_queue import StandInWorker
+from vae.classroom import STUDENT, TEACHER, ClassroomError, ClassroomState, Limits, Person, sharing
+from vae.classroom.board import Board
+from vae.classroom.host import Redirector, request_host
+from vae.errors import ConfigError
+from vae.jobs.queue import TrainingQueue
+
+TEACHER_PERSON = Person(TEACHER, "the teacher", browser="t" * 32)
+ADA = Person(STUDENT, "Ada", "a" * 64, browser="a" * 32, address="10.0.0.5")
+TYPES = {"board": Board, "classroom_state": ClassroomState, "training_queue": TrainingQueue}
+
+
+@pytest.fixture
+def served():
+    key = secrets.token_bytes(32)
+    objects = {"board": Board(), "classroom_state": ClassroomState(),
+               "training_queue": TrainingQueue(slots=1, worker_factory=StandInWorker)}
+    address = sharing.serve(objects, key)
+    yield objects, sharing.connect(address, key, TYPES), (address, key)
+    objects["training_queue"].shutdown()
+
+
+def test_a_drawing_sent_through_one_web_server_is_on_the_one_board(served):
+    objects, remote, _ = served
+    drawing = remote["board"].add(ADA, 3, np.full(784, 0.5, np.float32))
+    assert drawing.digit == 3 and [d.id for d in objects["board"].drawings()] == [drawing.id]
+    assert remote["board"].version == objects["board"].version == 1  # attributes are read from the class's board
+    remote["board"].follow(TEACHER_PERSON, on=True, page="explorer", z=[1.0, -2.0])
+    assert objects["board"].lead.on and remote["board"].lead.z == (1.0, -2.0)
+
+
+def test_the_classroom_rules_hold_through_a_proxy_and_their_sentence_comes_back(served):
+    objects, remote, _ = served
+    with pytest.raises(ClassroomError, match="Only the teacher"):
+        remote["board"].clear(ADA)
+    with pytest.raises(ClassroomError, match="Say which digit you drew"):
+        remote["board"].add(ADA, 12, np.zeros(784, np.float32))
+    remote["classroom_state"].set_limits(TEACHER_PERSON, epochs=3)
+    assert objects["classroom_state"].limits.epochs == 3
+    assert remote["classroom_state"].limits == objects["classroom_state"].limits  # a property, read there
+    assert isinstance(remote["classroom_state"].limits, Limits)
+    remote["classroom_state"].register_name("k" * 64, "Grace", "10.0.0.9")
+    with pytest.raises(ClassroomError, match="already called Grace"):
+        remote["classroom_state"].register_name("j" * 64, "grace", "10.0.0.8")
+
+
+def test_one_line_for_every_web_server(served, runs_dir):
+    objects, remote, _ = served
+    job = remote["training_queue"].submit(TINY, runs_dir, name="shared-run")
+    assert [snap.id for snap in objects["training_queue"].snapshots()] == [job]
+    assert remote["training_queue"].snapshot(job).run_name == "shared-run"
+    assert remote["training_queue"].stall_seconds == objects["training_queue"].stall_seconds
+
+
+def test_an_error_with_two_parts_crosses_processes_whole():
+    error = ConfigError("epochs", "must be from 1 to 200")
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.field, str(again)) == ("epochs", "epochs: must be from 1 to 200")
+
+
+def test_every_thread_of_a_web_server_may_use_the_proxies(served):
+    objects, remote, _ = served
+    errors = []
+
+    def send(n):
+        try:
+            remote["board"].add(Person(STUDENT, f"S{n}", f"{n:064d}", browser=f"{n:032d}"), n % 10,
+                                np.zeros(784, np.float32))
+        except Exception as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors and len(objects["board"].drawings()) == 8
+
+
+def test_a_process_without_the_class_secret_is_refused(served):
+    _, _, (address, _) = served
+    with pytest.raises(sharing.SharingError, match="secret does not match"):
+        sharing.connect(address, secrets.token_bytes(32), {"board": Board}, timeout=5)
+
+
+def test_only_public_methods_and_attributes_are_shared(served):
+    _, _, (address, key) = served
+    connections = sharing.Connections(address, key)
+    for member, args in (("_guesses", ()), (sharing.READ, ("_guesses",)), (sharing.READ, ("__class__",)),
+                         ("__init__", ())):
+        with pytest.raises(sharing.SharingError, match="is not shared"):
+            connections.call("board", member, args, {})
+    with pytest.raises(sharing.SharingError, match="nothing shared is called 'runs'"):
+        connections.call("runs", sharing.READ, ("version",), {})
+
+
+def test_the_shared_address_is_this_machine_only():
+    with pytest.raises(sharing.SharingError, match="127.0.0.1"):
+        sharing.parse_address("0.0.0.0:5000")
+    assert sharing.parse_address("127.0.0.1:5000") == ("127.0.0.1", 5000)
+
+
+def test_the_join_address_sends_browsers_to_the_web_servers_in_turn():
+    redirector = Redirector(("127.0.0.1", 0), [9101, 9102])
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    try:
+        places = []
+        for _ in range(3):
+            connection = http.client.HTTPConnection(*redirector.server_address, timeout=10)
+            connection.request("GET", "/class_map?x=1", headers={"Host": "192.168.1.23:8501"})
+            response = connection.getresponse()
+            places.append((response.status, response.getheader("Location")))
+            connection.close()
+        assert places == [(302, f"http://192.168.1.23:{port}/class_map?x=1") for port in (9101, 9102, 9101)]
+        connection = http.client.HTTPConnection(*redirector.server_address, timeout=10)
+        connection.request("GET", "/", headers={"Host": "evil.example/<script>"})
+        assert connection.getresponse().status == 400
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+
+
+def test_the_host_a_browser_asked_for():
+    assert request_host("192.168.1.23:8501") == "192.168.1.23"
+    assert request_host("laptop.local") == "laptop.local"
+    assert request_host("[fe80::1]:8501") == "[fe80::1]"
+    assert request_host("a b") is None and request_host("") is None
