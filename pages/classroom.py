@@ -21,6 +21,7 @@ from vae.classroom import (
     join_address,
     owner_role,
     pause_students,
+    sharing,
     student_name,
 )
 
@@ -110,7 +111,9 @@ def teacher_tools() -> None:
     active = queue.snapshots(active_only=True)
     students = [s for s in active if owner_role(s.owner) == STUDENT]
     first, second, third = st.columns(3)
-    first.metric("Connected browsers", "?" if connected is None else connected)
+    # On one of several web servers (make classroom SERVERS=2) each counts its own browsers.
+    first.metric("Connected browsers" + (" (this web server)" if sharing.shared() else ""),
+                 "?" if connected is None else connected)
     second.metric("Trainings queued or running", len(active))
     third.metric("Of them by students", len(students))
 
