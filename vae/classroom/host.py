@@ -24,6 +24,7 @@ from vae.classroom.board import Board
 from vae.classroom.codes import TEACHER_CODE_ENV
 from vae.classroom.launch import CLASSROOM_ENV, JOIN_PORT_ENV
 from vae.classroom.state import ClassroomPolicy, ClassroomState
+from vae.errors import LabError
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import JobStore
 
@@ -91,17 +92,26 @@ def web_server_command(root: str, address: str, port: int) -> list[str]:
 
 def run_class(root: str, address: str, port: int, servers: int, code: str, runs_dir) -> int:
     """Serve the class's state, start `servers` web servers on the ports after `port`, and answer
-    `port` with redirects until Ctrl-C or a web server ends."""
-    signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its web servers too
-    key = secrets.token_bytes(32)
-    objects = shared_objects(runs_dir)
-    shared_address = sharing.serve(objects, key)
+    `port` with redirects until Ctrl-C or a web server ends. Problems at start: one sentence, 2."""
     ports = [port + n for n in range(1, servers + 1)]
+    try:
+        redirector = Redirector((address, port), ports)
+    except OSError as error:
+        print(f"error: cannot listen on {address}:{port} ({error.strerror or error})", file=sys.stderr)
+        return 2
+    try:
+        objects = shared_objects(runs_dir)
+    except LabError as error:
+        redirector.server_close()
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    key = secrets.token_bytes(32)
+    shared_address = sharing.serve(objects, key)
     environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code, JOIN_PORT_ENV: str(port),
                    sharing.ADDRESS_ENV: f"{shared_address[0]}:{shared_address[1]}", sharing.KEY_ENV: key.hex()}
     children = [subprocess.Popen(web_server_command(root, address, web_port), env=environment) for web_port in ports]
-    redirector = Redirector((address, port), ports)
     threading.Thread(target=redirector.serve_forever, daemon=True, name="join-redirect").start()
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its web servers too
     try:
         while all(child.poll() is None for child in children):
             try:
@@ -115,6 +125,7 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
         return 0
     finally:
         redirector.shutdown()
+        redirector.server_close()
         for child in children:
             child.terminate()
         for child in children:
