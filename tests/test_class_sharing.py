@@ -111,6 +111,18 @@ def test_only_public_methods_and_attributes_are_shared(served):
         connections.call("runs", sharing.READ, ("version",), {})
 
 
+class Holder:
+    def __init__(self):
+        self.lock = threading.Lock()
+
+
+def test_what_cannot_cross_processes_comes_back_as_a_sentence():
+    key = secrets.token_bytes(32)
+    remote = sharing.connect(sharing.serve({"holder": Holder()}, key), key, {"holder": Holder})
+    with pytest.raises(sharing.SharingError, match="cannot pickle"):
+        _ = remote["holder"].lock
+
+
 def test_the_shared_address_is_this_machine_only():
     with pytest.raises(sharing.SharingError, match="127.0.0.1"):
         sharing.parse_address("0.0.0.0:5000")

@@ -13,7 +13,7 @@ import sys
 import urllib.parse
 
 from tests.conftest import TINY, wait_until
-from tests.support.class_room import NAME_FIELD, board_of, send_drawing, student
+from tests.support.class_room import NAME_FIELD, board_of, join, send_drawing, student
 from tests.support.classroom_load import sign_in_as_teacher
 from tests.support.harness import ROOT, ClassServers, free_ports, wait_healthy
 from tests.support.ws_client import StreamlitClient
@@ -36,7 +36,7 @@ def redirect_of(join_url: str, path: str) -> str:
         connection.close()
 
 
-def test_a_class_on_two_web_servers_is_one_room(tmp_path, mnist_cache_dir, mnist):
+def test_a_class_on_two_web_servers_is_one_room(tmp_path, mnist_cache_dir, mnist, new_phone):
     runs_dir = tmp_path / "runs"
     train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "prepared", "default")
     servers = ClassServers(runs_dir, mnist_cache_dir, tmp_path / "class.log",
@@ -70,6 +70,16 @@ def test_a_class_on_two_web_servers_is_one_room(tmp_path, mnist_cache_dir, mnist
         # The teacher's server sees the line Ada's server added to (unless it is done already).
         assert saved() or any(" by Ada: " in text for text in teacher.open_page("classroom").texts)
         assert wait_until(saved, 300, 1.0, "Ada's run saved")
+
+        # A phone opens the join address (what the QR code holds) and lands on one of the web servers,
+        # whose page and websocket it keeps; the name it typed there is the class's.
+        phone = new_phone()
+        join(phone, servers.join_url, "Grace", "class_map")
+        assert phone.page.url.startswith((first, second)), phone.page.url
+        assert phone.page.get_by_role("textbox", name=NAME_FIELD, exact=True).count() == 0  # named: no prompt
+        taken = other.set_text(NAME_FIELD, "grace")
+        assert any("already called Grace" in text for text in taken.texts), taken.texts
+        phone.assert_clean()
     finally:
         for client in clients:
             client.close()

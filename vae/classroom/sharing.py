@@ -15,8 +15,8 @@ and a handshake per rerun would queue up at the accepting thread under a class's
 
 from __future__ import annotations
 
-import logging
 import os
+import pickle
 import threading
 import time
 from multiprocessing import AuthenticationError
@@ -30,7 +30,6 @@ SHARED = ("board", "classroom_state", "training_queue")
 CONNECT_SECONDS = 60.0  # a web server started with the class's own process waits this long for it
 IDLE_CONNECTIONS = 8  # kept open per web server for the next call (Streamlit runs each rerun in a new thread)
 READ = "__getattribute__"
-log = logging.getLogger(__name__)
 
 
 class SharingError(LabError):
@@ -73,15 +72,17 @@ def _answer(connection: Connection, objects: dict[str, object], methods: dict[st
             except (EOFError, OSError):
                 return
             try:
-                result = ("ok", _call(objects, methods, name, member, args, kwargs))
-                connection.send(result)
-                continue
+                answer = ("ok", _call(objects, methods, name, member, args, kwargs))
             except Exception as error:  # noqa: BLE001 - every failure goes back to the caller, as raised here
                 answer = ("error", error)
             try:
-                connection.send(answer)
-            except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its sentence instead
-                connection.send(("error", SharingError(f"{type(answer[1]).__name__}: {answer[1]}")))
+                data = pickle.dumps(answer)
+            except Exception as error:  # noqa: BLE001 - what cannot be pickled: its sentence instead
+                data = pickle.dumps(("error", SharingError(f"{type(error).__name__}: {error}")))
+            try:
+                connection.send_bytes(data)
+            except (OSError, EOFError):  # the web server went away mid-call
+                return
 
 
 def _call(objects, methods, name: str, member: str, args, kwargs):
