@@ -1,4 +1,4 @@
-"""The class's own process, for a class on several web server processes (`make classroom SERVERS=2`):
+"""The class's own process, for a class on several web server processes (`make classroom SERVERS=3`):
 it keeps the board, the classroom's state and the training queue (whose training processes it
 starts) and serves them to the web servers (vae.classroom.sharing), starts the web servers, one
 per port after the join port, and answers the join address itself, sending each new browser to

@@ -1,4 +1,4 @@
-"""One class on several web server processes of one machine (`make classroom SERVERS=2`). One
+"""One class on several web server processes of one machine (`make classroom SERVERS=3`). One
 Streamlit process runs its sessions' Python on one core at a time, and 100 students moving the
 explorer need more than one core (README, issue 19). The class's own process (vae.classroom.host)
 keeps what every session shares: the board, the classroom's state and the training queue, and
