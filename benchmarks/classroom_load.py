@@ -76,7 +76,8 @@ def main() -> None:
           f"errors {figures['errors']}; server CPU {figures['server_cpu_seconds']} s "
           f"{str(figures['server_cpu_seconds_each']) + ' ' if args.servers > 1 else ''}"
           f"({figures['server_cpu_ms_per_move']} ms a move, joining and the teacher's page included); "
-          f"server RSS {figures['server_rss_mb']} MB; trainings saved "
+          f"server RSS {figures['server_rss_mb']} MB; each student received {figures['student_mb_per_minute']} MB a "
+          "minute (median, uncompressed, joining included); trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "
           "within the load's time)")
     if args.classroom:

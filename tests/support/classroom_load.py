@@ -31,13 +31,14 @@ def reached_the_map(outcome, value: float) -> bool:
 
 
 def student(url: str, deadline: float, seed: int, latencies: list, errors: list, joined: list,
-            refreshes: list) -> None:
+            refreshes: list, received: list) -> None:
     """Appends (when the move started, its milliseconds) to `latencies`, and when its page had opened to
     `joined`; the milliseconds of each timed refresh its browser would make (the sidebar's queue while
-    trainings run) to `refreshes`."""
+    trainings run) to `refreshes`; the bytes the server sent it per minute on the page to `received`."""
     rng = random.Random(seed)
     try:
         client = StreamlitClient(url)
+        opened_at = time.monotonic()
         client.open_page("")
         joined.append(time.monotonic())
         due: dict[str, float] = {}
@@ -51,6 +52,7 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list,
                 errors.append(f"session {seed}: {outcome.exceptions or 'the new point did not reach the map'}")
                 continue
             latencies.append((began, (time.perf_counter() - started) * 1000))
+        received.append(client.bytes_received / ((time.monotonic() - opened_at) / 60))
         client.close()
     except Exception as error:  # any failure of a session is an error to report, not a crash
         errors.append(f"session {seed}: {type(error).__name__}: {error}")
@@ -144,8 +146,9 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     runs_before = len(list_runs(runs_dir).runs)
     teacher = teacher_queues_trainings(url, trainings, errors, classroom) if trainings or classroom else None
     refreshes: list[float] = []
+    received: list[float] = []
     threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined,
-                                                      refreshes), daemon=True)
+                                                      refreshes, received), daemon=True)
                for n in range(sessions)]
     if teacher is not None:
         threads.append(threading.Thread(target=teacher_watches, args=(teacher, deadline, teacher_latencies, errors),
@@ -174,6 +177,7 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
         "worst_session_p95_ms": round(max(p95s), 1) if p95s else None,
         "stuck_sessions": sum(thread.is_alive() for thread in threads),
         "refreshes": len(refreshes),
+        "student_mb_per_minute": round(statistics.median(received) / 1e6, 2) if received else None,
         "refresh_p95_ms": round(percentile(refreshes, 0.95), 1) if refreshes else None,
         "trainings_queued": trainings, "trainings_saved_during_load": saved_during_load,
         "trainings_saved": saved,
