@@ -57,6 +57,12 @@ def test_a_class_on_two_web_servers_is_one_room(tmp_path, mnist_cache_dir, mnist
         (drawing,) = board_of(teacher.open_page("class_map"))["board"]  # on the other server's board
         assert drawing["name"] == "Ada" and drawing["digit"] == 1
 
+        teacher.set_toggle("Students follow me", True)  # the lead, set on the teacher's server...
+        led = ada.open_page("train")  # ...takes Ada, on the other, to the teacher's page
+        assert any("following the teacher" in text for text in led.texts), led.texts
+        teacher.open_page("class_map")
+        teacher.set_toggle("Students follow me", False)
+
         other = StreamlitClient(first)  # the class's names are one list
         clients.append(other)
         other.open_page("class_map")

@@ -122,6 +122,9 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     student.fill("textbox", "Your name (a student's runs carry it)", "Zoë")
     assert "you are Zoë" in student.page.inner_text('[data-testid="stSidebar"]')
     assert "Teacher's tools" not in student.page.inner_text("body")
+    # The rerun drew the code again: let it load before leaving the page, whose images Streamlit then
+    # forgets (under load, leaving at once got a 404 for the image still being fetched: make test).
+    wait_until(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 100"), 20, message="the QR code again")
     student.open_page("Train")
     assert "Delete this run…" not in student.page.inner_text("body")  # the prepared run is the teacher's
     student.assert_clean()
