@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +197,13 @@ def test_a_diverged_run_is_not_saved(runs_dir, small_data):
     with pytest.raises(TrainingDiverged, match="nothing was saved"):
         train_and_save(TINY, data, runs_dir, name="nan")
     assert not (runs_dir / "nan").exists()
+
+
+def test_runs_go_to_the_repositorys_runs_folder_by_default(monkeypatch):
+    """Not into the vae/runs package (where they went since the package was laid out: its code and
+    a run's files side by side, and outside .gitignore's /runs/)."""
+    monkeypatch.delenv(runs.RUNS_DIR_ENV, raising=False)
+    root = Path(__file__).resolve().parents[1]
+    assert runs.default_runs_dir() == root / "runs"
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, "/elsewhere/runs")
+    assert runs.default_runs_dir() == Path("/elsewhere/runs")

@@ -17,7 +17,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 def default_runs_dir() -> Path:
     if os.environ.get(RUNS_DIR_ENV):
         return Path(os.environ[RUNS_DIR_ENV])
-    return Path(__file__).resolve().parent.parent / "runs"
+    return Path(__file__).resolve().parents[2] / "runs"  # the repository's runs/, beside vae/ (not vae/runs/)
 
 
 def validate_run_name(name: str) -> str:
