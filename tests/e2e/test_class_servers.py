@@ -70,6 +70,8 @@ def test_a_class_on_two_web_servers_is_one_room(tmp_path, mnist_cache_dir, mnist
         assert any("already called Ada" in text for text in refused.texts), refused.texts
 
         ada.open_page("train")
+        ada.set_number("Epochs", 1)  # small: the suite's other file runs beside this one on 2 cores
+        ada.set_number("Training images", 512)
         started = ada.click("Start training")
         assert not started.exceptions
         saved = lambda: len(list_runs(runs_dir).runs) == 2  # noqa: E731

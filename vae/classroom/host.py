@@ -109,7 +109,8 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
     shared_address = sharing.serve(objects, key)
     environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code, JOIN_PORT_ENV: str(port),
                    sharing.ADDRESS_ENV: f"{shared_address[0]}:{shared_address[1]}", sharing.KEY_ENV: key.hex()}
-    children = [subprocess.Popen(web_server_command(root, address, web_port), env=environment) for web_port in ports]
+    children = [subprocess.Popen(web_server_command(root, address, web_port), env=environment, cwd=root)
+                for web_port in ports]  # cwd: the repository's .streamlit/config.toml applies, wherever this started
     threading.Thread(target=redirector.serve_forever, daemon=True, name="join-redirect").start()
     signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its web servers too
     try:
