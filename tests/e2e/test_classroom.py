@@ -120,7 +120,7 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     qr = student.page.locator('[data-testid="stImage"] img').first
     wait_until(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 100"), 20, message="the QR code")
     student.fill("textbox", "Your name (a student's runs carry it)", "Zoë")
-    assert "you are Zoë" in student.page.inner_text('[data-testid="stSidebar"]')
+    student.page.locator('[data-testid="stSidebar"]').get_by_text("you are Zoë").wait_for(timeout=60_000)
     assert "Teacher's tools" not in student.page.inner_text("body")
     # The rerun drew the code again: let it load before leaving the page, whose images Streamlit then
     # forgets (under load, leaving at once got a 404 for the image still being fetched: make test).
@@ -135,6 +135,9 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     teacher.page.get_by_text("I am the teacher", exact=True).click()
     teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE.lower())
     teacher.page.get_by_role("button", name="Sign in").click()
+    # Each rerun is awaited by what it draws: under load it may not have begun when the page first
+    # looks idle (make test saw the tools missing once).
+    teacher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
     teacher.wait_idle()
     body = teacher.page.inner_text("body")
     assert "Signed in as the teacher." in body and "Teacher's tools" in body and "Connected browsers" in body
