@@ -40,14 +40,8 @@ class AppServer:
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.25)
+        if wait_healthy(self.url, self.process, 60):
+            return
         self.stop()
         raise RuntimeError(f"streamlit did not start within 60 s; see {log_path}")
 

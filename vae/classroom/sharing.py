@@ -26,7 +26,6 @@ from vae.errors import LabError
 
 ADDRESS_ENV = "LATENT_LAB_SHARED_ADDRESS"  # "127.0.0.1:port": where the class's shared state is served
 KEY_ENV = "LATENT_LAB_SHARED_KEY"  # the secret a process proves it knows (hex)
-SHARED = ("board", "classroom_state", "training_queue")
 CONNECT_SECONDS = 60.0  # a web server started with the class's own process waits this long for it
 IDLE_CONNECTIONS = 8  # kept open per web server for the next call (Streamlit runs each rerun in a new thread)
 READ = "__getattribute__"
@@ -46,8 +45,9 @@ def public_methods(cls: type) -> frozenset[str]:
 
 
 def serve(objects: dict[str, object], key: bytes, port: int = 0) -> tuple[str, int]:
-    """Serve `objects` (each name in SHARED) on 127.0.0.1 (`port`, or a free one) from daemon
-    threads of this process: one per connection, each call run as if made here; returns the address."""
+    """Serve `objects` (by name: the board, the classroom's state, the training queue) on 127.0.0.1
+    (`port`, or a free one) from daemon threads of this process, one per connection, each call run
+    as if made here; returns the address."""
     listener = Listener(("127.0.0.1", port), authkey=key, backlog=128)
     methods = {name: public_methods(type(served)) for name, served in objects.items()}
 
