@@ -48,3 +48,12 @@ def isolated_dirs(tmp_path, monkeypatch):
 @pytest.fixture
 def runs_dir(isolated_dirs):
     return isolated_dirs
+
+
+@pytest.fixture
+def class_db(tmp_path):
+    """A class's store of its own (vae.database), for the board's and the classroom state's tests."""
+    from vae.database import database
+
+    return database(tmp_path / "class-store.sqlite3")
+

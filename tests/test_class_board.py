@@ -48,8 +48,8 @@ def clock():
 
 
 @pytest.fixture
-def board(clock):
-    return Board(clock)
+def board(clock, class_db):
+    return Board(class_db, clock)
 
 
 def test_a_student_sends_drawings_at_a_pace_with_a_digit_and_a_name(board, clock):
@@ -170,8 +170,8 @@ def test_drawings_are_placed_by_the_encoder_and_surprises_are_among_another_digi
     assert place([], encoder, z_test, labels) == []
 
 
-def test_the_board_holds_under_many_students_at_once(clock):
-    board = Board(clock)
+def test_the_board_holds_under_many_students_at_once(clock, class_db):
+    board = Board(class_db, clock)
     board.ask(TEACHER_PERSON, "encode", 1)
     people = [Person(STUDENT, f"S{i}", str(i), browser=str(i)) for i in range(40)]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-import pytest
 
 from tests import test_classroom_mode
 from tests.test_classroom_mode import open_as, sign_in
@@ -19,15 +18,6 @@ ADA_KEY, BOB_KEY = "ada-secret-key-0123456789", "bob-secret-key-0123456789"
 class_mode, class_runs = test_classroom_mode.class_mode, test_classroom_mode.class_runs  # fixtures, shared
 INK = np.zeros(784, np.float32)
 INK[400:420] = 1.0
-
-
-@pytest.fixture(autouse=True)
-def fresh_board():
-    from ui import classroom
-
-    classroom.shared_board.clear()
-    yield
-    classroom.shared_board.clear()
 
 
 def shared():

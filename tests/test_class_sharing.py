@@ -11,54 +11,27 @@ import secrets
 import socket
 import threading
 
-import numpy as np
 import pytest
 
 from tests.conftest import TINY
 from tests.test_training_queue import StandInWorker
-from vae.classroom import STUDENT, TEACHER, ClassroomError, ClassroomState, Limits, Person, sharing
-from vae.classroom.board import Board
+from vae.classroom import STUDENT, TEACHER, Person, sharing
 from vae.classroom.host import Redirector, request_host
 from vae.errors import ConfigError
 from vae.jobs.queue import TrainingQueue
 
 TEACHER_PERSON = Person(TEACHER, "the teacher", browser="t" * 32)
 ADA = Person(STUDENT, "Ada", "a" * 64, browser="a" * 32, address="10.0.0.5")
-TYPES = {"board": Board, "classroom_state": ClassroomState, "training_queue": TrainingQueue}
+TYPES = {"training_queue": TrainingQueue}
 
 
 @pytest.fixture
 def served():
     key = secrets.token_bytes(32)
-    objects = {"board": Board(), "classroom_state": ClassroomState(),
-               "training_queue": TrainingQueue(slots=1, worker_factory=StandInWorker)}
+    objects = {"training_queue": TrainingQueue(slots=1, worker_factory=StandInWorker)}
     address = sharing.serve(objects, key)
     yield objects, sharing.connect(address, key, TYPES), (address, key)
     objects["training_queue"].shutdown()
-
-
-def test_a_drawing_sent_through_one_web_server_is_on_the_one_board(served):
-    objects, remote, _ = served
-    drawing = remote["board"].add(ADA, 3, np.full(784, 0.5, np.float32))
-    assert drawing.digit == 3 and [d.id for d in objects["board"].drawings()] == [drawing.id]
-    assert remote["board"].version == objects["board"].version == 1  # attributes are read from the class's board
-    remote["board"].follow(TEACHER_PERSON, on=True, page="explorer", z=[1.0, -2.0])
-    assert objects["board"].lead.on and remote["board"].lead.z == (1.0, -2.0)
-
-
-def test_the_classroom_rules_hold_through_a_proxy_and_their_sentence_comes_back(served):
-    objects, remote, _ = served
-    with pytest.raises(ClassroomError, match="Only the teacher"):
-        remote["board"].clear(ADA)
-    with pytest.raises(ClassroomError, match="Say which digit you drew"):
-        remote["board"].add(ADA, 12, np.zeros(784, np.float32))
-    remote["classroom_state"].set_limits(TEACHER_PERSON, epochs=3)
-    assert objects["classroom_state"].limits.epochs == 3
-    assert remote["classroom_state"].limits == objects["classroom_state"].limits  # a property, read there
-    assert isinstance(remote["classroom_state"].limits, Limits)
-    remote["classroom_state"].register_name("k" * 64, "Grace", "10.0.0.9")
-    with pytest.raises(ClassroomError, match="already called Grace"):
-        remote["classroom_state"].register_name("j" * 64, "grace", "10.0.0.8")
 
 
 def test_one_line_for_every_web_server(served, runs_dir):
@@ -75,38 +48,37 @@ def test_an_error_with_two_parts_crosses_processes_whole():
     assert (again.field, str(again)) == ("epochs", "epochs: must be from 1 to 200")
 
 
-def test_every_thread_of_a_web_server_may_use_the_proxies(served):
+def test_every_thread_of_a_web_server_may_use_the_proxies(served, runs_dir):
     objects, remote, _ = served
     errors = []
 
-    def send(n):
+    def submit(n):
         try:
-            remote["board"].add(Person(STUDENT, f"S{n}", f"{n:064d}", browser=f"{n:032d}"), n % 10,
-                                np.zeros(784, np.float32))
+            remote["training_queue"].submit(TINY, runs_dir, name=f"from-thread-{n}")
         except Exception as error:  # noqa: BLE001 - collected for the assertion
             errors.append(error)
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert not errors and len(objects["board"].drawings()) == 8
+    assert not errors and len(objects["training_queue"].snapshots()) == 8
 
 
 def test_a_process_without_the_class_secret_is_refused(served):
     _, _, (address, _) = served
     with pytest.raises(sharing.SharingError, match="secret does not match"):
-        sharing.connect(address, secrets.token_bytes(32), {"board": Board}, timeout=5)
+        sharing.connect(address, secrets.token_bytes(32), TYPES, timeout=5)
 
 
 def test_only_public_methods_and_attributes_are_shared(served):
     _, _, (address, key) = served
     connections = sharing.Connections(address, key)
-    for member, args in (("_guesses", ()), (sharing.READ, ("_guesses",)), (sharing.READ, ("__class__",)),
+    for member, args in (("_jobs", ()), (sharing.READ, ("_jobs",)), (sharing.READ, ("__class__",)),
                          ("__init__", ())):
         with pytest.raises(sharing.SharingError, match="is not shared"):
-            connections.call("board", member, args, {})
+            connections.call("training_queue", member, args, {})
     with pytest.raises(sharing.SharingError, match="nothing shared is called 'runs'"):
         connections.call("runs", sharing.READ, ("version",), {})
 

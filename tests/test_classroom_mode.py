@@ -85,8 +85,8 @@ def test_limits_are_checked_for_students_only():
         Limits(epochs=0)
 
 
-def test_only_the_teacher_changes_the_shared_state():
-    shared = ClassroomState()
+def test_only_the_teacher_changes_the_shared_state(class_db):
+    shared = ClassroomState(class_db)
     with pytest.raises(ClassroomError, match="Only the teacher"):
         shared.set_limits(ADA, epochs=3)
     with pytest.raises(ClassroomError, match="Only the teacher"):
@@ -323,8 +323,8 @@ def test_a_fixed_teacher_code_that_is_too_short_is_refused_in_one_line(monkeypat
 # --- Who is who: names, devices, the class run, and nothing secret in an address ---------------------
 
 
-def test_names_are_one_per_person_and_the_teachers_is_kept_for_the_teacher():
-    shared = ClassroomState()
+def test_names_are_one_per_person_and_the_teachers_is_kept_for_the_teacher(class_db):
+    shared = ClassroomState(class_db)
     assert shared.register_name("ada-key", "Ada  Lovelace", "10.0.0.5") == "Ada Lovelace"
     for taken in ("ada lovelace", "ADA LOVELACE", "Ada-Lovelace", "adalovelace"):
         with pytest.raises(ClassroomError, match="already called Ada Lovelace"):
@@ -336,8 +336,8 @@ def test_names_are_one_per_person_and_the_teachers_is_kept_for_the_teacher():
     assert shared.name_of("eve-key") == ""
 
 
-def test_a_device_may_name_only_a_few_students_however_many_sessions_it_opens():
-    shared = ClassroomState()
+def test_a_device_may_name_only_a_few_students_however_many_sessions_it_opens(class_db):
+    shared = ClassroomState(class_db)
     for n in range(classroom.MAX_NAMES_PER_DEVICE):
         shared.register_name(f"key-{n}", f"Student {n}", "10.0.0.66")
     with pytest.raises(ClassroomError, match="students have already joined from this device"):

@@ -95,11 +95,11 @@ def test_the_store_is_sqlite_in_wal_mode_beside_the_runs_and_survives_a_reopen(r
 
 def test_what_the_teacher_set_and_who_joined_survive_a_restart(runs_dir):
     path = runs_dir / STORE_FILE
-    state = ClassroomState(store=JobStore(path))
+    state = ClassroomState(JobStore(path).database)
     state.set_limits(THE_TEACHER, epochs=5, minutes=2)
     state.pin(THE_TEACHER, "class-run", "2026-11-30T09:00:00+00:00")
     state.register_name(ADA.key_hash, "Ada", "10.0.0.5")
-    again = ClassroomState(store=JobStore(path))
+    again = ClassroomState(JobStore(path).database)
     assert again.limits == Limits(epochs=5, minutes=2)
     assert again.pinned()[0] == ("class-run", "2026-11-30T09:00:00+00:00")
     assert again.name_of(ADA.key_hash) == "Ada"

@@ -125,8 +125,8 @@ def test_jobs_run_first_come_first_served_and_every_run_is_saved(make_queue, run
     assert snaps[0].snapshots_received >= 1 and queue.live_snapshot(ids[0]) is None  # ended: the run takes over
 
 
-def test_the_teacher_goes_first_students_are_limited_and_only_owners_cancel(make_queue, runs_dir):
-    state = ClassroomState()
+def test_the_teacher_goes_first_students_are_limited_and_only_owners_cancel(make_queue, runs_dir, class_db):
+    state = ClassroomState(class_db)
     state.set_limits(THE_TEACHER, jobs_per_device=50, epochs=200)
     queue = make_queue(ClassroomPolicy(state))
     fillers = [queue.submit(FILLER, runs_dir, requester=student(f"Filler{n}")) for n in range(capacity(queue))]

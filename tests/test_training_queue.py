@@ -94,8 +94,8 @@ def fake_queue():
 
 
 @pytest.fixture
-def class_queue():
-    state = ClassroomState()
+def class_queue(class_db):
+    state = ClassroomState(class_db)
     queue = make_queue(ClassroomPolicy(state))
     yield queue, state
     queue.shutdown()

@@ -19,8 +19,9 @@ from ui.cookie.mount import set_cookie
 from ui.markdown import escape
 from ui.store import job_store
 from vae import classroom
-from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person, sharing
+from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
 from vae.classroom.board import Board
+from vae.database import SET_ASIDE_KEY
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
 BROWSER_KEY = "browser_key"  # session state: this browser's secret key (a student's key in classroom mode)
@@ -56,21 +57,28 @@ def teacher_code() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _shared_state(store_path: str) -> ClassroomState:
-    if sharing.shared():  # one of several web servers: the class's own process keeps it
-        return sharing.proxy("classroom_state", ClassroomState)
-    return ClassroomState(store=job_store())
+    return ClassroomState(job_store().database)
 
 
 @st.cache_resource(show_spinner=False)
+def _shared_board(store_path: str) -> Board:
+    return Board(job_store().database)
+
+
 def shared_board() -> Board:
     """The class's board (drawings, the question and its guesses, the teacher's lead): one for the
-    class (on several web servers, kept by the class's own process)."""
-    return sharing.proxy("board", Board) if sharing.shared() else Board()
+    class, in its store, which every web server of the class reads (and a restart keeps)."""
+    return _shared_board(str(job_store().path))
 
 
 def shared_state() -> ClassroomState:
-    """What the teacher set and who joined: one for the server, kept in its store."""
+    """What the teacher set and who joined: one for the class, in its store."""
     return _shared_state(str(job_store().path))
+
+
+def store_set_aside() -> str | None:
+    """The sentence saying the class's store could not be read and was set aside, if it was."""
+    return job_store().setting(SET_ASIDE_KEY)
 
 
 def valid_key(key: str) -> bool:

@@ -2,12 +2,13 @@
 run's latent map where its encoder puts them (and marked when that is inside another digit's
 cluster: the model's surprises); the teacher's question, "where will the encoder put this?" or
 "which digit will the decoder draw here?", with everyone's guesses until the answer is revealed;
-and what the teacher shows, for students who follow. Pure Python and numpy, thread-safe: pages
+and what the teacher shows, for students who follow. Pure Python and numpy, kept in the class's
+store (vae.database) so that every process of the class shares it and a restart keeps it: pages
 read it and call its actions, each checked here by the classroom rules."""
 
 from __future__ import annotations
 
-import threading
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -94,22 +95,72 @@ def cluster_of(z: np.ndarray, z_test: np.ndarray, labels: np.ndarray) -> int:
     return int(np.argmax(votes))
 
 
-class Board:
-    """Thread-safe; `version` changes with every change, so a page redraws only when it must."""
+BOARD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS drawings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, author TEXT NOT NULL, name TEXT NOT NULL, digit INTEGER NOT NULL,
+    image BLOB NOT NULL, posted REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sends (author TEXT PRIMARY KEY, at REAL NOT NULL);  -- each browser's last send
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, image INTEGER, z TEXT, point TEXT,
+    revealed INTEGER NOT NULL DEFAULT 0, answer TEXT);
+CREATE TABLE IF NOT EXISTS guesses (
+    question INTEGER NOT NULL, person TEXT NOT NULL, answer TEXT NOT NULL, PRIMARY KEY (question, person));
+"""
+VERSION, DRAWINGS_VERSION = "board.version", "board.drawings_version"  # counters in the store's settings
+HIDE_NAMES, LEAD, QUESTION = "board.hide_names", "board.lead", "board.question"
+KEEP_ANSWERED = 100
 
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock  # for the pace of a student's sends
-        self._lock = threading.Lock()
-        self._drawings: list[Drawing] = []
-        self._next_id = 1
-        self.version = 0
-        self.drawings_version = 0  # changes only with the drawings: where they land is worked out again
-        self.hide_names = False
-        self.question: Question | None = None
-        self._guesses: dict[str, object] = {}  # browser -> (plane point, or digit) for the current question
-        self.answered: list[tuple[Question, dict[str, object]]] = []  # every revealed question, with its guesses
-        self._last_sent: dict[str, float] = {}
-        self.lead = Lead()
+
+class Board:
+    """The class's board, kept in the class's store (vae.database): every process of the class reads
+    and changes the same one, and it survives a restart. `version` changes with every change, so a
+    page redraws only when it must. The rules are checked here, inside the write's transaction."""
+
+    def __init__(self, database, clock=time.time):
+        """`database`: a vae.database.Database; `clock`: wall-clock seconds (shared by processes),
+        for the pace of a student's sends."""
+        self._db = database
+        self._clock = clock
+        database.ensure(BOARD_SCHEMA)
+
+    # --- what pages read -----------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self._db.counter(VERSION)
+
+    @property
+    def drawings_version(self) -> int:
+        """Changes only with the drawings: where they land is worked out again."""
+        return self._db.counter(DRAWINGS_VERSION)
+
+    @property
+    def hide_names(self) -> bool:
+        return bool(self._db.setting(HIDE_NAMES, False))
+
+    @property
+    def lead(self) -> Lead:
+        stored = self._db.setting(LEAD)
+        return _lead(stored) if stored else Lead()
+
+    @property
+    def question(self) -> Question | None:
+        number = self._db.setting(QUESTION)
+        row = self._db.row(f"{_QUESTION_SQL} WHERE id = ?", (number,)) if number else None
+        return _question(row) if row else None
+
+    @property
+    def answered(self) -> list[tuple[Question, dict[str, object]]]:
+        """Every revealed question (the latest KEEP_ANSWERED), with its guesses by person."""
+        rows = self._db.rows(f"{_QUESTION_SQL} WHERE revealed = 1 ORDER BY id DESC LIMIT ?", (KEEP_ANSWERED,))
+        questions = [_question(row) for row in reversed(rows)]
+        guesses: dict[int, dict[str, object]] = {q.id: {} for q in questions}
+        if questions:
+            for number, who, answer in self._db.rows("SELECT question, person, answer FROM guesses WHERE question >= ?",
+                                                     (questions[0].id,)):
+                if number in guesses:
+                    guesses[number][who] = _answer(json.loads(answer))
+        return [(q, guesses[q.id]) for q in questions]
 
     # --- drawings ----------------------------------------------------------------------------------
 
@@ -120,40 +171,51 @@ class Board:
         if person.role == STUDENT and not person.name:
             raise ClassroomError("Type your name first (at the top of the page): the board shows whose drawing "
                                  "is whose.")
-        now = self._clock()
-        with self._lock:
-            if now - self._last_sent.get(person.browser, -1e9) < MIN_SECONDS_BETWEEN_DRAWINGS:
+        now, pixels = self._clock(), _to_bytes(image)
+        with self._db.transaction() as db:
+            last = db.execute("SELECT at FROM sends WHERE author = ?", (person.browser,)).fetchone()
+            if last is not None and now - last[0] < MIN_SECONDS_BETWEEN_DRAWINGS:
                 raise ClassroomError("One drawing at a time: wait a moment before sending the next.")
-            if sum(d.author == person.browser for d in self._drawings) >= MAX_PER_STUDENT and not person.is_teacher:
+            mine = db.execute("SELECT COUNT(*) FROM drawings WHERE author = ?", (person.browser,)).fetchone()[0]
+            if mine >= MAX_PER_STUDENT and not person.is_teacher:
                 raise ClassroomError(f"You have {MAX_PER_STUDENT} drawings on the board, the most one person may.")
-            self._last_sent[person.browser] = now
-            drawing = Drawing(self._next_id, person.browser, person.name, digit, _to_bytes(image))
-            self._next_id += 1
-            self._drawings = [*self._drawings, drawing][-MAX_DRAWINGS:]
-            self.version += 1
-            self.drawings_version += 1
-        return drawing
+            db.execute("INSERT INTO sends VALUES (?, ?) ON CONFLICT(author) DO UPDATE SET at = excluded.at",
+                       (person.browser, now))
+            number = db.execute("INSERT INTO drawings (author, name, digit, image, posted) VALUES (?, ?, ?, ?, ?)",
+                                (person.browser, person.name, digit, pixels, now)).lastrowid
+            db.execute("DELETE FROM drawings WHERE id <= ?", (number - MAX_DRAWINGS,))  # the oldest go first
+            self._db.bump(db, VERSION, DRAWINGS_VERSION)
+        return Drawing(number, person.browser, person.name, digit, pixels, now)
 
     def drawings(self) -> list[Drawing]:
-        with self._lock:
-            return list(self._drawings)
+        return [Drawing(*row) for row in self._db.rows("SELECT id, author, name, digit, image, posted FROM drawings "
+                                                        "ORDER BY id")]
 
     def drawing(self, drawing_id: int) -> Drawing | None:
-        return next((d for d in self.drawings() if d.id == drawing_id), None)
+        row = self._db.row("SELECT id, author, name, digit, image, posted FROM drawings WHERE id = ?", (drawing_id,))
+        return Drawing(*row) if row else None
 
     def clear(self, person: Person) -> int:
         require_teacher(person)
-        with self._lock:
-            cleared, self._drawings = len(self._drawings), []
-            self.version += 1
-            self.drawings_version += 1
+        with self._db.transaction() as db:
+            cleared = db.execute("DELETE FROM drawings").rowcount
+            self._db.bump(db, VERSION, DRAWINGS_VERSION)
         return cleared
 
     def set_hide_names(self, person: Person, hidden: bool) -> None:
         require_teacher(person)
-        with self._lock:
-            self.hide_names = bool(hidden)
-            self.version += 1
+        with self._db.transaction() as db:
+            self._db.set_setting(HIDE_NAMES, bool(hidden), db)
+            self._db.bump(db, VERSION)
+
+    def end_class(self, person: Person) -> None:
+        """Everything on the board goes: drawings, questions and their guesses, the lead, hidden names."""
+        require_teacher(person)
+        with self._db.transaction() as db:
+            for table in ("drawings", "sends", "questions", "guesses"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - the table names above, not input
+            db.execute("DELETE FROM settings WHERE key IN (?, ?, ?)", (HIDE_NAMES, QUESTION, LEAD))
+            self._db.bump(db, VERSION, DRAWINGS_VERSION)
 
     # --- predict, then reveal --------------------------------------------------------------------
 
@@ -161,68 +223,123 @@ class Board:
         require_teacher(person)
         if kind not in KINDS:
             raise ClassroomError(f"A question is one of {', '.join(KINDS)}.")
-        with self._lock:
-            number = (self.question.id + 1) if self.question else 1
-            self.question = Question(number, kind, image, tuple(float(v) for v in z) if z is not None else None,
-                                     _plane_point(point) if point is not None else None)
-            self._guesses = {}
-            self.version += 1
-            return self.question
+        z = tuple(float(v) for v in z) if z is not None else None
+        point = _plane_point(point) if point is not None else None
+        with self._db.transaction() as db:
+            self._drop_unrevealed(db)
+            number = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM questions").fetchone()[0]
+            db.execute("INSERT INTO questions (id, kind, image, z, point) VALUES (?, ?, ?, ?, ?)",
+                       (number, kind, image, json.dumps(z), json.dumps(point)))
+            self._db.set_setting(QUESTION, number, db)
+            self._db.bump(db, VERSION)
+        return Question(number, kind, image, z, point)
 
     def guess(self, person: Person, answer) -> None:
-        """A student's guess: a point on the map (encode) or a digit (decode); the last one counts.
-        The teacher's taps pick points, never guesses (local mode's one person may guess)."""
+        """A student's guess: a point on the map (encode) or a digit (decode). One per person (their
+        key), who must have a name; the last one counts. The teacher's taps pick points, never
+        guesses (local mode's one person may guess)."""
         if person.role == TEACHER:
             raise ClassroomError("The class guesses; the teacher reveals the answer.")
-        with self._lock:
-            question = self.question
+        if person.role == STUDENT and not (person.name and person.key_hash):
+            raise ClassroomError("Type your name first (at the top of the page): each person's guess counts once.")
+        with self._db.transaction() as db:
+            question = self._open_question(db)
             if question is None or question.revealed:
                 raise ClassroomError("There is no open question to answer right now.")
             if question.kind == "encode":
                 answer = _plane_point(answer)
             elif not (isinstance(answer, int) and 0 <= answer <= 9):
                 raise ClassroomError("Pick a digit from 0 to 9.")
-            self._guesses[person.browser] = answer
-            self.version += 1
+            db.execute("INSERT INTO guesses VALUES (?, ?, ?) ON CONFLICT(question, person) DO UPDATE SET "
+                       "answer = excluded.answer", (question.id, _guesser(person), json.dumps(answer)))
+            self._db.bump(db, VERSION)
 
     def guesses(self) -> list:
-        with self._lock:
-            return list(self._guesses.values())
+        number = self._db.setting(QUESTION)
+        return [_answer(json.loads(answer)) for (answer,) in
+                self._db.rows("SELECT answer FROM guesses WHERE question = ?", (number,))] if number else []
 
     def my_guess(self, person: Person):
-        with self._lock:
-            return self._guesses.get(person.browser)
+        number = self._db.setting(QUESTION)
+        row = self._db.row("SELECT answer FROM guesses WHERE question = ? AND person = ?",
+                           (number, _guesser(person))) if number else None
+        return _answer(json.loads(row[0])) if row else None
 
     def reveal(self, person: Person, answer) -> None:
         """Show the answer (the page works it out with the class run: the test image's z_mean on
         the plane, or the digit of the cluster the point is in); guesses are closed."""
         require_teacher(person)
-        with self._lock:
-            if self.question is None or self.question.revealed:
+        with self._db.transaction() as db:
+            question = self._open_question(db)
+            if question is None or question.revealed:
                 raise ClassroomError("Ask a question first.")
-            self.question = Question(**{**self.question.__dict__, "revealed": True, "answer": answer})
-            self.answered = [*self.answered, (self.question, dict(self._guesses))][-100:]
-            self.version += 1
+            db.execute("UPDATE questions SET revealed = 1, answer = ? WHERE id = ?",
+                       (json.dumps(answer, default=float), question.id))
+            db.execute("DELETE FROM questions WHERE revealed = 1 AND id <= ?", (question.id - KEEP_ANSWERED,))
+            db.execute("DELETE FROM guesses WHERE question <= ?", (question.id - KEEP_ANSWERED,))
+            self._db.bump(db, VERSION)
 
     def follow(self, person: Person, on: bool | None = None, page: str | None = None, run: str | None = None,
                z=None) -> Lead:
         """The teacher leads (on), or stops; and what the teacher shows now (page, run, map point)."""
         require_teacher(person)
-        with self._lock:
-            lead = self.lead
+        with self._db.transaction() as db:
+            stored = db.execute("SELECT value FROM settings WHERE key = ?", (LEAD,)).fetchone()
+            lead = _lead(json.loads(stored[0])) if stored else Lead()
             changes = {"on": lead.on if on is None else bool(on), "page": page or lead.page,
                        "run": run if run is not None else lead.run,
                        "z": tuple(round(float(v), 3) for v in z) if z is not None else lead.z}
             if changes != {k: getattr(lead, k) for k in changes}:
-                self.lead = Lead(**changes, version=lead.version + 1)
-                self.version += 1
-            return self.lead
+                lead = Lead(**changes, version=lead.version + 1)
+                self._db.set_setting(LEAD, {**changes, "version": lead.version}, db)
+                self._db.bump(db, VERSION)
+            return lead
 
     def close_question(self, person: Person) -> None:
         require_teacher(person)
-        with self._lock:
-            self.question, self._guesses = None, {}
-            self.version += 1
+        with self._db.transaction() as db:
+            self._drop_unrevealed(db)
+            db.execute("DELETE FROM settings WHERE key = ?", (QUESTION,))
+            self._db.bump(db, VERSION)
+
+    # --- inside ------------------------------------------------------------------------------------
+
+    def _open_question(self, db) -> Question | None:
+        number = db.execute("SELECT value FROM settings WHERE key = ?", (QUESTION,)).fetchone()
+        row = db.execute(f"{_QUESTION_SQL} WHERE id = ?", (json.loads(number[0]),)).fetchone() if number else None
+        return _question(row) if row else None
+
+    def _drop_unrevealed(self, db) -> None:
+        """A question closed or replaced before its answer was shown leaves nothing behind."""
+        db.execute("DELETE FROM guesses WHERE question IN (SELECT id FROM questions WHERE revealed = 0)")
+        db.execute("DELETE FROM questions WHERE revealed = 0")
+
+
+_QUESTION_SQL = "SELECT id, kind, image, z, point, revealed, answer FROM questions"
+
+
+def _question(row: tuple) -> Question:
+    number, kind, image, z, point, revealed, answer = row
+    z, point = json.loads(z) if z else None, json.loads(point) if point else None
+    return Question(number, kind, image, tuple(z) if z is not None else None,
+                    tuple(point) if point is not None else None, bool(revealed),
+                    _answer(json.loads(answer)) if answer else None)
+
+
+def _answer(value):
+    """A stored answer or guess as the board gave it: a point is a tuple, a digit an int, an ellipse a dict."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _lead(stored: dict) -> Lead:
+    z = stored.get("z")
+    return Lead(bool(stored.get("on")), str(stored.get("page", "")), stored.get("run"),
+                tuple(z) if z is not None else None, int(stored.get("version", 0)))
+
+
+def _guesser(person: Person) -> str:
+    """Whose guess it is: a student's key (one guess per person, whatever session they use)."""
+    return person.key_hash or person.browser
 
 
 def _plane_point(answer) -> tuple[float, float]:

@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from vae import runs
 from vae.classroom import sharing
-from vae.classroom.board import Board
 from vae.classroom.codes import TEACHER_CODE_ENV
 from vae.classroom.launch import CLASSROOM_ENV, JOIN_PORT_ENV
 from vae.classroom.state import ClassroomPolicy, ClassroomState
@@ -32,12 +31,13 @@ HOST_PATTERN = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 
 
 def shared_objects(runs_dir) -> dict[str, object]:
-    """What every web server of the class shares, as one web server alone would make it."""
+    """What the web servers of the class use through this process: the training queue (with its
+    training processes). The board, names and settings are in the class's store, which each web
+    server reads itself (vae.database)."""
     runs.remove_stale_temporaries(runs_dir, older_than_seconds=runs.STALE_SECONDS)
     store = JobStore.beside(runs_dir)
-    state = ClassroomState(store=store)
-    return {"board": Board(), "classroom_state": state,
-            "training_queue": TrainingQueue.from_environment(policy=ClassroomPolicy(state), store=store)}
+    state = ClassroomState(store.database)
+    return {"training_queue": TrainingQueue.from_environment(policy=ClassroomPolicy(state), store=store)}
 
 
 def request_host(header: str) -> str | None:

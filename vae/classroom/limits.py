@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vae import cost
-from vae.classroom.people import STUDENT, ClassroomError, Person, owner_role
+from vae.classroom.people import MAX_NAMES_PER_DEVICE, STUDENT, ClassroomError, Person, owner_role
 from vae.config import MNIST_TRAIN_SIZE, TrainConfig
 
 STUDENT_MAX_MEMORY_BYTES = 2_000_000_000  # one student job's batches (vae.cost.memory_bytes)
@@ -23,6 +23,7 @@ LIMIT_RANGES = {  # field: (low, high, what a person reads)
     "minutes": (1, 60, "Minutes of training at most"),
     "disk_mb": (1, 10_000, "Disk per student (MB)"),
     "class_disk_mb": (10, 100_000, "Disk for all students (MB)"),
+    "names_per_device": (1, 500, "Students per device"),
 }
 
 
@@ -38,6 +39,9 @@ class Limits:
     minutes: int = 3  # of training, as estimated on this machine (vae.cost): bounds width, batch, architecture
     disk_mb: int = 50  # saved runs per student
     class_disk_mb: int = 2_000  # saved runs of every student together
+    # Names given from one address. A school whose student Wi-Fi reaches the laptop through one
+    # address (NAT) raises this and jobs_per_device: every device there is the same address.
+    names_per_device: int = MAX_NAMES_PER_DEVICE
 
     def __post_init__(self):
         for field_name, (low, high, label) in LIMIT_RANGES.items():

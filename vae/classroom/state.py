@@ -4,12 +4,11 @@ queue applies where it acts (vae.jobs.queue asks it who may do what and who come
 from __future__ import annotations
 
 import dataclasses
-import threading
+import time
 from dataclasses import replace
 
 from vae.classroom.limits import Limits, check_capacity, check_training, time_limit_seconds
 from vae.classroom.people import (
-    MAX_NAMES_PER_DEVICE,
     STUDENT,
     ClassroomError,
     Person,
@@ -21,81 +20,118 @@ from vae.classroom.people import (
 )
 from vae.config import TrainConfig
 
+NAMES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS names (
+    key_hash TEXT PRIMARY KEY,      -- the student's browser key, hashed
+    name TEXT NOT NULL,
+    identity TEXT NOT NULL UNIQUE,  -- the name with case, spaces and punctuation aside (vae.classroom.people)
+    address TEXT NOT NULL,          -- the device it was given from
+    joined REAL NOT NULL);
+"""
+LIMITS, PINNED = "classroom.limits", "classroom.pinned"  # settings in the class's store
+OLD_NAMES = "classroom.names"  # where stores before version 2 kept names (one JSON value)
+
 
 class ClassroomState:
-    """What the teacher sets, and who has joined, shared by every session (thread-safe). Pausing
-    student training is the training queue's own switch (it holds their jobs)."""
+    """What the teacher sets, and who has joined, kept in the class's store (vae.database): every
+    process of the class reads the same, and a restart keeps it. Pausing student training is the
+    training queue's own switch (it holds their jobs)."""
 
-    def __init__(self, limits: Limits | None = None, store=None):
-        """`store` (vae.jobs.store.JobStore): where what the teacher set and who joined survive a
-        restart of the server."""
-        self._lock = threading.Lock()
-        self._store = store
-        self._limits = limits or self._stored_limits() or Limits()
-        pinned = store.setting("classroom.pinned") if store else None
-        self._pinned: tuple[str, str] | None = tuple(pinned) if pinned else None  # (run name, its created_at)
-        self._pin_version = 0
-        names = store.setting("classroom.names", {}) if store else {}
-        self._names: dict[str, tuple[str, str]] = {k: tuple(v) for k, v in names.items()}  # key hash -> (name, address)
-
-    def _stored_limits(self) -> Limits | None:
-        try:
-            return Limits(**self._store.setting("classroom.limits")) if self._store else None
-        except (TypeError, ClassroomError):  # none stored, or from another version
-            return None
-
-    def _keep(self, name: str, value) -> None:
-        if self._store is not None:
-            self._store.set_setting(name, value)
+    def __init__(self, database):
+        self._db = database
+        database.ensure(NAMES_SCHEMA)
+        self._take_old_names()
 
     @property
     def limits(self) -> Limits:
-        with self._lock:
-            return self._limits
+        try:
+            return Limits(**self._db.setting(LIMITS, {}))
+        except (TypeError, ClassroomError):  # from another version: the defaults
+            return Limits()
 
     def pinned(self) -> tuple[tuple[str, str] | None, int]:
         """((the class run's name, its created_at) or None, a number that changes with each pin)."""
-        with self._lock:
-            return self._pinned, self._pin_version
+        stored = self._db.setting(PINNED)
+        if isinstance(stored, list):  # as a store before version 2 kept it
+            return tuple(stored), 0
+        stored = stored if isinstance(stored, dict) else {}
+        run = stored.get("run")
+        return (tuple(run) if run else None), int(stored.get("version", 0))
 
     def set_limits(self, person: Person, **changes) -> Limits:
         require_teacher(person)
         limits = replace(self.limits, **changes)  # validated by Limits
-        with self._lock:
-            self._limits = limits
-            self._keep("classroom.limits", dataclasses.asdict(limits))
+        self._db.set_setting(LIMITS, dataclasses.asdict(limits))
         return limits
 
     def pin(self, person: Person, run_name: str | None, created_at: str = "") -> None:
         """Pin a run by its identity: its name *and* when it was made, so a later run given the
         same name (after this one was deleted) is not shown to the class in its place."""
         require_teacher(person)
-        with self._lock:
-            self._pinned = (run_name, created_at) if run_name else None
-            self._keep("classroom.pinned", self._pinned)
-            self._pin_version += 1
+        with self._db.transaction() as db:
+            version = self.pinned()[1] + 1
+            self._db.set_setting(PINNED, {"run": [run_name, created_at] if run_name else None, "version": version}, db)
+
+    # --- names ---------------------------------------------------------------------------------
 
     def name_of(self, key_hash: str) -> str:
-        with self._lock:
-            return self._names.get(key_hash, ("", ""))[0]
+        row = self._db.row("SELECT name FROM names WHERE key_hash = ?", (key_hash,))
+        return row[0] if row else ""
+
+    def names(self) -> list[tuple[str, str, str]]:
+        """Who has joined: (name, key hash, address), in the order they joined."""
+        return self._db.rows("SELECT name, key_hash, address FROM names ORDER BY joined, name")
 
     def register_name(self, key_hash: str, name: str, address: str) -> str:
         """Give a student's key a name: validated, unique in the class (case, spaces and
-        punctuation aside), and at most MAX_NAMES_PER_DEVICE names from one address."""
+        punctuation aside), and at most the teacher's names-per-device from one address."""
         name = validate_student_name(name)
-        with self._lock:
-            others = {k: v for k, v in self._names.items() if k != key_hash}
-            holder = next((taken for taken, _ in others.values() if name_identity(taken) == name_identity(name)), None)
+        per_device = self.limits.names_per_device
+        with self._db.transaction() as db:
+            holder = db.execute("SELECT name FROM names WHERE identity = ? AND key_hash != ?",
+                                (name_identity(name), key_hash)).fetchone()
             if holder is not None:
-                raise ClassroomError(f"Someone in this class is already called {holder}: add an initial or a "
+                raise ClassroomError(f"Someone in this class is already called {holder[0]}: add an initial or a "
                                      "surname.")
-            from_here = sum(where == address for _, where in others.values())
-            if key_hash not in self._names and from_here >= MAX_NAMES_PER_DEVICE:
+            known = db.execute("SELECT 1 FROM names WHERE key_hash = ?", (key_hash,)).fetchone()
+            from_here = db.execute("SELECT COUNT(*) FROM names WHERE address = ? AND key_hash != ?",
+                                   (address, key_hash)).fetchone()[0]
+            if known is None and from_here >= per_device:
                 raise ClassroomError(f"{from_here} students have already joined from this device, the most one "
                                      "device may have; join from your own, or ask the teacher.")
-            self._names[key_hash] = (name, address)
-            self._keep("classroom.names", self._names)
+            db.execute("INSERT INTO names VALUES (?, ?, ?, ?, ?) ON CONFLICT(key_hash) DO UPDATE SET "
+                       "name = excluded.name, identity = excluded.identity, address = excluded.address",
+                       (key_hash, name, name_identity(name), address, time.time()))
         return name
+
+    def free_name(self, person: Person, name: str) -> bool:
+        """The teacher frees a name: whoever had it is asked for a name again (their runs stay
+        theirs: they are known by their key), and anyone may take it. False if no one had it."""
+        require_teacher(person)
+        with self._db.transaction() as db:
+            return db.execute("DELETE FROM names WHERE identity = ?", (name_identity(name),)).rowcount > 0
+
+    def end_class(self, person: Person) -> int:
+        """Every name is freed (the next class starts with none); returns how many there were."""
+        require_teacher(person)
+        with self._db.transaction() as db:
+            return db.execute("DELETE FROM names").rowcount
+
+    def _take_old_names(self) -> None:
+        """Names a store before version 2 kept as one value move to the names table, once."""
+        old = self._db.setting(OLD_NAMES)
+        if not isinstance(old, dict):
+            return
+        with self._db.transaction() as db:
+            for key_hash, value in old.items():
+                try:
+                    name, address = (str(part) for part in value)
+                    name = validate_student_name(name)
+                except (TypeError, ValueError, ClassroomError):
+                    continue
+                db.execute("INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",
+                           (key_hash, name, name_identity(name), address, time.time()))
+            db.execute("DELETE FROM settings WHERE key = ?", (OLD_NAMES,))
 
 
 class ClassroomPolicy:

@@ -1,5 +1,5 @@
-"""The queue's durable state, embedded: SQLite from the standard library, in WAL mode, in a hidden
-file beside the runs. What must survive the web server's restart is written here as it changes:
+"""The queue's durable state, in the class's store (vae.database: SQLite in WAL mode, in a hidden
+file beside the runs). What must survive the web server's restart is written here as it changes:
 each job (its request, owner, place in line and state) and the settings in force (the pause,
 the teacher's limits, the class run, students' names). What changes many times a second (a job's
 curve points and live snapshots) stays in memory. Each write is one short transaction."""
@@ -7,14 +7,13 @@ curve points and live snapshots) stays in memory. Each write is one short transa
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
 from vae import runs
 from vae.config import TrainConfig
-from vae.errors import RunError
+from vae.database import database
+from vae.errors import LabError, RunError
 from vae.jobs import protocol
 from vae.jobs.job import RUNNING_STATES, Job
 from vae.jobs.policy import same_owner
@@ -22,6 +21,8 @@ from vae.jobs.policy import same_owner
 STORE_FILE = ".queue.sqlite3"  # hidden: run listings skip dot files
 INTERRUPTED = ("The server stopped while this training ran, and the training with it; nothing was saved. "
                "Start it again if you still want it.")
+UNREADABLE = ("This training was stored by another version of Latent Lab and cannot be read by this one "
+              "({why}); it was not run. Ask for it again.")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -42,37 +43,30 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at REAL,
     dispatch TEXT                    -- on Celery: the dispatch's token, to follow the job after a restart
 );
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
 class JobStore:
-    """One SQLite file, used by one web server (several threads: every write holds a lock)."""
+    """The queue's part of the class's store (vae.database): its jobs and its settings."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across a crash of the process
-        self._db.executescript(SCHEMA)
+        self.database = database(Path(path), (SCHEMA,))
+        self.path = self.database.path
 
     @classmethod
     def beside(cls, runs_dir: Path) -> JobStore:
         return cls(Path(runs_dir) / STORE_FILE)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.database.close()
 
     # --- jobs ------------------------------------------------------------------------------------
 
     def add(self, job) -> None:
         now = time.time()
-        with self._lock:
-            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0]
-            self._db.execute(
+        with self.database.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0]
+            db.execute(
                 "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
                 (job.id, seq, json.dumps(job.config.to_dict()), job.run_name, job.preset_name, str(job.runs_dir),
                  json.dumps(job.owner), job.browser, job.address, job.priority, job.time_limit, job.state,
@@ -82,39 +76,47 @@ class JobStore:
         """Its state and message, when it started and ended (kept as wall-clock times), and on
         Celery the dispatch that runs it."""
         token = getattr(job.worker, "token", None)
-        with self._lock:
-            self._db.execute("UPDATE jobs SET state = ?, message = ?, started_at = ?, finished_at = ?, "
-                             "dispatch = COALESCE(?, dispatch) WHERE id = ?",
-                             (job.state, job.message, _wall(job.started), _wall(job.finished), token, job.id))
+        self.database.execute("UPDATE jobs SET state = ?, message = ?, started_at = ?, finished_at = ?, "
+                              "dispatch = COALESCE(?, dispatch) WHERE id = ?",
+                              (job.state, job.message, _wall(job.started), _wall(job.finished), token, job.id))
 
     def forget(self, job_ids: list[str]) -> None:
-        with self._lock:
-            self._db.executemany("DELETE FROM jobs WHERE id = ?", [(job_id,) for job_id in job_ids])
+        with self.database.transaction() as db:
+            db.executemany("DELETE FROM jobs WHERE id = ?", [(job_id,) for job_id in job_ids])
 
     def load(self) -> list[dict]:
         """Every stored job in submission order, as the fields a vae.jobs.job.Job is made from
-        (times as this process's monotonic clock)."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, config, run_name, preset, runs_dir, owner, browser, address, "
-                                    "priority, time_limit, state, message, submitted_at, started_at, finished_at, "
-                                    "dispatch FROM jobs ORDER BY seq").fetchall()
-        return [{"id": row[0], "config": TrainConfig.from_dict(json.loads(row[1])), "run_name": row[2],
-                 "preset_name": row[3], "runs_dir": Path(row[4]), "owner": json.loads(row[5]), "browser": row[6],
-                 "address": row[7], "priority": row[8], "time_limit": row[9], "state": row[10], "message": row[11],
-                 "submitted": _monotonic(row[12]), "started": _monotonic(row[13]), "finished": _monotonic(row[14]),
-                 "dispatch": row[15]} for row in rows]
+        (times as this process's monotonic clock). One this version cannot read comes back failed,
+        with one sentence, and is not run."""
+        rows = self.database.rows("SELECT id, config, run_name, preset, runs_dir, owner, browser, address, "
+                                  "priority, time_limit, state, message, submitted_at, started_at, finished_at, "
+                                  "dispatch FROM jobs ORDER BY seq")
+        return [_fields(row) for row in rows]
 
     # --- settings ----------------------------------------------------------------------------------
 
     def setting(self, key: str, default=None):
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        return self.database.setting(key, default)
 
     def set_setting(self, key: str, value) -> None:
-        with self._lock:
-            self._db.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                             (key, json.dumps(value)))
+        self.database.set_setting(key, value)
+
+
+def _fields(row: tuple) -> dict:
+    fields = {"id": row[0], "run_name": row[2], "preset_name": row[3], "runs_dir": Path(row[4]), "browser": row[6],
+              "address": row[7], "priority": row[8], "time_limit": row[9], "state": row[10], "message": row[11],
+              "submitted": _monotonic(row[12]), "started": _monotonic(row[13]), "finished": _monotonic(row[14]),
+              "dispatch": row[15]}
+    try:
+        owner = json.loads(row[5])
+    except (ValueError, TypeError):
+        owner = None
+    fields["owner"] = owner if isinstance(owner, dict) else None
+    try:
+        return {**fields, "config": TrainConfig.from_dict(json.loads(row[1]))}
+    except (LabError, ValueError, TypeError) as error:  # shown as failed; the default config stands in for it
+        return {**fields, "config": TrainConfig(), "state": "failed", "dispatch": None,
+                "message": UNREADABLE.format(why=error), "finished": fields["finished"] or fields["submitted"]}
 
 
 def _wall(monotonic_time: float | None) -> float | None:
