@@ -241,8 +241,10 @@ if run is None:
     first_run_prompt("class_map")
     st.stop()
 st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}. Everyone draws onto this one map.")
-try:
+try:  # everything the board needs of the run, read once here: a damaged file is one sentence
     state.models(run)
+    state.test_encodings(run)
+    state.map_payload(run)
 except LabError as error:
     state.show_run_error_and_stop(error)
 

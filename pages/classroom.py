@@ -1,15 +1,17 @@
 """Classroom: "Students join here" for the projector (the address and a QR code), and the teacher's
-tools: who is connected, the queue with a Stop for every job, pausing student training, the
-students' limits, the class run, and clearing every student run at the end of class."""
+tools: who is connected and who has joined (a name may be freed), the queue with a Stop for every
+job, pausing student training, the students' limits, the class run, clearing every student run and
+ending the class."""
 
 import html
 import io
+from collections import Counter
 from pathlib import Path
 
 import segno
 import streamlit as st
 
-from ui import classroom, state, training
+from ui import board, classroom, state, training
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
 from ui.streamlit_private import connected_sessions
@@ -18,6 +20,7 @@ from vae.classroom import (
     STUDENT,
     ClassroomError,
     clear_student_runs,
+    end_class,
     join_address,
     owner_role,
     pause_students,
@@ -27,6 +30,8 @@ from vae.classroom import (
 
 LIMIT_HELP = {
     "jobs_per_device": "Counted by the device's network address, whatever names its browser tabs use.",
+    "names_per_device": "Names given from one network address. Where the school's network puts every device "
+                        "behind one address, raise this (and trainings per device) to the class's size.",
     "class_jobs": "Every student's trainings together; yours are never counted or refused.",
     "minutes": "Estimated on this machine from the settings: epochs, images, width, architecture and batch size.",
 }
@@ -78,6 +83,69 @@ def confirm_clear(count: int) -> None:
         st.rerun()
 
 
+def forget_end_request() -> None:
+    st.session_state.pop("confirm_end", None)
+
+
+@st.dialog("End the class?", on_dismiss=forget_end_request)
+def confirm_end(names: int) -> None:
+    st.write(f"Every name ({names}) is freed and the board is emptied: drawings, questions and guesses, and the "
+             "lead. The next class starts afresh. Your settings and the class run stay; runs stay unless you tick "
+             "the box.")
+    delete_runs = st.checkbox("Also delete every student run", key="end_delete_runs")
+    end, cancel = st.columns(2)
+    if end.button("End the class", type="primary", key="confirm_end_class"):
+        forget_end_request()
+        try:  # the teacher's role is checked again where it acts
+            ended = end_class(classroom.person(), board.board(), classroom.shared_state(), training.training_queue(),
+                              state.runs_dir(), delete_student_runs=delete_runs)
+        except ClassroomError as error:
+            st.error(str(error))
+            return
+        notice = f"The class has ended: {ended.names} name(s) freed, the board is empty."
+        if ended.cleared is not None:
+            notice += f" Deleted {ended.cleared.deleted} student run(s); stopped {ended.cleared.stopped} training(s)."
+        st.session_state.classroom_notice = notice
+        st.rerun()
+    if cancel.button("Cancel", key="cancel_end_class"):
+        forget_end_request()
+        st.rerun()
+
+
+def free_name() -> None:
+    chosen = st.session_state.get("free_name_choice")
+    if not chosen:
+        return
+    try:
+        freed = classroom.shared_state().free_name(classroom.person(), chosen)
+    except ClassroomError as error:
+        st.session_state.classroom_notice = str(error)
+        return
+    st.session_state.classroom_notice = (f"{chosen}'s name is free: whoever had it types a name again (their runs "
+                                         "stay theirs)." if freed else f"No one is called {chosen} now.")
+
+
+def students_panel() -> None:
+    """Who has joined, the names the teacher may free, and a word when many share one address."""
+    st.subheader("Students")
+    joined = classroom.shared_state().names()
+    if not joined:
+        st.caption("No student has typed a name yet.")
+        return
+    st.caption(f"{len(joined)} joined: " + ", ".join(escape(name) for name, _, _ in joined))
+    per_address = Counter(address for _, _, address in joined)
+    address, crowd = per_address.most_common(1)[0]
+    limit = classroom.shared_state().limits.names_per_device
+    if crowd >= min(limit, 4):
+        st.info(f"{crowd} students joined from one network address ({escape(address)}); one device allows "
+                f"{limit}. If the school's network puts every device behind one address, raise “Students per "
+                "device” and “Trainings per device” below to the class's size.")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.selectbox("A name to free (a student who left, or a name taken by mistake)",
+                   [name for name, _, _ in joined], index=None, key="free_name_choice")
+    right.button("Free this name", key="free_name", on_click=free_name)
+
+
 def set_paused() -> None:
     try:
         pause_students(classroom.person(), training.training_queue(), st.session_state.classroom_paused)
@@ -117,6 +185,8 @@ def teacher_tools() -> None:
     second.metric("Trainings queued or running", len(active))
     third.metric("Of them by students", len(students))
 
+    students_panel()
+
     st.subheader("The class run")
     listed = state.listing().runs
     pinned = classroom.pinned_run_name(listed)
@@ -147,10 +217,23 @@ def teacher_tools() -> None:
         st.session_state.confirm_clear = True
     if st.session_state.get("confirm_clear"):
         confirm_clear(len(student_runs))
+    if st.button("End the class…", key="end_class"):
+        st.session_state.confirm_end = True
+    if st.session_state.get("confirm_end"):
+        confirm_end(len(classroom.shared_state().names()))
+
+
+def store_notice() -> None:
+    """Say, once per store, that a damaged or newer store was set aside (the teacher may dismiss it)."""
+    sentence = classroom.store_set_aside()
+    if sentence and (classroom.is_teacher() or not classroom.classroom_on()):
+        st.warning(sentence)
+        st.button("Understood", key="dismiss_store_notice", on_click=classroom.dismiss_store_notice)
 
 
 ensure_app_shell("classroom")
 st.title("Classroom")
+store_notice()
 if not classroom.classroom_on():
     st.info("Classroom mode is off: this app listens on this machine only, and everyone may do everything. "
             "To teach a class on one network, start it with `make classroom`: it prints a teacher code and "

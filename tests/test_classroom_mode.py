@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -376,3 +377,52 @@ def test_nothing_that_grants_a_right_is_in_the_address_and_an_old_key_there_is_d
     assert not any("adas-run" in option for option in run_names(at))
     at.text_input(key="student_name_input").input("Zed").run()
     assert "ada-secret-key" not in str(dict(at.query_params)) and dict(at.query_params) == {"run": "prepared"}
+
+
+def name_as(key: str, name: str, page: str = "pages/classroom.py") -> AppTest:
+    at = open_as(page, student_key=key)
+    at.text_input(key="student_name_input").input(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_class_behind_one_address_joins_once_the_teacher_says_so(class_mode):
+    """Every AppTest session comes from one address: a school whose devices reach the laptop through NAT."""
+    for n in range(classroom.MAX_NAMES_PER_DEVICE):
+        name_as(f"nat-student-key-{n:08d}", f"Pupil {n}")
+    late = name_as("nat-student-key-late0000", "Late Comer")
+    assert "already joined from this device" in late.error[0].value
+    teacher = sign_in(open_as("pages/classroom.py"))
+    assert any("joined from one network address" in info.value for info in teacher.info)
+    teacher.number_input(key="limit_names_per_device").set_value(40)
+    teacher.button(key=next(b.key for b in teacher.button if b.label == "Set the limits")).click().run()
+    late = name_as("nat-student-key-late0000", "Late Comer")
+    assert not late.error
+    from ui import classroom as ui_classroom
+
+    assert ui_classroom.shared_state().name_of(classroom.key_hash("nat-student-key-late0000")) == "Late Comer"
+
+
+def test_the_teacher_frees_a_name_and_ends_the_class(class_mode):
+    from ui import classroom as ui_classroom
+
+    name_as("ada-secret-key-0123456789", "Ada")
+    name_as("bob-secret-key-0123456789", "Bob")
+    teacher = sign_in(open_as("pages/classroom.py"))
+    teacher.selectbox(key="free_name_choice").select("Ada").run()
+    teacher.button(key="free_name").click().run()
+    assert "Ada's name is free" in teacher.info[0].value
+    ada = open_as("pages/classroom.py", student_key="ada-secret-key-0123456789")
+    assert ada.text_input(key="student_name_input")  # asked for a name again
+    ada.text_input(key="student_name_input").input("Ada").run()  # and may take it back
+    bob_key = classroom.key_hash("bob-secret-key-0123456789")
+    ui_classroom.shared_board().add(Person(STUDENT, "Bob", bob_key, browser=bob_key), 4, np.ones(784, np.float32))
+
+    teacher.button(key="end_class").click().run()
+    assert ui_classroom.shared_state().names()  # nothing before confirming
+    teacher.button(key="confirm_end_class").click().run()
+    assert "2 name(s) freed" in teacher.info[0].value
+    assert not ui_classroom.shared_state().names() and not ui_classroom.shared_board().drawings()
+    assert {"adas-run", "bobs-run"} <= {r.name for r in runs.list_runs(class_mode).runs}  # runs kept
+    bob = open_as("pages/classroom.py", student_key="bob-secret-key-0123456789")
+    assert bob.text_input(key="student_name_input")

@@ -285,7 +285,8 @@ def damage_every_file(run: Path) -> None:
 @pytest.mark.parametrize("damage", [
     lambda run: (run / "weights.npz").write_bytes((run / "weights.npz").read_bytes()[:5000]),  # BadZipFile alone
     damage_every_file,
-], ids=["cut-weights", "every-file"])
+    lambda run: (run / "test_z_mean.npy").write_bytes(b"\x93NUMPY garbage" * 50),  # the Class map's own read
+], ids=["cut-weights", "every-file", "garbage-encodings"])
 def test_a_damaged_newest_run_breaks_no_page_and_can_be_deleted(runs_dir, saved_runs, damage):
     from vae import runs
 
@@ -301,6 +302,28 @@ def test_a_damaged_newest_run_breaks_no_page_and_can_be_deleted(runs_dir, saved_
     at.button(key="confirm_delete").click().run()
     assert not at.exception and not (runs_dir / newest).exists()
     assert open_app().sidebar.selectbox[0].options[0].startswith(other)
+
+
+def test_a_damaged_store_is_set_aside_said_once_and_breaks_no_page(runs_dir, saved_runs, capfd):
+    from vae.database import SET_ASIDE_KEY
+    from vae.jobs.store import STORE_FILE
+
+    copy_runs(saved_runs, runs_dir, "vae2")
+    (runs_dir / STORE_FILE).write_bytes(b"not a database " * 400)
+    at = open_app()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    set_aside = [path.name for path in runs_dir.iterdir() if ".set-aside-" in path.name]
+    assert len(set_aside) == 1 and (runs_dir / set_aside[0]).read_bytes().startswith(b"not a database")
+    assert "could not be used" in capfd.readouterr().err  # the terminal says it once
+    at.switch_page("pages/classroom.py").run()
+    assert any("set aside as" in warning.value and "saved runs are all kept" in warning.value for warning in at.warning)
+    at.button(key="dismiss_store_notice").click().run()
+    assert not any("set aside as" in warning.value for warning in at.warning)
+    from vae.jobs.store import JobStore
+
+    assert JobStore.beside(runs_dir).setting(SET_ASIDE_KEY) is None
 
 
 def test_a_run_that_cannot_be_listed_can_still_be_deleted_from_the_train_page(runs_dir, saved_runs):

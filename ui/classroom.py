@@ -81,6 +81,12 @@ def store_set_aside() -> str | None:
     return job_store().setting(SET_ASIDE_KEY)
 
 
+def dismiss_store_notice() -> None:
+    """The teacher (or local mode's one person) has read it."""
+    if not classroom_on() or is_teacher():
+        job_store().database.execute("DELETE FROM settings WHERE key = ?", (SET_ASIDE_KEY,))
+
+
 def valid_key(key: str) -> bool:
     return 16 <= len(key) <= 64 and key.replace("-", "").replace("_", "").isalnum()
 

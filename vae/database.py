@@ -40,6 +40,7 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self.set_aside_sentence: str | None = None
+        self.closed = False
         with _opening(self.path):  # processes starting together: one of them sets a bad file aside
             try:
                 self._db = _open(self.path, schemas)
@@ -52,6 +53,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             self._db.close()
 
     def ensure(self, schema: str) -> None:
@@ -178,9 +180,9 @@ def database(path: Path, schemas: tuple[str, ...] = ()) -> Database:
 
 
 def _still_there(opened: Database) -> bool:
-    """False once the file was removed or replaced (set aside by another process, a test's folder
-    reused): open it afresh."""
+    """False once it was closed, or the file removed or replaced (set aside by another process, a
+    test's folder reused): open it afresh."""
     try:
-        return opened.path.stat().st_ino == opened.inode
+        return not opened.closed and opened.path.stat().st_ino == opened.inode
     except OSError:
         return False

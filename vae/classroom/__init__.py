@@ -7,7 +7,7 @@ these, and every action is checked where it acts.
 The names below are the package's whole surface, so callers write `classroom.may_change(...)`.
 """
 
-from vae.classroom.actions import Cleared, clear_student_runs, delete_run, pause_students
+from vae.classroom.actions import Cleared, Ended, clear_student_runs, delete_run, end_class, pause_students
 from vae.classroom.codes import (
     TEACHER_CODE_ENV,
     check_teacher_code,
@@ -50,7 +50,8 @@ from vae.classroom.state import ClassroomPolicy, ClassroomState
 __all__ = [
     "CLASSROOM_ENV", "JOIN_ADDRESS_ENV", "JOIN_PORT_ENV", "LIMIT_RANGES", "LOCAL", "MAX_NAMES_PER_DEVICE", "STUDENT",
     "STUDENT_MAX_MEMORY_BYTES", "TEACHER", "TEACHER_CODE_ENV", "THIS_MACHINE", "ClassroomError", "ClassroomPolicy",
-    "ClassroomState", "Cleared", "Limits", "Person", "check_capacity", "check_teacher_code", "check_training",
+    "ClassroomState", "Cleared", "Ended", "Limits", "Person", "check_capacity", "check_teacher_code", "check_training",
+    "end_class",
     "clear_student_runs", "code_matches", "delete_run", "fixed_teacher_code", "join_address", "join_url", "key_hash",
     "lan_address", "main", "may_change", "may_see", "name_identity", "new_student_key", "new_teacher_code",
     "normalise_code", "owner_role", "owns", "pause_students", "require_teacher", "student_name",

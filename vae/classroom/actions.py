@@ -35,6 +35,22 @@ def clear_student_runs(person: Person, queue, runs_dir) -> Cleared:
     return Cleared(deleted, stopped, failed)
 
 
+@dataclass(frozen=True)
+class Ended:
+    names: int  # names freed
+    cleared: Cleared | None  # the student runs deleted, if the teacher asked
+
+
+def end_class(person: Person, board, state, queue, runs_dir, delete_student_runs: bool = False) -> Ended:
+    """The end of a class: every name is freed and the board emptied (drawings, questions and their
+    guesses, the lead, hidden names), so the next class starts afresh. The teacher's settings and
+    the class run stay; runs stay unless `delete_student_runs`."""
+    require_teacher(person)
+    cleared = clear_student_runs(person, queue, runs_dir) if delete_student_runs else None
+    board.end_class(person)
+    return Ended(state.end_class(person), cleared)
+
+
 def delete_run(person: Person, runs_dir: Path, name: str) -> None:
     """Delete a run if this person may: the teacher (or anyone, in local mode) any, a student
     their own. A run that cannot be read has no owner to prove: only the teacher may delete it."""
