@@ -5,7 +5,6 @@ servers. The whole class on real processes is tests/e2e/test_class_servers.py.""
 
 from __future__ import annotations
 
-import http.client
 import pickle
 import secrets
 import socket
@@ -16,7 +15,6 @@ import pytest
 from tests.conftest import TINY
 from tests.test_training_queue import StandInWorker
 from vae.classroom import STUDENT, TEACHER, Person, sharing
-from vae.classroom.host import Redirector, request_host
 from vae.errors import ConfigError
 from vae.jobs.queue import TrainingQueue
 
@@ -99,33 +97,6 @@ def test_the_shared_address_is_this_machine_only():
     with pytest.raises(sharing.SharingError, match="127.0.0.1"):
         sharing.parse_address("0.0.0.0:5000")
     assert sharing.parse_address("127.0.0.1:5000") == ("127.0.0.1", 5000)
-
-
-def test_the_join_address_sends_browsers_to_the_web_servers_in_turn():
-    redirector = Redirector(("127.0.0.1", 0), [9101, 9102])
-    threading.Thread(target=redirector.serve_forever, daemon=True).start()
-    try:
-        places = []
-        for _ in range(3):
-            connection = http.client.HTTPConnection(*redirector.server_address, timeout=10)
-            connection.request("GET", "/class_map?x=1", headers={"Host": "192.168.1.23:8501"})
-            response = connection.getresponse()
-            places.append((response.status, response.getheader("Location")))
-            connection.close()
-        assert places == [(302, f"http://192.168.1.23:{port}/class_map?x=1") for port in (9101, 9102, 9101)]
-        connection = http.client.HTTPConnection(*redirector.server_address, timeout=10)
-        connection.request("GET", "/", headers={"Host": "evil.example/<script>"})
-        assert connection.getresponse().status == 400
-    finally:
-        redirector.shutdown()
-        redirector.server_close()
-
-
-def test_the_host_a_browser_asked_for():
-    assert request_host("192.168.1.23:8501") == "192.168.1.23"
-    assert request_host("laptop.local") == "laptop.local"
-    assert request_host("[fe80::1]:8501") == "[fe80::1]"
-    assert request_host("a b") is None and request_host("") is None
 
 
 def test_make_classroom_says_in_one_sentence_what_is_wrong(capsys):

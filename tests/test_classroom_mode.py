@@ -300,18 +300,22 @@ def test_outside_classroom_mode_there_are_no_roles(runs_dir, class_runs):
 
 def test_make_classroom_prints_the_code_and_address_then_starts_the_server_on_every_interface(
         monkeypatch, capsys):
+    from vae.classroom import host
+
     started = {}
-    monkeypatch.setattr("os.execve", lambda path, argv, env: started.update(argv=argv, env=env))
+    monkeypatch.setattr(host, "run_class", lambda root, address, port, servers, code, runs_dir: started.update(
+        address=address, port=port, servers=servers, code=code) or 0)
     monkeypatch.delenv(classroom.TEACHER_CODE_ENV, raising=False)
     monkeypatch.setenv(classroom.JOIN_ADDRESS_ENV, "10.1.2.3")
     classroom.main(["--port", "8600"])
     printed = capsys.readouterr().out
-    code = started["env"][classroom.TEACHER_CODE_ENV]
+    code = started["code"]
     assert "http://10.1.2.3:8600" in printed and code in printed
-    assert started["env"][classroom.CLASSROOM_ENV] == "1"
-    assert started["argv"][-4:] == ["--server.address", "0.0.0.0", "--server.port", "8600"]
+    assert (started["address"], started["port"], started["servers"]) == ("0.0.0.0", 8600, 1)
+    assert host.web_server_command("/repo", "0.0.0.0", 8600)[-4:] == [
+        "--server.address", "0.0.0.0", "--server.port", "8600"]
     classroom.main(["--port", "8600"])
-    assert started["env"][classroom.TEACHER_CODE_ENV] != code  # a new code at each start
+    assert started["code"] != code  # a new code at each start
 
 
 def test_a_fixed_teacher_code_that_is_too_short_is_refused_in_one_line(monkeypatch, capsys):

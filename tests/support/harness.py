@@ -75,6 +75,12 @@ def free_ports(count: int) -> int:
     raise RuntimeError(f"no {count} consecutive free ports found")
 
 
+def busy(port: int) -> bool:
+    """Something listens on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
@@ -109,11 +115,35 @@ class ClassServers:
             self.stop()
             raise RuntimeError(f"the class's web servers did not start within 90 s; see {log_path}")
 
+    @property
+    def ports(self) -> list[int]:
+        """The join port, then the web servers'."""
+        return [self.port + n for n in range(len(self.urls) + 1)]
+
+    def _children(self, marker: bytes) -> list[int]:
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        except OSError:  # the launcher has ended
+            return []
+        found = []
+        for pid in children:
+            try:
+                if marker in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+            except OSError:
+                continue
+        return found
+
     def pids(self) -> list[int]:
-        """The class's own process, then its web servers (its children that run Streamlit)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        servers = [int(pid) for pid in children if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        return [self.process.pid, *servers]
+        """The class's own process (the launcher), then its web servers (its children that run Streamlit)."""
+        return [self.process.pid, *self._children(b"streamlit")]
+
+    def web_server_pid(self, url: str) -> int | None:
+        port = url.rsplit(":", 1)[1].encode()
+        return next(iter(self._children(b"--server.port\0" + port + b"\0")), None)
+
+    def join_pids(self) -> list[int]:
+        return self._children(b"vae.classroom.join")
 
     def stop(self) -> None:
         self.process.terminate()  # the class's process stops its web servers and training processes

@@ -1,33 +1,34 @@
-"""The class's own process, for a class on several web server processes (`make classroom SERVERS=3`):
-it keeps the board, the classroom's state and the training queue (whose training processes it
-starts) and serves them to the web servers (vae.classroom.sharing), starts the web servers, one
-per port after the join port, and answers the join address itself, sending each new browser to
-the next web server in turn (a redirect: the page and its websocket then stay there, and the
-browser's key cookie holds for every port of this machine). Ctrl-C, or any web server ending,
-stops them all."""
+"""The class's launcher (`make classroom`): it opens the class's store (a damaged one is set aside
+here, once, before any web server opens it), starts and supervises the class's processes
+(vae.classroom.supervise: each started again on its port if it dies, and each ending when the
+launcher ends), and, with several web servers, keeps the training queue and its training
+processes and answers the web servers' calls to it (vae.classroom.sharing).
+
+- One web server (`make classroom`): it listens on the join port itself and keeps its own queue.
+- Several (`make classroom SERVERS=3`): web servers on the ports after the join port, and the join
+  address (vae.classroom.join), a process of its own that sends each new browser to the next web
+  server in turn. What the class shares (the board, names, settings, the queue's line) is in the
+  store, which every web server reads itself.
+
+Ctrl-C (or `kill`) stops them all."""
 
 from __future__ import annotations
 
-import itertools
 import os
-import re
 import secrets
 import signal
-import subprocess
+import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from vae import runs
 from vae.classroom import sharing
 from vae.classroom.codes import TEACHER_CODE_ENV
 from vae.classroom.launch import CLASSROOM_ENV, JOIN_PORT_ENV
 from vae.classroom.state import ClassroomPolicy, ClassroomState
+from vae.classroom.supervise import Supervisor
 from vae.errors import LabError
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import JobStore
-
-HOST_PATTERN = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 
 
 def shared_objects(runs_dir) -> dict[str, object]:
@@ -40,47 +41,6 @@ def shared_objects(runs_dir) -> dict[str, object]:
     return {"training_queue": TrainingQueue.from_environment(policy=ClassroomPolicy(state), store=store)}
 
 
-def request_host(header: str) -> str | None:
-    """The host a browser asked for (without its port), if it is a plain name or address."""
-    header = header.strip()
-    host = header[: header.find("]") + 1] if header.startswith("[") else header.split(":", 1)[0]
-    return host if HOST_PATTERN.fullmatch(host) else None
-
-
-class Redirector(ThreadingHTTPServer):
-    """The join address: each request is sent on to the next web server, same host, same path."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], ports: list[int]):
-        self.next_port = itertools.cycle(ports).__next__
-        self._lock = threading.Lock()
-        super().__init__(address, _RedirectHandler)
-
-    def take_port(self) -> int:
-        with self._lock:
-            return self.next_port()
-
-
-class _RedirectHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        host = request_host(self.headers.get("Host", ""))
-        if host is None:
-            self.send_error(400, "Open the address the teacher shows.")
-            return
-        path = self.path if self.path.startswith("/") and not self.path.startswith("//") else "/"
-        self.send_response(302)
-        self.send_header("Location", f"http://{host}:{self.server.take_port()}{path}")
-        self.send_header("Cache-Control", "no-store")  # every new browser is sent on afresh
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_HEAD = do_GET
-
-    def log_message(self, format, *args) -> None:  # noqa: A002 - quiet: the terminal shows the code
-        pass
-
-
 def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -90,48 +50,57 @@ def web_server_command(root: str, address: str, port: int) -> list[str]:
             "--server.port", str(port)]
 
 
+def join_command(address: str, port: int, web_ports: list[int]) -> list[str]:
+    return [sys.executable, "-m", "vae.classroom.join", "--address", address, "--port", str(port),
+            "--to", ",".join(str(p) for p in web_ports)]
+
+
+def busy_port(address: str, ports: list[int]) -> tuple[int, str] | None:
+    """The first of `ports` something else listens on, with why, if any."""
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((address, port))
+            except OSError as error:
+                return port, error.strerror or str(error)
+    return None
+
+
 def run_class(root: str, address: str, port: int, servers: int, code: str, runs_dir) -> int:
-    """Serve the class's state, start `servers` web servers on the ports after `port`, and answer
-    `port` with redirects until Ctrl-C or a web server ends. Problems at start: one sentence, 2."""
-    ports = [port + n for n in range(1, servers + 1)]
-    try:
-        redirector = Redirector((address, port), ports)
-    except OSError as error:
-        print(f"error: cannot listen on {address}:{port} ({error.strerror or error})", file=sys.stderr)
+    """Start the class's processes and keep them running until Ctrl-C, `kill`, or one that keeps
+    dying. Problems at start: one sentence, exit code 2."""
+    web_ports = [port] if servers == 1 else [port + n for n in range(1, servers + 1)]
+    busy = busy_port(address, [port, *web_ports] if servers > 1 else web_ports)
+    if busy:
+        print(f"error: cannot listen on {address}:{busy[0]} ({busy[1]})", file=sys.stderr)
         return 2
+    environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}
+    objects: dict[str, object] = {}
     try:
-        objects = shared_objects(runs_dir)
+        JobStore.beside(runs_dir)  # a damaged store is set aside now, before several processes open it
+        if servers > 1:
+            objects = shared_objects(runs_dir)
     except LabError as error:
-        redirector.server_close()
         print(f"error: {error}", file=sys.stderr)
         return 2
-    key = secrets.token_bytes(32)
-    shared_address = sharing.serve(objects, key)
-    environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code, JOIN_PORT_ENV: str(port),
-                   sharing.ADDRESS_ENV: f"{shared_address[0]}:{shared_address[1]}", sharing.KEY_ENV: key.hex()}
-    children = [subprocess.Popen(web_server_command(root, address, web_port), env=environment, cwd=root)
-                for web_port in ports]  # cwd: the repository's .streamlit/config.toml applies, wherever this started
-    threading.Thread(target=redirector.serve_forever, daemon=True, name="join-redirect").start()
-    signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its web servers too
+    if objects:
+        key = secrets.token_bytes(32)
+        shared_address = sharing.serve(objects, key)
+        environment.update({JOIN_PORT_ENV: str(port), sharing.ADDRESS_ENV: f"{shared_address[0]}:{shared_address[1]}",
+                            sharing.KEY_ENV: key.hex()})
+    supervisor = Supervisor(environment, cwd=root)  # cwd: the repository's .streamlit/config.toml applies
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its processes too
     try:
-        while all(child.poll() is None for child in children):
-            try:
-                children[0].wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                continue
-        ended = next(child for child in children if child.poll() is not None)
-        print(f"A web server ended (exit code {ended.returncode}); stopping the class.", file=sys.stderr)
+        if servers > 1:
+            supervisor.start("the join address", join_command(address, port, web_ports))
+        for web_port in web_ports:
+            supervisor.start(f"the web server on port {web_port}", web_server_command(root, address, web_port))
+        print(supervisor.watch(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        redirector.shutdown()
-        redirector.server_close()
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        objects["training_queue"].shutdown()
+        supervisor.stop_all()
+        if objects:
+            objects["training_queue"].shutdown()

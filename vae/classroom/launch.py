@@ -1,6 +1,6 @@
 """Joining: the address students open (this machine's address on the local network, found without
-any internet lookup), and `make classroom`, which prints it with the teacher code and then becomes
-the web server, listening on every interface, with roles on."""
+any internet lookup), and `make classroom`, which prints it with the teacher code and then starts
+the class (vae.classroom.host): its web servers listen on every interface, with roles on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 
-from vae.classroom.codes import TEACHER_CODE_ENV, fixed_teacher_code, new_teacher_code
+from vae.classroom.codes import fixed_teacher_code, new_teacher_code
 from vae.classroom.people import ClassroomError
 
 CLASSROOM_ENV = "LATENT_LAB_CLASSROOM"  # "1": roles on (make classroom sets it; tests use it on 127.0.0.1)
@@ -52,9 +52,10 @@ def join_address(port: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the teacher code and the address students join at, then become the web server
-    (listening on every interface, roles on); with --servers N, start N web servers that share the
-    class (vae.classroom.host). `python -m vae.classroom [--port 8501] [--servers 1]`."""
+    """Print the teacher code and the address students join at, then start the class and keep it
+    running (vae.classroom.host): one web server on the port (listening on every interface, roles
+    on), or with --servers N, N web servers that share the class behind a join address.
+    `python -m vae.classroom [--port 8501] [--servers 1]`."""
     parser = argparse.ArgumentParser(prog="make classroom", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8501, help="the join port (several servers: the next ports too)")
     parser.add_argument("--servers", type=int, default=1,
@@ -79,12 +80,7 @@ def main(argv: list[str] | None = None) -> int:
           f"  Teacher code:      {code}   (type it in the sidebar under Teacher; keep it to yourself)\n",
           flush=True)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    if args.servers > 1:
-        from vae import runs
-        from vae.classroom.host import run_class  # the class's own process: it imports the training queue
+    from vae import runs
+    from vae.classroom.host import run_class  # the launcher: it supervises the class's processes
 
-        return run_class(root, args.address, args.port, args.servers, code, runs.default_runs_dir())
-    environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}
-    command = [sys.executable, "-m", "streamlit", "run", os.path.join(root, "app.py"),
-               "--server.address", args.address, "--server.port", str(args.port)]
-    os.execve(sys.executable, command, environment)  # the server takes over this process (Ctrl-C stops it)
+    return run_class(root, args.address, args.port, args.servers, code, runs.default_runs_dir())

@@ -27,6 +27,7 @@ from vae.errors import LabError
 ADDRESS_ENV = "LATENT_LAB_SHARED_ADDRESS"  # "127.0.0.1:port": where the class's shared state is served
 KEY_ENV = "LATENT_LAB_SHARED_KEY"  # the secret a process proves it knows (hex)
 CONNECT_SECONDS = 60.0  # a web server started with the class's own process waits this long for it
+CALL_SECONDS = 30.0  # the longest a call may take (a training's submit reads every run's metrics)
 IDLE_CONNECTIONS = 8  # kept open per web server for the next call (Streamlit runs each rerun in a new thread)
 READ = "__getattribute__"
 
@@ -126,6 +127,9 @@ class Connections:
         connection = connection or self.open()
         try:
             connection.send((name, member, args, kwargs))
+            if not connection.poll(CALL_SECONDS):  # a hung class's process does not hang this web server
+                connection.close()
+                raise SharingError(f"the class's own process did not answer within {CALL_SECONDS:.0f} s")
             kind, result = connection.recv()
         except (EOFError, OSError) as error:
             connection.close()
