@@ -10,7 +10,10 @@ exception; bytes each student's session received per minute (uncompressed messag
 headless chromium as a phone (390 x 844, touch, mobile), frames per second while a finger drags the
 class run's map (goal >= 55).
 
-Run: .venv/bin/python -m benchmarks.class_board [--sessions 40] [--seconds 60]
+With --servers N (2 to 8): the class as `make classroom SERVERS=N` runs it, the students spread over
+its web servers in turn (the projector on the first), the board in the class's store.
+
+Run: .venv/bin/python -m benchmarks.class_board [--sessions 40] [--seconds 60] [--servers 1]
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from playwright.sync_api import sync_playwright
 from tests.support.browser_steps import server_rss_mb
 from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join, pad_png
 from tests.support.classroom_load import TEACHER_CODE, percentile, sign_in_as_teacher
-from tests.support.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.harness import AppServer, ClassServers, PageWatcher, launch_chromium
 from tests.support.ws_client import StreamlitClient
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
@@ -153,35 +156,44 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--drag-seconds", type=float, default=3)
+    parser.add_argument("--servers", type=int, default=1, help="web servers, as make classroom SERVERS=N")
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="class-board-runs-"))
     train_and_save(preset("default").replace(epochs=1, train_subset=5000), load_mnist(), runs_dir, "class-demo",
                    "default")
-    server = AppServer(runs_dir, default_cache_dir(), runs_dir.parent / f"{runs_dir.name}.log",
-                       {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE})
+    log = runs_dir.parent / f"{runs_dir.name}.log"
+    if args.servers > 1:
+        server = ClassServers(runs_dir, default_cache_dir(), log, args.servers,
+                              {"LATENT_LAB_TEACHER_CODE": TEACHER_CODE})
+        urls, pids = server.urls, lambda: server.pids()
+    else:
+        server = AppServer(runs_dir, default_cache_dir(), log,
+                           {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE})
+        urls, pids = [server.url], lambda: [server.process.pid]
     seen, sent, errors, traffic = {}, {}, [], []
     counts = {"projector_refreshes": 0, "projector_ready": threading.Event()}
     try:
         deadline = time.monotonic() + args.seconds
-        watcher = threading.Thread(target=projector, args=(server.url, deadline, seen, errors, counts))
+        watcher = threading.Thread(target=projector, args=(urls[0], deadline, seen, errors, counts))
         watcher.start()
         counts["projector_ready"].wait(120)
         begin = time.monotonic()
-        threads = [threading.Thread(target=student, args=(server.url, n, begin + args.seconds * 0.5 * n / args.sessions,
+        threads = [threading.Thread(target=student, args=(urls[n % len(urls)], n,
+                                                          begin + args.seconds * 0.5 * n / args.sessions,
                                                           deadline, sent, errors, traffic))
                    for n in range(args.sessions)]
         for thread in threads:
             thread.start()
         for thread in [*threads, watcher]:
             thread.join(args.seconds + 300)
-        rss = server_rss_mb(server.process.pid)
-        phone = phone_drag_fps(server.url, args.drag_seconds)
+        rss = sum(server_rss_mb(pid) for pid in pids())
+        phone = phone_drag_fps(urls[-1], args.drag_seconds)
     finally:
         server.stop()
     latencies = [(seen[name] - at) * 1000 for name, at in sent.items() if name in seen]
     missing = sorted(set(sent) - set(seen))
     errors += [f"{name}: its dot never reached the projector" for name in missing]
-    figures = {"sessions": args.sessions, "seconds": args.seconds, "drawings_sent": len(sent),
+    figures = {"sessions": args.sessions, "servers": args.servers, "seconds": args.seconds, "drawings_sent": len(sent),
                "dots_on_projector": len(latencies), "send_to_dot_median_ms": round(statistics.median(latencies))
                if latencies else None, "send_to_dot_p95_ms": round(percentile(latencies, 0.95)) if latencies else None,
                "errors": len(errors), "error_samples": errors[:5],
@@ -190,13 +202,14 @@ def main() -> None:
                if traffic else None,
                "projector_refreshes": counts["projector_refreshes"], "guesses": counts.get("guesses_on_projector"),
                "server_rss_mb": round(rss), **phone}
-    print(f"{args.sessions} students from {args.sessions} addresses, {len(sent)} drawings sent in {args.seconds:.0f} s "
+    print(f"{args.sessions} students from {args.sessions} addresses on {args.servers} web server(s), {len(sent)} "
+          f"drawings sent in {args.seconds:.0f} s "
           f"with the projector's class map open: send -> dot on the projector median "
           f"{figures['send_to_dot_median_ms']} ms, p95 {figures['send_to_dot_p95_ms']} ms (goal 1000); "
           f"errors {len(errors)}; {figures['guesses']}; received per student (median, uncompressed): "
           f"{figures['bytes_per_student_per_minute']:,} bytes/min over their time on the page, of which the page "
-          f"kept open (the board's refreshes) {figures['steady_bytes_per_student_per_minute']:,} bytes/min; server RSS "
-          f"{figures['server_rss_mb']} MB")
+          f"kept open (the board's refreshes) {figures['steady_bytes_per_student_per_minute']:,} bytes/min; "
+          f"servers' RSS {figures['server_rss_mb']} MB")
     print(f"phone (390 x 844, touch): {phone['phone_fps']} frames/s while a finger drags the class map "
           f"({phone['touch_moves_per_s']} touch moves/s sent; goal >= 55 fps)")
     print(json.dumps(figures))

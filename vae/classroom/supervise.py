@@ -2,7 +2,10 @@
 vae.lifeline (so it ends when the launcher ends, however it ends) in a session of its own (so
 Ctrl-C in the terminal reaches the launcher, which stops them in order), and started again, with
 the same command and so on the same port, as soon as it is seen to have died. A child that keeps
-dying (MAX_DEATHS within DEATH_WINDOW_SECONDS) stops the class with one sentence instead."""
+dying (MAX_DEATHS within DEATH_WINDOW_SECONDS) stops the class with one sentence instead.
+
+Linux sends the parent-death signal when the *thread* that started the child ends: start and
+watch children from the launcher's main thread only (vae.classroom.host does)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 
 NICENESS_ENV = "LATENT_LAB_WORKER_NICENESS"  # 0-19
 BACKGROUND_NICENESS = 10
@@ -23,7 +25,23 @@ def niceness() -> int:
         return BACKGROUND_NICENESS
 
 
+def end_with_parent(poll_seconds: float = 0.5) -> None:
+    """Exit as soon as the process that started this one has gone (however it ended): a worker
+    still importing TensorFlow, or training, reads no stdin to notice its closing, and must not
+    outlive a killed server. (Linux's parent-death signal would follow the thread that started the
+    worker, and the queue starts them from threads that end.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main() -> int:
+    end_with_parent()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
