@@ -7,8 +7,10 @@ teacher signed in with an open question, one long training running and one waiti
 1. a web server: until its port answers again and Ada, reconnecting, has her name and drawing;
 2. the training process: until the waiting training runs (the killed one ends failed, in a sentence);
 3. the join address: until it sends a browser on again;
-4. the launcher (it keeps the training queue, whose training processes it runs): until every process
-   it started has ended, then `make classroom` again: until every web server answers.
+4. the training queue's process, with a training running and one waiting: until the queue answers
+   the web servers again and the waiting training runs;
+5. the launcher: until every process it started has ended, then `make classroom` again: until every
+   web server answers.
 
 After each, what the class still has is compared with before: names, drawings, the question, the
 queue's line. Goal: nothing lost but the killed training's progress.
@@ -100,9 +102,9 @@ def ada_is_back(url: str) -> bool:
             client.close()
 
 
-def training_process(launcher: int) -> int | None:
-    """The launcher's training process that is training (the busiest; a warm spare waits idle)."""
-    workers = [pid for pid in children_of(launcher) if b"vae.jobs.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+def training_process(queue: int) -> int | None:
+    """The queue's training process that is training (the busiest; a warm spare waits idle)."""
+    workers = [pid for pid in children_of(queue) if b"vae.jobs.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     return max(workers, key=cpu_seconds) if workers else None
 
 
@@ -116,6 +118,35 @@ def job_state(runs_dir: Path, name: str) -> str | None:
     return next((job["state"] for job in JobStore.beside(runs_dir).load() if job["run_name"] == name), None)
 
 
+def queue_trainings(url: str, runs_dir: Path, trainings) -> None:
+    """The teacher asks for `trainings` ((name, epochs), ...); returns once the first runs."""
+    teacher = StreamlitClient(url)
+    assert sign_in_as_teacher(teacher, TEACHER_CODE), "the teacher could not sign in"
+    teacher.open_page("train")
+    for name, epochs in trainings:
+        teacher.set_text("Run name (optional)", name)
+        teacher.set_number("Epochs", epochs)
+        teacher.click("Start training")
+    teacher.close()
+    first = trainings[0][0]
+    assert seconds_until(lambda: job_state(runs_dir, first) == "running", time.monotonic()) is not None, \
+        f"{first} never ran"
+
+
+def queue_answers(url: str) -> bool:
+    """A web server's Train page draws the queue without an exception."""
+    client = None
+    try:
+        client = StreamlitClient(url)
+        outcome = client.open_page("train")
+        return not outcome.exceptions and "Start training" in client.widgets
+    except Exception:  # noqa: BLE001 - not yet
+        return False
+    finally:
+        if client is not None:
+            client.close()
+
+
 def set_up_class(servers: ClassServers, runs_dir: Path) -> None:
     first, second = servers.urls[0], servers.urls[1]
     student = ada(second)
@@ -127,14 +158,8 @@ def set_up_class(servers: ClassServers, runs_dir: Path) -> None:
     assert sign_in_as_teacher(teacher, TEACHER_CODE), "the teacher could not sign in"
     teacher.open_page("class_map")
     teacher.click("Ask: where will the encoder put it?")
-    teacher.open_page("train")
-    for name, epochs in (("long-training", 200), ("waiting-training", 1)):
-        teacher.set_text("Run name (optional)", name)
-        teacher.set_number("Epochs", epochs)
-        teacher.click("Start training")
     teacher.close()
-    running = seconds_until(lambda: job_state(runs_dir, "long-training") == "running", time.monotonic())
-    assert running is not None, "the long training never ran"
+    queue_trainings(first, runs_dir, (("long-training", 200), ("waiting-training", 1)))
 
 
 def main() -> None:
@@ -156,7 +181,7 @@ def main() -> None:
                                  "student_back_seconds": seconds_until(lambda: ada_is_back(url), started),
                                  "lost": diff(before, what_the_class_has(runs_dir))}
 
-        victim, started = training_process(servers.process.pid), time.monotonic()
+        victim, started = training_process(servers.queue_pids()[0]), time.monotonic()
         os.kill(victim, signal.SIGKILL)
         figures["training process"] = {
             "next_training_running_seconds": seconds_until(
@@ -170,6 +195,19 @@ def main() -> None:
                                    "lost": diff(before, what_the_class_has(runs_dir))}
 
         seconds_until(lambda: job_state(runs_dir, "waiting-training") == "completed", time.monotonic())
+        queue_trainings(servers.urls[0], runs_dir, (("second-long", 200), ("second-waiting", 1)))
+        before = what_the_class_has(runs_dir)
+        (victim,), started = servers.queue_pids(), time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        figures["training queue"] = {
+            "queue_answering_seconds": seconds_until(lambda: servers.queue_pids() not in ([], [victim])
+                                                     and queue_answers(servers.urls[1]), started),
+            "waiting_training_running_seconds": seconds_until(
+                lambda: job_state(runs_dir, "second-waiting") in ("running", "saving", "completed"), started),
+            "running_training": job_state(runs_dir, "second-long"),
+            "lost": diff(before, what_the_class_has(runs_dir))}
+
+        seconds_until(lambda: job_state(runs_dir, "second-waiting") == "completed", time.monotonic())
         before = what_the_class_has(runs_dir)
         children = {pid: process_name(pid) for pid in children_of(servers.process.pid)}
         started = time.monotonic()

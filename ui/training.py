@@ -26,7 +26,7 @@ def training_queue() -> TrainingQueue:
     training process at once, so the first training starts without waiting for TensorFlow.
     Stale temporary folders of crashed saves are cleared as the server starts, and the line a
     previous server left (vae.jobs.store) is taken up again. On one of several web servers, the
-    class's own process keeps the queue (vae.classroom.sharing)."""
+    training queue's own process keeps it (vae.classroom.dispatch, reached through vae.classroom.sharing)."""
     if sharing.shared():
         return sharing.proxy("training_queue", TrainingQueue)
     runs.remove_stale_temporaries(state.runs_dir(), older_than_seconds=runs.STALE_SECONDS)

@@ -1,5 +1,5 @@
 """The class's durable store: one SQLite file in WAL mode beside the runs (`runs/.queue.sqlite3`),
-opened by every process of the class (each web server, the class's own process) and read by them
+opened by every process of the class (each web server, the launcher, the training queue's process) and read by them
 directly. WAL lets readers and one writer work at once across processes; each write is one short
 `BEGIN IMMEDIATE` transaction, so a read-modify-write (a name taken, a guess counted) is atomic
 across processes; a busy timeout waits out another process's write.

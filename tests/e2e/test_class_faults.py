@@ -1,7 +1,8 @@
 """`make classroom SERVERS=2` with its processes killed (SIGKILL) mid-lesson: a web server is started
-again on its port and its student comes back with their name and drawing; the launcher's death ends
-every process it started (no port left held), and starting the class again brings the board back
-as it was. Figures for the same faults: benchmarks/class_faults.py."""
+again on its port and its student comes back with their name and drawing; the training queue's
+process is started again and the next training asked for is saved; the launcher's death ends every
+process it started (no port left held), and starting the class again brings the board back as it
+was. Figures for the same faults: benchmarks/class_faults.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.support.harness import ClassServers, busy
 from tests.support.processes import children_of, running
 from tests.support.ws_client import StreamlitClient
 from vae import classroom
+from vae.runs import list_runs
 from vae.training.lab import train_and_save
 
 CODE = "TEACH-3456"
@@ -59,6 +61,17 @@ def test_killed_class_processes_come_back_and_the_class_is_as_it_was(tmp_path, m
         assert not any(NAME_FIELD in text for text in back.texts)  # still named: no prompt
         (drawing,) = board_of(back)["board"]
         assert drawing["name"] == "Ada" and drawing["pixels"]  # hers: she sees its pixels
+
+        # The training queue's process killed: started again, it takes the next training and saves it.
+        (queue,) = servers.queue_pids()
+        os.kill(queue, signal.SIGKILL)
+        assert wait_until(lambda: servers.queue_pids() not in ([], [queue]), 60, 0.2, "the queue started again")
+        ada.open_page("train")
+        ada.set_number("Epochs", 1)
+        ada.set_number("Training images", 512)
+        started = ada.click("Start training")
+        assert not started.exceptions and not any("cannot" in text for text in started.texts), started.texts
+        assert wait_until(lambda: len(list_runs(runs_dir).runs) == 2, 300, 1.0, "Ada's run saved")
         ada.close()
 
         # The launcher killed: every process it started ends by itself, and no port stays held.

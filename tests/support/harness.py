@@ -145,6 +145,10 @@ class ClassServers:
     def join_pids(self) -> list[int]:
         return self._children(b"vae.classroom.join")
 
+    def queue_pids(self) -> list[int]:
+        """The training queue's process (vae.classroom.dispatch)."""
+        return self._children(b"vae.classroom.dispatch")
+
     def stop(self) -> None:
         self.process.terminate()  # the class's process stops its web servers and training processes
         try:

@@ -1,14 +1,14 @@
 """The class's launcher (`make classroom`): it opens the class's store (a damaged one is set aside
-here, once, before any web server opens it), starts and supervises the class's processes
+here, once, before any web server opens it), then starts and supervises the class's processes
 (vae.classroom.supervise: each started again on its port if it dies, and each ending when the
-launcher ends), and, with several web servers, keeps the training queue and its training
-processes and answers the web servers' calls to it (vae.classroom.sharing).
+launcher ends). It holds nothing of the class itself.
 
 - One web server (`make classroom`): it listens on the join port itself and keeps its own queue.
-- Several (`make classroom SERVERS=3`): web servers on the ports after the join port, and the join
-  address (vae.classroom.join), a process of its own that sends each new browser to the next web
-  server in turn. What the class shares (the board, names, settings, the queue's line) is in the
-  store, which every web server reads itself.
+- Several (`make classroom SERVERS=3`): web servers on the ports after the join port; the join
+  address (vae.classroom.join), which sends each new browser to the next web server in turn; and
+  the training queue (vae.classroom.dispatch), which the web servers call on 127.0.0.1 with a key
+  the launcher makes for the class. What the class shares (the board, names, settings, the queue's
+  line) is in the store, which every web server reads itself.
 
 Ctrl-C (or `kill`) stops them all."""
 
@@ -20,25 +20,12 @@ import signal
 import socket
 import sys
 
-from vae import runs
 from vae.classroom import sharing
 from vae.classroom.codes import TEACHER_CODE_ENV
 from vae.classroom.launch import CLASSROOM_ENV, JOIN_PORT_ENV
-from vae.classroom.state import ClassroomPolicy, ClassroomState
 from vae.classroom.supervise import Supervisor
 from vae.errors import LabError
-from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import JobStore
-
-
-def shared_objects(runs_dir) -> dict[str, object]:
-    """What the web servers of the class use through this process: the training queue (with its
-    training processes). The board, names and settings are in the class's store, which each web
-    server reads itself (vae.database)."""
-    runs.remove_stale_temporaries(runs_dir, older_than_seconds=runs.STALE_SECONDS)
-    store = JobStore.beside(runs_dir)
-    state = ClassroomState(store.database)
-    return {"training_queue": TrainingQueue.from_environment(policy=ClassroomPolicy(state), store=store)}
 
 
 def _stop(signum, frame) -> None:
@@ -53,6 +40,16 @@ def web_server_command(root: str, address: str, port: int) -> list[str]:
 def join_command(address: str, port: int, web_ports: list[int]) -> list[str]:
     return [sys.executable, "-m", "vae.classroom.join", "--address", address, "--port", str(port),
             "--to", ",".join(str(p) for p in web_ports)]
+
+
+def dispatch_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "vae.classroom.dispatch", "--port", str(port)]
+
+
+def free_local_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def busy_port(address: str, ports: list[int]) -> tuple[int, str] | None:
@@ -76,23 +73,20 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
         print(f"error: cannot listen on {address}:{busy[0]} ({busy[1]})", file=sys.stderr)
         return 2
     environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}
-    objects: dict[str, object] = {}
     try:
         JobStore.beside(runs_dir)  # a damaged store is set aside now, before several processes open it
-        if servers > 1:
-            objects = shared_objects(runs_dir)
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if objects:
-        key = secrets.token_bytes(32)
-        shared_address = sharing.serve(objects, key)
-        environment.update({JOIN_PORT_ENV: str(port), sharing.ADDRESS_ENV: f"{shared_address[0]}:{shared_address[1]}",
-                            sharing.KEY_ENV: key.hex()})
+    queue_port = free_local_port()
+    if servers > 1:
+        environment.update({JOIN_PORT_ENV: str(port), sharing.ADDRESS_ENV: f"127.0.0.1:{queue_port}",
+                            sharing.KEY_ENV: secrets.token_bytes(32).hex()})
     supervisor = Supervisor(environment, cwd=root)  # cwd: the repository's .streamlit/config.toml applies
     signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its processes too
     try:
         if servers > 1:
+            supervisor.start("the training queue", dispatch_command(queue_port))
             supervisor.start("the join address", join_command(address, port, web_ports))
         for web_port in web_ports:
             supervisor.start(f"the web server on port {web_port}", web_server_command(root, address, web_port))
@@ -102,5 +96,3 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
         return 0
     finally:
         supervisor.stop_all()
-        if objects:
-            objects["training_queue"].shutdown()

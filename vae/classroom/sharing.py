@@ -1,17 +1,18 @@
-"""One class on several web server processes of one machine (`make classroom SERVERS=3`). One
-Streamlit process runs its sessions' Python on one core at a time, and 100 students moving the
-explorer need more than one core (README, issue 19). The class's own process (vae.classroom.host)
-keeps what every session shares: the board, the classroom's state and the training queue, and
-serves them on a local socket; each web server process uses them through proxies, so a drawing sent
-to any process is on every screen, a setting the teacher changes holds everywhere, and there is one
-line and one pool of training processes. What a page calls on a proxy runs in the class's process,
-under the same locks and classroom rules.
+"""The training queue of a class on several web server processes of one machine (`make classroom
+SERVERS=3`), reached from each web server. The queue's own process (vae.classroom.dispatch) keeps
+the queue and its training processes and serves it on a local socket; each web server uses it
+through a proxy, so there is one line and one pool of training processes, and what a page calls
+runs in the queue's process under its lock and the classroom rules. (The board, names and settings
+do not come this way: every process reads them from the class's store, vae.database. The queue is
+next: docs/architecture.md.)
 
 The socket listens on 127.0.0.1 only; a connection must prove it knows the class's secret (the
-HMAC challenge of multiprocessing.connection, with the launcher's random key, passed to its web
-servers in their environment), and may call only the shared objects' public methods and read their
+HMAC challenge of multiprocessing.connection, with the launcher's random key, passed to the class's
+processes in their environment), and may call only the shared objects' public methods and read their
 public attributes. Connections are kept open and reused: Streamlit runs every rerun in a new thread,
-and a handshake per rerun would queue up at the accepting thread under a class's load."""
+and a handshake per rerun would queue up at the accepting thread under a class's load. A call that
+gets no answer within CALL_SECONDS is a sentence, and a kept connection the other end has closed
+(the queue's process was started again) is dropped before it is used."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from vae.errors import LabError
 
 ADDRESS_ENV = "LATENT_LAB_SHARED_ADDRESS"  # "127.0.0.1:port": where the class's shared state is served
 KEY_ENV = "LATENT_LAB_SHARED_KEY"  # the secret a process proves it knows (hex)
-CONNECT_SECONDS = 60.0  # a web server started with the class's own process waits this long for it
+CONNECT_SECONDS = 60.0  # a web server started with the training queue's process waits this long for it
 CALL_SECONDS = 30.0  # the longest a call may take (a training's submit reads every run's metrics)
 IDLE_CONNECTIONS = 8  # kept open per web server for the next call (Streamlit runs each rerun in a new thread)
 READ = "__getattribute__"
@@ -42,7 +43,7 @@ def public_methods(cls: type) -> frozenset[str]:
                      and callable(getattr(cls, name, None)) and not isinstance(getattr(cls, name), property))
 
 
-# --- the class's own process ---------------------------------------------------------------------
+# --- the training queue's process ---------------------------------------------------------------------
 
 
 def serve(objects: dict[str, object], key: bytes, port: int = 0) -> tuple[str, int]:
@@ -114,26 +115,38 @@ class Connections:
             try:
                 return Client(self.address, authkey=self._key)
             except AuthenticationError:
-                raise SharingError("the class's own process refused this one: its secret does not match") from None
+                raise SharingError("the training queue's process refused this one: its secret does not match") from None
             except ConnectionRefusedError:
                 if time.monotonic() > deadline:
-                    raise SharingError(f"the class's own process does not answer on "
+                    raise SharingError(f"the training queue's process does not answer on "
                                        f"{self.address[0]}:{self.address[1]}") from None
                 time.sleep(0.2)
 
-    def call(self, name: str, member: str, args: tuple, kwargs: dict):
+    def _idle_connection(self) -> Connection | None:
+        """A kept connection that is still open: one with something to read has been closed by the
+        other end (the queue's process was started again), and is dropped."""
         with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        connection = connection or self.open()
+            while self._idle:
+                connection = self._idle.pop()
+                try:
+                    if not connection.poll(0):
+                        return connection
+                except (OSError, EOFError):
+                    pass
+                connection.close()
+        return None
+
+    def call(self, name: str, member: str, args: tuple, kwargs: dict):
+        connection = self._idle_connection() or self.open()
         try:
             connection.send((name, member, args, kwargs))
             if not connection.poll(CALL_SECONDS):  # a hung class's process does not hang this web server
                 connection.close()
-                raise SharingError(f"the class's own process did not answer within {CALL_SECONDS:.0f} s")
+                raise SharingError(f"the training queue's process did not answer within {CALL_SECONDS:.0f} s")
             kind, result = connection.recv()
         except (EOFError, OSError) as error:
             connection.close()
-            raise SharingError(f"the class's own process stopped answering ({error})") from None
+            raise SharingError(f"the training queue's process stopped answering ({error})") from None
         with self._lock:
             if len(self._idle) < IDLE_CONNECTIONS:
                 self._idle.append(connection)
@@ -162,7 +175,7 @@ class SharedProxy:
 
 def connect(address: tuple[str, int], key: bytes, types: dict[str, type],
             timeout: float = CONNECT_SECONDS) -> dict[str, SharedProxy]:
-    """Proxies for the shared objects (`types`: name -> its class), once the class's own process
+    """Proxies for the shared objects (`types`: name -> its class), once the training queue's process
     answers (waiting for it, bounded)."""
     connections = Connections(address, key)
     connections.open(timeout).close()
@@ -175,7 +188,7 @@ def shared() -> bool:
 
 
 def proxy(name: str, cls: type) -> SharedProxy:
-    """The class's shared `name` (a `cls`), from the class's own process."""
+    """The class's shared `name` (a `cls`), from the queue's process."""
     address, key = address_and_key()
     return connect(address, key, {name: cls})[name]
 
@@ -183,7 +196,7 @@ def proxy(name: str, cls: type) -> SharedProxy:
 def parse_address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if host != "127.0.0.1" or not port.isdigit():
-        raise SharingError(f"{ADDRESS_ENV} must be 127.0.0.1:<port> (the class's own process on this machine), "
+        raise SharingError(f"{ADDRESS_ENV} must be 127.0.0.1:<port> (the training queue's process on this machine), "
                            f"not {text!r}")
     return host, int(port)
 
