@@ -22,6 +22,11 @@ from pathlib import Path
 SCHEMA_VERSION = 2  # 0 (unset): the store before the class moved into it; its tables are kept and added to
 BUSY_TIMEOUT_SECONDS = 10.0
 SET_ASIDE_KEY = "store.set_aside"  # settings: the sentence saying an earlier store was set aside
+# What pages read on every rerun is kept this long in the process: each SQLite call releases the GIL,
+# and under a class's load a thread waits up to the interpreter's switch interval (5 ms) to get it
+# back, so four small reads per rerun measured p95 120 ms beside CPU-bound threads. Pages refresh
+# every 0.5 s or more; a write from this process makes the next read fresh.
+FRESH_SECONDS = 0.25
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +46,8 @@ class Database:
         self._lock = threading.RLock()
         self.set_aside_sentence: str | None = None
         self.closed = False
+        self._writes = 0  # this process's writes: a cached read older than the last one is read again
+        self._cache: dict[str, tuple[float, object, int]] = {}
         with _opening(self.path):  # processes starting together: one of them sets a bad file aside
             try:
                 self._db = _open(self.path, schemas)
@@ -73,6 +80,7 @@ class Database:
         """One statement, its own transaction."""
         with self._lock:
             self._db.execute(sql, args)
+            self._writes += 1
 
     @contextlib.contextmanager
     def transaction(self):
@@ -85,12 +93,24 @@ class Database:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._writes += 1
+
+    def cached(self, name: str, load):
+        """`load()`, as read at most FRESH_SECONDS ago and not before this process's last write: for
+        what every rerun reads (never for a rule's check, which reads inside its transaction)."""
+        now, writes = time.monotonic(), self._writes
+        entry = self._cache.get(name)
+        if entry is not None and now - entry[0] < FRESH_SECONDS and entry[2] == writes:
+            return entry[1]
+        value = load()
+        self._cache[name] = (now, value, writes)
+        return value
 
     # --- settings: small JSON values by name -------------------------------------------------------
 
     def setting(self, key: str, default=None):
-        row = self.row("SELECT value FROM settings WHERE key = ?", (key,))
-        return default if row is None else json.loads(row[0])
+        settings = self.cached("settings", lambda: dict(self.rows("SELECT key, value FROM settings")))
+        return default if key not in settings else json.loads(settings[key])
 
     def set_setting(self, key: str, value, db: sqlite3.Connection | None = None) -> None:
         """Write a setting (inside a transaction when `db`, the transaction's connection, is given)."""

@@ -146,7 +146,9 @@ class Board:
     @property
     def question(self) -> Question | None:
         number = self._db.setting(QUESTION)
-        row = self._db.row(f"{_QUESTION_SQL} WHERE id = ?", (number,)) if number else None
+        if not number:
+            return None
+        row = self._db.cached(f"question-{number}", lambda: self._db.row(f"{_QUESTION_SQL} WHERE id = ?", (number,)))
         return _question(row) if row else None
 
     @property
@@ -255,15 +257,19 @@ class Board:
             self._db.bump(db, VERSION)
 
     def guesses(self) -> list:
-        number = self._db.setting(QUESTION)
-        return [_answer(json.loads(answer)) for (answer,) in
-                self._db.rows("SELECT answer FROM guesses WHERE question = ?", (number,))] if number else []
+        return list(self._open_guesses().values())
 
     def my_guess(self, person: Person):
+        return self._open_guesses().get(_guesser(person))
+
+    def _open_guesses(self) -> dict[str, object]:
+        """The open question's guesses by person (read once for every session's refresh)."""
         number = self._db.setting(QUESTION)
-        row = self._db.row("SELECT answer FROM guesses WHERE question = ? AND person = ?",
-                           (number, _guesser(person))) if number else None
-        return _answer(json.loads(row[0])) if row else None
+        if not number:
+            return {}
+        return self._db.cached(f"guesses-{number}", lambda: {
+            who: _answer(json.loads(answer))
+            for who, answer in self._db.rows("SELECT person, answer FROM guesses WHERE question = ?", (number,))})
 
     def reveal(self, person: Person, answer) -> None:
         """Show the answer (the page works it out with the class run: the test image's z_mean on

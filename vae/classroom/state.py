@@ -4,6 +4,7 @@ queue applies where it acts (vae.jobs.queue asks it who may do what and who come
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import replace
 
@@ -69,14 +70,16 @@ class ClassroomState:
         same name (after this one was deleted) is not shown to the class in its place."""
         require_teacher(person)
         with self._db.transaction() as db:
-            version = self.pinned()[1] + 1
+            stored = db.execute("SELECT value FROM settings WHERE key = ?", (PINNED,)).fetchone()
+            stored = json.loads(stored[0]) if stored else None
+            version = int(stored.get("version", 0)) + 1 if isinstance(stored, dict) else 1
             self._db.set_setting(PINNED, {"run": [run_name, created_at] if run_name else None, "version": version}, db)
 
     # --- names ---------------------------------------------------------------------------------
 
     def name_of(self, key_hash: str) -> str:
-        row = self._db.row("SELECT name FROM names WHERE key_hash = ?", (key_hash,))
-        return row[0] if row else ""
+        names = self._db.cached("names", lambda: dict(self._db.rows("SELECT key_hash, name FROM names")))
+        return names.get(key_hash, "")
 
     def names(self) -> list[tuple[str, str, str]]:
         """Who has joined: (name, key hash, address), in the order they joined."""
