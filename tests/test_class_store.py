@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from vae import classroom
+from vae import database as database_module
 from vae.classroom import STUDENT, TEACHER, ClassroomError, ClassroomState, Limits, Person
-from vae.classroom.board import Board
+from vae.classroom.board import MAX_DRAWINGS, MAX_PER_STUDENT, MIN_SECONDS_BETWEEN_DRAWINGS, Board
 from vae.database import SCHEMA_VERSION, SET_ASIDE_KEY, Database, database
 from vae.jobs.store import STORE_FILE, JobStore
 
@@ -217,3 +224,77 @@ def test_a_class_behind_one_address_joins_once_the_teacher_raises_the_device_lim
     assert len(state.names()) == 30
     with pytest.raises(ClassroomError, match="Students per device: must be a whole number from 1 to 500"):
         state.set_limits(THE_TEACHER, names_per_device=0)
+
+
+# --- the board's contract, as a state machine over two connections (two processes' views) ----------
+
+
+class TwoProcessesShareOneBoard(RuleBasedStateMachine):
+    """Students and the teacher act through either of two connections to one store; what either one
+    reads agrees with a plain model of the rules: each student's cap, the board's size, one guess per
+    person, the version moving with every change."""
+
+    def __init__(self):
+        super().__init__()
+        self.folder = tempfile.mkdtemp(prefix="board-machine-")
+        self.saved_fresh, database_module.FRESH_SECONDS = database_module.FRESH_SECONDS, 0.0
+        self.clock = [1000.0]
+        path = Path(self.folder) / STORE_FILE
+        self.boards = [Board(Database(path), lambda: self.clock[0]) for _ in range(2)]
+        self.drawings: list[str] = []  # authors, oldest first
+        self.guesses: dict[str, object] = {}
+        self.asked = False
+        self.version = 0
+
+    def teardown(self):
+        database_module.FRESH_SECONDS = self.saved_fresh
+        for board in self.boards:
+            board._db.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @rule(which=st.integers(0, 1), n=st.integers(0, 5), digit=st.integers(0, 9))
+    def send(self, which, n, digit):
+        self.clock[0] += MIN_SECONDS_BETWEEN_DRAWINGS  # a student paces their sends
+        person = student(n)
+        mine = self.drawings.count(person.browser)
+        if mine >= MAX_PER_STUDENT:
+            with pytest.raises(ClassroomError, match="the most one person may"):
+                self.boards[which].add(person, digit, INK)
+            return
+        self.boards[which].add(person, digit, INK)
+        self.drawings = [*self.drawings, person.browser][-MAX_DRAWINGS:]
+        self.version += 1
+
+    @rule(which=st.integers(0, 1))
+    def ask(self, which):
+        self.boards[which].ask(THE_TEACHER, "decode", None, [0.0, 0.0], (0.0, 0.0))
+        self.asked, self.guesses = True, {}
+        self.version += 1
+
+    @rule(which=st.integers(0, 1), n=st.integers(0, 5), digit=st.integers(0, 9))
+    def guess(self, which, n, digit):
+        person = student(n)
+        if not self.asked:
+            with pytest.raises(ClassroomError, match="no open question"):
+                self.boards[which].guess(person, digit)
+            return
+        self.boards[which].guess(person, digit)
+        self.guesses[person.key_hash] = digit
+        self.version += 1
+
+    @rule(which=st.integers(0, 1))
+    def clear(self, which):
+        self.boards[which].clear(THE_TEACHER)
+        self.drawings = []
+        self.version += 1
+
+    @invariant()
+    def both_see_the_model(self):
+        for board in self.boards:
+            assert [d.author for d in board.drawings()] == self.drawings
+            assert sorted(board.guesses()) == sorted(self.guesses.values())
+            assert board.version == self.version
+
+
+TwoProcessesShareOneBoard.TestCase.settings = settings(max_examples=25, stateful_step_count=30, deadline=None)
+test_two_processes_share_one_board = TwoProcessesShareOneBoard.TestCase
