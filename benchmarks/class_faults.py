@@ -26,12 +26,11 @@ import os
 import signal
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from tests.support.class_room import NAME_FIELD, board_of, send_drawing
 from tests.support.classroom_load import TEACHER_CODE, sign_in_as_teacher
-from tests.support.harness import ClassServers
+from tests.support.harness import ClassServers, healthy
 from tests.support.processes import children_of, cpu_seconds, running
 from tests.support.ws_client import StreamlitClient
 from vae.classroom.board import Board
@@ -43,14 +42,6 @@ from vae.training.lab import train_and_save
 
 ADA_KEY = "ada-secret-key-0123456789abcdef"
 BOUND_SECONDS = 180  # every wait is bounded
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def redirects(port: int) -> bool:

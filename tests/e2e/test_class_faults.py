@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
-import urllib.request
 
 from tests.conftest import TINY, wait_until
 from tests.support.class_room import NAME_FIELD, board_of, send_drawing
-from tests.support.harness import ClassServers, busy
+from tests.support.harness import ClassServers, busy, healthy
 from tests.support.processes import children_of, running
 from tests.support.ws_client import StreamlitClient
 from vae import classroom
@@ -22,14 +21,6 @@ from vae.training.lab import train_and_save
 CODE = "TEACH-3456"
 ADA_KEY = "ada-secret-key-0123456789abcdef"
 KEY_COOKIE = "latent_lab_key"
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def ada_at(url: str) -> StreamlitClient:

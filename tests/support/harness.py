@@ -81,6 +81,15 @@ def busy(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def healthy(url: str) -> bool:
+    """The Streamlit server at `url` answers its health check now."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def wait_healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
