@@ -21,7 +21,7 @@ from tests.support.ws_client import StreamlitClient
 from vae import classroom
 from vae.data import default_cache_dir
 
-CODE = "FLOOD-2345"
+CODE = "FLOOD-2345-KL"
 
 
 def running(client: StreamlitClient, name: str) -> bool:

@@ -26,7 +26,7 @@ from tests.support.harness import AppServer, PageWatcher, launch_chromium  # noq
 from tests.support.ws_client import StreamlitClient  # noqa: E402
 from vae.data import default_cache_dir, load_mnist  # noqa: E402
 
-CODE = "SHOTS-2345"
+CODE = "SHOTS-2345-KL"
 NAMES = ["Ada", "Bob", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea"]
 
 

@@ -30,7 +30,7 @@ from vae.classroom import (
 )
 from vae.training.lab import train_and_save
 
-CODE = "TEACH-2345"
+CODE = "TEACH-2345-KL"
 ADA = Person(STUDENT, "Ada", classroom.key_hash("ada-secret-key-0123456789"))
 BOB = Person(STUDENT, "Bob", classroom.key_hash("bob-secret-key-0123456789"))
 THE_TEACHER = Person(TEACHER, "the teacher")
@@ -43,10 +43,11 @@ def test_teacher_codes_are_random_readable_and_compared_loosely_in_constant_time
     codes = {new_teacher_code() for _ in range(200)}
     assert len(codes) == 200
     assert all(re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", code) for code in codes)
-    assert code_matches("teach 2345", CODE) and code_matches("TEACH2345", CODE)
-    assert not code_matches("TEACH-2346", CODE) and not code_matches("", CODE)
-    with pytest.raises(ClassroomError, match="at least 6"):
-        classroom.check_teacher_code("abc")
+    assert code_matches("teach 2345 kl", CODE) and code_matches("TEACH2345KL", CODE)
+    assert not code_matches("TEACH-2346-KL", CODE) and not code_matches("", CODE)
+    for short in ("abc", "TEACH-2345"):  # a fixed code needs 10 letters or digits
+        with pytest.raises(ClassroomError, match="at least 10"):
+            classroom.check_teacher_code(short)
 
 
 @pytest.mark.parametrize("name", ["Ada", "Zoë K.", "李雷", "O'Neil-Smith", "  Ada   Lovelace ", "a\nb"])
@@ -228,7 +229,7 @@ def test_the_teacher_signs_in_with_the_code_and_it_is_kept_nowhere(class_mode):
     assert "Teacher's tools" not in [h.value for h in at.header]
     sign_in(at, "WRONG-0000")
     assert "That is not the teacher code" in at.error[0].value
-    sign_in(at, "teach 2345")  # typed loosely: same code
+    sign_in(at, "teach 2345 kl")  # typed loosely: same code
     assert "Signed in as the teacher." in [s.value for s in at.success]
     assert "Teacher's tools" in [h.value for h in at.header]
     assert "teacher_code_input" not in at.session_state or not at.session_state["teacher_code_input"]
@@ -322,7 +323,7 @@ def test_a_fixed_teacher_code_that_is_too_short_is_refused_in_one_line(monkeypat
     monkeypatch.setenv(classroom.TEACHER_CODE_ENV, "abc")
     assert classroom.main([]) == 2
     assert capsys.readouterr().err.strip() == (
-        "error: LATENT_LAB_TEACHER_CODE: the teacher code must be at least 6 letters or digits")
+        "error: LATENT_LAB_TEACHER_CODE: the teacher code must be at least 10 letters or digits")
 
 
 # --- Who is who: names, devices, the class run, and nothing secret in an address ---------------------
@@ -430,3 +431,68 @@ def test_the_teacher_frees_a_name_and_ends_the_class(class_mode):
     assert {"adas-run", "bobs-run"} <= {r.name for r in runs.list_runs(class_mode).runs}  # runs kept
     bob = open_as("pages/classroom.py", student_key="bob-secret-key-0123456789")
     assert bob.text_input(key="student_name_input")
+
+
+# --- Identity hardening: sign-in tries in the store, look-alike names, "not me" ---------------------
+
+
+def test_sign_in_tries_are_limited_per_device_and_for_the_class_in_the_store(class_db):
+    from vae.classroom.sign_in import CLASS_TRIES, DEVICE_TRIES, DEVICE_WINDOW_SECONDS, SignInLimits
+
+    now = [1000.0]
+    limits = SignInLimits(class_db, lambda: now[0])
+    for _ in range(DEVICE_TRIES):
+        limits.attempt("10.0.0.5")
+    again = SignInLimits(class_db, lambda: now[0])  # another session, another web server: the same count
+    with pytest.raises(ClassroomError, match=r"Too many tries from this device: wait 30 s"):
+        again.attempt("10.0.0.5")
+    now[0] += DEVICE_WINDOW_SECONDS
+    again.attempt("10.0.0.5")  # the window has passed
+    limits.succeeded("10.0.0.5")
+    for n in range(CLASS_TRIES):  # the room, one wrong code per device
+        limits.attempt(f"10.0.1.{n}")
+    with pytest.raises(ClassroomError, match="Too many wrong teacher codes in this class"):
+        limits.attempt("10.0.2.1")
+    limits.attempt(classroom.THIS_MACHINE)  # the laptop at the front is never locked out by the room
+
+
+def test_a_new_session_on_the_same_device_does_not_start_the_count_afresh(class_mode):
+    first = open_as("pages/classroom.py")
+    for _ in range(5):
+        sign_in(first, "WRONG-0000-XX")
+    second = open_as("pages/classroom.py")  # a new session (a reload without cookies, a new tab)
+    sign_in(second, CODE)
+    assert "Too many tries from this device" in second.error[0].value and not second.success
+
+
+@pytest.mark.parametrize("pretender", ["\u0410da", "ＡＤＡ", "A d a", "Аdа"])
+def test_look_alikes_of_a_taken_name_are_refused(class_db, pretender):
+    shared = ClassroomState(class_db)
+    shared.register_name("ada-key", "Ada", "10.0.0.5")
+    with pytest.raises(ClassroomError, match="already called Ada"):
+        shared.register_name("eve-key", pretender, "10.0.0.7")
+
+
+@pytest.mark.parametrize("pretender", ["the t\u0435acher", "ｔｅａｃｈｅｒ", "TEACHER", "t\u0435\u0430cher 2"])
+def test_look_alikes_of_teacher_are_refused(pretender):
+    with pytest.raises(ClassroomError, match="kept for the teacher"):
+        classroom.validate_student_name(pretender)
+
+
+def test_a_name_is_kept_as_plain_letters():
+    assert classroom.validate_student_name("Ｚｏë  Ｌｉ") == "Zoë Li"
+
+
+def test_not_me_gives_this_browser_a_new_key_and_the_last_students_things_stay_theirs(class_mode):
+    at = name_as("ada-secret-key-0123456789", "Ada")
+    at.button(key="forget_browser").click().run()
+    assert not at.exception
+    assert at.session_state["browser_key"] != "ada-secret-key-0123456789"
+    assert at.text_input(key="student_name_input")  # asked for a name: someone new
+    from ui import classroom as ui_classroom
+
+    assert ui_classroom.shared_state().name_of(classroom.key_hash("ada-secret-key-0123456789")) == "Ada"
+    at.text_input(key="student_name_input").input("Ada").run()
+    assert "already called Ada" in at.error[0].value  # Ada's name is still Ada's
+    at.button(key="forget_browser_prompt").click().run()  # and from the name prompt too
+    assert not at.exception and at.text_input(key="student_name_input")

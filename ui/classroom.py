@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import streamlit as st
 
@@ -21,6 +20,7 @@ from ui.store import job_store
 from vae import classroom
 from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomState, Person
 from vae.classroom.board import Board
+from vae.classroom.sign_in import SignInLimits
 from vae.database import SET_ASIDE_KEY
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
@@ -28,9 +28,6 @@ BROWSER_KEY = "browser_key"  # session state: this browser's secret key (a stude
 KEY_COOKIE = "latent_lab_key"  # ... kept in this cookie, so a reload is the same person
 KEY_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
 SECRET_PARAMETERS = ("student", "job")  # where earlier versions put keys and tokens: removed from the address
-FAILED_SIGN_INS = "classroom_failed_sign_ins"
-MAX_FAILED_SIGN_INS = 5  # then a pause before the next try, so guessing is slow
-SIGN_IN_PAUSE_SECONDS = 30
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -155,30 +152,50 @@ def require_teacher() -> bool:
 # --- The sidebar ------------------------------------------------------------------------------
 
 
+@st.cache_resource(show_spinner=False)
+def _sign_in_limits(store_path: str) -> SignInLimits:
+    return SignInLimits(job_store().database)
+
+
 def sign_in() -> None:
-    """Callback of the teacher's Sign in: the code is compared in constant time, then forgotten."""
+    """Callback of the teacher's Sign in: the code is compared in constant time, then forgotten.
+    Tries are counted per device and for the class, in the class's store (vae.classroom.sign_in):
+    a new session, or another web server, does not start the count afresh."""
     given = st.session_state.pop("teacher_code_input", "")
-    failures = st.session_state.setdefault(FAILED_SIGN_INS, [])
-    recent = [t for t in failures if time.monotonic() - t < SIGN_IN_PAUSE_SECONDS]
-    if len(recent) >= MAX_FAILED_SIGN_INS:
-        st.session_state.sign_in_message = f"Too many tries: wait {SIGN_IN_PAUSE_SECONDS} s and try again."
-        return
     try:
         expected = teacher_code()
     except ClassroomError as error:  # a code fixed in the environment that is too short
         st.session_state.sign_in_message = f"{error}. Restart the app with another code."
         return
+    limits, here = _sign_in_limits(str(job_store().path)), address()
+    try:
+        limits.attempt(here)
+    except ClassroomError as error:
+        st.session_state.sign_in_message = str(error)
+        return
     if classroom.code_matches(given, expected):
+        limits.succeeded(here)
         st.session_state[ROLE] = TEACHER
-        failures.clear()
         st.session_state.pop("sign_in_message", None)
     else:
-        failures.append(time.monotonic())
         st.session_state.sign_in_message = "That is not the teacher code (it was printed where the app started)."
 
 
 def sign_out() -> None:
     st.session_state.pop(ROLE, None)
+
+
+def forget_browser() -> None:
+    """"Not me": on a shared computer the next student gets a new key (the cookie is rewritten on
+    this run), so the last one's name, runs and rights stay theirs and pass to no one."""
+    st.session_state[BROWSER_KEY] = classroom.new_student_key()
+    for name in (ROLE, "student_name_input", "name_message", "sign_in_message"):
+        st.session_state.pop(name, None)
+
+
+NOT_ME = "Not me — forget this browser"
+NOT_ME_HELP = ("On a shared computer: start afresh as someone new. The last person's name and runs stay "
+               "theirs, and this browser no longer has them.")
 
 
 def set_name() -> None:
@@ -206,6 +223,7 @@ def sidebar_panel() -> None:
         return
     if me.name:
         st.caption(f"Classroom mode · you are **{escape(me.name)}**; your runs carry this name.")
+        st.button(NOT_ME, key="forget_browser", on_click=forget_browser, help=NOT_ME_HELP)
     with st.expander("I am the teacher"):
         st.text_input("Teacher code (printed where the app was started)", type="password",
                       key="teacher_code_input", autocomplete="off")
@@ -227,6 +245,7 @@ def name_prompt() -> None:
                       on_change=set_name, placeholder="e.g. Ada", help="Type it once and press Enter (or Go).")
         if "name_message" in st.session_state:
             st.error(st.session_state.name_message)
+        st.button(NOT_ME, key="forget_browser_prompt", on_click=forget_browser, help=NOT_ME_HELP)
 
 
 def pinned_run_name(listed) -> str | None:

@@ -18,7 +18,7 @@ from vae import classroom
 from vae.runs import list_runs
 from vae.training.lab import train_and_save
 
-CODE = "TEACH-3456"
+CODE = "TEACH-3456-KL"
 ADA_KEY = "ada-secret-key-0123456789abcdef"
 KEY_COOKIE = "latent_lab_key"
 

@@ -21,7 +21,7 @@ from vae import classroom
 from vae.runs import list_runs
 from vae.training.lab import train_and_save
 
-CODE = "TEACH-3456"
+CODE = "TEACH-3456-KL"
 
 
 def redirect_of(join_url: str, path: str) -> str:
@@ -109,4 +109,4 @@ def test_make_classroom_with_one_server_starts_it(tmp_path, mnist_cache_dir):
         process.terminate()
         process.wait(timeout=20)
         log.close()
-    assert "Teacher code:      TEACH-3456" in (tmp_path / "one.log").read_text()
+    assert "Teacher code:      TEACH-3456-KL" in (tmp_path / "one.log").read_text()

@@ -33,7 +33,7 @@ def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist
 
 # --- Classroom mode: permissions at the websocket level ------------------------------------------
 
-CODE = "TEACH-2345"
+CODE = "TEACH-2345-KL"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from vae.classroom.people import ClassroomError
 TEACHER_CODE_ENV = "LATENT_LAB_TEACHER_CODE"  # fixes the teacher code (otherwise a new one at each start)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or off a screen
 CODE_LENGTH = 8
-MIN_CODE_LENGTH = 6
+MIN_CODE_LENGTH = 10  # a fixed code lasts: it must not be guessable in a lesson (a new one each start has 8, random)
 
 
 def new_teacher_code() -> str:

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from vae.errors import LabError
@@ -26,8 +27,20 @@ class ClassroomError(LabError):
 
 
 
+# Letters of other scripts that look like Latin ones, and digits that look like letters, as a case-
+# folded name shows them: the skeleton two names are compared by (after Unicode TS #39's idea of a
+# confusables skeleton; the few a class can type, not its whole table).
+LOOK_ALIKES = str.maketrans({
+    **dict(zip("авеёзіїјкмнорстухѕԁһԛԝӏ", "abee3iijkmhopctyxsdhqwl", strict=True)),  # Cyrillic
+    **dict(zip("αβεηικνορτυχϲμ", "abenikvoptuxcu", strict=True)),  # Greek
+    "0": "o", "1": "l", "ı": "i",
+})
+
+
 def validate_student_name(name: str) -> str:
-    name = " ".join(str(name).split())
+    """The name as the class will see it (NFKC: full-width and other compatibility forms become
+    plain letters), or one sentence saying what is wrong with it."""
+    name = " ".join(unicodedata.normalize("NFKC", str(name)).split())
     if not NAME_PATTERN.fullmatch(name):
         raise ClassroomError("Your name: 1–24 letters, digits, spaces, ' . - or _, starting with a letter or digit.")
     if "teacher" in name_identity(name):
@@ -36,8 +49,10 @@ def validate_student_name(name: str) -> str:
 
 
 def name_identity(name: str) -> str:
-    """What makes two names the same person's on a screen: case, spaces and punctuation aside."""
-    return "".join(character for character in name.casefold() if character.isalnum())
+    """What makes two names the same person's on a screen: case, spaces, punctuation and look-alike
+    letters aside ("Аda" with a Cyrillic А is Ada; "ｔｅａｃｈｅｒ" is teacher)."""
+    folded = unicodedata.normalize("NFKC", name).casefold().translate(LOOK_ALIKES).replace("rn", "m")
+    return "".join(character for character in folded if character.isalnum())
 
 
 def new_student_key() -> str:
