@@ -81,7 +81,7 @@ def store_set_aside() -> str | None:
 def dismiss_store_notice() -> None:
     """The teacher (or local mode's one person) has read it."""
     if not classroom_on() or is_teacher():
-        job_store().database.execute("DELETE FROM settings WHERE key = ?", (SET_ASIDE_KEY,))
+        job_store().database.forget_settings(SET_ASIDE_KEY)
 
 
 def valid_key(key: str) -> bool:

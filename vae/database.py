@@ -1,6 +1,6 @@
 """The class's durable store: one SQLite file in WAL mode beside the runs (`runs/.queue.sqlite3`),
-opened by every process of the class (each web server, the launcher, the training queue's process) and read by them
-directly. WAL lets readers and one writer work at once across processes; each write is one short
+opened by every process of the class (each web server, the launcher, the training queue's process)
+and read by them directly. WAL lets readers and one writer work at once across processes; each write is one short
 `BEGIN IMMEDIATE` transaction, so a read-modify-write (a name taken, a guess counted) is atomic
 across processes; a busy timeout waits out another process's write.
 
@@ -119,6 +119,19 @@ class Database:
             db.execute(sql, (key, json.dumps(value)))
         else:
             self.execute(sql, (key, json.dumps(value)))
+
+    def setting_in(self, db: sqlite3.Connection, key: str, default=None):
+        """A setting as the transaction `db` sees it: fresh, for a rule or a read-modify-write."""
+        row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def forget_settings(self, *keys: str, db: sqlite3.Connection | None = None) -> None:
+        """Delete settings (inside a transaction when `db` is given)."""
+        sql = f"DELETE FROM settings WHERE key IN ({', '.join('?' * len(keys))})"
+        if db is not None:
+            db.execute(sql, keys)
+        else:
+            self.execute(sql, keys)
 
     def bump(self, db: sqlite3.Connection, *keys: str) -> None:
         """Add one to each counter named (inside a transaction): how pages know to redraw."""

@@ -1,7 +1,7 @@
 """`python -m vae.lifeline PARENT_PID COMMAND...`: run COMMAND (exec: the same process) so that it
 ends when the process PARENT_PID ends, however that ends (a SIGKILL too): the kernel sends it
-SIGTERM (Linux's parent-death signal, kept across exec). The class's launcher starts its web servers
-and join address this way, so none outlives it holding a port that `make classroom` needs again.
+SIGTERM (Linux's parent-death signal, kept across exec). The class's launcher starts its web servers,
+join address and training queue this way, so none outlives it holding a port that `make classroom` needs again.
 Where the signal does not exist (not Linux), COMMAND runs as it is."""
 
 from __future__ import annotations

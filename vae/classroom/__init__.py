@@ -51,9 +51,8 @@ __all__ = [
     "CLASSROOM_ENV", "JOIN_ADDRESS_ENV", "JOIN_PORT_ENV", "LIMIT_RANGES", "LOCAL", "MAX_NAMES_PER_DEVICE", "STUDENT",
     "STUDENT_MAX_MEMORY_BYTES", "TEACHER", "TEACHER_CODE_ENV", "THIS_MACHINE", "ClassroomError", "ClassroomPolicy",
     "ClassroomState", "Cleared", "Ended", "Limits", "Person", "check_capacity", "check_teacher_code", "check_training",
-    "end_class",
-    "clear_student_runs", "code_matches", "delete_run", "fixed_teacher_code", "join_address", "join_url", "key_hash",
-    "lan_address", "main", "may_change", "may_see", "name_identity", "new_student_key", "new_teacher_code",
+    "clear_student_runs", "code_matches", "delete_run", "end_class", "fixed_teacher_code", "join_address", "join_url",
+    "key_hash", "lan_address", "main", "may_change", "may_see", "name_identity", "new_student_key", "new_teacher_code",
     "normalise_code", "owner_role", "owns", "pause_students", "require_teacher", "student_name",
     "validate_student_name",
 ]

@@ -190,11 +190,10 @@ class Board:
         return Drawing(number, person.browser, person.name, digit, pixels, now)
 
     def drawings(self) -> list[Drawing]:
-        return [Drawing(*row) for row in self._db.rows("SELECT id, author, name, digit, image, posted FROM drawings "
-                                                        "ORDER BY id")]
+        return [Drawing(*row) for row in self._db.rows(f"{_DRAWING_SQL} ORDER BY id")]
 
     def drawing(self, drawing_id: int) -> Drawing | None:
-        row = self._db.row("SELECT id, author, name, digit, image, posted FROM drawings WHERE id = ?", (drawing_id,))
+        row = self._db.row(f"{_DRAWING_SQL} WHERE id = ?", (drawing_id,))
         return Drawing(*row) if row else None
 
     def clear(self, person: Person) -> int:
@@ -216,7 +215,7 @@ class Board:
         with self._db.transaction() as db:
             for table in ("drawings", "sends", "questions", "guesses"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - the table names above, not input
-            db.execute("DELETE FROM settings WHERE key IN (?, ?, ?)", (HIDE_NAMES, QUESTION, LEAD))
+            self._db.forget_settings(HIDE_NAMES, QUESTION, LEAD, db=db)
             self._db.bump(db, VERSION, DRAWINGS_VERSION)
 
     # --- predict, then reveal --------------------------------------------------------------------
@@ -290,8 +289,8 @@ class Board:
         """The teacher leads (on), or stops; and what the teacher shows now (page, run, map point)."""
         require_teacher(person)
         with self._db.transaction() as db:
-            stored = db.execute("SELECT value FROM settings WHERE key = ?", (LEAD,)).fetchone()
-            lead = _lead(json.loads(stored[0])) if stored else Lead()
+            stored = self._db.setting_in(db, LEAD)
+            lead = _lead(stored) if stored else Lead()
             changes = {"on": lead.on if on is None else bool(on), "page": page or lead.page,
                        "run": run if run is not None else lead.run,
                        "z": tuple(round(float(v), 3) for v in z) if z is not None else lead.z}
@@ -305,14 +304,14 @@ class Board:
         require_teacher(person)
         with self._db.transaction() as db:
             self._drop_unrevealed(db)
-            db.execute("DELETE FROM settings WHERE key = ?", (QUESTION,))
+            self._db.forget_settings(QUESTION, db=db)
             self._db.bump(db, VERSION)
 
     # --- inside ------------------------------------------------------------------------------------
 
     def _open_question(self, db) -> Question | None:
-        number = db.execute("SELECT value FROM settings WHERE key = ?", (QUESTION,)).fetchone()
-        row = db.execute(f"{_QUESTION_SQL} WHERE id = ?", (json.loads(number[0]),)).fetchone() if number else None
+        number = self._db.setting_in(db, QUESTION)
+        row = db.execute(f"{_QUESTION_SQL} WHERE id = ?", (number,)).fetchone() if number else None
         return _question(row) if row else None
 
     def _drop_unrevealed(self, db) -> None:
@@ -322,6 +321,7 @@ class Board:
 
 
 _QUESTION_SQL = "SELECT id, kind, image, z, point, revealed, answer FROM questions"
+_DRAWING_SQL = "SELECT id, author, name, digit, image, posted FROM drawings"  # a Drawing's fields, in order
 
 
 def _question(row: tuple) -> Question:

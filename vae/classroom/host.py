@@ -78,8 +78,8 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    queue_port = free_local_port()
     if servers > 1:
+        queue_port = free_local_port()
         environment.update({JOIN_PORT_ENV: str(port), sharing.ADDRESS_ENV: f"127.0.0.1:{queue_port}",
                             sharing.KEY_ENV: secrets.token_bytes(32).hex()})
     supervisor = Supervisor(environment, cwd=root)  # cwd: the repository's .streamlit/config.toml applies

@@ -71,13 +71,12 @@ class DeadlineProtocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def raise_open_files_limit() -> int:
+def raise_open_files_limit() -> None:
     """As many open files as this machine lets a process have (Linux often starts a process at 1024)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 65536
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def serve(address: str, port: int, ports: list[int]) -> None:

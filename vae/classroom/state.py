@@ -4,7 +4,6 @@ queue applies where it acts (vae.jobs.queue asks it who may do what and who come
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import replace
 
@@ -25,7 +24,7 @@ NAMES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
     key_hash TEXT PRIMARY KEY,      -- the student's browser key, hashed
     name TEXT NOT NULL,
-    identity TEXT NOT NULL UNIQUE,  -- the name with case, spaces and punctuation aside (vae.classroom.people)
+    identity TEXT NOT NULL UNIQUE,  -- the name with case, punctuation and look-alikes aside (people.name_identity)
     address TEXT NOT NULL,          -- the device it was given from
     joined REAL NOT NULL);
 """
@@ -70,8 +69,7 @@ class ClassroomState:
         same name (after this one was deleted) is not shown to the class in its place."""
         require_teacher(person)
         with self._db.transaction() as db:
-            stored = db.execute("SELECT value FROM settings WHERE key = ?", (PINNED,)).fetchone()
-            stored = json.loads(stored[0]) if stored else None
+            stored = self._db.setting_in(db, PINNED)
             version = int(stored.get("version", 0)) + 1 if isinstance(stored, dict) else 1
             self._db.set_setting(PINNED, {"run": [run_name, created_at] if run_name else None, "version": version}, db)
 
@@ -86,8 +84,8 @@ class ClassroomState:
         return self._db.rows("SELECT name, key_hash, address FROM names ORDER BY joined, name")
 
     def register_name(self, key_hash: str, name: str, address: str) -> str:
-        """Give a student's key a name: validated, unique in the class (case, spaces and
-        punctuation aside), and at most the teacher's names-per-device from one address."""
+        """Give a student's key a name: validated, unique in the class (case, spaces, punctuation and
+        look-alike letters aside), and at most the teacher's names-per-device from one address."""
         name = validate_student_name(name)
         per_device = self.limits.names_per_device
         with self._db.transaction() as db:
@@ -134,7 +132,7 @@ class ClassroomState:
                     continue
                 db.execute("INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",
                            (key_hash, name, name_identity(name), address, time.time()))
-            db.execute("DELETE FROM settings WHERE key = ?", (OLD_NAMES,))
+            self._db.forget_settings(OLD_NAMES, db=db)
 
 
 class ClassroomPolicy:

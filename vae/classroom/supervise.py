@@ -28,7 +28,6 @@ class Child:
     command: list[str]
     process: subprocess.Popen | None = None
     deaths: collections.deque = field(default_factory=lambda: collections.deque(maxlen=MAX_DEATHS))
-    starts: int = 0
 
 
 class Supervisor:
@@ -46,7 +45,6 @@ class Supervisor:
         lifeline = [sys.executable, "-m", "vae.lifeline", str(os.getpid())]
         child.process = subprocess.Popen(lifeline + child.command, env=self.environment, cwd=self.cwd,
                                          start_new_session=True)
-        child.starts += 1
 
     def check(self) -> str | None:
         """Start again every child that has died; a sentence if one keeps dying (then the class stops)."""
