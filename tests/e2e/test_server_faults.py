@@ -1,13 +1,22 @@
-"""The app's server killed (SIGKILL) in the middle of a training, then started again."""
+"""Servers killed (SIGKILL) with real processes. The app's server in the middle of a training, then
+started again. And `make classroom SERVERS=2` mid-lesson: a web server is started again on its port
+and its student comes back with their name and drawing; the training queue's process is started
+again and the next training asked for is saved; the launcher's death ends every process it started
+(no port left held), and starting the class again brings the board back as it was (figures for the
+same faults: benchmarks/class_faults.py). One file, so these heavy tests never run beside each other
+on the suite's two workers: a cold training process starved beside a whole class timed out once."""
 
 import os
 import signal
 import time
 
-from tests.conftest import TINY
-from tests.support.harness import AppServer
+from tests.conftest import TINY, wait_until
+from tests.support.class_room import NAME_FIELD, board_of, send_drawing
+from tests.support.harness import AppServer, ClassServers, busy, healthy
 from tests.support.processes import children_of, running
-from vae import runs
+from tests.support.ws_client import StreamlitClient
+from vae import classroom, runs
+from vae.runs import list_runs
 from vae.training.lab import train_and_save
 
 
@@ -58,3 +67,72 @@ def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_
         watcher.assert_clean()
     finally:
         restarted.stop()
+
+
+CODE = "TEACH-3456-KL"
+ADA_KEY = "ada-secret-key-0123456789abcdef"
+KEY_COOKIE = "latent_lab_key"
+
+
+def ada_at(url: str) -> StreamlitClient:
+    """Ada's browser: the same key cookie on every connection (a reload, or a reconnect)."""
+    return StreamlitClient(url, cookies={KEY_COOKIE: ADA_KEY})
+
+
+def test_killed_class_processes_come_back_and_the_class_is_as_it_was(tmp_path, mnist_cache_dir, mnist):
+    runs_dir = tmp_path / "runs"
+    train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "prepared", "default")
+    env = {classroom.TEACHER_CODE_ENV: CODE}
+    servers = ClassServers(runs_dir, mnist_cache_dir, tmp_path / "class.log", extra_env=env)
+    first, second = servers.urls
+    try:
+        ada = ada_at(second)
+        ada.open_page("class_map")
+        ada.set_text(NAME_FIELD, "Ada")
+        sent = send_drawing(ada, 1)
+        assert any("Sent: your 1 is on the class map." in text for text in sent.texts), sent.texts
+        ada.close()
+
+        # A web server killed: the launcher starts it again on its port; Ada's browser reconnects.
+        launcher, killed = servers.process.pid, servers.web_server_pid(second)
+        os.kill(killed, signal.SIGKILL)
+        assert wait_until(lambda: servers.web_server_pid(second) not in (None, killed) and healthy(second),
+                          120, 0.2, "the killed web server started again on its port")
+        ada = ada_at(second)
+        back = ada.open_page("class_map")
+        assert not any(NAME_FIELD in text for text in back.texts)  # still named: no prompt
+        (drawing,) = board_of(back)["board"]
+        assert drawing["name"] == "Ada" and drawing["pixels"]  # hers: she sees its pixels
+
+        # The training queue's process killed: started again, it takes the next training and saves it.
+        (queue,) = servers.queue_pids()
+        os.kill(queue, signal.SIGKILL)
+        assert wait_until(lambda: servers.queue_pids() not in ([], [queue]), 60, 0.2, "the queue started again")
+        ada.open_page("train")
+        ada.set_number("Epochs", 1)
+        ada.set_number("Training images", 512)
+        started = ada.click("Start training")
+        assert not started.exceptions and not any("cannot" in text for text in started.texts), started.texts
+        assert wait_until(lambda: len(list_runs(runs_dir).runs) == 2, 300, 1.0, "Ada's run saved")
+        ada.close()
+
+        # The launcher killed: every process it started ends by itself, and no port stays held.
+        children = children_of(launcher)  # web servers, the join address, training processes (a warm one)
+        assert len(servers.pids()) == 3 and servers.join_pids() and set(servers.pids()[1:]) <= set(children)
+        os.kill(launcher, signal.SIGKILL)
+        assert wait_until(lambda: not any(running(pid) for pid in children), 60, 0.1, "the class's processes ended")
+        assert not any(busy(port) for port in servers.ports)
+    finally:
+        servers.stop()
+
+    again = ClassServers(runs_dir, mnist_cache_dir, tmp_path / "again.log", extra_env=env)  # make classroom again
+    try:
+        teacher = StreamlitClient(again.urls[0])
+        (drawing,) = board_of(teacher.open_page("class_map"))["board"]
+        assert drawing["name"] == "Ada" and drawing["digit"] == 1
+        ada = ada_at(again.urls[1])
+        assert not any(NAME_FIELD in text for text in ada.open_page("class_map").texts)
+        teacher.close(), ada.close()
+    finally:
+        again.stop()
+    assert again.process.returncode == 0, (tmp_path / "again.log").read_text()[-2000:]
