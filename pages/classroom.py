@@ -24,9 +24,9 @@ from vae.classroom import (
     join_address,
     owner_role,
     pause_students,
-    sharing,
     student_name,
 )
+from vae.classroom.dispatch import queue_in_own_process
 
 LIMIT_HELP = {
     "jobs_per_device": "Counted by the device's network address, whatever names its browser tabs use.",
@@ -180,7 +180,7 @@ def teacher_tools() -> None:
     students = [s for s in active if owner_role(s.owner) == STUDENT]
     first, second, third = st.columns(3)
     # On one of several web servers (make classroom SERVERS=2) each counts its own browsers.
-    first.metric("Connected browsers" + (" (this web server)" if sharing.shared() else ""),
+    first.metric("Connected browsers" + (" (this web server)" if queue_in_own_process() else ""),
                  "?" if connected is None else connected)
     second.metric("Trainings queued or running", len(active))
     third.metric("Of them by students", len(students))

@@ -85,3 +85,16 @@ def test_the_host_a_browser_asked_for():
     assert request_host("laptop.local") == "laptop.local"
     assert request_host("[fe80::1]:8501") == "[fe80::1]"
     assert request_host("a b") is None and request_host("") is None
+
+
+def test_make_classroom_says_in_one_sentence_what_is_wrong(capsys):
+    from vae.classroom.launch import main
+
+    assert main(["--servers", "0"]) == 2
+    assert "--servers must be from 1 to 8" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["--servers", "2", "--address", "127.0.0.1", "--port", str(port)]) == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -12,23 +12,26 @@ from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from ui.store import job_store
 from vae import runs
-from vae.classroom import ClassroomPolicy, sharing
+from vae.classroom import ClassroomPolicy
+from vae.classroom.dispatch import queue_in_own_process
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
 from vae.jobs.job import JobSnapshot
 from vae.jobs.queue import TrainingQueue
+from vae.jobs.store_queue import StoreQueue
 
 
 @st.cache_resource(show_spinner=False)
-def training_queue() -> TrainingQueue:
+def training_queue() -> TrainingQueue | StoreQueue:
     """The one queue, shared by every session and kept across reloads; it starts a warm
     training process at once, so the first training starts without waiting for TensorFlow.
     Stale temporary folders of crashed saves are cleared as the server starts, and the line a
     previous server left (vae.jobs.store) is taken up again. On one of several web servers, the
-    training queue's own process keeps it (vae.classroom.dispatch, reached through vae.classroom.sharing)."""
-    if sharing.shared():
-        return sharing.proxy("training_queue", TrainingQueue)
+    training queue's own process keeps it (vae.classroom.dispatch), reached through the class's
+    store (vae.jobs.store_queue)."""
+    if queue_in_own_process():
+        return StoreQueue(job_store(), state.runs_dir(), ClassroomPolicy(classroom.shared_state))
     runs.remove_stale_temporaries(state.runs_dir(), older_than_seconds=runs.STALE_SECONDS)
     return TrainingQueue.from_environment(policy=ClassroomPolicy(classroom.shared_state), store=job_store())
 

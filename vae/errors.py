@@ -15,9 +15,6 @@ class ConfigError(LabError, ValueError):
         super().__init__(f"{field}: {message}")
         self.field, self.message = field, message
 
-    def __reduce__(self):  # rebuilt from both parts when it crosses processes (vae.classroom.sharing)
-        return type(self), (self.field, self.message)
-
 
 class DataError(LabError):
     """MNIST could not be loaded; the message says what was tried and what to do."""

@@ -1,44 +1,48 @@
 """The training queue of a class on several web servers (`make classroom SERVERS=3`), in a process of
 its own that the launcher supervises: it keeps the queue (vae.jobs.queue: the line, taken up from
-the class's store, and the training processes) and answers the web servers' calls to it on
-127.0.0.1 (vae.classroom.sharing: the port the launcher chose and the key it hands every process of
-the class in the environment). Killed, it is started again on the same port: the line comes back
-from the store (a training that was running ends, with one sentence), and the web servers' next
-calls reach the new one. `python -m vae.classroom.dispatch --port P`."""
+the class's store, and the training processes). It listens on nothing: the web servers write
+submissions and requests to the store, where it takes them up, and read the jobs' states there and
+their live progress from the files it writes (vae.jobs.store_queue, vae.jobs.live_files). Killed, it
+is started again: the line comes back from the store (a training that was running ends, with one
+sentence), and what was asked meanwhile waited in the store. `python -m vae.classroom.dispatch`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
 from vae import runs
-from vae.classroom import sharing
 from vae.classroom.state import ClassroomPolicy, ClassroomState
 from vae.errors import LabError
+from vae.jobs.live_files import LiveWriter, live_folder
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import JobStore
 
+QUEUE_PROCESS_ENV = "LATENT_LAB_QUEUE_PROCESS"  # "1" in a class's web servers: the queue runs in its own process
 
-def shared_objects(runs_dir) -> dict[str, object]:
-    """What the web servers of the class use through this process: the training queue (with its
-    training processes). The board, names and settings are in the class's store, which each web
-    server reads itself (vae.database)."""
+
+def queue_in_own_process() -> bool:
+    """True in a web server of a class on several: the queue is vae.classroom.dispatch's."""
+    return os.environ.get(QUEUE_PROCESS_ENV) == "1"
+
+
+def start_queue(runs_dir) -> TrainingQueue:
+    """The class's one training queue, taking up the line the store keeps."""
     runs.remove_stale_temporaries(runs_dir, older_than_seconds=runs.STALE_SECONDS)
     store = JobStore.beside(runs_dir)
     state = ClassroomState(store.database)
-    return {"training_queue": TrainingQueue.from_environment(policy=ClassroomPolicy(state), store=store)}
+    return TrainingQueue.from_environment(policy=ClassroomPolicy(state), store=store,
+                                          live=LiveWriter(live_folder(runs_dir)))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae.classroom.dispatch", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True, help="where to answer, on 127.0.0.1")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     try:
-        _, key = sharing.address_and_key()
-        objects = shared_objects(runs.default_runs_dir())
-        sharing.serve(objects, key, args.port)
+        queue = start_queue(runs.default_runs_dir())
     except (LabError, OSError) as error:
         print(f"error: the training queue cannot start: {error}", file=sys.stderr)
         return 2
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
     stopped.wait()
-    objects["training_queue"].shutdown()  # its training processes end with it
+    queue.shutdown()  # its training processes end with it
     return 0
 
 

@@ -6,22 +6,21 @@ launcher ends). It holds nothing of the class itself.
 - One web server (`make classroom`): it listens on the join port itself and keeps its own queue.
 - Several (`make classroom SERVERS=3`): web servers on the ports after the join port; the join
   address (vae.classroom.join), which sends each new browser to the next web server in turn; and
-  the training queue (vae.classroom.dispatch), which the web servers call on 127.0.0.1 with a key
-  the launcher makes for the class. What the class shares (the board, names, settings, the queue's
-  line) is in the store, which every web server reads itself.
+  the training queue (vae.classroom.dispatch), which listens on nothing. What the class shares (the
+  board, names, settings, the queue's line and each job's state) is in the store, which every
+  process reads itself; running jobs' live progress is in files beside the runs.
 
 Ctrl-C (or `kill`) stops them all."""
 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import sys
 
-from vae.classroom import sharing
 from vae.classroom.codes import TEACHER_CODE_ENV
+from vae.classroom.dispatch import QUEUE_PROCESS_ENV
 from vae.classroom.launch import CLASSROOM_ENV, JOIN_PORT_ENV
 from vae.classroom.supervise import Supervisor
 from vae.errors import LabError
@@ -42,14 +41,8 @@ def join_command(address: str, port: int, web_ports: list[int]) -> list[str]:
             "--to", ",".join(str(p) for p in web_ports)]
 
 
-def dispatch_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "vae.classroom.dispatch", "--port", str(port)]
-
-
-def free_local_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def dispatch_command() -> list[str]:
+    return [sys.executable, "-m", "vae.classroom.dispatch"]
 
 
 def busy_port(address: str, ports: list[int]) -> tuple[int, str] | None:
@@ -79,14 +72,12 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
         print(f"error: {error}", file=sys.stderr)
         return 2
     if servers > 1:
-        queue_port = free_local_port()
-        environment.update({JOIN_PORT_ENV: str(port), sharing.ADDRESS_ENV: f"127.0.0.1:{queue_port}",
-                            sharing.KEY_ENV: secrets.token_bytes(32).hex()})
+        environment.update({JOIN_PORT_ENV: str(port), QUEUE_PROCESS_ENV: "1"})
     supervisor = Supervisor(environment, cwd=root)  # cwd: the repository's .streamlit/config.toml applies
     signal.signal(signal.SIGTERM, _stop)  # `kill` stops the class as Ctrl-C does: its processes too
     try:
         if servers > 1:
-            supervisor.start("the training queue", dispatch_command(queue_port))
+            supervisor.start("the training queue", dispatch_command())
             supervisor.start("the join address", join_command(address, port, web_ports))
         for web_port in web_ports:
             supervisor.start(f"the web server on port {web_port}", web_server_command(root, address, web_port))

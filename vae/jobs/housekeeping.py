@@ -49,6 +49,8 @@ class Housekeeping:
             elif job.past_time_limit(now):
                 job.ask_to_stop(now)
                 self._save(job)
+            if self._live:
+                self._watched_from_files(job)
             self._send_watch(job)
         if not self._pool.spares and self._pool.may_spawn():
             self._dispatch()

@@ -15,37 +15,35 @@ from __future__ import annotations
 
 import atexit
 import logging
-import secrets
 import threading
 import time
 from functools import partial
 from pathlib import Path
 
 from vae import runs
-from vae.config import MNIST_TRAIN_SIZE, TrainConfig
-from vae.errors import LabError
+from vae.config import TrainConfig
 from vae.jobs import protocol
+from vae.jobs.admission import QueueError, admit, check_request
 from vae.jobs.celery_app import broker_from_environment
 from vae.jobs.estimates import SpeedLearner, start_estimates
 from vae.jobs.housekeeping import Housekeeping
 from vae.jobs.job import ACTIVE_STATES, RUNNING_STATES, Job, JobSnapshot
-from vae.jobs.policy import OpenPolicy, Requester, load_for, same_owner
+from vae.jobs.live_files import LiveWriter
+from vae.jobs.policy import OpenPolicy, Requester, same_owner
 from vae.jobs.pool import WorkerPool
 from vae.jobs.process import WorkerProcess, ended_unexpectedly
 from vae.jobs.remote import CeleryBackend
 from vae.jobs.settings import DEFAULT_STALL_SECONDS, slots_from_environment, stall_seconds_from_environment
-from vae.jobs.store import INTERRUPTED, JobStore, restore
-from vae.progress import check_fits_data
+from vae.jobs.store import INTERRUPTED, VIEW, JobStore, restore
 from vae.snapshots import Snapshot
 
-MAX_WAITING = 100  # queued jobs of the teacher (students' are bounded by the policy's class limit)
+__all__ = ["QueueError", "TrainingQueue"]
+
 KEEP_FINISHED = 50  # finished jobs remembered (for their owners' pages)
 WATCH_SECONDS = 10.0  # a live view that asked for a snapshot this recently counts as watching
+FOLLOW_SECONDS = 0.2  # with several web servers: how often the queue's process looks at the store's changes
+VIEW_SECONDS = 0.5  # and at most how often it writes its view (places in line, estimates) there
 log = logging.getLogger(__name__)
-
-
-class QueueError(LabError):
-    """A request the queue refuses: too many waiting, not yours to cancel, unknown job."""
 
 
 class TrainingQueue(Housekeeping):
@@ -53,9 +51,11 @@ class TrainingQueue(Housekeeping):
     priority, then first come, first served. Thread-safe: every browser session shares one."""
 
     def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, worker_factory=None,
-                 policy=None, store: JobStore | None = None, backend=None):
+                 policy=None, store: JobStore | None = None, backend=None, live: LiveWriter | None = None):
         """`store`: where the line survives a restart (vae.jobs.store); `backend(on_event, on_exit)`:
-        who runs the jobs, if not local worker processes (vae.jobs.remote.CeleryBackend)."""
+        who runs the jobs, if not local worker processes (vae.jobs.remote.CeleryBackend). `live`:
+        this is the queue's own process of a class on several web servers (vae.classroom.dispatch):
+        it takes submissions and requests from the store, and writes live progress to files."""
         self.slots = slots
         self.stall_seconds = stall_seconds
         self.policy = policy or OpenPolicy()
@@ -68,22 +68,28 @@ class TrainingQueue(Housekeeping):
         self._speed = SpeedLearner()
         self._closed = False
         self._students_held = bool(store.setting("students_held", False)) if store else False
+        self._live = live
         atexit.register(self.shutdown)
         with self._lock:
             for job in restore(store, self._pool) if store else []:
                 self._jobs[job.id] = job
                 self._save(job)
+            if live:
+                live.keep_only(set(self._jobs))
             self._dispatch()
         self._housekeeper = threading.Thread(target=self._housekeeping, daemon=True, name="queue-housekeeping")
         self._housekeeper.start()
+        if live and store:
+            threading.Thread(target=self._follow_store, daemon=True, name="queue-follows-store").start()
 
     @classmethod
-    def from_environment(cls, policy=None, store: JobStore | None = None) -> TrainingQueue:
+    def from_environment(cls, policy=None, store: JobStore | None = None,
+                         live: LiveWriter | None = None) -> TrainingQueue:
         """Slots and stall limit from the environment; on Celery when LATENT_LAB_BROKER is set."""
         broker = broker_from_environment()
         backend = partial(CeleryBackend, broker) if broker else None
         return cls(slots_from_environment(), stall_seconds_from_environment(), policy=policy, store=store,
-                   backend=backend)
+                   backend=backend, live=live)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -94,26 +100,11 @@ class TrainingQueue(Housekeeping):
         unwritable folder, a request too costly, or too many queued for this person, device, class."""
         requester = requester or Requester()
         runs_dir = Path(runs_dir)
-        check_fits_data(config, config.train_subset or MNIST_TRAIN_SIZE)
-        runs.check_writable(runs_dir)
-        self.policy.check_request(requester, config)
-        owner = requester.owner()
-        disk = runs.disk_usage(runs_dir)  # outside the lock: it reads every run's metrics
+        disk = check_request(config, runs_dir, requester, self.policy)
         with self._lock:
             if self._closed:
                 raise QueueError("The training queue is shutting down.")
-            priority = self.policy.priority(owner)
-            waiting = sum(job.state == "queued" and job.priority == priority for job in self._jobs.values())
-            if priority == 0 and waiting >= MAX_WAITING:
-                raise QueueError(f"{MAX_WAITING} trainings are already waiting; try again when some have run.")
-            load = load_for(list(self._jobs.values()), requester, owner, disk, self.policy.priority)
-            self.policy.check_capacity(requester, config, load)
-            reserved = {job.run_name for job in self._jobs.values()
-                        if job.state in ACTIVE_STATES and job.runs_dir == runs_dir}
-            job = Job(secrets.token_hex(4), config, runs.free_run_name(runs_dir, name, preset_name, reserved),
-                      preset_name,
-                       runs_dir, owner=owner, browser=requester.browser, address=requester.address,
-                       priority=priority, time_limit=self.policy.time_limit_seconds(owner))
+            job = admit(list(self._jobs.values()), config, runs_dir, preset_name, name, requester, self.policy, disk)
             self._jobs[job.id] = job
             if self._store:
                 self._store.add(job)
@@ -132,6 +123,10 @@ class TrainingQueue(Housekeeping):
                 raise QueueError("That training is no longer known (the server may have restarted).")
             if not self.policy.may_change(requester, job.owner):
                 raise QueueError("Only the teacher and the person who started a training can cancel or stop it.")
+            self._cancel(job)
+
+    def _cancel(self, job: Job) -> None:
+        with self._lock:
             now = time.monotonic()
             if job.state == "queued":
                 self._end_queued(job, "Cancelled before it started.")
@@ -151,18 +146,22 @@ class TrainingQueue(Housekeeping):
         "clear all student runs": returns how many were ended."""
         ended = 0
         with self._lock:
-            for job in self._jobs.values():
-                if job.state not in ACTIVE_STATES or not which(job.owner) or not self.policy.may_change(
-                        requester, job.owner):
-                    continue
-                ended += 1
-                job.discard = True
-                if job.state == "queued":
-                    self._end_queued(job, "Cancelled: the teacher cleared the students' runs.")
-                elif job.worker is not None:
-                    self._kill(job, "Stopped: the teacher cleared the students' runs; nothing was kept.")
-            self._changed.notify_all()
+            for job in list(self._jobs.values()):
+                if job.state in ACTIVE_STATES and which(job.owner) and self.policy.may_change(requester, job.owner):
+                    ended += 1
+                    self._discard(job)
         return ended
+
+    def _discard(self, job: Job) -> None:
+        with self._lock:
+            if job.state not in ACTIVE_STATES:
+                return
+            job.discard = True
+            if job.state == "queued":
+                self._end_queued(job, "Cancelled: the teacher cleared the students' runs.")
+            elif job.worker is not None:
+                self._kill(job, "Stopped: the teacher cleared the students' runs; nothing was kept.")
+            self._changed.notify_all()
 
     def hold_students(self, held: bool) -> None:
         """Pause (or resume) the jobs the policy ranks after the teacher's: they wait; running ones finish."""
@@ -303,6 +302,8 @@ class TrainingQueue(Housekeeping):
             del self._jobs[job_id]
         if self._store and forgotten:
             self._store.forget(forgotten)
+        if self._live and forgotten:
+            self._live.forget(forgotten)
 
     def _top_up_spares(self) -> None:
         """Keep a warm worker for each free slot. A new one imports TensorFlow (a few seconds of
@@ -355,6 +356,8 @@ class TrainingQueue(Housekeeping):
             else:
                 job.apply(event)
                 self._save(job)
+                if self._live:
+                    self._write_live(job, event)
                 if isinstance(event, protocol.Finished) and job.state == "completed":
                     self._speed.learn(job.config, time.monotonic() - job.started)  # better estimates next time
             self._changed.notify_all()
@@ -365,6 +368,8 @@ class TrainingQueue(Housekeeping):
             job = worker.job
             if job is not None:
                 job.drop_live()  # the saved run (if any) takes over; memory goes back
+                if self._live:
+                    self._live.drop_snapshots(job.id)
                 if job.state in ACTIVE_STATES:  # it never said how the job ended
                     job.state = "interrupted" if job.kill_reason == INTERRUPTED else "failed"
                     job.message = job.kill_reason or self._ended_sentence(worker, returncode)
@@ -397,3 +402,78 @@ class TrainingQueue(Housekeeping):
         position, start = estimates.get(job.id, (0, 0.0))
         quiet = job.silent_seconds(now) > self.stall_seconds / 2  # shown as maybe stuck before it is ended
         return job.snapshot(now, position, start, quiet, held=job.state == "queued" and self._held(job))
+
+    # --- the queue's own process of a class on several web servers ---------------------------------
+
+    def _write_live(self, job: Job, event) -> None:
+        """What every web server reads of a running job: its curve's points and latest snapshots."""
+        try:
+            if isinstance(event, protocol.Batch | protocol.Epoch):
+                self._live.progress(job.id, event)
+            elif isinstance(event, protocol.SnapshotEvent) and job.live is event.snapshot:
+                self._live.snapshot(job)
+        except OSError as error:  # a full disk: the pages show less, the training goes on
+            log.warning("writing %s's live progress: %s", job.id, error)
+
+    def _follow_store(self) -> None:
+        """Take up what the web servers wrote to the store (new jobs, requests, the pause) whenever
+        its count of changes moves; publish this process's view for their pages."""
+        seen, published, last_view = None, 0.0, None
+        while not self._closed:
+            try:
+                changes = self._store.changes()
+                if changes != seen:
+                    seen = changes
+                    self._take_up()
+                if time.monotonic() - published >= VIEW_SECONDS:
+                    published, view = time.monotonic(), self._view()
+                    if view != last_view:
+                        self._store.set_setting(VIEW, view)
+                        last_view = view
+            except Exception:  # noqa: BLE001 - a busy or replaced store: looked at again in a moment
+                log.exception("following the class's store")
+            time.sleep(FOLLOW_SECONDS)
+
+    def _take_up(self) -> None:
+        known = set(self._jobs)
+        new = [job for job in self._store.jobs() if job.id not in known and job.state == "queued"]
+        requests = self._store.take_requests()
+        held = bool(self._store.fresh_setting("students_held", False))
+        with self._lock:
+            for job in new:
+                job.stored = (job.state, job.message, job.started, job.finished, None)
+                self._jobs[job.id] = job
+            for job_id, kind in requests:
+                job = self._jobs.get(job_id)
+                if job is not None:
+                    self._cancel(job) if kind == "cancel" else self._discard(job)
+            self._students_held = held
+            self._forget_old_jobs()
+            self._dispatch()
+            self._changed.notify_all()
+
+    def _view(self) -> dict:
+        """What only this process knows, for the web servers' pages: each active job's place in line,
+        estimated start, whether it is quiet or held, its last progress and training process."""
+        with self._lock:
+            now, wall = time.monotonic(), time.time()
+            estimates = self._waiting_estimates()
+            jobs = {}
+            for job in self._jobs.values():
+                if job.state in ACTIVE_STATES:
+                    position, start = estimates.get(job.id, (0, 0.0))
+                    jobs[job.id] = {
+                        "position": position, "start": round(start),
+                        "quiet": job.silent_seconds(now) > self.stall_seconds / 2,
+                        "held": job.state == "queued" and self._held(job),
+                        "progress_at": round(wall - (now - job.last_event)) if job.last_event else None,
+                        "pid": job.worker.pid if getattr(job.worker, "pid", None) else None}
+            return {"jobs": jobs, "unavailable": self._pool.unavailable(), "warm": self._pool.warm(),
+                    "workers": self.workers_text(), "stall_seconds": self.stall_seconds,
+                    "worker_pids": [worker.pid for worker in self._pool.workers if worker.alive()]}
+
+    def _watched_from_files(self, job: Job) -> None:
+        """A web server marked the job watched: for WATCH_SECONDS from then (lock held)."""
+        marked = self._live.watched_at(job.id)
+        if marked:
+            job.watched_until = max(job.watched_until, time.monotonic() - (time.time() - marked) + WATCH_SECONDS)

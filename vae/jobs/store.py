@@ -2,7 +2,13 @@
 file beside the runs). What must survive the web server's restart is written here as it changes:
 each job (its request, owner, place in line and state) and the settings in force (the pause,
 the teacher's limits, the class run, students' names). What changes many times a second (a job's
-curve points and live snapshots) stays in memory. Each write is one short transaction."""
+curve points and live snapshots) stays out of it (in memory; with several web servers, in files:
+vae.jobs.live_files). Each write is one short transaction.
+
+With several web servers (`make classroom SERVERS=3`) this is how they reach the queue's process:
+a web server writes a submission here (admitted in the same transaction that reads the line),
+or a request to cancel or discard, or the pause; the queue's process looks whenever the count of
+changes moves, and is the only one that writes a job's state afterwards."""
 
 from __future__ import annotations
 
@@ -43,7 +49,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at REAL,
     dispatch TEXT                    -- on Celery: the dispatch's token, to follow the job after a restart
 );
+CREATE TABLE IF NOT EXISTS job_requests (  -- what a web server asks of the queue's process (several servers)
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    kind TEXT NOT NULL                -- cancel | discard
+);
 """
+CHANGES = "jobs.changes"  # counts the web servers' submissions and requests: the queue's process looks when it moves
+VIEW = "queue.view"  # what the queue's process alone knows (places in line, estimates, its workers), for pages
+COLUMNS = ("id, config, run_name, preset, runs_dir, owner, browser, address, priority, time_limit, state, message, "
+           "submitted_at, started_at, finished_at, dispatch")
 
 
 class JobStore:
@@ -63,14 +78,46 @@ class JobStore:
     # --- jobs ------------------------------------------------------------------------------------
 
     def add(self, job) -> None:
-        now = time.time()
         with self.database.transaction() as db:
-            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0]
-            db.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
-                (job.id, seq, json.dumps(job.config.to_dict()), job.run_name, job.preset_name, str(job.runs_dir),
-                 json.dumps(job.owner), job.browser, job.address, job.priority, job.time_limit, job.state,
-                 job.message, now - (time.monotonic() - job.submitted)))
+            _insert(db, job)
+
+    def add_admitted(self, admit) -> Job:
+        """`admit(jobs)` (vae.jobs.admission) given the line as the store has it, and the job it
+        makes written, in one transaction: two web servers cannot both take the last place."""
+        with self.database.transaction() as db:
+            rows = db.execute(f"SELECT {COLUMNS} FROM jobs ORDER BY seq").fetchall()
+            job = admit([_job(_fields(row)) for row in rows])
+            _insert(db, job)
+            self.database.bump(db, CHANGES)
+        return job
+
+    def ask(self, kind: str, job_ids: list[str]) -> None:
+        """A web server's request of the queue's process: "cancel" or "discard" these jobs."""
+        with self.database.transaction() as db:
+            db.executemany("INSERT INTO job_requests (job_id, kind) VALUES (?, ?)", [(i, kind) for i in job_ids])
+            self.database.bump(db, CHANGES)
+
+    def take_requests(self) -> list[tuple[str, str]]:
+        """The requests not yet acted on, (job id, kind) in order, removed as they are taken."""
+        with self.database.transaction() as db:
+            requests = db.execute("SELECT job_id, kind FROM job_requests ORDER BY seq").fetchall()
+            db.execute("DELETE FROM job_requests")
+        return requests
+
+    def changes(self) -> int:
+        """The count of submissions and requests, read afresh (never from a cache)."""
+        row = self.database.row("SELECT value FROM settings WHERE key = ?", (CHANGES,))
+        return int(row[0]) if row else 0
+
+    def fresh_setting(self, key: str, default=None):
+        row = self.database.row("SELECT value FROM settings WHERE key = ?", (key,))
+        return default if row is None else json.loads(row[0])
+
+    def set_shared_setting(self, key: str, value) -> None:
+        """A setting the queue's process acts on: it looks at once."""
+        with self.database.transaction() as db:
+            self.database.set_setting(key, value, db)
+            self.database.bump(db, CHANGES)
 
     def update(self, job) -> None:
         """Its state and message, when it started and ended (kept as wall-clock times), and on
@@ -88,10 +135,11 @@ class JobStore:
         """Every stored job in submission order, as the fields a vae.jobs.job.Job is made from
         (times as this process's monotonic clock). One this version cannot read comes back failed,
         with one sentence, and is not run."""
-        rows = self.database.rows("SELECT id, config, run_name, preset, runs_dir, owner, browser, address, "
-                                  "priority, time_limit, state, message, submitted_at, started_at, finished_at, "
-                                  "dispatch FROM jobs ORDER BY seq")
-        return [_fields(row) for row in rows]
+        return [_fields(row) for row in self.database.rows(f"SELECT {COLUMNS} FROM jobs ORDER BY seq")]
+
+    def jobs(self) -> list[Job]:
+        """Every stored job as a Job (no worker), read afresh."""
+        return [_job(fields) for fields in self.load()]
 
     # --- settings ----------------------------------------------------------------------------------
 
@@ -100,6 +148,18 @@ class JobStore:
 
     def set_setting(self, key: str, value) -> None:
         self.database.set_setting(key, value)
+
+
+def _insert(db, job) -> None:
+    seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0]
+    db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+               (job.id, seq, json.dumps(job.config.to_dict()), job.run_name, job.preset_name, str(job.runs_dir),
+                json.dumps(job.owner), job.browser, job.address, job.priority, job.time_limit, job.state,
+                job.message, _wall(job.submitted)))
+
+
+def _job(fields: dict) -> Job:
+    return Job(**{name: value for name, value in fields.items() if name != "dispatch"})
 
 
 def _fields(row: tuple) -> dict:
