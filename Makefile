@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-# BROKER=redis://host:6379/0 (optional): the queue runs its jobs on Celery workers through that
-# Redis instead of this machine's own worker processes (README: "Training past one machine").
-BROKER ?= $(LATENT_LAB_BROKER)
+# LATENT_LAB_BROKER=redis://:PASSWORD@host:6379/0 in the environment (optional; never on make's
+# command line, where any user of the machine could read the password): the queue runs its jobs on
+# Celery workers through that Redis instead of this machine's own worker processes (README:
+# "Training past one machine"). Each command below checks it first (vae/jobs/broker.py).
 WORKERS ?= 1
 SERVERS ?= 1
 
@@ -24,18 +25,19 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 	touch $@
 
 app: $(VENV)/.app-installed
-	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m streamlit run app.py
+	$(BIN)/python -m vae.jobs.broker --check
+	$(BIN)/python -m streamlit run app.py
 
 # For a class on the same network: listens on every interface (the only command that does), with
 # roles: prints the teacher code and the address students join at (vae/classroom/launch.py).
 # SERVERS=3 (2 to 8): that many web server processes sharing one class (vae/classroom/host.py), for
 # a lecture hall: one Streamlit process uses one core (README, issue 19).
 classroom: $(VENV)/.app-installed
-	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m vae.classroom --port 8501 --servers $(SERVERS)
+	$(BIN)/python -m vae.classroom --port 8501 --servers $(SERVERS)
 
 # On any machine with this repository: add its cores to the class's pool (WORKERS slots).
 worker: $(VENV)/.app-installed
-	LATENT_LAB_BROKER=$(BROKER) $(BIN)/python -m vae.jobs.celery_worker --workers $(WORKERS)
+	$(BIN)/python -m vae.jobs.celery_worker --workers $(WORKERS)
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .

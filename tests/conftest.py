@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The secret the web server and its Celery workers sign with (vae.jobs.signing), as the README sets it
+# on every machine of a class; the tests' workers inherit it.
+os.environ.setdefault("LATENT_LAB_WORKER_SECRET", secrets.token_hex(32))
 
 
 import pytest  # noqa: E402

@@ -6,11 +6,14 @@ jobs waiting; and, on Celery, a worker machine lost mid-job and the Redis server
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from functools import partial
 
@@ -21,11 +24,13 @@ from tests.support.harness import ROOT
 from tests.support.services import CeleryWorkers, RedisServer
 from vae import classroom, runs
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
-from vae.jobs import remote
+from vae.jobs import protocol, remote
+from vae.jobs.celery_app import TASK, make_app
 from vae.jobs.job import ACTIVE_STATES
 from vae.jobs.policy import OpenPolicy
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.remote import CeleryBackend
+from vae.jobs.signing import Signer, sign_entry
 from vae.jobs.store import JobStore
 
 QUICK = TINY.replace(epochs=1, hidden_dim=16, train_subset=512)
@@ -264,17 +269,89 @@ def test_a_job_waiting_for_its_worker_to_warm_up_is_not_sent_again(celery_worker
         queue.shutdown()
 
 
-def test_the_redis_server_restarted_mid_queue_wedges_nothing(celery_queue, redis_server, runs_dir):
+def test_the_redis_server_restarted_mid_training_loses_no_run_and_no_curve(celery_queue, redis_server, runs_dir):
     ids = [celery_queue.submit(QUICK.replace(epochs=2), runs_dir, name=f"job-{n}") for n in range(3)]
     wait_until(lambda: celery_queue.snapshot(ids[0]).epoch >= 1, 120, message="the first jobs training")
     redis_server.stop()
     redis_server.start()  # its append-only file brings back what it held
     assert celery_queue.wait_until_idle(300)
     snaps = [celery_queue.snapshot(job_id) for job_id in ids]
-    assert all(snap.state in ("completed", "failed") for snap in snaps), [(s.state, s.message) for s in snaps]
-    assert sum(snap.state == "completed" for snap in snaps) >= 2  # at least those still waiting here ran
-    for snap in snaps:
-        assert (snap.state == "completed") == (runs_dir / snap.run_name).is_dir()
+    assert [snap.state for snap in snaps] == ["completed"] * 3, [(s.state, s.message) for s in snaps]
+    assert all((runs_dir / snap.run_name).is_dir() for snap in snaps)
+    assert all(len(snap.epoch_points) == 2 for snap in snaps)  # the curves carried on: every epoch's point
+
+
+def test_a_redis_restart_while_a_worker_sends_its_run_back_loses_nothing(celery_queue, celery_workers,
+                                                                          redis_server, runs_dir):
+    job = celery_queue.submit(QUICK.replace(epochs=2), runs_dir, name="sent-back")
+    wait_until(lambda: celery_queue.snapshot(job).state == "saving", 120, 0.02, "the job saving")
+    redis_server.stop()  # the worker evaluates and packs the run now, then sends it: Redis is away
+    logs = list(celery_workers.log_folder.glob("*.log"))
+    wait_until(lambda: any("the trained run is kept" in log.read_text() for log in logs), 120, 0.2,
+               "a worker to keep the run while Redis is away")
+    redis_server.start()
+    snap = wait_until(lambda: (s := celery_queue.snapshot(job)).state in ("completed", "failed") and s, 180)
+    assert snap.state == "completed", snap.message
+    assert runs.find_run(runs_dir, "sent-back").metrics.get("owner") is None  # the job's owner, not the package's
+
+
+def test_a_hostile_broker_neither_breaks_nor_fools_the_web_server_or_the_workers(celery_queue, celery_workers,
+                                                                                  redis_server, runs_dir):
+    """Whoever reaches the class's Redis writes garbage, oversized, forged and replayed values to every
+    key and stream the web server and the workers read: nothing ends a reader, nothing is believed."""
+    client, forger = redis_server.client(), Signer(b"not the class's secret, but long")
+    client.set("latent-lab:worker:garbage", b"\xff\x00 not json")
+    client.set("latent-lab:worker:huge", b"x" * 2_000_000)
+    client.set("latent-lab:worker:forged", json.dumps({"name": "forged", "job": None, "ready": True, "mac": "00" * 32}))
+    forged_task = make_app(celery_workers.broker_url)
+    forged_task.send_task(TASK, args=["forged-job", "t", {"config": {"epochs": 10_000}, "name": "forged"}, "00" * 32])
+    forged_task.send_task(TASK, kwargs={"anything": "at all"})
+
+    job = celery_queue.submit(QUICK.replace(epochs=3), runs_dir, name="genuine")
+    wait_until(lambda: celery_queue.snapshot(job).epoch >= 1, 120, message="the genuine job training")
+    events, commands = f"latent-lab:job:{job}:events", f"latent-lab:job:{job}:commands"
+    finished = protocol.encode_event(protocol.Finished("completed", "forged", 1, 1.0, 1.0))
+    client.xadd(events, {"line": b"not the protocol", "token": b"t", "seq": b"1"})
+    client.xadd(events, {"line": b"{" * 3_000_000})
+    client.xadd(events, sign_entry(forger, "event", job, {"line": finished, "token": "t", "seq": 10**9}))
+    first_batch = next(fields for _, fields in client.xrange(events) if b'"batch"' in fields.get(b"line", b""))
+    client.xadd(events, first_batch)  # a genuine entry, replayed
+    client.xadd(commands, {"line": b'{"command": "kill"}'})  # unsigned: the worker must not obey
+    client.xadd(commands, sign_entry(forger, "command", job, {"line": b'{"command": "kill"}'}))
+
+    snap = wait_until(lambda: (s := celery_queue.snapshot(job)).state in ("completed", "failed") and s, 240)
+    assert snap.state == "completed" and snap.message.startswith("Run 'genuine' saved"), snap.message
+    points = [point["epoch"] for point in snap.batch_points]
+    assert points == sorted(points) and len(snap.epoch_points) == 3  # no replayed or forged point
+    assert listed(runs_dir) == ["genuine"]  # nothing forged was saved, no forged job ran
+    assert client.get("latent-lab:job:forged-job:claimed") is None
+    assert celery_queue._pool.slots() == 2 and "celery-events" in {t.name for t in threading.enumerate()}
+    logs = "".join(log.read_text() for log in celery_workers.log_folder.glob("*.log"))
+    assert "ignored a task from Redis" in logs and "ignored a command for job" in logs
+
+
+def test_a_run_sent_back_is_believed_only_if_its_worker_signed_it(celery_queue, redis_server, runs_dir, small_data):
+    """The packed run in Redis is taken only if its digest is the one on the worker's signed Finished
+    line; its owner and config are the job's whatever the package says."""
+    from vae.jobs.job import Job
+    from vae.runs.transfer import pack_run
+    from vae.training.lab import train_and_save
+
+    forged_owner = {"role": "teacher", "name": "the teacher", "key": ""}
+    train_and_save(QUICK, small_data, runs_dir / "made", "packed", owner=forged_owner)
+    packed = pack_run(runs_dir / "made" / "packed")
+    backend, client = celery_queue._pool, redis_server.client()
+    student_owner = {"role": "student", "name": "Ada", "key": "a" * 64}
+    job = Job("feedbeef", QUICK, "landed", None, runs_dir, owner=student_owner)
+    worker = remote.RemoteWorker(backend)
+    worker.job = job
+    finished = protocol.Finished("completed", "landed", 1, 1.0, 1.0)
+    client.set("latent-lab:job:feedbeef:run", packed)
+    refused = backend._receive_run(worker, finished, hashlib.sha256(b"what the worker packed").hexdigest())
+    assert isinstance(refused, protocol.Failed) and "not the run its worker sent" in refused.message
+    assert backend._receive_run(worker, finished, hashlib.sha256(packed).hexdigest()) is finished
+    saved = runs.find_run(runs_dir, "landed")
+    assert saved.metrics["owner"] == student_owner and saved.config == QUICK
 
 
 def test_a_worker_machine_lost_mid_job_fails_its_job_and_the_other_takes_the_line(celery_queue, celery_workers,
@@ -308,7 +385,7 @@ def test_commands_that_come_before_the_training_is_handed_over_follow_it_in_orde
         def kill(self):
             self.killed = True
 
-    relay = Relay(client=None, job_id="j", token="t")
+    relay = Relay(client=None, job_id="j", token="t", signer=Signer.from_environment())
     relay.process = Process()
     relay._command(protocol.encode_command(protocol.Watch(True)))
     relay._command(protocol.encode_command(protocol.Stop()))

@@ -95,7 +95,7 @@ def test_live_snapshots_reach_every_web_server_and_asking_turns_watching_on(clas
     other = a_web_server(runs_dir)
     wait_until(lambda: other.live_snapshot(job, epoch_end=True) is not None, 10, message="the snapshot's file")
     assert np.array_equal(other.live_snapshot(job, epoch_end=True).grid, grid)
-    assert other.snapshot(job).snapshots_received == 1
+    wait_until(lambda: other.snapshot(job).snapshots_received == 1, 10, message="the count (kept 0.25 s)")
     worker.kill()
     wait_until(lambda: state_of(web, job) == "failed", 10, message="ended")
     assert web.live_snapshot(job) is None and not (live_folder(runs_dir) / job / "latest").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,22 +24,39 @@ def redis_server_path() -> str:
 
 
 class RedisServer:
-    """redis-server on a free 127.0.0.1 port; `durable`: an append-only file in `folder`, so a
-    restart keeps what it held (as a department's Redis would be configured)."""
+    """redis-server on a free 127.0.0.1 port, set up as the README says: a password (requirepass,
+    given in a config file, so it is on no command line), protected mode on. `durable`: an
+    append-only file in `folder`, so a restart keeps what it held. `tls`: TLS only, with a
+    certificate for 127.0.0.1 signed by a CA made here (`ca_file`)."""
 
-    def __init__(self, folder: Path, durable: bool = True):
-        self.folder, self.durable = Path(folder), durable
+    def __init__(self, folder: Path, durable: bool = True, tls: bool = False):
+        self.folder, self.durable, self.tls = Path(folder), durable, tls
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.password = secrets.token_urlsafe(24)
+        self.ca_file = self.folder / "ca.crt"
+        query = f"?ssl_ca_certs={self.ca_file}" if tls else ""
+        self.url = f"{'rediss' if tls else 'redis'}://:{self.password}@127.0.0.1:{self.port}/0{query}"
         self.process: subprocess.Popen | None = None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if tls:
+            make_certificates(self.folder)
         self.start()
+
+    def _config(self) -> Path:
+        listen = (["port 0", f"tls-port {self.port}", f"tls-cert-file {self.folder / 'server.crt'}",
+                   f"tls-key-file {self.folder / 'server.key'}", f"tls-ca-cert-file {self.ca_file}",
+                   "tls-auth-clients no"] if self.tls else [f"port {self.port}"])
+        persistence = ["appendonly yes", "appendfsync always"] if self.durable else ["appendonly no"]
+        config = self.folder / "redis.conf"
+        config.write_text("\n".join([*listen, "bind 127.0.0.1", "protected-mode yes", f"requirepass {self.password}",
+                                     'save ""', f"dir {self.folder}", *persistence]) + "\n")
+        config.chmod(0o600)
+        return config
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir",
-             str(self.folder), *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen([redis_server_path(), str(self._config())], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.answers():
@@ -48,9 +66,14 @@ class RedisServer:
 
     def answers(self) -> bool:
         try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=2).ping())
+            return bool(self.client().ping())
         except redis.RedisError:
             return False
+
+    def client(self) -> redis.Redis:
+        """A client with the password (what a test reads and writes the broker's keys with)."""
+        url = self.url if not self.tls else self.url + "&ssl_cert_reqs=required"
+        return redis.Redis.from_url(url, socket_timeout=2)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -59,6 +82,24 @@ class RedisServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def make_certificates(folder: Path) -> None:
+    """A CA and a server certificate for 127.0.0.1 it signs, with openssl (Debian's package)."""
+    openssl = program_or_skip("openssl", "openssl")
+    ca_key, ca, key, request, certificate = (folder / name for name in
+                                             ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
+    extensions = folder / "server.ext"
+    extensions.write_text("subjectAltName = IP:127.0.0.1\n")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Latent Lab test CA",
+        "-keyout", str(ca_key), "-out", str(ca))
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(request))
+    run("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-days", "2",
+        "-extfile", str(extensions), "-out", str(certificate))
 
 
 class CeleryWorkers:
@@ -80,7 +121,7 @@ class CeleryWorkers:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def states(self) -> dict[str, dict]:
-        client = redis.Redis.from_url(self.broker_url, socket_timeout=2)
+        client = redis.Redis.from_url(self.broker_url, socket_timeout=2)  # the URL carries the password
         try:
             names = list(client.scan_iter("latent-lab:worker:*"))
             return {json.loads(v)["name"]: json.loads(v) for v in client.mget(names) if v} if names else {}

@@ -24,6 +24,7 @@ from vae.classroom.dispatch import QUEUE_PROCESS_ENV
 from vae.classroom.launch import CLASSROOM_ENV, JOIN_PORT_ENV
 from vae.classroom.supervise import Supervisor
 from vae.errors import LabError
+from vae.jobs.broker import check_setup
 from vae.jobs.store import JobStore
 
 
@@ -67,6 +68,7 @@ def run_class(root: str, address: str, port: int, servers: int, code: str, runs_
         return 2
     environment = {**os.environ, CLASSROOM_ENV: "1", TEACHER_CODE_ENV: code}
     try:
+        check_setup()  # a refused password or no shared secret: one sentence now, not a class without training
         JobStore.beside(runs_dir)  # a damaged store is set aside now, before several processes open it
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from vae import cost
 from vae.classroom.people import MAX_NAMES_PER_DEVICE, STUDENT, ClassroomError, Person, owner_role
 from vae.config import MNIST_TRAIN_SIZE, TrainConfig
+from vae.errors import LabError
 
 STUDENT_MAX_MEMORY_BYTES = 2_000_000_000  # one student job's batches (vae.cost.memory_bytes)
 
@@ -58,6 +59,21 @@ def check_training(person: Person, config: TrainConfig, limits: Limits) -> None:
         return
     if not person.name:
         raise ClassroomError("Type your name first: your runs are marked with it.")
+    check_within(config, limits)
+
+
+def limits_from(record: dict) -> Limits:
+    """Limits sent with a training (vae.classroom.state.ClassroomPolicy.limits_for), checked as the
+    teacher's settings are; ClassroomError if they cannot be read."""
+    try:
+        return Limits(**{name: record[name] for name in Limits.__dataclass_fields__ if name in record})
+    except (TypeError, ValueError, LabError) as error:
+        raise ClassroomError(f"The class's limits sent with this training cannot be read ({error}).") from None
+
+
+def check_within(config: TrainConfig, limits: Limits) -> None:
+    """What a student's config alone may not pass (a training process checks it again, from the
+    limits sent with the job: a request that got past the web server still does not run)."""
     if config.epochs > limits.epochs:
         raise ClassroomError(f"In this class a training may have at most {limits.epochs} epochs.")
     if (config.train_subset or MNIST_TRAIN_SIZE) > limits.images:

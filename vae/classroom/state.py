@@ -162,3 +162,7 @@ class ClassroomPolicy:
 
     def time_limit_seconds(self, owner: dict | None) -> float | None:
         return time_limit_seconds(owner, self.state.limits)
+
+    def limits_for(self, owner: dict | None) -> dict | None:
+        """A student's limits, sent with the training so its process checks them again."""
+        return dataclasses.asdict(self.state.limits) if owner_role(owner) == STUDENT else None

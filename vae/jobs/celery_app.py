@@ -1,6 +1,7 @@
 """Past one machine: the training queue's jobs run on Celery workers, with Redis as the broker and
-the channel for everything else. Set LATENT_LAB_BROKER=redis://host:6379/0 on the web server and on
-each worker machine (`make worker BROKER=…`). What travels where, all under the `latent-lab:` prefix:
+the channel for everything else. Set LATENT_LAB_BROKER=redis://:PASSWORD@host:6379/0 in the
+environment of the web server and of each worker machine (vae.jobs.broker checks it). What
+travels where, all under the `latent-lab:` prefix:
 
   job:<id>:events     a stream: the job's protocol lines (vae.jobs.protocol), and heartbeats
   job:<id>:commands   a stream: Stop, Watch and kill, from the web server to the task
@@ -13,13 +14,8 @@ No TensorFlow here: the web server imports this module too."""
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 
-from vae.errors import ConfigError
-
-BROKER_ENV = "LATENT_LAB_BROKER"
 QUEUE = "latent-lab"
 TASK = "latent_lab.train"
 PREFIX = "latent-lab:"
@@ -27,16 +23,6 @@ HEARTBEAT_SECONDS = 2.0  # a running task and every worker say they are alive th
 WORKER_TTL_SECONDS = 10  # a worker silent for this long is gone
 RUN_TTL_SECONDS = 6 * 3600  # a packed run waits this long for the web server to take it
 STREAM_MAXLEN = 500  # a job's stream keeps about this many entries (its curve is rebuilt from them)
-
-
-def broker_from_environment() -> str | None:
-    """LATENT_LAB_BROKER, checked: None (the local queue) when unset."""
-    url = os.environ.get(BROKER_ENV, "").strip()
-    if not url:
-        return None
-    if not url.startswith(("redis://", "rediss://")):
-        raise ConfigError(BROKER_ENV, f"must be a Redis address such as redis://host:6379/0, got {url[:60]!r}")
-    return url
 
 
 def make_app(broker_url: str) -> Celery:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -22,8 +24,11 @@ from pathlib import Path
 
 import redis
 
-from vae.errors import ConfigError
+from vae.classroom.limits import check_within, limits_from
+from vae.config import TrainConfig
+from vae.errors import LabError
 from vae.jobs import protocol
+from vae.jobs.broker import check_setup
 from vae.jobs.celery_app import (
     CLAIM_SCRIPT,
     CLAIMED,
@@ -34,23 +39,46 @@ from vae.jobs.celery_app import (
     STREAM_MAXLEN,
     TASK,
     WORKER_TTL_SECONDS,
-    broker_from_environment,
     claim_keys,
     key,
     make_app,
 )
 from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
+from vae.runs.names import NAME_PATTERN
 from vae.runs.transfer import pack_run
 
 READY_TIMEOUT_SECONDS = 300.0  # importing TensorFlow on a slow machine
+OUTAGE_SECONDS = 600.0  # what is for Redis is kept and sent again, later and later, while it is away this long
+log = logging.getLogger(__name__)
+
+
+def with_retries(action, what: str):
+    """`action()`, tried again with a growing pause (0.1 s up to 2 s) while Redis does not answer:
+    a Redis restart loses no line and no run. After OUTAGE_SECONDS, its error."""
+    deadline, pause, said = time.monotonic() + OUTAGE_SECONDS, 0.1, False
+    while True:
+        try:
+            return action()
+        except redis.RedisError as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            if not said:
+                log.warning("Redis does not answer (%s); %s is kept and sent again when it does", error, what)
+                said = True
+            time.sleep(pause)
+            pause = min(2.0, 2 * pause)
 
 
 class Relay:
     """One job between its Redis streams and the local training process."""
 
-    def __init__(self, client: redis.Redis, job_id: str, token: str):
-        self.client, self.job_id, self.token = client, job_id, token
+    def __init__(self, client: redis.Redis, job_id: str, token: str, signer: Signer):
+        self.client, self.job_id, self.token, self.signer = client, job_id, token, signer
         self.events = key("job", job_id, "events")
+        self._seq = 0  # each entry's number: the web server refuses one it has seen (a replay)
+        self._send_lock = threading.Lock()
+        self._rejected = LogOnce()
         self.finished: protocol.Finished | None = None
         self.said_failed = False  # the training process said how it failed (already relayed)
         self.unreadable = False  # it printed something that is not the protocol
@@ -76,16 +104,20 @@ class Relay:
         for command in held:
             self.process.send(command)
 
-    def publish(self, event: protocol.Event) -> None:
-        self._xadd({"line": protocol.encode_event(event)})
+    def publish(self, event: protocol.Event, **extra: str) -> None:
+        self._xadd({"line": protocol.encode_event(event), **extra})
 
     def _xadd(self, fields: dict) -> None:
-        for attempt in range(30):  # a Redis restart: keep the job's lines until it answers again
+        """One signed, numbered entry on the job's stream; kept and sent again while Redis is away
+        (the training process waits meanwhile: its lines are not lost)."""
+        with self._send_lock:
+            self._seq += 1
+            entry = sign_entry(self.signer, "event", self.job_id, {**fields, "token": self.token, "seq": self._seq})
             try:
-                self.client.xadd(self.events, {**fields, "token": self.token}, maxlen=STREAM_MAXLEN)
-                return
-            except redis.RedisError:
-                time.sleep(min(1.0, 0.1 * (attempt + 1)))
+                with_retries(lambda: self.client.xadd(self.events, entry, maxlen=STREAM_MAXLEN), "the job's progress")
+            except redis.RedisError as error:
+                log.warning("job %s: a line was lost after %.0f s without Redis (%s)", self.job_id, OUTAGE_SECONDS,
+                            error)
 
     def on_event(self, process, event) -> None:
         if isinstance(event, protocol.Ready):
@@ -116,7 +148,10 @@ class Relay:
             for _, entries in answer or []:
                 for entry_id, fields in entries:
                     since = entry_id
-                    self._command(fields.get(b"line", b""))
+                    if entry_is_signed(self.signer, "command", self.job_id, fields):
+                        self._command(fields.get(b"line", b""))
+                    else:
+                        self._rejected(f"a command for job {self.job_id}", repr(sorted(fields.items())))
 
     def _command(self, line: bytes) -> None:
         if line.strip() == b'{"command": "kill"}':
@@ -138,8 +173,10 @@ class Relay:
 class TrainingMachine:
     """This worker's warm training process, and its heartbeat to the web server."""
 
-    def __init__(self, broker_url: str, name: str):
+    def __init__(self, broker_url: str, name: str, signer: Signer):
         self.client = redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
+        self.signer = signer
+        self._rejected = LogOnce()
         self._claim = self.client.register_script(CLAIM_SCRIPT)
         self.name = name
         self.busy_with: str | None = None
@@ -178,22 +215,33 @@ class TrainingMachine:
         while True:
             state = {"name": self.name, "host": socket.gethostname(), "job": self.busy_with,
                      "ready": self.warm.ready.is_set()}
+            state["mac"] = self.signer.sign("heartbeat", json.dumps(state, sort_keys=True))
             with contextlib.suppress(redis.RedisError):
                 self.client.set(key("worker", self.name), json.dumps(state), ex=WORKER_TTL_SECONDS)
             time.sleep(HEARTBEAT_SECONDS)
 
-    def train(self, job_id: str, token: str, fields: dict) -> str:
-        """One job, start to end; what the web server hears is on the job's stream."""
+    def train(self, job_id: str, token: str, fields: dict, signature: str | None = None) -> str:
+        """One job, start to end; what the web server hears is on the job's stream. A task the
+        class's web server did not sign (anyone who reaches Redis can queue one) is not run."""
+        if not (isinstance(job_id, str) and isinstance(token, str) and isinstance(fields, dict)) or \
+                not self.signer.verify(signature, "task", job_id, token, json.dumps(fields, sort_keys=True)):
+            self._rejected("a task", repr((job_id, token, fields))[:100_000])
+            return "refused: not signed by this class's web server"
         outcome = self._claim(keys=claim_keys(job_id, token), args=[json.dumps({"token": token, "worker": self.name})])
         if outcome != CLAIMED:
             return "claimed by another dispatch" if outcome == CLAIMED_BY_ANOTHER else "taken back before it started"
-        relay = self.relay = Relay(self.client, job_id, token)
+        relay = self.relay = Relay(self.client, job_id, token, self.signer)
         self.busy_with = job_id
         process = relay.process = self.warm
         relay.claimed(self.name)
         if self.jobs_waiting():
             self.prewarm()  # as the local queue does: a job is waiting, so its process warms up now
         try:
+            refusal = task_refusal(fields)
+            if refusal:
+                relay.publish(protocol.Ready(os.getpid()))
+                relay.publish(protocol.Failed(refusal))
+                return "refused"
             if not self._wait_ready(process):
                 relay.publish(protocol.Ready(os.getpid()))
                 relay.publish(protocol.Failed(f"The training process could not start on {self.name} "
@@ -219,12 +267,16 @@ class TrainingMachine:
         relay.publish(protocol.Ready(process.pid))
         with tempfile.TemporaryDirectory(prefix="latent-lab-job-") as folder:
             relay.hand_over(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
-                                           fields.get("owner")))
+                                           fields.get("owner"), fields.get("limits")))
             relay.exited.wait()
             if relay.finished is not None:
-                self.client.set(key("job", relay.job_id, "run"), pack_run(Path(folder) / fields["name"]),
-                                ex=RUN_TTL_SECONDS)
-                relay.publish(relay.finished)
+                packed = pack_run(Path(folder) / fields["name"])
+                try:
+                    with_retries(lambda: self.client.set(key("job", relay.job_id, "run"), packed, ex=RUN_TTL_SECONDS),
+                                 "the trained run")
+                except redis.RedisError as error:
+                    log.warning("job %s: the run could not be sent (%s)", relay.job_id, error)
+                relay.publish(relay.finished, run_sha256=hashlib.sha256(packed).hexdigest())
                 return "finished"
         if relay.unreadable:
             relay.publish(protocol.Failed("The training process sent something its worker cannot read and was "
@@ -232,6 +284,23 @@ class TrainingMachine:
         elif not relay.said_failed:
             relay.publish(protocol.Failed(ended_unexpectedly(relay.returncode)))
         return "ended"
+
+
+def task_refusal(fields: dict) -> str | None:
+    """Why a (signed) task is not run, in one sentence, or None: its config and name are checked
+    as the web server checked them, and a student's against the class's limits again."""
+    try:
+        config = TrainConfig.from_dict(fields.get("config"))
+        if not isinstance(fields.get("name"), str) or not NAME_PATTERN.fullmatch(fields["name"]):
+            return "The training's run name is not one this worker can save; nothing was run."
+        limits = fields.get("limits")
+        if limits is not None:
+            if not isinstance(limits, dict):
+                return "The class's limits sent with this training cannot be read; nothing was run."
+            check_within(config, limits_from(limits))
+    except (LabError, TypeError, ValueError, AttributeError) as error:
+        return f"This worker refused the training: {error}"
+    return None
 
 
 def run_several(name: str, count: int) -> int:
@@ -256,21 +325,23 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --workers must be from 1 to 16", file=sys.stderr)
         return 2
     try:
-        broker = broker_from_environment()
-    except ConfigError as error:
+        broker = check_setup()  # a refused password is one sentence and exit 2, never a worker that waits
+    except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if broker is None:
-        print("error: set LATENT_LAB_BROKER to the class's Redis, e.g. redis://192.168.1.23:6379/0", file=sys.stderr)
+        print("error: set LATENT_LAB_BROKER to the class's Redis, e.g. redis://:PASSWORD@192.168.1.23:6379/0",
+              file=sys.stderr)
         return 2
+    signer = Signer.from_environment()
     if args.workers > 1:
         return run_several(args.name, args.workers)
     app = make_app(broker)
-    machine = TrainingMachine(broker, args.name)
+    machine = TrainingMachine(broker, args.name, signer)
 
     @app.task(name=TASK)
-    def train(job_id: str, token: str, fields: dict) -> str:
-        return machine.train(job_id, token, fields)
+    def train(job_id=None, token=None, fields=None, signature=None, *_) -> str:
+        return machine.train(job_id, token, fields, signature)
 
     app.worker_main(["worker", "--pool=solo", "--concurrency=1", "-Q", QUEUE, "-n", f"{args.name}@%h",
                      "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"])

@@ -26,6 +26,10 @@ class OpenPolicy:
     def priority(self, owner: dict | None) -> int:
         return 0
 
+    def limits_for(self, owner: dict | None) -> dict | None:
+        """The limits a training process checks this owner's request against again (none here)."""
+        return None
+
     def time_limit_seconds(self, owner: dict | None) -> float | None:
         return None
 

@@ -3,7 +3,7 @@ line, each way. Every message is a typed value here, encoded and decoded in this
 decoder believes nothing (a worker can crash mid-line, a bug can print to the wrong stream), so
 anything that is not exactly a known message raises ProtocolError with a short reason.
 
-server -> worker:  Train(config, runs_dir, name, preset, owner), Stop(), Watch(on)
+server -> worker:  Train(config, runs_dir, name, preset, owner, limits), Stop(), Watch(on)
 worker -> server:  Ready(pid), Batch(...), Epoch(...), SnapshotEvent(snapshot), Saving(),
                    Finished(...), Failed(message)
 """
@@ -43,6 +43,7 @@ class Train:
     name: str
     preset: str | None
     owner: dict | None  # classroom mode: who queued it (kept in the run's metrics)
+    limits: dict | None = None  # a student's: the class's limits, which the training process checks again
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ Command = Train | Stop | Watch
 def encode_command(command: Command) -> bytes:
     if isinstance(command, Train):
         fields = {"command": "train", "config": command.config, "runs_dir": command.runs_dir, "name": command.name,
-                  "preset": command.preset, "owner": command.owner}
+                  "preset": command.preset, "owner": command.owner, "limits": command.limits}
     elif isinstance(command, Watch):
         fields = {"command": "watch", "on": command.on}
     else:
@@ -75,9 +76,10 @@ def decode_command(line: bytes | str) -> Command:
     message = _object(line)
     kind = message.get("command")
     if kind == "train":
-        owner = message.get("owner")
+        owner, limits = message.get("owner"), message.get("limits")
         return Train(_field(message, "config", dict), _field(message, "runs_dir", str), _field(message, "name", str),
-                     _optional(message, "preset", str), owner if isinstance(owner, dict) else None)
+                     _optional(message, "preset", str), owner if isinstance(owner, dict) else None,
+                     limits if isinstance(limits, dict) else None)
     if kind == "stop":
         return Stop()
     if kind == "watch":

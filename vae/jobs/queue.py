@@ -24,7 +24,7 @@ from vae import runs
 from vae.config import TrainConfig
 from vae.jobs import protocol
 from vae.jobs.admission import QueueError, admit, check_request
-from vae.jobs.celery_app import broker_from_environment
+from vae.jobs.broker import broker_from_environment
 from vae.jobs.estimates import SpeedLearner, start_estimates
 from vae.jobs.housekeeping import Housekeeping
 from vae.jobs.job import ACTIVE_STATES, RUNNING_STATES, Job, JobSnapshot
@@ -330,7 +330,7 @@ class TrainingQueue(Housekeeping):
             job.state, job.started = "starting", time.monotonic()
             job.last_event = job.started
             worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
-                                       job.owner))
+                                       job.owner, self.policy.limits_for(job.owner)))
             self._save(job)
         if self._remote:
             self._pool.waiting(sum(job.state == "queued" for job in line))

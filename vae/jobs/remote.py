@@ -8,6 +8,7 @@ finished run comes back packed through Redis and is saved here, atomically."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -17,14 +18,36 @@ from pathlib import Path
 
 import redis
 
+from vae import cost
 from vae.errors import LabError
 from vae.jobs import protocol
 from vae.jobs.celery_app import TAKE_BACK_SCRIPT, TASK, claim_keys, key, make_app
+from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
 from vae.runs.transfer import save_packed_run
 
 LOST_SECONDS = 15.0  # a claimed job's worker silent this long (while Redis answers) is lost
 CLAIM_SECONDS = 30.0  # a dispatch no worker claimed in this long is sent again (a lost message)
+RUN_FETCH_SECONDS = 120.0  # a finished run is fetched again, later and later, while Redis is away
 log = logging.getLogger(__name__)
+
+
+def worker_states(values: list, signer: Signer, rejected) -> list[dict]:
+    """The workers' heartbeats as read from Redis: what is not a heartbeat one of this class's
+    workers signed (a value anyone who reaches Redis could write) is dropped, never believed or
+    allowed to stop the reader."""
+    states = []
+    for value in values:
+        try:
+            state = json.loads(value) if value else None
+            mac = state.pop("mac", None) if isinstance(state, dict) else None
+        except (ValueError, TypeError):
+            state, mac = None, None
+        if isinstance(state, dict) and signer.verify(mac, "heartbeat", json.dumps(state, sort_keys=True)) and \
+                isinstance(state.get("name"), str) and (state.get("job") is None or isinstance(state.get("job"), str)):
+            states.append({"name": state["name"][:100], "job": state.get("job"), "ready": state.get("ready") is True})
+        elif value:
+            rejected("a worker heartbeat", value)
+    return states
 
 
 class RemoteWorker:
@@ -39,6 +62,7 @@ class RemoteWorker:
         self.ready = threading.Event()  # set when its training process is ready and has the job
         self.pid: int | None = None  # the training process on the worker's machine, once claimed
         self.events_from = "0-0"
+        self.last_seq: dict[str, int] = {}  # per dispatch: the last entry read (an older one is a replay)
         self.dispatched_at = 0.0
         self.last_heard = 0.0
         self.ended = False
@@ -72,11 +96,14 @@ class CeleryBackend:
         self._redis = redis.Redis.from_url(broker_url, socket_timeout=3, socket_connect_timeout=2)
         self._take_back = self._redis.register_script(TAKE_BACK_SCRIPT)
         self._app = make_app(broker_url)
+        self._signer = Signer.from_environment()  # what the workers send back is believed only if signed with it
+        self._rejected = LogOnce()
         self._on_event, self._on_exit = on_event, on_exit
         self._lock = threading.Lock()
         self.workers: set[RemoteWorker] = set()  # dispatched, not yet ended
         self.spares: list = []
         self._reachable = True
+        self._refused = False  # Redis refused the password (it was changed while the class ran)
         self._closed = False
         self._states: list[dict] = []  # the workers' heartbeats, refreshed by the reader thread
         self._waiting_said = -1
@@ -97,6 +124,8 @@ class CeleryBackend:
             self.workers.discard(worker)
 
     def unavailable(self) -> str | None:
+        if self._refused:
+            return "Training is unavailable: the Redis server (LATENT_LAB_BROKER) refused this server's password."
         if not self._reachable:
             return "Training is unavailable: the Redis server (LATENT_LAB_BROKER) does not answer."
         if not self.slots():
@@ -149,19 +178,23 @@ class CeleryBackend:
         try:
             names = list(self._redis.scan_iter(key("worker", "*"), count=100))
             values = self._redis.mget(names) if names else []
-        except redis.RedisError:
+        except redis.RedisError as error:
             self._reachable = False
+            self._refused = isinstance(error, redis.AuthenticationError) or "NOAUTH" in str(error)
             self._states = []
             return
-        self._states = [json.loads(value) for value in values if value]
+        self._refused = False
+        self._states = worker_states(values, self._signer, self._rejected)
 
     def dispatch(self, worker: RemoteWorker) -> None:
         job, command = worker.job, worker.command
-        fields = {"config": command.config, "name": command.name, "preset": command.preset, "owner": command.owner}
+        fields = {"config": command.config, "name": command.name, "preset": command.preset, "owner": command.owner,
+                  "limits": command.limits}
+        signature = self._signer.sign("task", job.id, worker.token, json.dumps(fields, sort_keys=True))
         worker.dispatched_at = worker.last_heard = time.monotonic()
         try:  # no retries here (under the queue's lock): a lost dispatch is sent again after CLAIM_SECONDS
-            self._app.send_task(TASK, args=[job.id, worker.token, fields], task_id=f"{job.id}-{worker.token}",
-                                retry=False)
+            self._app.send_task(TASK, args=[job.id, worker.token, fields, signature],
+                                task_id=f"{job.id}-{worker.token}", retry=False)
         except Exception as error:  # noqa: BLE001 - Celery and kombu raise their own types for a lost broker
             log.warning("dispatching %s: %s", job.id, error)
 
@@ -172,7 +205,8 @@ class CeleryBackend:
             if not worker.claimed.is_set():  # (if a worker claimed it meanwhile, it reads the kill below)
                 self._take_back(keys=claim_keys(worker.job.id, worker.token))
             line = b'{"command": "kill"}\n' if command is None else protocol.encode_command(command)
-            self._redis.xadd(key("job", worker.job.id, "commands"), {"line": line}, maxlen=100)
+            self._redis.xadd(key("job", worker.job.id, "commands"),
+                             sign_entry(self._signer, "command", worker.job.id, {"line": line}), maxlen=100)
         except redis.RedisError as error:
             log.warning("sending to job %s: %s", worker.job.id if worker.job else "?", error)
 
@@ -216,25 +250,42 @@ class CeleryBackend:
             return
         for entry_id, fields in entries:
             worker.events_from = entry_id.decode()
+            if not self._believed(worker, fields):
+                continue
             worker.last_heard = time.monotonic()
-            worker.claimed.set()  # anything on its stream comes from the worker that claimed it
-            if fields.get(b"token"):  # whichever dispatch claimed the job (only one can) is the one to follow
-                worker.token = fields[b"token"].decode()
+            worker.claimed.set()  # a signed entry on its stream comes from the worker that claimed it
+            worker.token = fields.get(b"token", b"").decode() or worker.token  # the dispatch that claimed it
             if b"line" in fields:
-                self._event(worker, fields[b"line"])
+                self._event(worker, fields[b"line"], fields.get(b"run_sha256", b"").decode("ascii", "replace"))
 
-    def _event(self, worker: RemoteWorker, line: bytes) -> None:
+    def _believed(self, worker: RemoteWorker, fields: dict) -> bool:
+        """Signed by one of the class's workers for this job, and newer than the last entry read of
+        its dispatch (an entry copied back into the stream is a replay)."""
+        if not entry_is_signed(self._signer, "event", worker.job.id, fields):
+            self._rejected(f"an entry on job {worker.job.id}'s stream", repr(sorted(fields.items()))[:100_000])
+            return False
+        token = fields.get(b"token", b"").decode("ascii", "replace")
+        try:
+            seq = int(fields.get(b"seq", b""))
+        except ValueError:
+            seq = 0
+        if seq <= worker.last_seq.get(token, 0):
+            self._rejected(f"a replayed entry on job {worker.job.id}'s stream", repr(sorted(fields.items())))
+            return False
+        worker.last_seq[token] = seq
+        return True
+
+    def _event(self, worker: RemoteWorker, line: bytes, run_sha256: str) -> None:
         try:
             event = protocol.decode_event(line)
-        except protocol.ProtocolError as error:
-            self._on_event(worker, error)
-            self.kill(worker)
+        except protocol.ProtocolError:
+            self._rejected(f"a line on job {worker.job.id}'s stream that is not the protocol", line)
             return
         if isinstance(event, protocol.Ready):
             worker.pid = event.pid
             worker.ready.set()
         if isinstance(event, protocol.Finished):
-            event = self._receive_run(worker, event)
+            event = self._receive_run(worker, event, run_sha256)
         self._on_event(worker, event)
         if isinstance(event, (protocol.Finished, protocol.Failed)):
             self.end(worker, 0)
@@ -252,18 +303,39 @@ class CeleryBackend:
         with self._lock:
             self.workers.add(worker)
 
-    def _receive_run(self, worker: RemoteWorker, finished: protocol.Finished):
-        """The run the worker saved on its machine, unpacked here with the same atomic save."""
+    def _receive_run(self, worker: RemoteWorker, finished: protocol.Finished, run_sha256: str):
+        """The run the worker saved on its machine, unpacked here with the same atomic save: only the
+        bytes whose digest its worker signed, no larger than its config allows, saved under the
+        job's name with the job's owner and config (never the package's). Fetched again, later and
+        later, while Redis is away."""
         job = worker.job
         try:
-            data = self._redis.get(key("job", job.id, "run"))
-            if data is None:
-                raise LabError("the worker's saved run did not arrive")
-            save_packed_run(Path(job.runs_dir), job.run_name, data, job.config)
+            data = self._fetch_run(job)
+            if hashlib.sha256(data).hexdigest() != run_sha256:
+                raise LabError("what arrived is not the run its worker sent")
+            save_packed_run(Path(job.runs_dir), job.run_name, data, job.config, owner=job.owner,
+                            preset=job.preset_name)
             self._redis.delete(key("job", job.id, "run"))
         except (LabError, redis.RedisError, OSError) as error:
             return protocol.Failed(f"The run was trained but could not be saved here: {error}")
         return finished
+
+    def _fetch_run(self, job) -> bytes:
+        run_key, limit = key("job", job.id, "run"), 3 * cost.run_bytes(job.config) + 10_000_000
+        deadline, pause = time.monotonic() + RUN_FETCH_SECONDS, 0.5
+        while True:
+            try:
+                if self._redis.strlen(run_key) > limit:
+                    raise LabError("what arrived is larger than its config allows")
+                data = self._redis.get(run_key)
+                if data is None:
+                    raise LabError("the worker's saved run did not arrive")
+                return data
+            except redis.RedisError:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(5.0, 2 * pause)
 
     def _check_lost(self) -> None:
         now = time.monotonic()

@@ -82,15 +82,20 @@ class StoreQueue:
         return next((snap for snap in self.snapshots() if snap.id == job_id), None)
 
     def snapshots(self, active_only: bool = False) -> list[JobSnapshot]:
-        """As TrainingQueue.snapshots: running and ended jobs in the order they came, then the line."""
-        jobs = self._store.database.cached("jobs", self._store.jobs)
+        """As TrainingQueue.snapshots: running and ended jobs in the order they came, then the line.
+        Built at most once per FRESH_SECONDS for every rerun of this web server (and again after
+        its own writes): pages ask several times a rerun, and each build reads the jobs' files."""
+        every = self._store.database.cached("queue.snapshots", self._build_snapshots)
+        return [snap for snap in every if not active_only or snap.active]
+
+    def _build_snapshots(self) -> list[JobSnapshot]:
+        jobs = self._store.jobs()
         view = self._view().get("jobs", {})
         self._live.forget_others({job.id for job in jobs})
-        chosen = [job for job in jobs if not active_only or job.state in ACTIVE_STATES]
-        chosen.sort(key=lambda job: (job.state == "queued", (job.priority, job.submitted) if job.state == "queued"
-                                     else (0, 0.0)))
+        jobs.sort(key=lambda job: (job.state == "queued", (job.priority, job.submitted) if job.state == "queued"
+                                   else (0, 0.0)))
         now = time.monotonic()
-        return [self._snapshot(job, view.get(job.id, {}), now) for job in chosen]
+        return [self._snapshot(job, view.get(job.id, {}), now) for job in jobs]
 
     def _snapshot(self, job: Job, seen: dict, now: float) -> JobSnapshot:
         progress = self._live.progress(Job(job.id, job.config, job.run_name, job.preset_name, job.runs_dir))
@@ -116,8 +121,7 @@ class StoreQueue:
         return self._live.snapshot(job_id, "decoder")
 
     def _active(self, job_id: str) -> bool:
-        jobs = self._store.database.cached("jobs", self._store.jobs)
-        return any(job.id == job_id and job.state in ACTIVE_STATES for job in jobs)
+        return any(snap.id == job_id for snap in self.snapshots(active_only=True))
 
     def _view(self) -> dict:
         view = self._store.setting(VIEW, {})

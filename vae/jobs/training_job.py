@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 from typing import BinaryIO
 
+from vae.classroom.limits import check_within, limits_from
 from vae.config import TrainConfig, preset
 from vae.data import load_mnist
 from vae.errors import DataError, LabError
@@ -72,6 +73,8 @@ def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, 
             data) -> None:
     try:
         config = TrainConfig.from_dict(job.config)
+        if job.limits is not None:  # a student's: checked again here, whatever the server let through
+            check_within(config, limits_from(job.limits))
 
         class SavingNotice:  # says when training is over and the test set is being evaluated
             def on_batch(self, progress): ...

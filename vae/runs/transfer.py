@@ -5,6 +5,7 @@ files, each and all within the sizes its config implies, then the same atomic sa
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from vae import cost
 from vae.config import TrainConfig
 from vae.errors import RunError
 from vae.runs.saving import REPLAY_FILE, TEST_ENCODINGS_FILE, TEST_ERRORS_FILE, WEIGHTS_FILE, publish_run
-from vae.runs.summary import RUN_FILES
+from vae.runs.summary import MAX_JSON_BYTES, RUN_FILES
 
 PACKED_FILES = (*RUN_FILES, WEIGHTS_FILE, TEST_ENCODINGS_FILE, TEST_ERRORS_FILE, REPLAY_FILE)
 
@@ -48,12 +49,28 @@ def unpacked_files(data: bytes, config: TrainConfig) -> dict[str, bytes]:
     return files
 
 
-def save_packed_run(root: Path, name: str, data: bytes, config: TrainConfig) -> Path:
-    """Save a packed run under `name`, atomically (RunError: damaged, or the name taken)."""
+def save_packed_run(root: Path, name: str, data: bytes, config: TrainConfig, owner: dict | None = None,
+                    preset: str | None = None) -> Path:
+    """Save a packed run under `name`, atomically (RunError: damaged, or the name taken). Its config,
+    owner and preset are the job's, whatever the package says (a worker trains what it was asked;
+    it does not say whose it is)."""
     files = unpacked_files(data, config)
+    files["config.json"] = json.dumps(config.to_dict(), indent=2).encode()
+    files["metrics.json"] = json.dumps(_metrics_of_job(files["metrics.json"], owner, preset), indent=2).encode()
 
     def write(staging: Path) -> None:
         for file_name, content in files.items():
             (staging / file_name).write_bytes(content)
 
     return publish_run(root, name, write)
+
+
+def _metrics_of_job(data: bytes, owner: dict | None, preset: str | None) -> dict:
+    try:
+        metrics = json.loads(data) if len(data) <= MAX_JSON_BYTES else None
+    except (ValueError, UnicodeDecodeError):
+        metrics = None
+    if not isinstance(metrics, dict):
+        raise RunError("the packed run's metrics.json cannot be read")
+    metrics.pop("owner", None)
+    return {**metrics, "preset": preset, **({"owner": owner} if owner else {})}
