@@ -5,6 +5,7 @@ password on no command line and in no output."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,3 +124,16 @@ def test_the_password_is_on_no_command_line_and_in_no_output_of_a_working_class(
     finally:
         workers.stop()
     assert server.password not in (tmp_path / "worker1.log").read_text()
+
+
+def test_heartbeats_that_are_not_ours_are_dropped_whatever_they_hold():
+    from vae.jobs.remote import worker_states
+    from vae.jobs.signing import LogOnce, Signer
+
+    signer = Signer(b"the class's secret, 32 bytes long")
+    state = {"name": "lab-pc-3", "host": "lab-pc-3", "job": None, "ready": True}
+    genuine = json.dumps({**state, "mac": signer.sign("heartbeat", json.dumps(state, sort_keys=True))})
+    hostile = [b"[" * 200_000, b"\xff\xfe", b"null", b'{"name": 3}', json.dumps({**state, "mac": "0" * 64}).encode(),
+               genuine.replace("lab-pc-3", "lab-pc-4", 1).encode()]
+    assert worker_states([*hostile, genuine.encode()], signer, LogOnce()) == [
+        {"name": "lab-pc-3", "job": None, "ready": True}]

@@ -1,5 +1,5 @@
 """A training machine's side of the Celery queue: `python -m vae.jobs.celery_worker` (what
-`make worker BROKER=…` runs). A Celery worker with one slot (the solo pool: it never forks) keeps
+`make worker` runs). A Celery worker with one slot (the solo pool: it never forks) keeps
 one warm training process ready (`python -m vae.jobs.worker`, TensorFlow imported), exactly as the
 local queue does; a job hands it its training, relays its protocol lines to the job's Redis stream
 and the web server's commands back, sends the saved run back packed, and starts the next warm

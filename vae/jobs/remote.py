@@ -27,6 +27,7 @@ from vae.runs.transfer import save_packed_run
 
 LOST_SECONDS = 15.0  # a claimed job's worker silent this long (while Redis answers) is lost
 CLAIM_SECONDS = 30.0  # a dispatch no worker claimed in this long is sent again (a lost message)
+MAX_HEARTBEAT_BYTES = 4096  # a worker's heartbeat is ~200 bytes; anything larger is not read
 RUN_FETCH_SECONDS = 120.0  # a finished run is fetched again, later and later, while Redis is away
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ def worker_states(values: list, signer: Signer, rejected) -> list[dict]:
     states = []
     for value in values:
         try:
-            state = json.loads(value) if value else None
+            state = json.loads(value) if value and len(value) <= MAX_HEARTBEAT_BYTES else None
             mac = state.pop("mac", None) if isinstance(state, dict) else None
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             state, mac = None, None
         if isinstance(state, dict) and signer.verify(mac, "heartbeat", json.dumps(state, sort_keys=True)) and \
                 isinstance(state.get("name"), str) and (state.get("job") is None or isinstance(state.get("job"), str)):
@@ -129,7 +130,7 @@ class CeleryBackend:
         if not self._reachable:
             return "Training is unavailable: the Redis server (LATENT_LAB_BROKER) does not answer."
         if not self.slots():
-            return "No training machine is connected yet: start one with `make worker BROKER=…`."
+            return "No training machine is connected yet: start one with `make worker`."
         return None
 
     def warm(self) -> int:
@@ -218,29 +219,37 @@ class CeleryBackend:
         self._on_exit(worker, returncode)
 
     def _read(self) -> None:
-        """One thread reads every dispatched job's events (XREAD on all their streams)."""
+        """One thread reads every dispatched job's events (XREAD on all their streams). Whatever
+        goes wrong in one turn is logged, and the next turn comes: the reader never ends."""
         while not self._closed:
-            self._refresh_worker_states()
-            with self._lock:
-                streams = {key("job", worker.job.id, "events"): worker.events_from
-                           for worker in self.workers if worker.job is not None}
-            if not streams:
-                time.sleep(0.2)
-                self._check_lost()
-                continue
             try:
-                answer = self._redis.xread(streams, block=1000, count=100)
-                if not self._reachable:  # back after an outage: nobody was silent, Redis was
-                    for worker in list(self.workers):
-                        worker.last_heard = time.monotonic()
-                self._reachable = True
-            except redis.RedisError:
-                self._reachable = False
+                self._read_once()
+            except Exception:  # noqa: BLE001 - a reader that died would leave every job to the stall check
+                log.exception("reading the jobs' streams")
                 time.sleep(1)
-                continue
-            for stream, entries in answer or []:
-                self._deliver(stream.decode(), entries)
+
+    def _read_once(self) -> None:
+        self._refresh_worker_states()
+        with self._lock:
+            streams = {key("job", worker.job.id, "events"): worker.events_from
+                       for worker in self.workers if worker.job is not None}
+        if not streams:
+            time.sleep(0.2)
             self._check_lost()
+            return
+        try:
+            answer = self._redis.xread(streams, block=1000, count=100)
+            if not self._reachable:  # back after an outage: nobody was silent, Redis was
+                for worker in list(self.workers):
+                    worker.last_heard = time.monotonic()
+            self._reachable = True
+        except redis.RedisError:
+            self._reachable = False
+            time.sleep(1)
+            return
+        for stream, entries in answer or []:
+            self._deliver(stream.decode(), entries)
+        self._check_lost()
 
     def _deliver(self, stream: str, entries) -> None:
         with self._lock:
