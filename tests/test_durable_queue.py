@@ -68,6 +68,7 @@ class FollowingBackend:
     def follow(self, job, token, command):
         job.worker = SimpleNamespace(token=token, ready=threading.Event())
         job.worker.ready.set()
+        return True
 
 
 def test_a_job_followed_after_a_restart_counts_its_silence_from_the_restart(runs_dir):

@@ -328,6 +328,7 @@ def test_a_hostile_broker_neither_breaks_nor_fools_the_web_server_or_the_workers
     assert celery_queue._pool.slots() == 2 and "celery-events" in {t.name for t in threading.enumerate()}
     logs = "".join(log.read_text() for log in celery_workers.log_folder.glob("*.log"))
     assert "ignored a task from Redis" in logs and "ignored a command for job" in logs
+    client.delete("latent-lab:worker:garbage", "latent-lab:worker:huge", "latent-lab:worker:forged")
 
 
 def test_a_run_sent_back_is_believed_only_if_its_worker_signed_it(celery_queue, redis_server, runs_dir, small_data):

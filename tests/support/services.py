@@ -124,9 +124,17 @@ class CeleryWorkers:
         client = redis.Redis.from_url(self.broker_url, socket_timeout=2)  # the URL carries the password
         try:
             names = list(client.scan_iter("latent-lab:worker:*"))
-            return {json.loads(v)["name"]: json.loads(v) for v in client.mget(names) if v} if names else {}
+            values = client.mget(names) if names else []
         except redis.RedisError:
             return {}
+        states = {}
+        for value in values:
+            try:
+                state = json.loads(value)
+                states[state["name"]] = state
+            except (ValueError, TypeError, KeyError):
+                continue  # not a heartbeat (a test may plant one)
+        return states
 
     def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

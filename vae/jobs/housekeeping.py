@@ -52,7 +52,7 @@ class Housekeeping:
             if self._live:
                 self._watched_from_files(job)
             self._send_watch(job)
-        if not self._pool.spares and self._pool.may_spawn():
+        if not self._pool.has_spare() and self._pool.may_spawn():
             self._dispatch()
 
     def _send_watch(self, job: Job) -> None:

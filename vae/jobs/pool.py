@@ -8,16 +8,20 @@ from __future__ import annotations
 import logging
 import time
 
+from vae.jobs.backend import TrainingBackend
+
 MAX_RESPAWN_DELAY_SECONDS = 60.0  # a warm worker that keeps dying at start is retried at most this often
 log = logging.getLogger(__name__)
 
 
-class WorkerPool:
+class WorkerPool(TrainingBackend):
+    """This machine's worker processes (vae.jobs.process), as the queue's backend."""
+
     def __init__(self, factory, on_event, on_exit):
         # A worker is made by calling factory(on_event, on_exit); tests pass a stand-in.
+        super().__init__()
         self._factory, self._on_event, self._on_exit = factory, on_event, on_exit
         self.spares: list = []
-        self.workers: set = set()  # every live worker: spares and those training
         self._failures = 0  # warm workers in a row that died before taking a job
         self._next_spawn_at = 0.0
         self._unavailable: str | None = None
@@ -35,6 +39,9 @@ class WorkerPool:
 
     def may_spawn(self) -> bool:
         return time.monotonic() >= self._next_spawn_at
+
+    def has_spare(self) -> bool:
+        return bool(self.spares)
 
     def take(self):
         """A warm worker for a job: one that is ready; or, while workers start fine, one still

@@ -63,7 +63,7 @@ class TrainingQueue(Housekeeping):
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, Job] = {}  # every job, in order of submission
         self._pool = (backend or partial(WorkerPool, worker_factory or WorkerProcess))(self._on_event, self._on_exit)
-        self._remote = getattr(self._pool, "remote", False)
+        self._remote = self._pool.remote  # declared by its backend (vae.jobs.backend)
         self._store = store
         self._speed = SpeedLearner()
         self._closed = False
@@ -219,7 +219,7 @@ class TrainingQueue(Housekeeping):
         """Who trains, for a sentence: "one at a time on this machine" or "on 3 training machines"."""
         if not self._remote:
             return "one at a time on this machine" if self.slots == 1 else f"{self.slots} at a time on this machine"
-        count = self._pool.slots()
+        count = self._pool.capacity(self.slots)
         return f"on {count} training machine{'s' if count != 1 else ''} (Celery)"
 
     def unavailable(self) -> str | None:
@@ -332,8 +332,7 @@ class TrainingQueue(Housekeeping):
             worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
                                        job.owner, self.policy.limits_for(job.owner)))
             self._save(job)
-        if self._remote:
-            self._pool.waiting(sum(job.state == "queued" for job in line))
+        self._pool.waiting(sum(job.state == "queued" for job in line))
         self._top_up_spares()
 
     def _on_event(self, worker, event) -> None:
@@ -394,7 +393,7 @@ class TrainingQueue(Housekeeping):
         remaining = [job.remaining_seconds(now, self._speed.seconds(job.config))
                      for job in self._jobs.values() if job.state in RUNNING_STATES]
         line = [job for job in self._line() if not self._held(job)]
-        slots = max(1, self._pool.slots()) if self._remote else self.slots
+        slots = max(1, self._pool.capacity(self.slots))
         starts = start_estimates(remaining, [self._speed.seconds(job.config) for job in line], slots)
         return {job.id: (position, start) for position, (job, start) in enumerate(zip(line, starts, strict=True), 1)}
 

@@ -21,6 +21,7 @@ import redis
 from vae import cost
 from vae.errors import LabError
 from vae.jobs import protocol
+from vae.jobs.backend import TrainingBackend
 from vae.jobs.celery_app import TAKE_BACK_SCRIPT, TASK, claim_keys, key, make_app
 from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
 from vae.runs.transfer import save_packed_run
@@ -88,10 +89,13 @@ class RemoteWorker:
         self.backend.end(self, -9)
 
 
-class CeleryBackend:
+class CeleryBackend(TrainingBackend):
+    """Celery workers on other machines, as the queue's backend."""
+
     remote = True
 
     def __init__(self, broker_url: str, on_event, on_exit):
+        super().__init__()
         # Short timeouts: a dispatch or a Stop happens under the queue's lock, and a Redis that does not
         # answer must not hold every page for long (the reader's XREAD blocks 1 s of these 3).
         self._redis = redis.Redis.from_url(broker_url, socket_timeout=3, socket_connect_timeout=2)
@@ -102,7 +106,6 @@ class CeleryBackend:
         self._on_event, self._on_exit = on_event, on_exit
         self._lock = threading.Lock()
         self.workers: set[RemoteWorker] = set()  # dispatched, not yet ended
-        self.spares: list = []
         self._reachable = True
         self._refused = False  # Redis refused the password (it was changed while the class ran)
         self._closed = False
@@ -117,6 +120,9 @@ class CeleryBackend:
 
     def may_spawn(self) -> bool:
         return True
+
+    def has_spare(self) -> bool:
+        return self.idle_slots() > 0
 
     def started(self) -> None: ...
 
@@ -164,6 +170,9 @@ class CeleryBackend:
     def slots(self) -> int:
         """Workers alive now (their heartbeats): what the queue's estimates divide the line by."""
         return len(self._states)
+
+    def capacity(self, local_slots: int) -> int:
+        return self.slots()
 
     def idle_slots(self) -> int:
         with self._lock:
@@ -302,7 +311,7 @@ class CeleryBackend:
     def kill(self, worker: RemoteWorker) -> None:
         worker.kill()
 
-    def follow(self, job, token: str, command: protocol.Train) -> None:
+    def follow(self, job, token: str, command: protocol.Train) -> bool:
         """After the web server restarted: follow a job a worker may still be training, from the
         start of its stream (its curve comes back with it)."""
         worker = RemoteWorker(self)
@@ -311,6 +320,7 @@ class CeleryBackend:
         job.worker = worker
         with self._lock:
             self.workers.add(worker)
+        return True
 
     def _receive_run(self, worker: RemoteWorker, finished: protocol.Finished, run_sha256: str):
         """The run the worker saved on its machine, unpacked here with the same atomic save: only the

@@ -197,13 +197,12 @@ def restore(store: JobStore, backend) -> list[Job]:
         dispatch = fields.pop("dispatch")
         job = Job(**fields)
         if job.state in RUNNING_STATES:
-            if getattr(backend, "remote", False) and dispatch:
-                # Its silence counts from now: the stream's first lines (Ready among them) may take a
-                # moment to be read, and a silence counted from 0 would end it as stalled at once.
-                job.last_event = time.monotonic()
-                backend.follow(job, dispatch, protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name,
-                                                             job.preset_name, job.owner))
-            else:
+            # Its silence counts from now: the stream's first lines (Ready among them) may take a
+            # moment to be read, and a silence counted from 0 would end it as stalled at once.
+            job.last_event = time.monotonic()
+            command = protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
+                                     job.owner)
+            if not (dispatch and backend.follow(job, dispatch, command)):
                 _interrupt(job)
         jobs.append(job)
     return jobs
