@@ -7,13 +7,18 @@ redis-server with a password, both on 127.0.0.1.
    while it runs a 3-second task (a training is one long task on the solo pool).
 2. Taking a dispatch back: a task revoked while no worker is connected (`app.control.revoke`), then
    a worker started (as `make worker` starts one: --without-mingle): does the task still run?
+3. Sending a run back (5 MB, about a default run packed): as the task's result through Celery's
+   Redis result backend (JSON, so the bytes travel as base64: pickle would let whoever reaches Redis
+   run code in the web server), against the worker's own SET and the server's GET, as Latent Lab does.
 
     .venv/bin/python -m benchmarks.celery_machinery
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -26,9 +31,21 @@ from celery import Celery
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "machinery"
-app = Celery("machinery", broker=os.environ.get("MACHINERY_BROKER", "redis://127.0.0.1:1/0"), backend=None)
+BROKER = os.environ.get("MACHINERY_BROKER", "redis://127.0.0.1:1/0")
+RUN_BYTES = 5_000_000
+app = Celery("machinery", broker=BROKER, backend=BROKER)
 app.conf.update(task_acks_late=True, worker_prefetch_multiplier=1, task_default_queue=QUEUE, task_ignore_result=True,
                 worker_hijack_root_logger=False)
+
+
+@app.task(name="machinery.as_result", ignore_result=False)
+def as_result(seed: int) -> str:
+    return base64.b64encode(random.Random(seed).randbytes(RUN_BYTES)).decode()
+
+
+@app.task(name="machinery.as_key")
+def as_key(seed: int) -> None:
+    redis.Redis.from_url(app.conf.broker_url).set(f"machinery:run:{seed}", random.Random(seed).randbytes(RUN_BYTES))
 
 
 @app.task(name="machinery.work")
@@ -48,12 +65,12 @@ def start_worker(url: str, name: str, log: Path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
-def wait_for(condition, seconds: float) -> bool:
+def wait_for(condition, seconds: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.1)
+        time.sleep(interval)
     return False
 
 
@@ -72,7 +89,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="machinery-"))
     server = RedisServer(folder / "redis", durable=False)
-    app.conf.broker_url = server.url
+    app.conf.broker_url = app.conf.result_backend = server.url
     client = server.client()
     worker = start_worker(server.url, "first", folder / "first.log")
     try:
@@ -96,6 +113,20 @@ def main() -> None:
         worker = start_worker(server.url, "second", folder / "second.log")
         ran = wait_for(lambda: b"revoked-before-any-worker" in client.lrange("machinery:ran", 0, -1), 60)
         print(f"a task revoked while no worker was connected, then a worker started: it ran: {ran}")
+
+        def through_result(seed: int) -> bytes:
+            return base64.b64decode(as_result.delay(seed).get(timeout=60))
+
+        def through_key(seed: int) -> bytes:
+            client.delete(f"machinery:run:{seed}")
+            as_key.delay(seed)
+            wait_for(lambda: client.exists(f"machinery:run:{seed}"), 60, 0.005)
+            return client.get(f"machinery:run:{seed}")
+
+        result_ms, _ = timed(lambda: through_result(1), runs=5)
+        key_ms, _ = timed(lambda: through_key(2), runs=5)
+        print(f"a 5 MB run sent back: as the task's result (JSON, base64) median {result_ms:.0f} ms; "
+              f"the worker's SET and the server's GET median {key_ms:.0f} ms")
     finally:
         worker.terminate()
         worker.wait(30)
