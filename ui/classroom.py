@@ -9,7 +9,6 @@ link must grant nothing); its connection's address is the device that limits cou
 
 from __future__ import annotations
 
-import os
 import sys
 
 import streamlit as st
@@ -22,6 +21,7 @@ from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomStat
 from vae.classroom.board import Board
 from vae.classroom.sign_in import SignInLimits
 from vae.database import SET_ASIDE_KEY
+from vae.settings import settings
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
 BROWSER_KEY = "browser_key"  # session state: this browser's secret key (a student's key in classroom mode)
@@ -34,7 +34,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def classroom_on() -> bool:
     """Roles exist only when the app listens beyond this machine (`make classroom`), or when
     LATENT_LAB_CLASSROOM=1 says so (tests, a teacher rehearsing on one machine)."""
-    if os.environ.get(classroom.CLASSROOM_ENV) == "1":
+    if settings().classroom:
         return True
     address = st.get_option("server.address")
     return bool(address) and address not in LOOPBACK

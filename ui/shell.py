@@ -10,6 +10,7 @@ import streamlit as st
 from ui import classroom, follow
 from ui.presenter import presenter_style
 from ui.streamlit_private import mend_pages_directory_mode
+from vae.settings import ROOT
 
 APP_CSS = (Path(__file__).parent / "app.css").read_text()
 
@@ -39,5 +40,5 @@ def app_version() -> str:
     except metadata.PackageNotFoundError:
         import tomllib
 
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        pyproject = ROOT / "pyproject.toml"
         return tomllib.loads(pyproject.read_text())["project"]["version"]

@@ -4,13 +4,14 @@ tests/e2e/test_browser.py). Written against Streamlit 1.67."""
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 
-WORKAROUNDS_ENV = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"  # "1": off (the test that checks they are still needed)
+from vae import settings as vae_settings
+from vae.settings import settings
+
+WORKAROUNDS_ENV = vae_settings.NO_STREAMLIT_WORKAROUNDS  # "1": off (the test that checks they are still needed)
 
 
 def under_app_test() -> bool:
@@ -25,7 +26,7 @@ def mend_pages_directory_mode() -> None:
     /train) would run alone, without app.py's navigation and sidebar. Switch that mode off and
     rerun, which runs app.py with the same page. AppTest turns the mode back on before every run
     it makes (and a rerun here would drop the click being tested): there, each page runs alone."""
-    if os.environ.get(WORKAROUNDS_ENV) == "1" or under_app_test():
+    if not settings().streamlit_workarounds or under_app_test():
         return
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False

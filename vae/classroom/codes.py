@@ -4,13 +4,14 @@ aloud or off a screen, compared loosely (case, spaces, dashes) and in constant t
 from __future__ import annotations
 
 import hmac
-import os
 import re
 import secrets
 
+from vae import settings as vae_settings
 from vae.classroom.people import ClassroomError
+from vae.settings import settings
 
-TEACHER_CODE_ENV = "LATENT_LAB_TEACHER_CODE"  # fixes the teacher code (otherwise a new one at each start)
+TEACHER_CODE_ENV = vae_settings.TEACHER_CODE  # fixes the teacher code (otherwise a new one at each start)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or off a screen
 CODE_LENGTH = 8
 MIN_CODE_LENGTH = 10  # a fixed code lasts: it must not be guessable in a lesson (a new one each start has 8, random)
@@ -36,7 +37,7 @@ def check_teacher_code(code: str) -> str:
 
 def fixed_teacher_code() -> str | None:
     """LATENT_LAB_TEACHER_CODE, checked, if it is set; ClassroomError if it is too short."""
-    code = os.environ.get(TEACHER_CODE_ENV)
+    code = settings().teacher_code
     return check_teacher_code(code) if code else None
 
 

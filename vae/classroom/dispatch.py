@@ -9,24 +9,25 @@ sentence), and what was asked meanwhile waited in the store. `python -m vae.clas
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 
 from vae import runs
+from vae import settings as vae_settings
 from vae.classroom.state import ClassroomPolicy, ClassroomState
 from vae.errors import LabError
 from vae.jobs.live_files import LiveWriter, live_folder
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import JobStore
+from vae.settings import settings
 
-QUEUE_PROCESS_ENV = "LATENT_LAB_QUEUE_PROCESS"  # "1" in a class's web servers: the queue runs in its own process
+QUEUE_PROCESS_ENV = vae_settings.QUEUE_PROCESS  # "1" in a class's web servers: the queue runs in its own process
 
 
 def queue_in_own_process() -> bool:
     """True in a web server of a class on several: the queue is vae.classroom.dispatch's."""
-    return os.environ.get(QUEUE_PROCESS_ENV) == "1"
+    return settings().queue_process
 
 
 def start_queue(runs_dir) -> TrainingQueue:

@@ -5,16 +5,17 @@ the class (vae.classroom.host): its web servers listen on every interface, with 
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import sys
 
+from vae import settings as vae_settings
 from vae.classroom.codes import fixed_teacher_code, new_teacher_code
 from vae.classroom.people import ClassroomError
+from vae.settings import settings
 
-CLASSROOM_ENV = "LATENT_LAB_CLASSROOM"  # "1": roles on (make classroom sets it; tests use it on 127.0.0.1)
-JOIN_ADDRESS_ENV = "LATENT_LAB_JOIN_ADDRESS"  # the address shown on the join screen, if the guess is wrong
-JOIN_PORT_ENV = "LATENT_LAB_JOIN_PORT"  # the join port, when it is not the web server's own (several servers)
+CLASSROOM_ENV = vae_settings.CLASSROOM  # "1": roles on (make classroom sets it; tests use it on 127.0.0.1)
+JOIN_ADDRESS_ENV = vae_settings.JOIN_ADDRESS  # the address shown on the join screen, if the guess is wrong
+JOIN_PORT_ENV = vae_settings.JOIN_PORT  # the join port, when it is not the web server's own (several servers)
 MAX_SERVERS = 8
 
 
@@ -44,8 +45,8 @@ def join_url(host: str, port: int) -> str:
 def join_address(port: int) -> str:
     """What students open: LATENT_LAB_JOIN_ADDRESS's host if set, else this machine's LAN address;
     at the class's join port if the web server is one of several (LATENT_LAB_JOIN_PORT)."""
-    join_port = os.environ.get(JOIN_PORT_ENV, "")
-    return join_url(os.environ.get(JOIN_ADDRESS_ENV) or lan_address(), int(join_port) if join_port.isdigit() else port)
+    current = settings()
+    return join_url(current.join_address or lan_address(), current.join_port or port)
 
 
 # --- `make classroom` -------------------------------------------------------------------------
@@ -79,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  Latent Lab, classroom mode{servers}\n  Students join at:  {join_address(args.port)}\n"
           f"  Teacher code:      {code}   (type it in the sidebar under Teacher; keep it to yourself)\n",
           flush=True)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from vae import runs
     from vae.classroom.host import run_class  # the launcher: it supervises the class's processes
 
-    return run_class(root, args.address, args.port, args.servers, code, runs.default_runs_dir())
+    return run_class(str(vae_settings.ROOT), args.address, args.port, args.servers, code, runs.default_runs_dir())

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import sys
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
+from vae import settings as vae_settings
 from vae.errors import ConfigError, LabError
 from vae.jobs.signing import Signer
+from vae.settings import settings
 
-BROKER_ENV = "LATENT_LAB_BROKER"
+BROKER_ENV = vae_settings.BROKER
 CHECK_SECONDS = 5.0
 
 
@@ -78,7 +79,7 @@ def redacted(url: str) -> str:
 
 def broker_from_environment() -> str | None:
     """LATENT_LAB_BROKER, checked: None (the local queue) when unset."""
-    url = os.environ.get(BROKER_ENV, "").strip()
+    url = settings().broker
     return check_broker_url(url) if url else None
 
 

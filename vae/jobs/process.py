@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from vae.jobs import protocol
+from vae.settings import ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STDERR_DRAIN_SECONDS = 2.0  # after a worker exits, how long its stderr may take to be read to the end
 log = logging.getLogger(__name__)
 
@@ -29,10 +27,8 @@ class WorkerProcess:
     COMMAND = (sys.executable, "-m", "vae.jobs.worker")
 
     def __init__(self, on_event, on_exit, command: tuple[str, ...] = COMMAND):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
-                                                                          os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=PROJECT_ROOT, env=env)
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
         self.ready = threading.Event()
         self.job = None  # the vae.jobs.job.Job it trains, once it has one
         self.started = time.monotonic()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 
+from vae import settings as vae_settings
 from vae.errors import ConfigError
+from vae.settings import settings
 
-SECRET_ENV = "LATENT_LAB_WORKER_SECRET"
+SECRET_ENV = vae_settings.WORKER_SECRET
 MIN_SECRET_BYTES = 16
 MAX_LOGGED = 1000  # distinct bad values remembered, so each is logged once
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class Signer:
 
     @classmethod
     def from_environment(cls) -> Signer:
-        text = os.environ.get(SECRET_ENV, "").strip()
+        text = settings().worker_secret or ""
         if not text:
             raise ConfigError(SECRET_ENV, "is not set: the web server and its workers sign what they send each "
                                           "other with it. Make one with `python -c \"import secrets; "

@@ -14,14 +14,19 @@ import sys
 import threading
 import time
 
-NICENESS_ENV = "LATENT_LAB_WORKER_NICENESS"  # 0-19
+from vae import settings as vae_settings
+from vae.errors import ConfigError
+from vae.settings import settings
+
+NICENESS_ENV = vae_settings.WORKER_NICENESS  # 0-19
 BACKGROUND_NICENESS = 10
 
 
 def niceness() -> int:
+    """LATENT_LAB_WORKER_NICENESS (vae.settings; a bad value there is refused when the queue starts)."""
     try:
-        return min(19, max(0, int(os.environ.get(NICENESS_ENV, BACKGROUND_NICENESS))))
-    except ValueError:
+        return settings().worker_niceness
+    except ConfigError:
         return BACKGROUND_NICENESS
 
 

@@ -3,21 +3,21 @@ request reaches a file outside the runs folder."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from pathlib import Path
 
+from vae import settings as vae_settings
 from vae.errors import RunError
+from vae.settings import settings
 
-RUNS_DIR_ENV = "LATENT_LAB_RUNS_DIR"
+RUNS_DIR_ENV = vae_settings.RUNS_DIR
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
 def default_runs_dir() -> Path:
-    if os.environ.get(RUNS_DIR_ENV):
-        return Path(os.environ[RUNS_DIR_ENV])
-    return Path(__file__).resolve().parents[2] / "runs"  # the repository's runs/, beside vae/ (not vae/runs/)
+    """LATENT_LAB_RUNS_DIR, or the repository's runs/ (vae.settings)."""
+    return settings().runs_dir
 
 
 def validate_run_name(name: str) -> str:

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,7 @@ def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
         (staging / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
         history.to_csv(staging / "history.csv", index=False)
         (staging / "metrics.json").write_text(json.dumps({
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **metrics,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **metrics,
         }, indent=2))
         encoder.save(staging / "encoder.keras")
         decoder.save(staging / "decoder.keras")

@@ -1,0 +1,109 @@
+"""Follow the teacher: when the teacher leads (the Class map page's switch), every student's screen
+shows the teacher's page, run and point on the map; a student can step away, and come back with
+one tap. The lead lives on the class board (vae.classroom.board.Lead); a small fragment on every
+student page notices a change within a couple of seconds and redraws the page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import classroom, state
+from ui.navigation import PAGES
+from vae.classroom import STUDENT, TEACHER
+
+STEPPED_AWAY = "follow_stepped_away"  # session state: this student chose to look elsewhere
+SEEN = "follow_seen_version"  # session state: the lead this session last applied
+DRAWN = "follow_drawn_version"  # session state: the lead's version when this page was last drawn
+CHECK_SECONDS = 2.0
+
+
+def lead_or_follow(page: str) -> None:
+    """Every page calls this first: the teacher's page, run and point become the lead (if leading);
+    a student who follows is taken to them."""
+    if not classroom.classroom_on():
+        return
+    me = classroom.person()
+    shared = classroom.shared_board()
+    if me.role == TEACHER:
+        if shared.lead.on:
+            run = state.active_run()
+            shared.follow(me, page=page, run=run.name if run else None)
+        return
+    if me.role == STUDENT:
+        follow(page, shared.lead)
+
+
+def lead_point(z) -> None:
+    """The teacher's point on the explorer's map becomes the lead's, while the teacher leads."""
+    if not classroom.classroom_on():
+        return
+    if classroom.is_teacher() and (shared := classroom.shared_board()).lead.on:  # every move: students skip it
+        shared.follow(classroom.person(), z=[float(v) for v in z])
+
+
+def follow(page: str, lead) -> None:
+    """A following student is always on the teacher's page, whatever brought this one (a link, the
+    sidebar, a rerun still in flight from the page before): to look elsewhere, Step away."""
+    if lead.on and not st.session_state.get(STEPPED_AWAY):
+        if lead.version != st.session_state.get(SEEN):
+            st.session_state[SEEN] = lead.version
+            apply(lead)  # the run and the point: once per change, so a student may still move them
+        if lead.page and lead.page != page:
+            st.switch_page(PAGES[lead.page])
+    st.session_state[DRAWN] = lead.version
+    banner(page, lead)
+    watch()
+
+
+def apply(lead) -> None:
+    """The teacher's run and map point, in this session (the explorer's sliders follow the point)."""
+    if lead.run:
+        state.set_active_run(lead.run)
+    for index, value in enumerate(lead.z or ()):
+        st.session_state[f"z{index}"] = float(value)
+
+
+def banner(page: str, lead) -> None:
+    if not lead.on:
+        return
+    if st.session_state.get(STEPPED_AWAY):
+        st.button("Follow the teacher again", key="follow_again", on_click=come_back, type="primary",
+                  help="The teacher is showing something: go there.")
+    else:
+        st.caption("You are following the teacher's screen.")
+        st.button("Step away", key="follow_step_away", on_click=step_away)
+
+
+def step_away() -> None:
+    st.session_state[STEPPED_AWAY] = True
+
+
+def come_back() -> None:
+    st.session_state[STEPPED_AWAY] = False
+    st.session_state.pop(SEEN, None)  # apply the lead again, page included
+
+
+def new_app_run() -> None:
+    """First thing in every full run (app.py): until this run's page has applied the lead (follow,
+    below), a fragment drawn before it (the sidebar's) has nothing to compare the lead with; with the
+    last page's version it would see the lead "moved", rerun the app, and so again, forever."""
+    st.session_state.pop(DRAWN, None)
+
+
+def rerun_if_lead_moved() -> None:
+    """Redraw the whole page of a following student whose teacher has moved on since it was drawn.
+    Called by the watch below and, first thing, by every fragment that refreshes on its own
+    (ui.refresh.refreshing_fragment)."""
+    if (classroom.classroom_on() and not classroom.is_teacher() and not st.session_state.get(STEPPED_AWAY)
+            and DRAWN in st.session_state and classroom.shared_board().lead.version != st.session_state[DRAWN]):
+        st.rerun(scope="app")
+
+
+def watch() -> None:
+    """Rerun the page when the teacher's lead changes (checked every CHECK_SECONDS)."""
+
+    @st.fragment(run_every=CHECK_SECONDS)
+    def check():
+        rerun_if_lead_moved()
+
+    check()

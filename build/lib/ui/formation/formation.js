@@ -1,0 +1,96 @@
+// The latent space as it forms: the encoded test subset on the latent plane (coloured by digit)
+// beside a grid of digits decoded over the same plane. One frame while a model trains (the page
+// sends a new one as snapshots arrive); a saved run's every epoch, with a scrubber and Play.
+// ui/blob.js, ui/palette.js and ui/plane.js are prepended to this file by mount.py.
+
+const SIZE = 300;
+const PLAY_FRAME_MS = 700;
+
+const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
+lab.formation = lab.formation || {};
+
+function build(root, frames) {
+  root.querySelector(".formation")?.remove();
+  const container = document.createElement("div");
+  container.className = "formation";
+  root.appendChild(container);
+  container.innerHTML = `
+      <div class="title"></div>
+      <div class="views">
+        <canvas class="scatter" width="${SIZE}" height="${SIZE}" aria-label="Test images on the latent plane"></canvas>
+        <canvas class="grid" aria-label="Digits decoded over the same plane"></canvas>
+      </div>
+      <div class="legend"></div>
+      <div class="player" ${frames > 1 ? "" : "hidden"}>
+        <button type="button" class="play">▶ Play</button>
+        <input class="scrub" type="range" min="0" max="${frames - 1}" step="1" value="${frames - 1}"
+               aria-label="Epoch">
+      </div>`;
+  const get = (selector) => container.querySelector(selector);
+  return { container, title: get(".title"), scatter: get("canvas.scatter"), grid: get("canvas.grid"),
+           legend: get(".legend"), play: get("button.play"), scrub: get("input.scrub") };
+}
+
+function drawScatter(canvas, points, labels, frame, extent) {
+  const ctx = canvas.getContext("2d");
+  const toPx = (v) => ((v + extent) / (2 * extent)) * SIZE;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, SIZE, SIZE);
+  drawPlaneLines(ctx, toPx, extent, SIZE);
+  drawDigitDots(ctx, toPx, points, labels, frame * labels.length, 0.8);
+}
+
+function drawGrid(canvas, grids, frame, side) {
+  const size = side * 28;
+  canvas.width = canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(size, size);
+  const base = frame * side * side * 784;
+  for (let tile = 0; tile < side * side; tile++) {
+    const row = Math.floor(tile / side), col = tile % side;
+    for (let p = 0; p < 784; p++) {
+      const v = grids[base + tile * 784 + p];
+      const x = col * 28 + (p % 28), y = row * 28 + Math.floor(p / 28);
+      const at = 4 * (y * size + x);
+      image.data[at] = image.data[at + 1] = image.data[at + 2] = v;
+      image.data[at + 3] = 255;
+    }
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+export default function ({ data, parentElement, key }) {
+  const { header, arrays } = readBlob(data);
+  const frames = header.epochs.length;
+  const ui = build(parentElement, frames);
+  ui.legend.innerHTML = legendHtml();
+  ui.title.classList.toggle("live", header.live);
+  const seen = (lab.formation[key] = lab.formation[key] || { shown: [] });
+
+  function show(frame) {
+    drawScatter(ui.scatter, arrays.points, arrays.labels, frame, header.extent);
+    drawGrid(ui.grid, arrays.grids, frame, header.side);
+    ui.title.textContent = header.titles[frame];
+    ui.scrub.value = String(frame);
+    ui.container.dataset.frame = String(frame);
+    ui.container.dataset.frames = String(frames);
+    ui.container.dataset.epoch = String(header.epochs[frame]);
+    if (seen.shown[seen.shown.length - 1] !== header.titles[frame]) seen.shown.push(header.titles[frame]);
+  }
+
+  let timer = null;
+  const stop = () => { clearInterval(timer); timer = null; ui.play.textContent = "▶ Play"; };
+  ui.play.onclick = () => {
+    if (timer) return stop();
+    let frame = Number(ui.scrub.value) >= frames - 1 ? 0 : Number(ui.scrub.value);
+    show(frame);
+    ui.play.textContent = "❚❚ Pause";
+    timer = setInterval(() => {
+      frame += 1;
+      if (frame >= frames) return stop();
+      show(frame);
+    }, PLAY_FRAME_MS);
+  };
+  ui.scrub.oninput = () => { stop(); show(Number(ui.scrub.value)); };
+  show(frames - 1);
+}

@@ -1,0 +1,332 @@
+// The latent map: encoded test images on the latent plane, and the digit for any point decoded
+// here in the browser while you drag (at most one decode per animation frame, no server round
+// trip). The page sends the weights once per run; what changes (the sliders' z, a posterior,
+// a path, the background toggle) arrives through the small "map state" component, which hands it
+// over in window.__latentLab. Only a release goes back to Python, once.
+// ui/blob.js, ui/palette.js, ui/plane.js and decoder.js are prepended to this file by mount.py.
+
+const MAP_SIZE = 480;
+const GRID_TILES = 20;
+const PICK_RADIUS_PX = 7;
+const CLICK_SLOP_PX = 4;
+const PLAY_SECONDS = 3;
+
+const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
+
+// The page sends one binary blob per run (pack.py, read by ui/blob.js).
+function readPayload(data) {
+  const { header, arrays } = readBlob(data);
+  return { ...header, weights: arrays.weights, points: arrays.points, labels: arrays.labels };
+}
+
+function build(root) {
+  // Into a container of our own: the root also holds the stylesheet Streamlit put there.
+  root.querySelector(".latent-map")?.remove();
+  const container = document.createElement("div");
+  container.className = "latent-map";
+  root.appendChild(container);
+  container.innerHTML = `
+      <div class="map-column">
+        <div class="map-frame">
+          <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="-1"
+                  aria-label="Latent map: drag to decode the digit at any point"></canvas>
+          <canvas class="drawing-tip" width="28" height="28" hidden aria-label="A drawing on the class map"></canvas>
+        </div>
+        <div class="legend"></div>
+      </div>
+      <div class="digit-column">
+        <canvas class="digit" width="28" height="28" aria-label="The decoded digit"></canvas>
+        <div class="caption">decoded in your browser</div>
+        <div class="player" hidden>
+          <button type="button" class="play">▶ Play</button>
+          <input class="scrub" type="range" min="0" max="1000" value="0" aria-label="Position along the path">
+        </div>
+      </div>`;
+  return {
+    map: root.querySelector("canvas.map"),
+    tip: root.querySelector("canvas.drawing-tip"),
+    digit: root.querySelector("canvas.digit"),
+    legend: root.querySelector(".legend"),
+    player: root.querySelector(".player"),
+    play: root.querySelector("button.play"),
+    scrub: root.querySelector("input.scrub"),
+  };
+}
+
+function createMap(root, data, setStateValue, setTriggerValue) {
+  const ui = build(root);
+  // What a new model of the same run (a live training's next epoch) replaces in place: see replace().
+  let model = unpackModel(data.decoder, data.weights);
+  let points = data.points;
+  let labels = data.labels;
+  let plane = data.plane;
+  let extent = data.extent;
+  const toPx = (v) => ((v + extent) / (2 * extent)) * MAP_SIZE;
+  const fromPx = (p) => (p / MAP_SIZE) * 2 * extent - extent;
+  const stats = (lab.stats[data.run] = { frames: 0, paintMs: [], swaps: 0 });
+
+  const backdrop = document.createElement("canvas"); // background grid + dots, redrawn rarely
+  backdrop.width = backdrop.height = MAP_SIZE;
+  const digitCtx = ui.digit.getContext("2d");
+  const digitImage = digitCtx.createImageData(28, 28);
+  const mapCtx = ui.map.getContext("2d");
+
+  const view = { z: plane.mean.slice(), state: {}, gridDone: 0, dragging: null, pending: null, playing: null };
+
+  ui.legend.innerHTML = legendHtml();
+
+  function paintDigit(z) {
+    const started = performance.now();
+    const pixels = decode(model, z);
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round(Math.min(1, Math.max(0, pixels[i])) * 255);
+      digitImage.data[4 * i] = digitImage.data[4 * i + 1] = digitImage.data[4 * i + 2] = v;
+      digitImage.data[4 * i + 3] = 255;
+    }
+    digitCtx.putImageData(digitImage, 0, 0);
+    stats.frames += 1;
+    stats.paintMs.push(performance.now() - started);
+    if (stats.paintMs.length > 600) stats.paintMs.splice(0, 300);
+    ui.digit.dataset.frames = String(stats.frames);
+  }
+
+  function drawBackdrop() {
+    const ctx = backdrop.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, MAP_SIZE, MAP_SIZE);
+    if (view.state.show_grid) drawGridTiles(ctx, 0, view.gridDone);
+    drawPlaneLines(ctx, toPx, extent, MAP_SIZE);
+    drawDigitDots(ctx, toPx, points, labels, 0, view.state.show_grid ? 0.55 : 0.8);
+    ctx.fillStyle = "#666";
+    ctx.font = "11px sans-serif";
+    ctx.fillText(`${plane.axes[0]} →`, MAP_SIZE - 150, MAP_SIZE - 6);
+    ctx.save(); ctx.translate(12, 150); ctx.rotate(-Math.PI / 2); ctx.fillText(`${plane.axes[1]} →`, 0, 0); ctx.restore();
+  }
+
+  // The decoded manifold behind the dots, a few tiles per frame so dragging never stalls.
+  const tileImage = new ImageData(28, 28);
+  const tileCanvas = document.createElement("canvas");
+  tileCanvas.width = tileCanvas.height = 28;
+  function drawGridTiles(ctx, from, to) {
+    const tile = MAP_SIZE / GRID_TILES;
+    for (let index = from; index < to; index++) {
+      const row = Math.floor(index / GRID_TILES), col = index % GRID_TILES;
+      const x = -extent + (col + 0.5) * (2 * extent / GRID_TILES);
+      const y = extent - (row + 0.5) * (2 * extent / GRID_TILES);
+      const pixels = decode(model, planeToLatent(plane, x, y));
+      for (let i = 0; i < 784; i++) {
+        const v = 255 - Math.round(Math.min(1, Math.max(0, pixels[i])) * 150);
+        tileImage.data[4 * i] = tileImage.data[4 * i + 1] = tileImage.data[4 * i + 2] = v;
+        tileImage.data[4 * i + 3] = 255;
+      }
+      tileCanvas.getContext("2d").putImageData(tileImage, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(tileCanvas, col * tile, row * tile, tile, tile);
+    }
+  }
+
+  function ellipsePath(ctx, e, scale) {
+    const unit = MAP_SIZE / (2 * extent);
+    ctx.beginPath();
+    ctx.ellipse(toPx(e.centre[0]), toPx(-e.centre[1]), Math.max(1, e.radii[0] * scale * unit),
+                Math.max(1, e.radii[1] * scale * unit), -e.angle, 0, 2 * Math.PI);
+  }
+
+  function drawPosterior(ctx, e, colour) {
+    ctx.strokeStyle = colour; ctx.lineWidth = 2; ellipsePath(ctx, e, 1); ctx.stroke();
+    ctx.setLineDash([5, 4]); ellipsePath(ctx, e, 2); ctx.stroke(); ctx.setLineDash([]);
+    ctx.fillStyle = colour; ctx.beginPath();
+    ctx.arc(toPx(e.centre[0]), toPx(-e.centre[1]), 4, 0, 2 * Math.PI); ctx.fill();
+  }
+
+  function drawOverlay() {
+    mapCtx.drawImage(backdrop, 0, 0);
+    const s = view.state;
+    if (s.path) {
+      const [a, b] = [latentToPlane(plane, s.path.from), latentToPlane(plane, s.path.to)];
+      mapCtx.strokeStyle = "#222"; mapCtx.lineWidth = 2; mapCtx.beginPath();
+      mapCtx.moveTo(toPx(a[0]), toPx(-a[1])); mapCtx.lineTo(toPx(b[0]), toPx(-b[1])); mapCtx.stroke();
+      for (const p of [a, b]) {
+        mapCtx.fillStyle = "#222"; mapCtx.beginPath(); mapCtx.arc(toPx(p[0]), toPx(-p[1]), 5, 0, 2 * Math.PI); mapCtx.fill();
+      }
+    }
+    drawBoard(mapCtx, toPx, s);
+    if (s.answer) drawPosterior(mapCtx, s.answer, "#000");
+    if (s.posterior) drawPosterior(mapCtx, s.posterior, "#111");
+    if (s.drawn) drawPosterior(mapCtx, s.drawn, "#c2185b");
+    for (const p of s.samples || []) {
+      mapCtx.strokeStyle = "#111"; mapCtx.lineWidth = 1.5; mapCtx.beginPath();
+      mapCtx.moveTo(toPx(p[0]) - 4, toPx(-p[1]) - 4); mapCtx.lineTo(toPx(p[0]) + 4, toPx(-p[1]) + 4);
+      mapCtx.moveTo(toPx(p[0]) + 4, toPx(-p[1]) - 4); mapCtx.lineTo(toPx(p[0]) - 4, toPx(-p[1]) + 4); mapCtx.stroke();
+    }
+    const [mx, my] = latentToPlane(plane, view.z);
+    mapCtx.strokeStyle = "#000"; mapCtx.lineWidth = 2; mapCtx.beginPath();
+    mapCtx.arc(toPx(mx), toPx(-my), 8, 0, 2 * Math.PI); mapCtx.stroke();
+    mapCtx.strokeStyle = "#fff"; mapCtx.lineWidth = 1; mapCtx.beginPath();
+    mapCtx.arc(toPx(mx), toPx(-my), 9.5, 0, 2 * Math.PI); mapCtx.stroke();
+  }
+
+  // One decode and one repaint per animation frame, whatever the pointer does in between.
+  let frameRequested = false;
+  function requestFrame() {
+    if (frameRequested) return;
+    frameRequested = true;
+    requestAnimationFrame(frame);
+  }
+  function frame(now) {
+    frameRequested = false;
+    if (view.playing) {
+      const t = Math.min(1, (now - view.playing.start) / (PLAY_SECONDS * 1000));
+      setPathPosition(t);
+      if (t < 1) requestFrame(); else view.playing = null;
+    }
+    if (view.pending) {
+      view.z = view.pending;
+      view.pending = null;
+      paintDigit(view.z);
+    }
+    if (view.state.show_grid && view.gridDone < GRID_TILES * GRID_TILES) {
+      const budgetEnd = performance.now() + 6;
+      const ctx = backdrop.getContext("2d");
+      while (view.gridDone < GRID_TILES * GRID_TILES && performance.now() < budgetEnd) {
+        drawGridTiles(ctx, view.gridDone, view.gridDone + 1);
+        view.gridDone += 1;
+      }
+      if (view.gridDone === GRID_TILES * GRID_TILES) drawBackdrop(); // dots back on top
+      requestFrame();
+    }
+    drawOverlay();
+  }
+
+  function pointerPlane(event) {
+    const box = ui.map.getBoundingClientRect();
+    const px = ((event.clientX - box.left) / box.width) * MAP_SIZE;
+    const py = ((event.clientY - box.top) / box.height) * MAP_SIZE;
+    const clamp = (v) => Math.max(-extent, Math.min(extent, v));
+    return { px, py, x: clamp(fromPx(px)), y: clamp(-fromPx(py)) };
+  }
+
+  function nearestPoint(px, py) {
+    let best = -1, bestDistance = PICK_RADIUS_PX * PICK_RADIUS_PX;
+    for (let i = 0; i < labels.length; i++) {
+      const dx = toPx(points[2 * i]) - px, dy = toPx(-points[2 * i + 1]) - py;
+      const distance = dx * dx + dy * dy;
+      if (distance < bestDistance) { best = i; bestDistance = distance; }
+    }
+    return best;
+  }
+
+  const round = (values) => values.map((v) => Math.round(v * 1000) / 1000);
+
+  ui.map.onpointerdown = (event) => {
+    ui.map.setPointerCapture(event.pointerId);
+    const p = pointerPlane(event);
+    view.playing = null;
+    view.dragging = { startX: p.px, startY: p.py, moved: false };
+    view.pending = planeToLatent(plane, p.x, p.y);
+    requestFrame();
+  };
+  // A class-map drawing under the pointer (hover) or finger (tap) is shown beside it.
+  function showDrawingTip(p) {
+    const d = boardDrawingAt(view.state, toPx, p.px, p.py, 10);
+    if (!d || !d.pixels) { ui.tip.hidden = true; return; }
+    paintDrawing(ui.tip, d.pixels);
+    const box = ui.map.getBoundingClientRect(), scale = box.width / MAP_SIZE;
+    ui.tip.style.left = `${Math.min(p.px * scale + 12, box.width - 60)}px`;
+    ui.tip.style.top = `${Math.max(p.py * scale - 60, 0)}px`;
+    ui.tip.hidden = false;
+  }
+  ui.map.onpointerleave = () => { ui.tip.hidden = true; };
+
+  ui.map.onpointermove = (event) => {
+    if (!view.dragging) { if (event.pointerType === "mouse") showDrawingTip(pointerPlane(event)); return; }
+    const p = pointerPlane(event);
+    if (Math.hypot(p.px - view.dragging.startX, p.py - view.dragging.startY) > CLICK_SLOP_PX) view.dragging.moved = true;
+    view.pending = planeToLatent(plane, p.x, p.y);
+    requestFrame();
+  };
+  ui.map.onpointerup = (event) => {
+    if (!view.dragging) return;
+    const p = pointerPlane(event);
+    const tapped = !view.dragging.moved;
+    // On the class map a tap shows the drawing under it, and while a question is open it is a guess
+    // (the release below), never the pick of a test image.
+    const picked = tapped && !view.state.guess_mode && !(view.state.board || []).length ? nearestPoint(p.px, p.py) : -1;
+    if (tapped) showDrawingTip(p);
+    view.dragging = null;
+    view.pending = planeToLatent(plane, p.x, p.y);
+    requestFrame();
+    // The one message to Python for the whole gesture.
+    if (picked >= 0) setTriggerValue("picked", picked);
+    else {
+      // Kept here too: a map rebuilt for a new model (a live training's next epoch) starts there.
+      lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.pending) });
+      setStateValue("z", round(view.pending));
+    }
+  };
+  ui.map.onpointercancel = () => { view.dragging = null; };
+
+  function setPathPosition(t) {
+    const s = view.state;
+    if (!s.path) return;
+    ui.scrub.value = String(Math.round(t * 1000));
+    view.pending = s.path.from.map((a, i) => (1 - t) * a + t * s.path.to[i]);
+  }
+  ui.play.onclick = () => {
+    view.playing = { start: performance.now() };
+    requestFrame();
+  };
+  ui.scrub.oninput = () => {
+    view.playing = null;
+    setPathPosition(Number(ui.scrub.value) / 1000);
+    requestFrame();
+  };
+
+  function apply(state) {
+    const gridChanged = Boolean(state.show_grid) !== Boolean(view.state.show_grid);
+    view.state = state || {};
+    ui.player.hidden = !view.state.path;
+    if (gridChanged) {
+      view.gridDone = 0;
+      drawBackdrop();
+    }
+    if (!view.dragging && !view.playing && state.z) view.pending = state.z.slice();
+    requestFrame();
+  }
+
+  // New weights (and points) for the same run: swap them under whatever the person is doing. A
+  // drag keeps dragging, a Play keeps playing, the point stays; the dots and the digit are redrawn
+  // with the new model at the next frame, and so are the background tiles, a few per frame.
+  function replace(next) {
+    model = unpackModel(next.decoder, next.weights);
+    points = next.points;
+    labels = next.labels;
+    plane = next.plane;
+    extent = next.extent;
+    view.gridDone = 0;
+    drawBackdrop();
+    if (!view.pending) view.pending = view.z.slice();
+    stats.swaps += 1;
+    ui.digit.dataset.swaps = String(stats.swaps);
+    requestFrame();
+  }
+
+  drawBackdrop();
+  paintDigit(view.z);
+  return { apply, replace, decode: (z) => Array.from(decode(model, z)), stats };
+}
+
+export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
+  // Runs again whenever `data` changes. The same run with a new model (a live training's next
+  // epoch) is swapped into the map that is there; another run gets a map of its own.
+  data = readPayload(data);
+  const existing = parentElement.__latentMap;
+  if (existing && existing.run === data.run && parentElement.querySelector(".latent-map")) {
+    existing.map.replace(data);
+    return;
+  }
+  const map = createMap(parentElement, data, setStateValue, setTriggerValue);
+  parentElement.__latentMap = { run: data.run, map };
+  lab.maps[data.run] = map;
+  map.apply(lab.states[data.run] || {});
+}

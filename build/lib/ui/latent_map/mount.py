@@ -1,0 +1,30 @@
+"""Mount the latent map (its JavaScript and CSS are the files beside this one) and its small state
+companion. Python sends the static payload once per run; the state is a few hundred bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.js import UI, es_module
+
+HERE = Path(__file__).parent
+
+_MAP = st.components.v2.component(
+    "latent_lab_map", js=es_module(HERE / "latent_map.js", UI / "blob.js", UI / "palette.js", UI / "plane.js",
+                                       HERE / "board.js", HERE / "decoder.js"),
+    css=(HERE / "latent_map.css").read_text(),
+)
+_STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
+
+
+def latent_map(payload: dict, key: str):
+    """The map; returns its result: `.z` (the latent point of the last release, or None) and
+    `.picked` (the test-image index clicked this run, or None)."""
+    return _MAP(key=key, data=payload, default={"z": None},
+                on_z_change=lambda: None, on_picked_change=lambda: None)
+
+
+def map_state(run: str, state: dict, key: str) -> None:
+    _STATE(key=key, data={"run": run, "state": state}, height=1)

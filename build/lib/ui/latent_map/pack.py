@@ -1,0 +1,100 @@
+"""What the latent map sends to the browser, packed once per run as one binary blob (ui/blob.py): a
+JSON header (the decoder's layer list, the map's plane) and then the decoder's weights, the encoded
+test points and their labels. Bytes, not JSON: Streamlit re-parses a JSON payload on every rerun to
+check its identity (~10 ms of the server's time for this one, per rerun, per student), bytes it
+hashes once (~1.5 ms). Pure functions of numpy data (no Streamlit), so tests can check them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ui.blob import pack_blob, read_blob
+from vae.numpy_model import Layer, NumpyModel
+from vae.snapshots import EXTENT, plane_for, project
+
+BROWSER_LAYERS = ("Dense", "Reshape", "Flatten", "Conv2DTranspose")
+HALF_TOLERANCE = 1 / 255  # float16 weights only if no decoded pixel moves by more than one grey level
+HALF_CHECK_POINTS = 500  # of the test set's encodings: where the check decodes
+MAP_POINTS = 2000  # of the 10 000 test images: enough to see the clusters
+
+
+def pack_decoder(decoder: NumpyModel) -> dict | None:
+    """{"input_dim", "layers", "weights" (one float32 array)} for decoder.js's unpackModel, or None
+    if a layer cannot run there. Each layer records its arrays' shapes and offsets in "weights"."""
+    if decoder.heads or any(layer.kind not in BROWSER_LAYERS for layer in decoder.trunk):
+        return None
+    records, chunks, offset = [], [], 0
+    for layer in decoder.trunk:
+        record = {"kind": layer.kind, **{k: v for k, v in layer.settings.items()}}
+        record["shapes"], record["offsets"] = [], []
+        for weight in layer.weights:
+            record["shapes"].append(list(weight.shape))
+            record["offsets"].append(offset)
+            chunks.append(weight.astype(np.float32).ravel())
+            offset += weight.size
+        records.append(record)
+    weights = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return {"input_dim": decoder.input_dim, "layers": records, "weights": weights}
+
+
+def with_weights_as(decoder: NumpyModel, dtype) -> NumpyModel:
+    """The same decoder with every weight rounded to `dtype` (and computed in float32 again)."""
+    rounded = [Layer(layer.kind, layer.settings, tuple(w.astype(dtype).astype(np.float32) for w in layer.weights))
+               for layer in decoder.trunk]
+    return NumpyModel(rounded, input_dim=decoder.input_dim)
+
+
+def half_is_enough(decoder: NumpyModel, z_test: np.ndarray) -> bool:
+    """Does the decoder with float16 weights draw every check point within HALF_TOLERANCE of float32's?"""
+    points = np.asarray(z_test[:HALF_CHECK_POINTS], np.float32)
+    with np.errstate(over="ignore"):
+        if not all(np.isfinite(w.astype(np.float16)).all() for layer in decoder.trunk for w in layer.weights):
+            return False
+        difference = np.abs(with_weights_as(decoder, np.float16)(points) - decoder(points))
+    return float(difference.max()) <= HALF_TOLERANCE
+
+
+def map_plane(z_test: np.ndarray) -> dict:
+    """The map's plane (vae.snapshots.plane_for: the latent space itself when 2-D, else its first
+    two principal components), with its axes named. A map point (x, y) is mean + x c1 + y c2."""
+    axes = ["z₁", "z₂"] if z_test.shape[1] == 2 else ["principal component 1", "principal component 2"]
+    return {**plane_for(z_test), "axes": axes}
+
+
+def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray) -> bytes | None:
+    """Everything static the map needs for one run (about 0.45 MB for the dense 2-D decoder), or
+    None when the decoder cannot run in the browser. Built once per run and cached, so it is the
+    same bytes on every rerun and the browser keeps its copy."""
+    packed = pack_decoder(decoder)
+    if packed is None:
+        return None
+    plane = map_plane(z_test)
+    shown = slice(0, MAP_POINTS)
+    # Half the bytes for the browser where that changes no pixel by more than a grey level (the default's
+    # weights: 0.40 MB, not 0.81); else float32. ui/blob.js widens them to float32 once.
+    weight_type = np.float16 if half_is_enough(decoder, z_test) else np.float32
+    arrays = {
+        "weights": packed.pop("weights").astype(weight_type),
+        "points": project(plane, z_test[shown]).astype(np.float32),
+        "labels": np.asarray(labels[shown], np.uint8),
+    }
+    return pack_blob({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane}, arrays)
+
+
+def read_map_payload(blob: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, arrays) of a map_payload blob: what the browser reads, for tests and tools."""
+    return read_blob(blob)
+
+
+def ellipse(plane: dict, z_mean: np.ndarray, z_log_var: np.ndarray) -> dict:
+    """q(z|x) on the map: its centre, and the 1σ ellipse of its projection onto the plane (radii
+    along its axes, and the angle of the first axis in radians). 2σ is twice the radii."""
+    components = np.asarray(plane["components"], np.float64)
+    covariance = components @ np.diag(np.exp(np.asarray(z_log_var, np.float64))) @ components.T
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    order = np.argsort(eigenvalues)[::-1]
+    radii = np.sqrt(np.maximum(eigenvalues[order], 0))
+    first = eigenvectors[:, order[0]]
+    centre = project(plane, np.asarray(z_mean)[None, :])[0]
+    return {"centre": [float(centre[0]), float(centre[1])], "radii": [float(radii[0]), float(radii[1])],
+            "angle": float(np.arctan2(first[1], first[0]))}

@@ -1,0 +1,83 @@
+"""The model while it trains, as the pages show it: the latest snapshot of its latent space
+(vae.snapshots) packed for the formation view and for the latent map, and the explorer's live mode
+before (or instead of) a saved run."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state, training
+from ui.formation import pack as formation_pack
+from ui.latent_map import pack as map_pack
+from ui.latent_map.mount import latent_map
+from ui.markdown import escape
+from ui.refresh import refreshing_fragment
+from vae import cost
+from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
+
+LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
+
+
+def watched_job_id() -> str | None:
+    """The training to watch: this session's own (even while it waits in the queue), else the
+    first one running."""
+    active = training.training_queue().snapshots(active_only=True)
+    mine = [snap for snap in active if training.is_mine(snap)]
+    chosen = mine or [snap for snap in active if snap.running]
+    return chosen[0].id if chosen else None
+
+
+# Keyed by (job, epoch): the same snapshot gives the same bytes, so the browser keeps its copy
+# between refreshes and is sent a new one only when a new snapshot arrives.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _formation_payload(job_id: str, epoch: float, _snapshot: Snapshot) -> bytes:
+    return formation_pack.live_payload(_snapshot, state.test_set().y_test)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _map_payload(job_id: str, epoch: float, _snapshot: Snapshot) -> bytes | None:
+    labels = state.test_set().y_test[: len(_snapshot.z)]
+    return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels)
+
+
+def formation_payload(job_id: str) -> bytes | None:
+    """The latest snapshot of a training job for the formation view; None before the first."""
+    snapshot = training.training_queue().live_snapshot(job_id)
+    return None if snapshot is None else _formation_payload(job_id, snapshot.epoch, snapshot)
+
+
+def explorer_snapshot(job_id: str) -> Snapshot | None:
+    """The explorer's model: the latest finished epoch's (refreshed once per epoch), or, before
+    the first epoch ends, the first snapshot taken a moment into training. Asking for it tells the
+    training to stream its decoder; one over vae.snapshots.LIVE_DECODER_MAX_BYTES never is."""
+    return training.training_queue().live_decoder_snapshot(job_id)
+
+
+def live_explorer(job_id: str) -> None:
+    """The latent map of the model being trained, decoded in the browser with its latest weights;
+    refreshes itself, and redraws the page when the training ends (its run is then saved)."""
+
+    @refreshing_fragment(LIVE_EXPLORER_REFRESH_SECONDS)
+    def live_map():
+        job = training.training_queue().snapshot(job_id)
+        if job is None or not job.active:
+            training.follow_finished_jobs()
+            st.rerun(scope="app")
+        snapshot = explorer_snapshot(job_id)
+        st.progress(job.fraction_done, text=f"{escape(job.run_name)}: {training.progress_text(job)}")
+        training.cancel_button(job, "live")
+        if snapshot is None:
+            if 4 * cost.parameter_counts(job.config)[1] > LIVE_DECODER_MAX_BYTES:
+                st.info("This model is too large to stream while it trains; its map appears when the run is saved.")
+            else:
+                st.info("The map appears here a moment after this training starts learning.")
+            return
+        st.markdown(f"**Training, {snapshot.label()}**: the map and the digits come from the model as it is "
+                    "now, and change as it learns. Drag across the map to decode any point.")
+        payload = _map_payload(job_id, snapshot.epoch, snapshot)
+        if payload is None:
+            st.info("This model's decoder cannot run in the browser; its map appears when the run is saved.")
+            return
+        latent_map(payload, key=f"latent-map-live-{job_id}")
+
+    live_map()

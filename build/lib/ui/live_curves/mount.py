@@ -1,0 +1,40 @@
+"""The live training curves as a small browser component (components v2): the page sends only the
+points; the browser draws them on a canvas (live_curves.js)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+
+from vae.plots import METRIC_TITLES
+
+HERE = Path(__file__).parent
+MAX_TRAIN_POINTS = 600  # more than a panel's width in pixels would not show
+
+
+_COMPONENT = st.components.v2.component(
+    "latent_lab_live_curves",
+    js=(HERE / "live_curves.js").read_text(), css=(HERE / "live_curves.css").read_text(),
+)
+
+
+def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int) -> dict:
+    """What the browser draws: thinned train points, every test point, one list per panel."""
+    step = max(1, -(-len(batch_points) // MAX_TRAIN_POINTS))
+    train = list(batch_points[::step])
+    if batch_points and train[-1] is not batch_points[-1]:
+        train.append(batch_points[-1])
+    return {
+        "epochs": epochs,
+        "train_epochs": [round(p["epoch"], 4) for p in train],
+        "test_epochs": [round(p["epoch"], 4) for p in epoch_points],
+        "panels": [{"title": title, "train": [round(p[metric], 3) for p in train],
+                    "test": [round(p[f"test_{metric}"], 3) for p in epoch_points]}
+                   for metric, title in METRIC_TITLES.items()],
+    }
+
+
+def live_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int, key: str) -> None:
+    _COMPONENT(key=key, data=curves_payload(batch_points, epoch_points, epochs), height=300)

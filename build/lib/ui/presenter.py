@@ -1,0 +1,50 @@
+"""Presenter mode: a switch that enlarges text, code and figures for a projector at the back of a
+classroom. The switch's state is kept in session state, so it survives moving between pages."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+STYLESHEET = Path(__file__).with_name("presenter.css")
+TOGGLE_KEY = "presenter_mode"
+FIGURE_FACTOR = 2
+CHART_FONT_SIZE = 20
+
+
+def presenter_on() -> bool:
+    return bool(st.session_state.get(TOGGLE_KEY, False))
+
+
+def presenter_switch() -> bool:
+    """The "Presenter mode" toggle; returns whether presenter mode is on. Its value is kept for the
+    whole session, also on pages that do not draw the toggle."""
+    return st.toggle("Presenter mode", key=TOGGLE_KEY, persist_state="session",
+                     help="Larger text, code and figures, for a projector at the back of a classroom.")
+
+
+@functools.cache
+def _stylesheet() -> str:
+    return STYLESHEET.read_text(encoding="utf-8")
+
+
+def presenter_style() -> None:
+    """When presenter mode is on, add the presenter stylesheet to the page."""
+    if presenter_on():
+        st.html(f"<style>{_stylesheet()}</style>")
+
+
+def figure_scale(base: int) -> int:
+    """Pixels per MNIST pixel for a digit image: `base`, or larger in presenter mode."""
+    return base * FIGURE_FACTOR if presenter_on() else base
+
+
+def presenter_chart(figure: go.Figure) -> go.Figure:
+    """A plotly chart with larger lettering in presenter mode (its text is drawn in SVG, where the
+    stylesheet's sizes would overlap plotly's own layout)."""
+    if presenter_on():
+        figure.update_layout(font={"size": CHART_FONT_SIZE}, height=(figure.layout.height or 400) * 1.3)
+    return figure

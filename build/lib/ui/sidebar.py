@@ -1,0 +1,78 @@
+"""The sidebar every page shares: the active run, unreadable runs, the training queue, the version."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import classroom, state, training
+from ui.markdown import escape
+from ui.refresh import refreshing_fragment
+from ui.shell import app_version
+from vae.classroom import student_name
+
+
+def run_picker() -> None:
+    current = state.listing()
+    if current.runs:
+        names = [run.name for run in current.runs]
+        state.apply_run_query_parameter(names)
+        classroom.follow_pinned_run(state.set_active_run, current.runs)
+        pinned = classroom.pinned_run_name(current.runs)
+        summaries = {run.name: ("📌 " if run.name == pinned else "") + run.one_line() + owner_note(run)
+                     for run in current.runs}
+        chosen = state.active_run()
+        selected = st.selectbox(
+            "Active run", names, index=names.index(chosen.name),
+            format_func=lambda name: summaries[name], help="The trained model every page shows.",
+        )
+        state.set_active_run(selected)
+    else:
+        st.caption("No saved runs yet.")
+    if current.problems:
+        with st.expander(f"{len(current.problems)} run(s) could not be read"):
+            for problem in current.problems:
+                st.caption(escape(str(problem)))
+            st.caption("The Train page can delete them.")
+
+
+def owner_note(run) -> str:
+    """In classroom mode, whose run it is (a student's name; the teacher's runs have none)."""
+    name = student_name(run.metrics.get("owner"))
+    return f" · by {name}" if classroom.classroom_on() and name else ""
+
+
+def queue_lines() -> list[str]:
+    """One line per active job: this session's first, then the rest of the queue in order."""
+    lines = []
+    for snap in training.training_queue().snapshots(active_only=True):
+        whose = "Your training" if training.is_mine(snap) else "Training"
+        if snap.state == "queued":
+            lines.append(f"{whose} {escape(snap.run_name)}: waiting, position {snap.position}, "
+                         f"starts {training.about(snap.estimated_start_seconds)}")
+        else:
+            lines.append(f"{whose} {escape(snap.run_name)}: {snap.fraction_done:.0%}"
+                         + (" (stalled?)" if snap.stalled else ""))
+    return lines
+
+
+def queue_status() -> None:
+    """The queue at a glance; refreshes itself while anything is queued or running."""
+    active = bool(training.training_queue().snapshots(active_only=True))
+
+    @refreshing_fragment(5.0 if active else None)
+    def status():
+        lines = queue_lines()
+        for line in lines:
+            st.caption(line)
+        if active and not lines:
+            st.rerun(scope="app")  # the queue emptied: redraw once, and stop refreshing
+
+    status()
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        training.follow_finished_jobs()  # first: a run one of my jobs just saved becomes the active one
+        run_picker()
+        queue_status()
+        st.caption(f"Latent Lab {app_version()} · runs in `{state.runs_dir()}`")

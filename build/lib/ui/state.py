@@ -1,0 +1,218 @@
+"""Runs, data and models as the pages see them: cached once for every session, read without
+TensorFlow (models run in numpy from each run's weights.npz), and the session's active run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ui import classroom
+from ui.formation import pack as formation_pack
+from ui.latent_map import pack
+from ui.markdown import escape
+from vae import runs
+from vae.animation import animation
+from vae.classroom import may_see
+from vae.data import MnistData, load_mnist
+from vae.drawing import drawing_from_png
+from vae.errors import LabError
+from vae.evaluate import decode, manifold_grid
+from vae.numpy_model import NumpyModel
+from vae.plots import enlarge, png
+from vae.snapshots import Replay
+
+ACTIVE_RUN = "active_run"
+
+
+def runs_dir() -> Path:
+    return runs.default_runs_dir()
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def test_set() -> MnistData:
+    """The 10 000 test images, one read-only copy for every session. The training images stay
+    in the training processes: the server never needs them."""
+    return load_mnist(with_training_set=False)
+
+
+def data_or_error() -> MnistData | None:
+    try:
+        return test_set()
+    except LabError as error:
+        st.error(f"{error}")
+        return None
+
+
+def folder_stamp(folder: Path) -> int:
+    """Changes whenever the folder's entries change: a cache key that follows the disk."""
+    return _folder_stamp(folder)
+
+
+def _folder_stamp(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _listing(folder: str, stamp: int) -> runs.RunListing:
+    return runs.list_runs(Path(folder))
+
+
+def listing() -> runs.RunListing:
+    """Saved runs this session may see, re-read whenever a run is added or removed (the folder's
+    mtime changes). In classroom mode a student sees the teacher's runs, their own, and the class run,
+    and no unreadable ones."""
+    folder = runs_dir()
+    every = _listing(str(folder), _folder_stamp(folder))
+    me = classroom.person()
+    if me.is_teacher:
+        return every
+    pinned = classroom.pinned_run_name(every.runs)  # the class run: everyone's, whoever trained it
+    # Unreadable runs have no owner to show them to: the teacher sees them (and can delete them).
+    return runs.RunListing([run for run in every.runs if run.name == pinned or may_see(me, run.metrics.get("owner"))])
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _models(path: str, stamp: int, _run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
+    return runs.load_numpy_models(_run)
+
+
+def models(run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
+    """(encoder, decoder) of a run in numpy, shared by all sessions; RunError if unreadable."""
+    return _models(str(run.path), _folder_stamp(run.path), run)
+
+
+def decoder(run: runs.RunSummary) -> NumpyModel:
+    return models(run)[1]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _encodings(path: str, stamp: int, n_test: int, _run: runs.RunSummary) -> np.ndarray:
+    return runs.load_test_encodings(_run, n_test)
+
+
+def test_encodings(run: runs.RunSummary) -> np.ndarray:
+    """z_mean of every test image, as the training process saved it (cached; read-only)."""
+    return _encodings(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _errors(path: str, stamp: int, n_test: int, _run: runs.RunSummary) -> np.ndarray:
+    return runs.load_test_errors(_run, n_test)
+
+
+def test_errors(run: runs.RunSummary) -> np.ndarray:
+    """Each test image's squared reconstruction error, as the training process saved it."""
+    return _errors(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run)
+
+
+def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
+    """The chosen test images decoded from their saved z_mean (a few at a time: cheap in numpy)."""
+    return decode(decoder(run), test_encodings(run)[indices])
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _map_plane(path: str, stamp: int, _run: runs.RunSummary) -> dict:
+    return pack.map_plane(test_encodings(_run))
+
+
+def map_plane(run: runs.RunSummary) -> dict:
+    """The plane the map shows (for d > 2 an SVD of the encodings: computed once per run)."""
+    return _map_plane(str(run.path), _folder_stamp(run.path), run)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _map_payload(path: str, stamp: int, _run: runs.RunSummary) -> bytes | None:
+    return pack.map_payload(_run.name, decoder(_run), test_encodings(_run), test_set().y_test)
+
+
+def map_payload(run: runs.RunSummary) -> bytes | None:
+    """What the latent map sends to the browser for this run, built once: the same object, and
+    so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
+    cannot run in the browser."""
+    return _map_payload(str(run.path), _folder_stamp(run.path), run)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _replay(path: str, stamp: int, _run: runs.RunSummary) -> tuple[Replay, bytes]:
+    replay = runs.load_replay(_run)
+    return replay, formation_pack.replay_payload(replay, test_set().y_test)
+
+
+def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
+    """The run's epoch snapshots and the formation view's payload of them (read once per run);
+    RunError if the run has none."""
+    return _replay(str(run.path), _folder_stamp(run.path), run)
+
+
+@st.cache_resource(show_spinner="Making the animation…", max_entries=4)
+def _replay_animation(path: str, stamp: int, image_format: str, _run: runs.RunSummary) -> bytes:
+    return animation(replay(_run)[0], test_set().y_test, _run.name, image_format)
+
+
+def replay_animation(run: runs.RunSummary, image_format: str) -> bytes:
+    """The run's epoch replay as an animated GIF or WebP: made once per run and format, then
+    served to every session from memory (a 10-epoch GIF takes about a second to make)."""
+    return _replay_animation(str(run.path), _folder_stamp(run.path), image_format, run)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _manifold(path: str, stamp: int, n: int, extent: float, _run: runs.RunSummary) -> tuple[np.ndarray, bytes]:
+    image = enlarge(manifold_grid(decoder(_run), n, -extent, extent), max(1, 672 // (28 * n)))
+    return image, png(image)
+
+
+def manifold(run: runs.RunSummary, n: int, extent: float) -> tuple[np.ndarray, bytes]:
+    """The n × n manifold grid over [-extent, extent]² (as shown, and as a PNG), made once per run
+    and setting: a 30 × 30 grid is 900 decodes and a 672-px PNG, shared by every session."""
+    return _manifold(str(run.path), _folder_stamp(run.path), n, float(extent), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def image_png(image: np.ndarray) -> bytes:
+    """An image as the PNG st.image sends, encoded once for every session that shows it (the same
+    test image, walk or question on many screens; the class map's panels redraw every second or two):
+    given an array, st.image encodes it again on every run."""
+    return png(image)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def prepared_drawing(png: bytes) -> np.ndarray:
+    """The pad's drawing, MNIST-style: decoded once per drawing, not on every rerun (the pad keeps
+    its value); DrawingError is not cached, but is cheap (the size check comes first)."""
+    return drawing_from_png(png)
+
+
+def active_run() -> runs.RunSummary | None:
+    """The run chosen in the sidebar, or the newest one."""
+    available = listing().runs
+    if not available:
+        return None
+    by_name = {run.name: run for run in available}
+    return by_name.get(st.session_state.get(ACTIVE_RUN)) or available[0]
+
+
+def set_active_run(name: str) -> None:
+    st.session_state[ACTIVE_RUN] = name
+
+
+def apply_run_query_parameter(names: list[str]) -> None:
+    """`?run=NAME` in the address opens that run (a link a teacher can share); once per session."""
+    requested = st.query_params.get("run")
+    if requested is None or st.session_state.get("query_run_applied"):
+        return
+    st.session_state.query_run_applied = True
+    if requested in names:
+        set_active_run(requested)
+    else:
+        shown = requested if len(requested) <= 60 else requested[:60] + "…"
+        st.warning(f"There is no run named “{escape(shown)}”; showing the newest run instead.")
+
+
+def show_run_error_and_stop(error: LabError) -> None:
+    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
+    st.stop()

@@ -1,0 +1,194 @@
+"""The pages' side of the training queue: one queue for the whole server (its policy: the classroom
+rules), this browser's jobs (recognised by its key, so a reload keeps them; nothing secret is put in
+the address), and the progress widgets."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import classroom, state
+from ui.markdown import escape
+from ui.refresh import refreshing_fragment
+from ui.store import job_store
+from vae import runs
+from vae.classroom import ClassroomPolicy
+from vae.classroom.dispatch import queue_in_own_process
+from vae.config import PRESETS, TrainConfig
+from vae.data import MnistData
+from vae.errors import LabError
+from vae.jobs.job import JobSnapshot
+from vae.jobs.queue import TrainingQueue
+from vae.jobs.store_queue import StoreQueue
+
+
+@st.cache_resource(show_spinner=False)
+def training_queue() -> TrainingQueue | StoreQueue:
+    """The one queue, shared by every session and kept across reloads; it starts a warm
+    training process at once, so the first training starts without waiting for TensorFlow.
+    Stale temporary folders of crashed saves are cleared as the server starts, and the line a
+    previous server left (vae.jobs.store) is taken up again. On one of several web servers, the
+    training queue's own process keeps it (vae.classroom.dispatch), reached through the class's
+    store (vae.jobs.store_queue)."""
+    if queue_in_own_process():
+        return StoreQueue(job_store(), state.runs_dir(), ClassroomPolicy(classroom.shared_state))
+    runs.remove_stale_temporaries(state.runs_dir(), older_than_seconds=runs.STALE_SECONDS)
+    return TrainingQueue.from_environment(policy=ClassroomPolicy(classroom.shared_state), store=job_store())
+
+
+def my_snapshots() -> list[JobSnapshot]:
+    """This browser's jobs (running ones first, then its place in the line, then ended ones)."""
+    mine = classroom.person().browser
+    return [snap for snap in training_queue().snapshots() if snap.browser == mine]
+
+
+def is_mine(snap: JobSnapshot) -> bool:
+    return snap.browser == classroom.person().browser
+
+
+def cancel(job_id: str) -> None:
+    """Button callback: cancel a queued job or stop a running one; the queue asks the classroom
+    rules whether this session may (its owner, or the teacher; anyone in local mode)."""
+    try:
+        training_queue().cancel(job_id, classroom.person())
+    except LabError as error:
+        st.session_state.training_error = str(error)
+
+
+def may_cancel(snap: JobSnapshot) -> bool:
+    return classroom.may_change_owner(snap.owner)
+
+
+def start_training(preset_name: str | None, config: TrainConfig, name: str | None = None) -> str | None:
+    """Queue a training, or show why it cannot be queued (the queue applies every limit). Returns the job id."""
+    if state.data_or_error() is None:
+        return None
+    try:
+        return training_queue().submit(config, state.runs_dir(), preset_name, name or None,
+                                       requester=classroom.person())
+    except LabError as error:
+        st.error(str(error))
+        return None
+
+
+def unavailable_notice() -> None:
+    """When training cannot start at all (the training process keeps failing), say why."""
+    reason = training_queue().unavailable()
+    if reason:
+        st.error(reason + " The server's terminal shows the whole error.")
+
+
+def progress_text(snap: JobSnapshot) -> str:
+    if snap.held:
+        return "Waiting: the teacher has paused student training"
+    if snap.state == "queued":
+        return f"Waiting in the queue: position {snap.position}, starts {about(snap.estimated_start_seconds)}"
+    if snap.state == "saving":
+        return "Evaluating on the test set and saving…"
+    if snap.stalled:
+        return f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck"
+    if snap.epoch == 0:
+        return "Starting…"
+    eta = "" if not np.isfinite(snap.eta_seconds) else f" · about {snap.eta_seconds:.0f} s left"
+    stopping = " · stopping after this group of batches" if snap.state == "stopping" else ""
+    return (f"Epoch {snap.epoch}/{snap.config.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
+            f" · {snap.fraction_done:.0%}{eta}{stopping}")
+
+
+def about(seconds: float) -> str:
+    if seconds < 1:
+        return "now"
+    if seconds < 90:
+        return f"in about {seconds:.0f} s"
+    return f"in about {seconds / 60:.0f} min"
+
+
+def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
+    """Cancel (queued) or Stop (running) for the job's owner (and, in classroom mode, the
+    teacher); nothing for anyone else."""
+    if not may_cancel(snap):
+        return
+    if snap.state == "queued":
+        st.button("Cancel", key=f"{key_prefix}-cancel-{snap.id}", on_click=cancel, args=(snap.id,))
+    elif snap.state == "stopping" and not snap.stalled:
+        st.button("Stopping…", key=f"{key_prefix}-stop-{snap.id}", disabled=True)
+    elif snap.state == "saving":
+        st.button("Stop saving (the run is not kept)", key=f"{key_prefix}-stop-{snap.id}", on_click=cancel,
+                  args=(snap.id,), help="Training is over; this ends the process now and keeps nothing.")
+    elif snap.running:
+        label = "Stop the stuck training" if snap.stalled else "Stop training"
+        st.button(label, key=f"{key_prefix}-stop-{snap.id}", on_click=cancel, args=(snap.id,),
+                  help="Ends after the current group of batches and keeps the run.")
+
+
+def finished_notice(snap: JobSnapshot) -> None:
+    if snap.state in ("failed", "interrupted"):
+        st.error(snap.message)
+    elif snap.state == "cancelled":
+        st.info(f"Training {escape(snap.run_name)}: {escape(snap.message)}")
+    elif snap.state == "stopped":
+        st.warning(snap.message + " Training was stopped early; the partial model was kept.")
+    else:
+        st.success(snap.message)
+
+
+def follow_finished_jobs() -> bool:
+    """When one of this session's jobs has just saved a run, make that run the active one.
+    Returns True if any job of this session ended since the last call."""
+    seen = st.session_state.setdefault("finished_jobs_seen", set())
+    ended = False
+    for snap in my_snapshots():
+        if not snap.active and snap.id not in seen:
+            seen.add(snap.id)
+            ended = True
+            if snap.state in ("completed", "stopped"):
+                state.set_active_run(snap.run_name)
+    return ended
+
+
+def job_status(snap_id: str) -> None:
+    """A small self-refreshing progress line for one job; reruns the page when it ends."""
+
+    @refreshing_fragment(1.0)
+    def status():
+        snap = training_queue().snapshot(snap_id)
+        if snap is None or not snap.active:
+            if snap is not None and snap.state == "failed":
+                st.error(snap.message)
+            if follow_finished_jobs():
+                st.rerun(scope="app")
+            return
+        st.progress(snap.fraction_done, text=f"{escape(snap.run_name)}: {progress_text(snap)}")
+        cancel_button(snap, "status")
+
+    status()
+
+
+def first_run_prompt(page_key: str) -> None:
+    """Shown by a page that needs a trained model when there is none: one sentence, one button."""
+    mine = [snap for snap in my_snapshots() if snap.active]
+    if mine:
+        st.info("Your model is training; this page fills in as soon as it is saved.")
+        job_status(mine[-1].id)
+        return
+    others = training_queue().snapshots(active_only=True)
+    if others:
+        st.info(f"{len(others)} training(s) in the queue; this page fills in when a run is saved. "
+                "You can also queue your own.")
+    else:
+        st.info("There is no trained model yet. Train the default VAE (a minute or two) to begin.")
+    clicked = st.button("Train the default model", type="primary", key=f"first-run-{page_key}")
+    if clicked and start_training("default", PRESETS["default"]) is not None:
+        st.rerun()
+
+
+def run_and_data_or_stop(page_key: str) -> tuple[runs.RunSummary, MnistData]:
+    """The active run and the test set a page needs; if either is missing, say so and end the page."""
+    run = state.active_run()
+    if run is None:
+        first_run_prompt(page_key)
+        st.stop()
+    data = state.data_or_error()
+    if data is None:
+        st.stop()
+    return run, data

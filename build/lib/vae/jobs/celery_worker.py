@@ -1,0 +1,352 @@
+"""A training machine's side of the Celery queue: `python -m vae.jobs.celery_worker` (what
+`make worker` runs). A Celery worker with one slot (the solo pool: it never forks) keeps
+one warm training process ready (`python -m vae.jobs.worker`, TensorFlow imported), exactly as the
+local queue does; a job hands it its training, relays its protocol lines to the job's Redis stream
+and the web server's commands back, sends the saved run back packed, and starts the next warm
+process: a fresh process per job, so memory goes back to the system. A heartbeat says the worker
+is alive and whether it is busy. Run several on one machine for more slots (`WORKERS=2`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+from vae.classroom.limits import check_within, limits_from
+from vae.config import TrainConfig
+from vae.errors import LabError
+from vae.jobs import protocol
+from vae.jobs.broker import check_setup
+from vae.jobs.celery_app import (
+    CLAIM_SCRIPT,
+    CLAIMED,
+    CLAIMED_BY_ANOTHER,
+    HEARTBEAT_SECONDS,
+    QUEUE,
+    RUN_TTL_SECONDS,
+    STREAM_MAXLEN,
+    TASK,
+    WORKER_TTL_SECONDS,
+    claim_keys,
+    key,
+    make_app,
+)
+from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
+from vae.runs.names import NAME_PATTERN
+from vae.runs.transfer import pack_run
+
+READY_TIMEOUT_SECONDS = 300.0  # importing TensorFlow on a slow machine
+OUTAGE_SECONDS = 600.0  # what is for Redis is kept and sent again, later and later, while it is away this long
+log = logging.getLogger(__name__)
+
+
+def with_retries(action, what: str):
+    """`action()`, tried again with a growing pause (0.1 s up to 2 s) while Redis does not answer:
+    a Redis restart loses no line and no run. After OUTAGE_SECONDS, its error."""
+    deadline, pause, said = time.monotonic() + OUTAGE_SECONDS, 0.1, False
+    while True:
+        try:
+            return action()
+        except redis.RedisError as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            if not said:
+                log.warning("Redis does not answer (%s); %s is kept and sent again when it does", error, what)
+                said = True
+            time.sleep(pause)
+            pause = min(2.0, 2 * pause)
+
+
+class Relay:
+    """One job between its Redis streams and the local training process."""
+
+    def __init__(self, client: redis.Redis, job_id: str, token: str, signer: Signer):
+        self.client, self.job_id, self.token, self.signer = client, job_id, token, signer
+        self.events = key("job", job_id, "events")
+        self._seq = 0  # each entry's number: the web server refuses one it has seen (a replay)
+        self._send_lock = threading.Lock()
+        self._rejected = LogOnce()
+        self.finished: protocol.Finished | None = None
+        self.said_failed = False  # the training process said how it failed (already relayed)
+        self.unreadable = False  # it printed something that is not the protocol
+        self.exited = threading.Event()
+        self.returncode = 0
+        self.process: WorkerProcess | None = None
+        self._lock = threading.Lock()
+        self._held: list[protocol.Command] | None = []  # commands that came before the training was handed over
+
+    def claimed(self, worker_name: str) -> None:
+        """Say at once that this worker has the job (the web server then never sends it again), and
+        keep saying it is alive while the training process finishes warming up."""
+        self._xadd({"claimed": worker_name})
+        threading.Thread(target=self.follow_commands, daemon=True, name="commands").start()
+        threading.Thread(target=self.beat, daemon=True, name="beat").start()
+
+    def hand_over(self, train: protocol.Train) -> None:
+        """The training to the process, then any Stop or Watch that came before it, in order (the
+        process reads its training first, as from the local queue's pipe)."""
+        with self._lock:
+            self.process.send(train)
+            held, self._held = self._held, None
+        for command in held:
+            self.process.send(command)
+
+    def publish(self, event: protocol.Event, **extra: str) -> None:
+        self._xadd({"line": protocol.encode_event(event), **extra})
+
+    def _xadd(self, fields: dict) -> None:
+        """One signed, numbered entry on the job's stream; kept and sent again while Redis is away
+        (the training process waits meanwhile: its lines are not lost)."""
+        with self._send_lock:
+            self._seq += 1
+            entry = sign_entry(self.signer, "event", self.job_id, {**fields, "token": self.token, "seq": self._seq})
+            try:
+                with_retries(lambda: self.client.xadd(self.events, entry, maxlen=STREAM_MAXLEN), "the job's progress")
+            except redis.RedisError as error:
+                log.warning("job %s: a line was lost after %.0f s without Redis (%s)", self.job_id, OUTAGE_SECONDS,
+                            error)
+
+    def on_event(self, process, event) -> None:
+        if isinstance(event, protocol.Ready):
+            return  # the warm process was ready before the job came: already said
+        if isinstance(event, Exception):
+            self.unreadable = True
+            process.kill()
+        elif isinstance(event, protocol.Finished):
+            self.finished = event  # sent on once the run has been packed and handed over
+        else:
+            self.said_failed = self.said_failed or isinstance(event, protocol.Failed)
+            self.publish(event)
+
+    def on_exit(self, process, returncode: int) -> None:
+        self.returncode = returncode
+        self.exited.set()
+
+    def follow_commands(self) -> None:
+        """The web server's Stop, Watch and kill, handed to the training process: every one sent for
+        this job, from the first (one sent before this worker claimed it was meant for it too)."""
+        stream, since = key("job", self.job_id, "commands"), "0-0"
+        while not self.exited.is_set():
+            try:
+                answer = self.client.xread({stream: since}, block=1000, count=10)
+            except redis.RedisError:
+                time.sleep(1)
+                continue
+            for _, entries in answer or []:
+                for entry_id, fields in entries:
+                    since = entry_id
+                    if entry_is_signed(self.signer, "command", self.job_id, fields):
+                        self._command(fields.get(b"line", b""))
+                    else:
+                        self._rejected(f"a command for job {self.job_id}", repr(sorted(fields.items())))
+
+    def _command(self, line: bytes) -> None:
+        if line.strip() == b'{"command": "kill"}':
+            self.process.kill()
+            return
+        with contextlib.suppress(protocol.ProtocolError):
+            command = protocol.decode_command(line)
+            with self._lock:
+                if self._held is not None:
+                    self._held.append(command)
+                    return
+            self.process.send(command)
+
+    def beat(self) -> None:
+        while not self.exited.wait(HEARTBEAT_SECONDS):
+            self._xadd({"beat": "1"})
+
+
+class TrainingMachine:
+    """This worker's warm training process, and its heartbeat to the web server."""
+
+    def __init__(self, broker_url: str, name: str, signer: Signer):
+        self.client = redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
+        self.signer = signer
+        self._rejected = LogOnce()
+        self._claim = self.client.register_script(CLAIM_SCRIPT)
+        self.name = name
+        self.busy_with: str | None = None
+        self.relay: Relay | None = None
+        self.warm = self._start()
+        self.next_warm: WorkerProcess | None = None  # the next job's, started while this one trains
+        threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat").start()
+
+    def _start(self) -> WorkerProcess:
+        return WorkerProcess(self._route_event, self._route_exit)
+
+    def _route_event(self, process, event) -> None:
+        relay = self.relay
+        if relay is not None and relay.process is process:
+            relay.on_event(process, event)
+            if isinstance(event, protocol.Saving):
+                self.prewarm()  # the next process imports TensorFlow while this run is evaluated and saved
+
+    def _route_exit(self, process, returncode: int) -> None:
+        relay = self.relay
+        if relay is not None and relay.process is process:
+            relay.on_exit(process, returncode)
+
+    def prewarm(self) -> None:
+        if self.next_warm is None:
+            self.next_warm = self._start()
+
+    def jobs_waiting(self) -> int:
+        """How many jobs the web server has waiting for a worker (it says so in Redis)."""
+        try:
+            return int(self.client.get(key("waiting")) or 0)
+        except (redis.RedisError, ValueError):
+            return 0
+
+    def _heartbeat(self) -> None:
+        while True:
+            state = {"name": self.name, "host": socket.gethostname(), "job": self.busy_with,
+                     "ready": self.warm.ready.is_set()}
+            state["mac"] = self.signer.sign("heartbeat", json.dumps(state, sort_keys=True))
+            with contextlib.suppress(redis.RedisError):
+                self.client.set(key("worker", self.name), json.dumps(state), ex=WORKER_TTL_SECONDS)
+            time.sleep(HEARTBEAT_SECONDS)
+
+    def train(self, job_id: str, token: str, fields: dict, signature: str | None = None) -> str:
+        """One job, start to end; what the web server hears is on the job's stream. A task the
+        class's web server did not sign (anyone who reaches Redis can queue one) is not run."""
+        if not (isinstance(job_id, str) and isinstance(token, str) and isinstance(fields, dict)) or \
+                not self.signer.verify(signature, "task", job_id, token, json.dumps(fields, sort_keys=True)):
+            self._rejected("a task", repr((job_id, token, fields))[:100_000])
+            return "refused: not signed by this class's web server"
+        outcome = self._claim(keys=claim_keys(job_id, token), args=[json.dumps({"token": token, "worker": self.name})])
+        if outcome != CLAIMED:
+            return "claimed by another dispatch" if outcome == CLAIMED_BY_ANOTHER else "taken back before it started"
+        relay = self.relay = Relay(self.client, job_id, token, self.signer)
+        self.busy_with = job_id
+        process = relay.process = self.warm
+        relay.claimed(self.name)
+        if self.jobs_waiting():
+            self.prewarm()  # as the local queue does: a job is waiting, so its process warms up now
+        try:
+            refusal = task_refusal(fields)
+            if refusal:
+                relay.publish(protocol.Ready(os.getpid()))
+                relay.publish(protocol.Failed(refusal))
+                return "refused"
+            if not self._wait_ready(process):
+                relay.publish(protocol.Ready(os.getpid()))
+                relay.publish(protocol.Failed(f"The training process could not start on {self.name} "
+                                              f"({process.last_error() or 'no word from it'}); nothing was saved."))
+                return "failed to start"
+            return self._run(relay, process, fields)
+        finally:
+            relay.exited.set()  # its heartbeat and command threads end
+            self.busy_with, self.relay = None, None
+            process.kill()
+            self.warm, self.next_warm = self.next_warm or self._start(), None
+
+    @staticmethod
+    def _wait_ready(process: WorkerProcess) -> bool:
+        """Until the process is warm, or has died (or was killed: the job taken back meanwhile)."""
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not process.ready.wait(0.5):
+            if process.process.poll() is not None or time.monotonic() > deadline:
+                return False
+        return process.process.poll() is None
+
+    def _run(self, relay: Relay, process: WorkerProcess, fields: dict) -> str:
+        relay.publish(protocol.Ready(process.pid))
+        with tempfile.TemporaryDirectory(prefix="latent-lab-job-") as folder:
+            relay.hand_over(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
+                                           fields.get("owner"), fields.get("limits")))
+            relay.exited.wait()
+            if relay.finished is not None:
+                packed = pack_run(Path(folder) / fields["name"])
+                try:
+                    with_retries(lambda: self.client.set(key("job", relay.job_id, "run"), packed, ex=RUN_TTL_SECONDS),
+                                 "the trained run")
+                except redis.RedisError as error:
+                    log.warning("job %s: the run could not be sent (%s)", relay.job_id, error)
+                relay.publish(relay.finished, run_sha256=hashlib.sha256(packed).hexdigest())
+                return "finished"
+        if relay.unreadable:
+            relay.publish(protocol.Failed("The training process sent something its worker cannot read and was "
+                                          "stopped; nothing was saved."))
+        elif not relay.said_failed:
+            relay.publish(protocol.Failed(ended_unexpectedly(relay.returncode)))
+        return "ended"
+
+
+def task_refusal(fields: dict) -> str | None:
+    """Why a (signed) task is not run, in one sentence, or None: its config and name are checked
+    as the web server checked them, and a student's against the class's limits again."""
+    try:
+        config = TrainConfig.from_dict(fields.get("config"))
+        if not isinstance(fields.get("name"), str) or not NAME_PATTERN.fullmatch(fields["name"]):
+            return "The training's run name is not one this worker can save; nothing was run."
+        limits = fields.get("limits")
+        if limits is not None:
+            if not isinstance(limits, dict):
+                return "The class's limits sent with this training cannot be read; nothing was run."
+            check_within(config, limits_from(limits))
+    except (LabError, TypeError, ValueError, AttributeError) as error:
+        return f"This worker refused the training: {error}"
+    return None
+
+
+def run_several(name: str, count: int) -> int:
+    """`count` worker processes on this machine, one slot each; Ctrl-C stops them all."""
+    children = [subprocess.Popen([sys.executable, "-m", "vae.jobs.celery_worker", "--name", f"{name}-{n + 1}"])
+                for n in range(count)]
+    try:
+        return max(child.wait() for child in children)
+    except KeyboardInterrupt:
+        for child in children:
+            child.terminate()
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae.jobs.celery_worker", description=__doc__)
+    parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
+                        help="this worker's name (unique among the class's workers)")
+    parser.add_argument("--workers", type=int, default=1, help="slots on this machine: one worker process each")
+    args = parser.parse_args(argv)
+    if not 1 <= args.workers <= 16:
+        print("error: --workers must be from 1 to 16", file=sys.stderr)
+        return 2
+    try:
+        broker = check_setup()  # a refused password is one sentence and exit 2, never a worker that waits
+    except LabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if broker is None:
+        print("error: set LATENT_LAB_BROKER to the class's Redis, e.g. redis://:PASSWORD@192.168.1.23:6379/0",
+              file=sys.stderr)
+        return 2
+    signer = Signer.from_environment()
+    if args.workers > 1:
+        return run_several(args.name, args.workers)
+    app = make_app(broker)
+    machine = TrainingMachine(broker, args.name, signer)
+
+    @app.task(name=TASK)
+    def train(job_id=None, token=None, fields=None, signature=None, *_) -> str:
+        return machine.train(job_id, token, fields, signature)
+
+    app.worker_main(["worker", "--pool=solo", "--concurrency=1", "-Q", QUEUE, "-n", f"{args.name}@%h",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""One worker process as the web server sees it: `python -m vae.jobs.worker`, a fresh interpreter
+(never a fork of this threaded server), its protocol lines read by a thread that always reports
+the process's end, whatever it printed, and the last lines of its stderr kept to say why it could
+not start."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import subprocess
+import sys
+import threading
+import time
+
+from vae.jobs import protocol
+from vae.settings import ROOT
+
+STDERR_DRAIN_SECONDS = 2.0  # after a worker exits, how long its stderr may take to be read to the end
+log = logging.getLogger(__name__)
+
+
+class WorkerProcess:
+    """One `python -m vae.jobs.worker` process: a fresh interpreter (never a fork of this threaded
+    server). A reader thread turns its stdout into events and always reports its exit, whatever
+    it sent; another keeps the last lines of its stderr, to say why it could not start."""
+
+    COMMAND = (sys.executable, "-m", "vae.jobs.worker")
+
+    def __init__(self, on_event, on_exit, command: tuple[str, ...] = COMMAND):
+        self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        self.ready = threading.Event()
+        self.job = None  # the vae.jobs.job.Job it trains, once it has one
+        self.started = time.monotonic()
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        self._on_event, self._on_exit = on_event, on_exit
+        self._send_lock = threading.Lock()
+        self._exit_handled = threading.Event()
+        threading.Thread(target=self._read, daemon=True, name=f"worker-{self.pid}").start()
+        self._stderr_reader = threading.Thread(target=self._keep_stderr, daemon=True, name=f"worker-{self.pid}-stderr")
+        self._stderr_reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        """Until its exit has been handled: the pool counts a worker that died, but whose death is
+        not yet told, as still there, so it neither starts another in its place without the
+        back-off nor loses the failure."""
+        return not self._exit_handled.is_set()
+
+    def send(self, command: protocol.Command) -> None:
+        with self._send_lock:
+            try:
+                self.process.stdin.write(protocol.encode_command(command))
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # it has exited; its reader reports how
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.kill()
+
+    def last_error(self) -> str:
+        """The last line it wrote to stderr (a traceback's last line says what went wrong)."""
+        lines = [line for line in self.stderr_tail if line.strip()]
+        return lines[-1].strip()[:200] if lines else ""
+
+    def _read(self) -> None:
+        try:
+            while True:
+                line = self.process.stdout.readline(protocol.MAX_LINE_BYTES + 1)
+                if not line:
+                    break
+                if not line.endswith(b"\n") and len(line) > protocol.MAX_LINE_BYTES:
+                    raise protocol.ProtocolError(f"a line longer than {protocol.MAX_LINE_BYTES:,} bytes")
+                event = protocol.decode_event(line)
+                if isinstance(event, protocol.Ready):
+                    self.ready.set()
+                self._on_event(self, event)
+        except Exception as error:  # noqa: BLE001 - whatever went wrong, the job ends and the line moves on
+            if not isinstance(error, protocol.ProtocolError):
+                log.exception("reading worker %s", self.pid)
+            self._on_event(self, error)
+            self.kill()
+        finally:
+            self.process.wait()
+            # Its last words first: last_error() read before the stderr reader reaches the end
+            # would miss why it exited (bounded: a child it left may hold the pipe open).
+            self._stderr_reader.join(STDERR_DRAIN_SECONDS)
+            try:
+                self._on_exit(self, self.process.returncode)
+            finally:
+                self._exit_handled.set()
+
+    def _keep_stderr(self) -> None:
+        for raw in self.process.stderr:
+            line = raw.decode("utf-8", "replace")
+            self.stderr_tail.append(line)
+            sys.stderr.write(line)
+
+
+def ended_unexpectedly(returncode: int) -> str:
+    """One sentence for a worker that exited without saying how its job ended."""
+    if returncode < 0:
+        return f"The training process ended unexpectedly (signal {-returncode}); nothing was saved."
+    return f"The training process ended unexpectedly (exit code {returncode}); nothing was saved."

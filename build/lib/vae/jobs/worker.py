@@ -1,0 +1,66 @@
+"""A training worker process: `python -m vae.jobs.worker`, started by the web server's training
+queue (vae.jobs.process). This entry point sets what must be set before TensorFlow loads: the
+protocol owns the real stdout (anything a library prints goes to stderr), Ctrl-C is the server's
+to handle, and the process runs at a lower priority than the web server, so a person waiting for a
+page comes first and training takes every cycle left (a thread inherits its priority when it is
+created, so this comes before TensorFlow starts its thread pools). Then vae.jobs.training_job runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+from vae import settings as vae_settings
+from vae.errors import ConfigError
+from vae.settings import settings
+
+NICENESS_ENV = vae_settings.WORKER_NICENESS  # 0-19
+BACKGROUND_NICENESS = 10
+
+
+def niceness() -> int:
+    """LATENT_LAB_WORKER_NICENESS (vae.settings; a bad value there is refused when the queue starts)."""
+    try:
+        return settings().worker_niceness
+    except ConfigError:
+        return BACKGROUND_NICENESS
+
+
+def end_with_parent(poll_seconds: float = 0.5) -> None:
+    """Exit as soon as the process that started this one has gone (however it ended): a worker
+    still importing TensorFlow, or training, reads no stdin to notice its closing, and must not
+    outlive a killed server. (Linux's parent-death signal would follow the thread that started the
+    worker, and the queue starts them from threads that end.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def main() -> int:
+    end_with_parent()
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):
+        os.nice(niceness())
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from vae.jobs import training_job  # TensorFlow loads here: after the priority is lowered, on purpose
+
+    code = training_job.serve(out)
+    out.flush()
+    # Not sys.exit: the thread following the server's commands is blocked reading stdin, and an
+    # interpreter finalising under it aborts ("could not acquire lock for <stdin>").
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""A lab record to take home: one self-contained HTML file of a session (a student's, or the whole
+class's for the teacher): the drawings with where the encoder put them and their reconstructions,
+the guesses against the answers, and the runs trained, with their curves. Images are inline PNGs,
+charts inline SVG, no script and no link: it opens offline, anywhere, with no server. Pure
+functions of data (no Streamlit)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from vae.plots import DIGIT_COLOURS, enlarge, png
+
+MAP_SIZE = 220  # px, each small latent map
+EXTENT = 4.0
+
+
+@dataclass(frozen=True)
+class DrawingEntry:
+    image: np.ndarray  # (784,) in [0, 1]
+    reconstruction: np.ndarray  # (784,)
+    point: tuple[float, float]  # on the map's plane
+    digit: int  # what was drawn, as its author said
+    cluster: int  # the digit of the cluster it landed in
+    name: str
+
+
+@dataclass(frozen=True)
+class GuessEntry:
+    question: str  # one sentence
+    guess: str
+    answer: str
+    close: bool | None  # how the guess fared (None: no guess)
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    name: str
+    description: str
+    final: str  # its final test figures, in a sentence
+    history: pd.DataFrame  # history.csv
+
+
+def _image(pixels: np.ndarray, scale: int = 3) -> str:
+    data = base64.b64encode(png(enlarge(np.asarray(pixels, np.float32).reshape(28, 28), scale))).decode()
+    return f'<img alt="" src="data:image/png;base64,{data}" width="{28 * scale}" height="{28 * scale}">'
+
+
+def _map_svg(points: np.ndarray, labels: np.ndarray, mark: tuple[float, float] | None, colour: str) -> str:
+    def px(value: float) -> float:
+        return round((value + EXTENT) / (2 * EXTENT) * MAP_SIZE, 1)
+
+    dots = "".join(f'<circle cx="{px(x)}" cy="{px(-y)}" r="1.4" fill="{DIGIT_COLOURS[int(label)]}" '
+                   f'fill-opacity="0.5"/>' for (x, y), label in zip(points, labels, strict=True))
+    ring = (f'<circle cx="{px(mark[0])}" cy="{px(-mark[1])}" r="6" fill="none" stroke="{colour}" '
+            f'stroke-width="3"/>' if mark else "")
+    return (f'<svg viewBox="0 0 {MAP_SIZE} {MAP_SIZE}" width="{MAP_SIZE}" height="{MAP_SIZE}" role="img">'
+            f'<rect width="100%" height="100%" fill="#fff" stroke="#ccc"/>{dots}{ring}</svg>')
+
+
+def _curves_svg(history: pd.DataFrame, width: int = 320, height: int = 160) -> str:
+    columns = [("loss", "#1f77b4", "train −ELBO"), ("test_loss", "#d62728", "test −ELBO")]
+    values = pd.concat([history[column] for column, _, _ in columns if column in history]).dropna()
+    if values.empty or "epoch" not in history:
+        return "<p>(no curve)</p>"
+    low, high = float(values.min()), float(values.max()) or 1.0
+    span, epochs = (high - low) or 1.0, max(float(history["epoch"].max()), 1.0)
+
+    def polyline(column: str, colour: str) -> str:
+        points = " ".join(f"{10 + (e / epochs) * (width - 20):.1f},{10 + (1 - (v - low) / span) * (height - 30):.1f}"
+                          for e, v in zip(history["epoch"], history[column], strict=True))
+        return f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
+
+    lines = "".join(polyline(column, colour) for column, colour, _ in columns if column in history)
+    legend = " · ".join(f'<tspan fill="{colour}">{label}</tspan>' for column, colour, label in columns
+                        if column in history)
+    return (f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
+            f'<rect width="100%" height="100%" fill="#fff" stroke="#ccc"/>{lines}'
+            f'<text x="10" y="{height - 6}" font-size="11">{legend} ({low:.0f}–{high:.0f} nats)</text></svg>')
+
+
+def lab_record(title: str, who: str, drawings: list[DrawingEntry], guesses: list[GuessEntry],
+               run_entries: list[RunEntry], map_points: np.ndarray, map_labels: np.ndarray,
+               when: datetime | None = None) -> str:
+    """The whole record as one HTML document."""
+    when = when or datetime.now()
+    esc = html.escape
+    parts = [f"<h1>{esc(title)}</h1><p>{esc(who)} · {when:%Y-%m-%d %H:%M}</p>"]
+    parts.append(f"<h2>Drawings ({len(drawings)})</h2>")
+    if not drawings:
+        parts.append("<p>No drawings.</p>")
+    for entry in drawings:
+        colour = DIGIT_COLOURS[entry.digit]
+        verdict = (f"landed among the {entry.cluster}s: the model's surprise" if entry.cluster != entry.digit
+                   else f"landed among the {entry.digit}s")
+        parts.append(f'<div class="card">{_map_svg(map_points, map_labels, entry.point, colour)}'
+                     f'<div><p><b>A {entry.digit}</b>{" by " + esc(entry.name) if entry.name else ""}: {verdict}, '
+                     f"at ({entry.point[0]:.2f}, {entry.point[1]:.2f}).</p>"
+                     f"<p>{_image(entry.image)} {_image(entry.reconstruction)}</p>"
+                     "<p class=\"small\">the drawing as the model saw it, and its reconstruction</p></div></div>")
+    parts.append(f"<h2>Guesses ({len(guesses)})</h2>")
+    if guesses:
+        rows = "".join(f"<tr><td>{esc(g.question)}</td><td>{esc(g.guess)}</td><td>{esc(g.answer)}</td>"
+                       f"<td>{'' if g.close is None else ('close' if g.close else 'far')}</td></tr>" for g in guesses)
+        parts.append(f"<table><tr><th>question</th><th>guess</th><th>answer</th><th></th></tr>{rows}</table>")
+    else:
+        parts.append("<p>No guesses.</p>")
+    parts.append(f"<h2>Runs ({len(run_entries)})</h2>")
+    if not run_entries:
+        parts.append("<p>No runs trained.</p>")
+    for run in run_entries:
+        parts.append(f'<div class="card">{_curves_svg(run.history)}<div><p><b>{esc(run.name)}</b>: '
+                     f"{esc(run.description)}</p><p>{esc(run.final)}</p></div></div>")
+    style = ("body{font-family:sans-serif;max-width:60em;margin:1em auto;padding:0 1em;color:#222}"
+             ".card{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start;margin:1em 0;"
+             "border-top:1px solid #ddd;padding-top:1em}img{image-rendering:pixelated;border:1px solid #ccc}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}.small{color:#666;"
+             "font-size:.85em}")
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{esc(title)}</title><style>{style}</style>'
+            f"</head><body>{''.join(parts)}</body></html>")
