@@ -17,7 +17,7 @@ from tests.support.harness import ROOT
 
 # What the app, the tests and the tools write as they run: none of it belongs in git.
 RUNTIME = ("runs/*", "*/.queue.sqlite3*", ".queue.sqlite3*", "*.sqlite3", "*.sqlite3-wal", "*.sqlite3-shm",
-           "*/.live/*", "*__pycache__*", "*.pyc", ".cache/*", ".hypothesis/*", "*.egg-info/*", ".venv/*", "*.log")
+           "*/.live/*", "build/*", "dist/*", "*__pycache__*", "*.pyc", ".cache/*", ".hypothesis/*", "*.egg-info/*", ".venv/*", "*.log")
 
 
 def tracked_files() -> list[str]:
@@ -45,8 +45,13 @@ def test_the_python_versions_claimed_are_those_the_code_needs():
 def test_pip_builds_the_package_with_its_browser_files(tmp_path):
     """`pip install .` works: the wheel holds the core and the web server's code with every
     component's .js and .css, and names the CLI (offline: the venv's own setuptools builds it)."""
+    source = tmp_path / "source"  # a copy: setuptools writes build/ and *.egg-info beside what it builds
+    for name in ("vae", "ui"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "requirements.txt"):
+        shutil.copy(ROOT / name, source / name)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                            "--wheel-dir", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+                            "--wheel-dir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = tmp_path.glob("latent_lab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

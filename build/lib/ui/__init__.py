@@ -1,2 +1,0 @@
-"""What the pages share: the app shell, cached runs and data, the training client, the sidebar.
-Never imported by `vae/`; imports no TensorFlow."""

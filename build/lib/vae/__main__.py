@@ -1,5 +1,0 @@
-import sys
-
-from vae.cli import main
-
-sys.exit(main())
