@@ -16,6 +16,7 @@ from vae.cost import duration_text, estimated_seconds
 from vae.errors import LabError
 from vae.plots import history_points, training_curves
 from vae.runs import load_history, validate_run_name
+from vae.states import JobState
 
 PRESET_LABELS = {
     "default": "Default VAE (recommended)",
@@ -147,7 +148,7 @@ def by_whom(snap) -> str:
 
 
 def queue_table(snaps) -> None:
-    waiting = [snap for snap in snaps if snap.state == "queued"]
+    waiting = [snap for snap in snaps if snap.state == JobState.QUEUED]
     if not waiting:
         return
     st.markdown(f"**Waiting in the queue ({len(waiting)})**")

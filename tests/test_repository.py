@@ -17,7 +17,8 @@ from tests.support.harness import ROOT
 
 # What the app, the tests and the tools write as they run: none of it belongs in git.
 RUNTIME = ("runs/*", "*/.queue.sqlite3*", ".queue.sqlite3*", "*.sqlite3", "*.sqlite3-wal", "*.sqlite3-shm",
-           "*/.live/*", "build/*", "dist/*", "*__pycache__*", "*.pyc", ".cache/*", ".hypothesis/*", "*.egg-info/*", ".venv/*", "*.log")
+           "*/.live/*", "build/*", "dist/*", "*__pycache__*", "*.pyc", ".cache/*", ".hypothesis/*", "*.egg-info/*",
+           ".venv/*", "*.log")
 
 
 def tracked_files() -> list[str]:

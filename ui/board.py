@@ -18,6 +18,7 @@ from vae.errors import LabError
 from vae.lab_record import DrawingEntry, GuessEntry, RunEntry, lab_record
 from vae.runs import RunSummary, load_history
 from vae.snapshots import project
+from vae.states import SAVED_STATES
 
 
 def board() -> Board:
@@ -116,7 +117,7 @@ def lab_record_html(run: RunSummary, me: Person) -> str:
                 for p, (x, y) in zip(mine, points, strict=True)]
     guesses = [entry for question, answers in shared.answered for entry in _guess_entries(question, answers, me)]
     trained = [snap.run_name for snap in training.training_queue().snapshots()
-               if snap.state in ("completed", "stopped") and (everyone or snap.browser == me.browser)]
+               if snap.state in SAVED_STATES and (everyone or snap.browser == me.browser)]
     run_entries = []
     for summary in state.listing().runs:
         if summary.name in trained or (everyone and not classroom.classroom_on()):

@@ -134,11 +134,6 @@ def may_change_owner(owner: dict | None) -> bool:
     return classroom.may_change(person(), owner)
 
 
-def is_classroom_teacher() -> bool:
-    """The teacher in classroom mode: may stop and delete what others started."""
-    return person().role == TEACHER
-
-
 def require_teacher() -> bool:
     """For a teacher's action: True, or an error shown and False (a forged request gets this too)."""
     try:

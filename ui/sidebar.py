@@ -9,6 +9,7 @@ from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from ui.shell import app_version
 from vae.classroom import student_name
+from vae.states import JobState
 
 
 def run_picker() -> None:
@@ -46,7 +47,7 @@ def queue_lines() -> list[str]:
     lines = []
     for snap in training.training_queue().snapshots(active_only=True):
         whose = "Your training" if training.is_mine(snap) else "Training"
-        if snap.state == "queued":
+        if snap.state == JobState.QUEUED:
             lines.append(f"{whose} {escape(snap.run_name)}: waiting, position {snap.position}, "
                          f"starts {training.about(snap.estimated_start_seconds)}")
         else:

@@ -20,6 +20,7 @@ from vae.errors import LabError
 from vae.jobs.job import JobSnapshot
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store_queue import StoreQueue
+from vae.states import SAVED_STATES, JobState
 
 
 @st.cache_resource(show_spinner=False)
@@ -81,16 +82,16 @@ def unavailable_notice() -> None:
 def progress_text(snap: JobSnapshot) -> str:
     if snap.held:
         return "Waiting: the teacher has paused student training"
-    if snap.state == "queued":
+    if snap.state == JobState.QUEUED:
         return f"Waiting in the queue: position {snap.position}, starts {about(snap.estimated_start_seconds)}"
-    if snap.state == "saving":
+    if snap.state == JobState.SAVING:
         return "Evaluating on the test set and saving…"
     if snap.stalled:
         return f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck"
     if snap.epoch == 0:
         return "Starting…"
     eta = "" if not np.isfinite(snap.eta_seconds) else f" · about {snap.eta_seconds:.0f} s left"
-    stopping = " · stopping after this group of batches" if snap.state == "stopping" else ""
+    stopping = " · stopping after this group of batches" if snap.state == JobState.STOPPING else ""
     return (f"Epoch {snap.epoch}/{snap.config.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
             f" · {snap.fraction_done:.0%}{eta}{stopping}")
 
@@ -108,11 +109,11 @@ def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
     teacher); nothing for anyone else."""
     if not may_cancel(snap):
         return
-    if snap.state == "queued":
+    if snap.state == JobState.QUEUED:
         st.button("Cancel", key=f"{key_prefix}-cancel-{snap.id}", on_click=cancel, args=(snap.id,))
-    elif snap.state == "stopping" and not snap.stalled:
+    elif snap.state == JobState.STOPPING and not snap.stalled:
         st.button("Stopping…", key=f"{key_prefix}-stop-{snap.id}", disabled=True)
-    elif snap.state == "saving":
+    elif snap.state == JobState.SAVING:
         st.button("Stop saving (the run is not kept)", key=f"{key_prefix}-stop-{snap.id}", on_click=cancel,
                   args=(snap.id,), help="Training is over; this ends the process now and keeps nothing.")
     elif snap.running:
@@ -122,11 +123,11 @@ def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
 
 
 def finished_notice(snap: JobSnapshot) -> None:
-    if snap.state in ("failed", "interrupted"):
+    if snap.state in (JobState.FAILED, JobState.INTERRUPTED):
         st.error(snap.message)
-    elif snap.state == "cancelled":
+    elif snap.state == JobState.CANCELLED:
         st.info(f"Training {escape(snap.run_name)}: {escape(snap.message)}")
-    elif snap.state == "stopped":
+    elif snap.state == JobState.STOPPED:
         st.warning(snap.message + " Training was stopped early; the partial model was kept.")
     else:
         st.success(snap.message)
@@ -141,7 +142,7 @@ def follow_finished_jobs() -> bool:
         if not snap.active and snap.id not in seen:
             seen.add(snap.id)
             ended = True
-            if snap.state in ("completed", "stopped"):
+            if snap.state in SAVED_STATES:
                 state.set_active_run(snap.run_name)
     return ended
 
@@ -153,7 +154,7 @@ def job_status(snap_id: str) -> None:
     def status():
         snap = training_queue().snapshot(snap_id)
         if snap is None or not snap.active:
-            if snap is not None and snap.state == "failed":
+            if snap is not None and snap.state == JobState.FAILED:
                 st.error(snap.message)
             if follow_finished_jobs():
                 st.rerun(scope="app")

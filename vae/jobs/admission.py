@@ -14,6 +14,7 @@ from vae.jobs.job import ACTIVE_STATES, Job
 from vae.jobs.policy import load_for
 from vae.progress import check_fits_data
 from vae.runs import DiskUsage
+from vae.states import JobState
 
 MAX_WAITING = 100  # queued jobs of the teacher (students' are bounded by the policy's class limit)
 
@@ -37,7 +38,7 @@ def admit(jobs: list[Job], config: TrainConfig, runs_dir: Path, preset_name: str
     many waiting, this person's, device's and class's capacity, a free run name."""
     owner = requester.owner()
     priority = policy.priority(owner)
-    waiting = sum(job.state == "queued" and job.priority == priority for job in jobs)
+    waiting = sum(job.state == JobState.QUEUED and job.priority == priority for job in jobs)
     if priority == 0 and waiting >= MAX_WAITING:
         raise QueueError(f"{MAX_WAITING} trainings are already waiting; try again when some have run.")
     policy.check_capacity(requester, config, load_for(jobs, requester, owner, disk, policy.priority))

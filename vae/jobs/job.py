@@ -11,11 +11,10 @@ from pathlib import Path
 from vae.config import TrainConfig
 from vae.jobs import protocol
 from vae.snapshots import Snapshot
+from vae.states import ACTIVE_STATES, RUNNING_STATES, JobState
 
 MAX_BATCH_POINTS = 4000  # beyond this a job's curve is thinned: memory stays bounded for long runs
-ACTIVE_STATES = ("queued", "starting", "running", "stopping", "saving")
 # Ended: completed, stopped (its partial run kept), failed, cancelled, interrupted (the server restarted).
-RUNNING_STATES = ("starting", "running", "stopping", "saving")
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class JobSnapshot:
     """A consistent copy of one job for drawing; never changes after it is taken."""
 
     id: str
-    state: str  # queued | starting | running | stopping | saving | completed | stopped | failed | cancelled
+    state: JobState
     run_name: str
     config: TrainConfig
     preset_name: str | None
@@ -68,7 +67,7 @@ class Job:
     priority: int = 0
     time_limit: float | None = None
     submitted: float = field(default_factory=time.monotonic)
-    state: str = "queued"
+    state: JobState = JobState.QUEUED
     message: str = ""
     started: float | None = None
     finished: float | None = None
@@ -110,7 +109,7 @@ class Job:
         self.epoch_points.append({"epoch": x, **{f"test_{k}": v for k, v in epoch.test.items()}})
 
     def fraction_done(self) -> float:
-        if self.state == "completed":
+        if self.state == JobState.COMPLETED:
             return 1.0
         return self.last_batch.fraction_done if self.last_batch else 0.0
 
@@ -127,18 +126,18 @@ class Job:
                 self.record_snapshot(event.snapshot)
         elif isinstance(event, protocol.Batch):
             self.record_batch(event)
-            if self.state == "starting":
-                self.state = "running"
+            if self.state == JobState.STARTING:
+                self.state = JobState.RUNNING
         elif isinstance(event, protocol.Epoch):
             self.record_epoch(event)
         elif isinstance(event, protocol.Saving):
-            self.state = "saving"
+            self.state = JobState.SAVING
         elif isinstance(event, protocol.Finished):
             self.state = event.state
             self.message = (f"Run {event.run_name!r} saved: test −ELBO {event.test_neg_elbo:.1f} after "
                             f"{event.epochs_completed} epochs." + (f" {self.stop_note}" if self.stop_note else ""))
         elif isinstance(event, protocol.Failed):
-            self.state, self.message = "failed", event.message
+            self.state, self.message = JobState.FAILED, event.message
 
     def past_time_limit(self, now: float) -> bool:
         return self.time_limit is not None and self.stop_asked is None and now - self.started > self.time_limit
@@ -148,8 +147,8 @@ class Job:
         self.stop_asked = now
         self.stop_note = (f"It reached this class's time limit ({self.time_limit / 60:.0f} min) and was stopped; "
                           "the partial run was kept.")
-        if self.state in ("starting", "running"):
-            self.state = "stopping"
+        if self.state in (JobState.STARTING, JobState.RUNNING):
+            self.state = JobState.STOPPING
         self.worker.send(protocol.Stop())
 
     def warming_up(self) -> bool:
@@ -171,7 +170,8 @@ class Job:
             position=position, estimated_start_seconds=start_seconds,
             epoch=last.epoch if last else 0, batch=last.batch if last else 0,
             batches_per_epoch=last.batches_per_epoch if last else 0,
-            fraction_done=self.fraction_done(), eta_seconds=self.eta_seconds() if self.state != "saving" else 0.0,
+            fraction_done=self.fraction_done(),
+            eta_seconds=self.eta_seconds() if self.state != JobState.SAVING else 0.0,
             elapsed_seconds=(self.finished or now) - self.started if self.started else 0.0,
             seconds_since_progress=now - self.last_event if self.started else 0.0, stalled=quiet,
             batch_points=tuple(self.batch_points), epoch_points=tuple(self.epoch_points), message=self.message,

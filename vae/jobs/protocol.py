@@ -21,12 +21,13 @@ import numpy as np
 from vae.numpy_model import model_arrays_of, model_from_arrays
 from vae.progress import BatchProgress, EpochSummary
 from vae.snapshots import Snapshot
+from vae.states import SAVED_STATUSES
 
 METRICS = ("loss", "reconstruction_loss", "kl_loss")
 # The longest line a worker may send: a live snapshot with a decoder at the streaming budget
 # (vae.snapshots' LIVE_DECODER_MAX_BYTES as base64) and its points and grid, with room to spare.
 MAX_LINE_BYTES = 8_000_000
-FINISHED_STATES = ("completed", "stopped")
+FINISHED_STATES = SAVED_STATUSES  # a Finished training's run status
 
 
 class ProtocolError(ValueError):

@@ -36,6 +36,7 @@ from vae.jobs.remote import CeleryBackend
 from vae.jobs.settings import DEFAULT_STALL_SECONDS, slots_from_environment, stall_seconds_from_environment
 from vae.jobs.store import INTERRUPTED, VIEW, JobStore, restore
 from vae.snapshots import Snapshot
+from vae.states import JobState
 
 __all__ = ["QueueError", "TrainingQueue"]
 
@@ -128,15 +129,15 @@ class TrainingQueue(Housekeeping):
     def _cancel(self, job: Job) -> None:
         with self._lock:
             now = time.monotonic()
-            if job.state == "queued":
+            if job.state == JobState.QUEUED:
                 self._end_queued(job, "Cancelled before it started.")
-            elif job.state == "saving" and job.worker is not None:
+            elif job.state == JobState.SAVING and job.worker is not None:
                 self._kill(job, "Stopped while it was being saved: the run was not kept.")
             elif job.state in RUNNING_STATES and job.worker is not None:
                 if self._stalled(job, now):
                     self._kill(job, self._stall_sentence())
                 else:
-                    job.state = "stopping"
+                    job.state = JobState.STOPPING
                     job.worker.send(protocol.Stop())
             self._save(job)
 
@@ -157,7 +158,7 @@ class TrainingQueue(Housekeeping):
             if job.state not in ACTIVE_STATES:
                 return
             job.discard = True
-            if job.state == "queued":
+            if job.state == JobState.QUEUED:
                 self._end_queued(job, "Cancelled: the teacher cleared the students' runs.")
             elif job.worker is not None:
                 self._kill(job, "Stopped: the teacher cleared the students' runs; nothing was kept.")
@@ -192,7 +193,7 @@ class TrainingQueue(Housekeeping):
             estimates = self._waiting_estimates()  # once for all, not once per job
             jobs = [job for job in self._jobs.values() if not active_only or job.state in ACTIVE_STATES]
             order = {job.id: index for index, job in enumerate(self._line())}
-            jobs.sort(key=lambda job: (job.state == "queued", order.get(job.id, 0)))
+            jobs.sort(key=lambda job: (job.state == JobState.QUEUED, order.get(job.id, 0)))
             return [self._snapshot(job, now, estimates) for job in jobs]
 
     def live_snapshot(self, job_id: str, epoch_end: bool = False) -> Snapshot | None:
@@ -257,7 +258,7 @@ class TrainingQueue(Housekeeping):
         """Cancel every queued job and kill every running one (tests; shutting down)."""
         with self._lock:
             for job in self._jobs.values():
-                if job.state == "queued":
+                if job.state == JobState.QUEUED:
                     self._end_queued(job, "Cancelled before it started.")
                 elif job.state in RUNNING_STATES and job.worker is not None:
                     self._kill(job, "The training was stopped by the server; nothing was saved.")
@@ -276,7 +277,7 @@ class TrainingQueue(Housekeeping):
     # --- inside ----------------------------------------------------------------------------
 
     def _end_queued(self, job: Job, message: str) -> None:
-        job.state, job.message, job.finished = "cancelled", message, time.monotonic()
+        job.state, job.message, job.finished = JobState.CANCELLED, message, time.monotonic()
         self._save(job)
         self._changed.notify_all()
 
@@ -292,7 +293,7 @@ class TrainingQueue(Housekeeping):
 
     def _line(self) -> list[Job]:
         """Queued jobs in the order they will be served: by priority, then by arrival."""
-        queued = [job for job in self._jobs.values() if job.state == "queued"]
+        queued = [job for job in self._jobs.values() if job.state == JobState.QUEUED]
         return sorted(queued, key=lambda job: (job.priority, job.submitted))
 
     def _forget_old_jobs(self) -> None:
@@ -312,7 +313,7 @@ class TrainingQueue(Housekeeping):
         if self._closed:
             return
         running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
-        waiting = any(job.state == "queued" and not self._held(job) for job in self._jobs.values())
+        waiting = any(job.state == JobState.QUEUED and not self._held(job) for job in self._jobs.values())
         self._pool.top_up(max(self.slots - running, 1 if waiting else 0))
 
     def _dispatch(self) -> None:
@@ -327,12 +328,12 @@ class TrainingQueue(Housekeeping):
             if worker is None:
                 break
             worker.job, job.worker = job, worker
-            job.state, job.started = "starting", time.monotonic()
+            job.state, job.started = JobState.STARTING, time.monotonic()
             job.last_event = job.started
             worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
                                        job.owner, self.policy.limits_for(job.owner)))
             self._save(job)
-        self._pool.waiting(sum(job.state == "queued" for job in line))
+        self._pool.waiting(sum(job.state == JobState.QUEUED for job in line))
         self._top_up_spares()
 
     def _on_event(self, worker, event) -> None:
@@ -357,7 +358,7 @@ class TrainingQueue(Housekeeping):
                 self._save(job)
                 if self._live:
                     self._write_live(job, event)
-                if isinstance(event, protocol.Finished) and job.state == "completed":
+                if isinstance(event, protocol.Finished) and job.state == JobState.COMPLETED:
                     self._speed.learn(job.config, time.monotonic() - job.started)  # better estimates next time
             self._changed.notify_all()
 
@@ -370,7 +371,7 @@ class TrainingQueue(Housekeeping):
                 if self._live:
                     self._live.drop_snapshots(job.id)
                 if job.state in ACTIVE_STATES:  # it never said how the job ended
-                    job.state = "interrupted" if job.kill_reason == INTERRUPTED else "failed"
+                    job.state = JobState.INTERRUPTED if job.kill_reason == INTERRUPTED else JobState.FAILED
                     job.message = job.kill_reason or self._ended_sentence(worker, returncode)
                 job.finished = time.monotonic()
                 self._save(job)
@@ -400,7 +401,7 @@ class TrainingQueue(Housekeeping):
     def _snapshot(self, job: Job, now: float, estimates: dict[str, tuple[int, float]]) -> JobSnapshot:
         position, start = estimates.get(job.id, (0, 0.0))
         quiet = job.silent_seconds(now) > self.stall_seconds / 2  # shown as maybe stuck before it is ended
-        return job.snapshot(now, position, start, quiet, held=job.state == "queued" and self._held(job))
+        return job.snapshot(now, position, start, quiet, held=job.state == JobState.QUEUED and self._held(job))
 
     # --- the queue's own process of a class on several web servers ---------------------------------
 
@@ -435,7 +436,7 @@ class TrainingQueue(Housekeeping):
 
     def _take_up(self) -> None:
         known = set(self._jobs)
-        new = [job for job in self._store.jobs() if job.id not in known and job.state == "queued"]
+        new = [job for job in self._store.jobs() if job.id not in known and job.state == JobState.QUEUED]
         requests = self._store.take_requests()
         held = bool(self._store.fresh_setting("students_held", False))
         with self._lock:
@@ -464,7 +465,7 @@ class TrainingQueue(Housekeeping):
                     jobs[job.id] = {
                         "position": position, "start": round(start),
                         "quiet": job.silent_seconds(now) > self.stall_seconds / 2,
-                        "held": job.state == "queued" and self._held(job),
+                        "held": job.state == JobState.QUEUED and self._held(job),
                         "progress_at": round(wall - (now - job.last_event)) if job.last_event else None,
                         "pid": job.worker.pid if getattr(job.worker, "pid", None) else None}
             return {"jobs": jobs, "unavailable": self._pool.unavailable(), "warm": self._pool.warm(),

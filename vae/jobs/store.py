@@ -23,6 +23,7 @@ from vae.errors import LabError, RunError
 from vae.jobs import protocol
 from vae.jobs.job import RUNNING_STATES, Job
 from vae.jobs.policy import same_owner
+from vae.states import JobState
 
 STORE_FILE = ".queue.sqlite3"  # hidden: run listings skip dot files
 INTERRUPTED = ("The server stopped while this training ran, and the training with it; nothing was saved. "
@@ -173,9 +174,9 @@ def _fields(row: tuple) -> dict:
         owner = None
     fields["owner"] = owner if isinstance(owner, dict) else None
     try:
-        return {**fields, "config": TrainConfig.from_dict(json.loads(row[1]))}
+        return {**fields, "state": JobState(row[10]), "config": TrainConfig.from_dict(json.loads(row[1]))}
     except (LabError, ValueError, TypeError) as error:  # shown as failed; the default config stands in for it
-        return {**fields, "config": TrainConfig(), "state": "failed", "dispatch": None,
+        return {**fields, "config": TrainConfig(), "state": JobState.FAILED, "dispatch": None,
                 "message": UNREADABLE.format(why=error), "finished": fields["finished"] or fields["submitted"]}
 
 
@@ -215,6 +216,6 @@ def _interrupt(job: Job) -> None:
     except RunError:
         saved = False
     if saved:
-        job.state, job.message = "completed", f"Run {job.run_name!r} saved, just as the server stopped."
+        job.state, job.message = JobState.COMPLETED, f"Run {job.run_name!r} saved, just as the server stopped."
     else:
-        job.state, job.message = "interrupted", INTERRUPTED
+        job.state, job.message = JobState.INTERRUPTED, INTERRUPTED

@@ -27,6 +27,7 @@ from vae.jobs.policy import OpenPolicy, Requester
 from vae.jobs.settings import DEFAULT_STALL_SECONDS
 from vae.jobs.store import VIEW, JobStore
 from vae.snapshots import Snapshot
+from vae.states import JobState
 
 IDLE_POLL_SECONDS = 0.2
 
@@ -92,8 +93,7 @@ class StoreQueue:
         jobs = self._store.jobs()
         view = self._view().get("jobs", {})
         self._live.forget_others({job.id for job in jobs})
-        jobs.sort(key=lambda job: (job.state == "queued", (job.priority, job.submitted) if job.state == "queued"
-                                   else (0, 0.0)))
+        jobs.sort(key=_line_order)
         now = time.monotonic()
         return [self._snapshot(job, view.get(job.id, {}), now) for job in jobs]
 
@@ -154,3 +154,9 @@ class StoreQueue:
                 return False
             time.sleep(IDLE_POLL_SECONDS)
         return True
+
+
+def _line_order(job: Job) -> tuple:
+    """Started and ended jobs first, in the order they came (a stable sort keeps it), then the line."""
+    queued = job.state == JobState.QUEUED
+    return (queued, (job.priority, job.submitted) if queued else (0, 0.0))

@@ -11,10 +11,11 @@ from pathlib import Path
 from vae.config import TrainConfig
 from vae.errors import RunError
 from vae.runs.names import NAME_PATTERN, default_runs_dir, run_path
+from vae.states import SAVED_STATUSES, RunStatus
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json", "encoder.keras", "decoder.keras")
 MAX_JSON_BYTES = 1_000_000  # config.json, metrics.json: a few KB when we write them
-STATUSES = ("completed", "stopped")
+STATUSES = SAVED_STATUSES
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +38,8 @@ class RunSummary:
     def one_line(self) -> str:
         elbo = f"{self.test_neg_elbo:.1f}" if self.test_neg_elbo is not None else "?"
         preset = self.metrics.get("preset") or "custom"
-        status = "" if self.metrics.get("status", "completed") == "completed" else f", {self.metrics['status']}"
+        status = "" if self.metrics.get("status", RunStatus.COMPLETED) == RunStatus.COMPLETED \
+            else f", {self.metrics['status']}"
         return (f"{self.name} — {preset}, latent {self.config.latent_dim}, "
                 f"{self.metrics.get('epochs_completed', self.config.epochs)} epochs, −ELBO {elbo}{status}")
 

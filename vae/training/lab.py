@@ -13,6 +13,7 @@ from vae.errors import RunError, TrainingDiverged
 from vae.evaluate import decode, encode, squared_error_per_image, test_metrics
 from vae.progress import TrainingListener
 from vae.snapshots import replay_arrays
+from vae.states import RunStatus
 from vae.training.loop import TrainingResult, train
 
 
@@ -48,7 +49,7 @@ def train_and_save(
     elif (runs.run_path(runs_dir, name)).exists():
         raise RunError(f"A run named {name!r} already exists; choose another name.")
     result = train(config, data, listeners, stop_event, live_seconds=live_seconds, watching=watching)
-    if result.status == "diverged":
+    if result.status == RunStatus.DIVERGED:
         raise TrainingDiverged(
             "Training diverged (the loss became NaN); nothing was saved. "
             "Try a smaller learning rate or beta."

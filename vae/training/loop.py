@@ -20,6 +20,7 @@ from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.numpy_model import model_arrays, model_from_arrays
 from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, training_images
+from vae.states import RunStatus
 from vae.training.epochs import EpochRunner, worth_compiling
 from vae.training.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
 
@@ -184,10 +185,10 @@ def train(
     snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
                                 live_seconds, watching)
     runner.run(config.epochs, [relay, snapshot_taker])
-    status = "diverged" if relay.diverged else "stopped" if relay.stopped else "completed"
+    status = RunStatus.DIVERGED if relay.diverged else RunStatus.STOPPED if relay.stopped else RunStatus.COMPLETED
     history = pd.DataFrame(relay.rows, columns=HISTORY_COLUMNS)
     # A stopped epoch is evaluated on the test set too, but it is not a whole epoch.
-    epochs_completed = len(relay.rows) - (1 if status == "stopped" and relay.rows else 0)
+    epochs_completed = len(relay.rows) - (1 if status == RunStatus.STOPPED and relay.rows else 0)
     return TrainingResult(config, model, history, status, relay.elapsed(), epochs_completed,
                           epoch_snapshots=snapshot_taker.epoch_ends)
 
