@@ -32,7 +32,7 @@ app: $(VENV)/.app-installed
 # For a class on the same network: listens on every interface (the only command that does), with
 # roles: prints the teacher code and the address students join at (vae/classroom/launch.py).
 # SERVERS=3 (2 to 8): that many web server processes sharing one class (vae/classroom/host.py), for
-# a lecture hall: one Streamlit process uses one core (README, issue 19).
+# a lecture hall: one Streamlit process uses one core (docs/figures.md).
 classroom: $(VENV)/.app-installed
 	$(BIN)/python -m vae.classroom --port 8501 --servers $(SERVERS)
 

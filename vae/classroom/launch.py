@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8501, help="the join port (several servers: the next ports too)")
     parser.add_argument("--servers", type=int, default=1,
                         help=f"web server processes sharing the class, 1 to {MAX_SERVERS} (3 held 100 students "
-                             "on a 2-core laptop; README, issue 19)")
+                             "on a 2-core laptop: docs/figures.md)")
     parser.add_argument("--address", default="0.0.0.0", help="where to listen (0.0.0.0: the local network)")
     args = parser.parse_args(argv)
     if not 1 <= args.servers <= MAX_SERVERS:
