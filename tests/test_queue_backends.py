@@ -194,9 +194,9 @@ SERVER = textwrap.dedent("""
             time.sleep(0.05)
         print("SUBMITTED" if queue.snapshot(first).epoch >= 1 else "NOT STARTED", flush=True)
         time.sleep(600)
-    print("STATES", [(s.run_name, s.state, s.position) for s in queue.snapshots()], flush=True)
+    print("STATES", [(s.run_name, str(s.state), s.position) for s in queue.snapshots()], flush=True)
     queue.wait_until_idle(300)
-    print("FINAL", [(s.run_name, s.state) for s in queue.snapshots()], flush=True)
+    print("FINAL", [(s.run_name, str(s.state)) for s in queue.snapshots()], flush=True)
     print("MESSAGES", {s.run_name: s.message for s in queue.snapshots()}, flush=True)
 """)
 
@@ -285,11 +285,13 @@ def test_a_redis_restart_while_a_worker_sends_its_run_back_loses_nothing(celery_
                                                                           redis_server, runs_dir):
     job = celery_queue.submit(QUICK.replace(epochs=2), runs_dir, name="sent-back")
     wait_until(lambda: celery_queue.snapshot(job).state == "saving", 120, 0.02, "the job saving")
-    redis_server.stop()  # the worker evaluates and packs the run now, then sends it: Redis is away
+    redis_server.stop()  # the worker evaluates, packs and sends the run now, and says it finished: Redis is away
     logs = list(celery_workers.log_folder.glob("*.log"))
-    wait_until(lambda: any("the trained run is kept" in log.read_text() for log in logs), 120, 0.2,
-               "a worker to keep the run while Redis is away")
-    redis_server.start()
+    try:
+        wait_until(lambda: any("is kept and sent again when it does" in log.read_text() for log in logs), 120,
+                   0.2, "the worker to keep what it has for Redis while Redis is away")
+    finally:
+        redis_server.start()  # whatever happened: the module's next tests need it
     snap = wait_until(lambda: (s := celery_queue.snapshot(job)).state in ("completed", "failed") and s, 180)
     assert snap.state == "completed", snap.message
     assert runs.find_run(runs_dir, "sent-back").metrics.get("owner") is None  # the job's owner, not the package's
