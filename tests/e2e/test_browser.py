@@ -57,7 +57,9 @@ def test_first_run_train_watch_reload_stop_and_a_tiny_run(empty_server, new_page
     watcher.page.get_by_role("button", name="Train the default model").click()
     watcher.page.wait_for_selector('[data-testid="stProgress"]', timeout=30_000)
     # Before anything is saved, the explorer draws digits with the weights of the model in training.
-    wait_until(lambda: painted_frames(watcher) > 0, 60, message="a digit drawn by the model in training")
+    # Generous: the first digit comes once the first snapshot with a decoder arrives (~12 s here alone,
+    # far more beside the other xdist worker's tests; issue 30 is to bring it down).
+    wait_until(lambda: painted_frames(watcher) > 0, 180, message="a digit drawn by the model in training")
     assert "Training, epoch" in watcher.page.inner_text("body")
     assert not list(empty_server.runs_dir.glob("default-*"))
 
@@ -150,7 +152,10 @@ def map_z(watcher, run: str) -> list[float]:
 
 
 def painted_frames(watcher) -> int:
-    return int(watcher.page.locator("canvas.digit").get_attribute("data-frames") or 0)
+    """Frames the map's digit canvas has painted; 0 before the canvas exists (not a 30 s wait for it:
+    the caller's own deadline bounds the wait)."""
+    canvas = watcher.page.locator("canvas.digit")
+    return int(canvas.first.get_attribute("data-frames") or 0) if canvas.count() else 0
 
 
 def test_explorer_sliders_by_keyboard_and_mouse_move_the_maps_digit(trained_server, new_page):

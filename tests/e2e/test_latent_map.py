@@ -32,7 +32,9 @@ def map_server(tmp_path_factory, mnist_cache_dir, mnist):
 
 
 def frames(watcher) -> int:
-    return int(watcher.page.locator("canvas.digit").get_attribute("data-frames") or 0)
+    """Frames the digit canvas has painted; 0 before it exists (the caller's deadline bounds the wait)."""
+    canvas = watcher.page.locator("canvas.digit")
+    return int(canvas.first.get_attribute("data-frames") or 0) if canvas.count() else 0
 
 
 def slider_value(watcher, key: str) -> float:

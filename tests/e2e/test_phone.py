@@ -66,7 +66,9 @@ def settled_map_box(phone) -> dict:
 
 
 def frames(phone) -> int:
-    return int(phone.page.locator("canvas.digit").get_attribute("data-frames") or 0)
+    """Frames the digit canvas has painted; 0 before it exists (the caller's deadline bounds the wait)."""
+    canvas = phone.page.locator("canvas.digit")
+    return int(canvas.first.get_attribute("data-frames") or 0) if canvas.count() else 0
 
 
 def test_on_a_phone_the_explorer_map_fits_and_its_digit_stays_in_sight_while_a_finger_drags(class_server, new_phone):
