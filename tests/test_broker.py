@@ -87,12 +87,12 @@ def test_a_worker_whose_broker_refuses_it_says_so_and_exits(redis_with_password,
     assert "Wrong-Password-123" not in worker.stderr + worker.stdout and server.password not in worker.stderr
 
 
-def test_the_check_that_make_app_and_make_worker_run_first(redis_with_password):
+def test_the_check_that_make_app_runs_first(redis_with_password):
     server = redis_with_password
-    assert run_with_broker(server.url, "-m", "vae.jobs.broker", "--check").returncode == 0
-    refused = run_with_broker(server.url.replace(server.password, "nope"), "-m", "vae.jobs.broker", "--check")
+    assert run_with_broker(server.url, "-m", "vae.settings", "--check").returncode == 0
+    refused = run_with_broker(server.url.replace(server.password, "nope"), "-m", "vae.settings", "--check")
     assert refused.returncode == 2 and "refused the password" in refused.stderr and "nope" not in refused.stderr
-    open_redis = run_with_broker("redis://192.168.1.23:6379/0", "-m", "vae.jobs.broker", "--check")  # never dialled
+    open_redis = run_with_broker("redis://192.168.1.23:6379/0", "-m", "vae.settings", "--check")  # never dialled
     assert open_redis.returncode == 2 and "without a password" in open_redis.stderr
 
 

@@ -3,14 +3,12 @@ checked before anything connects (a Redis on another machine must be reached wit
 a refused password is one sentence, and the password itself is never printed — every message
 names the broker by `redacted(url)`.
 
-`python -m vae.jobs.broker --check` (what `make app` runs first): exit 0 when no broker is set, or
-when it answers to its password and the workers' shared secret is set; else one sentence, exit 2."""
+`check_setup()` is what every process of the class runs first (`python -m vae.settings --check`
+for `make app`, the launcher, a worker): one sentence if the broker cannot be used."""
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
-import sys
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -115,18 +113,3 @@ def check_setup() -> str | None:
         check_broker_answers(url)
     return url
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vae.jobs.broker", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="check LATENT_LAB_BROKER, if set, and exit")
-    parser.parse_args(argv)
-    try:
-        check_setup()
-    except LabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
