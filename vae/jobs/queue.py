@@ -461,16 +461,15 @@ class TrainingQueue(Housekeeping):
             jobs = {}
             for job in self._jobs.values():
                 if job.state in ACTIVE_STATES:
-                    position, start = estimates.get(job.id, (0, 0.0))
+                    snap = self._snapshot(job, now, estimates)  # as this process's own pages would see it
                     jobs[job.id] = {
-                        "position": position, "start": round(start),
-                        "quiet": job.silent_seconds(now) > self.stall_seconds / 2,
-                        "held": job.state == JobState.QUEUED and self._held(job),
+                        "position": snap.position, "start": round(snap.estimated_start_seconds),
+                        "quiet": snap.stalled, "held": snap.held,
                         "progress_at": round(wall - (now - job.last_event)) if job.last_event else None,
-                        "pid": job.worker.pid if getattr(job.worker, "pid", None) else None}
+                        "pid": self.pid_of(job.id)}
             return {"jobs": jobs, "unavailable": self._pool.unavailable(), "warm": self._pool.warm(),
                     "workers": self.workers_text(), "stall_seconds": self.stall_seconds,
-                    "worker_pids": [worker.pid for worker in self._pool.workers if worker.alive()]}
+                    "worker_pids": self.worker_pids()}
 
     def _watched_from_files(self, job: Job) -> None:
         """A web server marked the job watched: for WATCH_SECONDS from then (lock held)."""

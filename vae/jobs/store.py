@@ -107,10 +107,10 @@ class JobStore:
 
     def changes(self) -> int:
         """The count of submissions and requests, read afresh (never from a cache)."""
-        row = self.database.row("SELECT value FROM settings WHERE key = ?", (CHANGES,))
-        return int(row[0]) if row else 0
+        return int(self.fresh_setting(CHANGES, 0))
 
     def fresh_setting(self, key: str, default=None):
+        """A setting read from the store now, not from this process's 0.25 s cache (vae.database)."""
         row = self.database.row("SELECT value FROM settings WHERE key = ?", (key,))
         return default if row is None else json.loads(row[0])
 
