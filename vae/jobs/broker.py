@@ -9,6 +9,8 @@ for `make app`, the launcher, a worker): one sentence if the broker cannot be us
 from __future__ import annotations
 
 import ipaddress
+import logging
+import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -20,6 +22,7 @@ from vae.settings import settings
 
 BROKER_ENV = vae_settings.BROKER
 CHECK_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 class BrokerError(LabError):
@@ -113,3 +116,21 @@ def check_setup() -> str | None:
         check_broker_answers(url)
     return url
 
+
+
+def with_retries(action, what: str, seconds: float):
+    """`action()`, tried again with a growing pause (0.1 s up to 2 s) while Redis does not answer,
+    so a Redis restart loses nothing; after `seconds`, its error. The first failure is logged once:
+    "Redis does not answer (…); <what> when it does"."""
+    deadline, pause, said = time.monotonic() + seconds, 0.1, False
+    while True:
+        try:
+            return action()
+        except redis.RedisError as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            if not said:
+                log.warning("Redis does not answer (%s); %s when it does", error, what)
+                said = True
+            time.sleep(pause)
+            pause = min(2.0, 2 * pause)

@@ -28,7 +28,7 @@ from vae.classroom.limits import check_within, limits_from
 from vae.config import TrainConfig
 from vae.errors import LabError
 from vae.jobs import protocol
-from vae.jobs.broker import check_setup
+from vae.jobs.broker import check_setup, with_retries
 from vae.jobs.celery_app import (
     CLAIM_SCRIPT,
     CLAIMED,
@@ -51,23 +51,6 @@ from vae.runs.transfer import pack_run
 READY_TIMEOUT_SECONDS = 300.0  # importing TensorFlow on a slow machine
 OUTAGE_SECONDS = 600.0  # what is for Redis is kept and sent again, later and later, while it is away this long
 log = logging.getLogger(__name__)
-
-
-def with_retries(action, what: str):
-    """`action()`, tried again with a growing pause (0.1 s up to 2 s) while Redis does not answer:
-    a Redis restart loses no line and no run. After OUTAGE_SECONDS, its error."""
-    deadline, pause, said = time.monotonic() + OUTAGE_SECONDS, 0.1, False
-    while True:
-        try:
-            return action()
-        except redis.RedisError as error:
-            if time.monotonic() + pause > deadline:
-                raise
-            if not said:
-                log.warning("Redis does not answer (%s); %s is kept and sent again when it does", error, what)
-                said = True
-            time.sleep(pause)
-            pause = min(2.0, 2 * pause)
 
 
 class Relay:
@@ -114,7 +97,8 @@ class Relay:
             self._seq += 1
             entry = sign_entry(self.signer, "event", self.job_id, {**fields, "token": self.token, "seq": self._seq})
             try:
-                with_retries(lambda: self.client.xadd(self.events, entry, maxlen=STREAM_MAXLEN), "the job's progress")
+                with_retries(lambda: self.client.xadd(self.events, entry, maxlen=STREAM_MAXLEN),
+                             "the job's progress is kept and sent again", OUTAGE_SECONDS)
             except redis.RedisError as error:
                 log.warning("job %s: a line was lost after %.0f s without Redis (%s)", self.job_id, OUTAGE_SECONDS,
                             error)
@@ -273,7 +257,7 @@ class TrainingMachine:
                 packed = pack_run(Path(folder) / fields["name"])
                 try:
                     with_retries(lambda: self.client.set(key("job", relay.job_id, "run"), packed, ex=RUN_TTL_SECONDS),
-                                 "the trained run")
+                                 "the trained run is kept and sent again", OUTAGE_SECONDS)
                 except redis.RedisError as error:
                     log.warning("job %s: the run could not be sent (%s)", relay.job_id, error)
                 relay.publish(relay.finished, run_sha256=hashlib.sha256(packed).hexdigest())

@@ -22,6 +22,7 @@ from vae import cost
 from vae.errors import LabError
 from vae.jobs import protocol
 from vae.jobs.backend import TrainingBackend
+from vae.jobs.broker import with_retries
 from vae.jobs.celery_app import TAKE_BACK_SCRIPT, TASK, claim_keys, key, make_app
 from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
 from vae.runs.transfer import save_packed_run
@@ -341,20 +342,16 @@ class CeleryBackend(TrainingBackend):
 
     def _fetch_run(self, job) -> bytes:
         run_key, limit = key("job", job.id, "run"), 3 * cost.run_bytes(job.config) + 10_000_000
-        deadline, pause = time.monotonic() + RUN_FETCH_SECONDS, 0.5
-        while True:
-            try:
-                if self._redis.strlen(run_key) > limit:
-                    raise LabError("what arrived is larger than its config allows")
-                data = self._redis.get(run_key)
-                if data is None:
-                    raise LabError("the worker's saved run did not arrive")
-                return data
-            except redis.RedisError:
-                if time.monotonic() + pause > deadline:
-                    raise
-                time.sleep(pause)
-                pause = min(5.0, 2 * pause)
+
+        def fetch() -> bytes:
+            if self._redis.strlen(run_key) > limit:
+                raise LabError("what arrived is larger than its config allows")
+            data = self._redis.get(run_key)
+            if data is None:
+                raise LabError("the worker's saved run did not arrive")
+            return data
+
+        return with_retries(fetch, f"job {job.id}'s run is fetched again", RUN_FETCH_SECONDS)
 
     def _check_lost(self) -> None:
         now = time.monotonic()
