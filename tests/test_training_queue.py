@@ -28,7 +28,7 @@ from vae.jobs import queue as training_queue
 from vae.jobs.estimates import start_estimates
 from vae.jobs.job import ACTIVE_STATES
 from vae.jobs.queue import QueueError, TrainingQueue
-from vae.jobs.settings import slots_from_environment
+from vae.settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = TINY.replace(epochs=2, train_subset=512)
@@ -355,10 +355,10 @@ def test_requests_that_would_fail_are_refused_before_queueing(fake_queue, runs_d
 def test_slots_setting_is_checked(monkeypatch, value, ok):
     monkeypatch.setenv("LATENT_LAB_TRAINING_SLOTS", value)
     if ok:
-        assert slots_from_environment() == int(value)
+        assert settings().training_slots == int(value)
     else:
         with pytest.raises(Exception, match="LATENT_LAB_TRAINING_SLOTS"):
-            slots_from_environment()
+            settings()
 
 
 # --- Any line a worker may print: scripted worker processes (no TensorFlow) ---------------------------

@@ -33,8 +33,8 @@ from vae.jobs.policy import OpenPolicy, Requester, same_owner
 from vae.jobs.pool import WorkerPool
 from vae.jobs.process import WorkerProcess, ended_unexpectedly
 from vae.jobs.remote import CeleryBackend
-from vae.jobs.settings import DEFAULT_STALL_SECONDS, slots_from_environment, stall_seconds_from_environment
 from vae.jobs.store import INTERRUPTED, VIEW, JobStore, restore
+from vae.settings import DEFAULT_STALL_SECONDS, settings
 from vae.snapshots import Snapshot
 from vae.states import JobState
 
@@ -89,7 +89,8 @@ class TrainingQueue(Housekeeping):
         """Slots and stall limit from the environment; on Celery when LATENT_LAB_BROKER is set."""
         broker = broker_from_environment()
         backend = partial(CeleryBackend, broker) if broker else None
-        return cls(slots_from_environment(), stall_seconds_from_environment(), policy=policy, store=store,
+        current = settings()
+        return cls(current.training_slots, current.stall_seconds, policy=policy, store=store,
                    backend=backend, live=live)
 
     # --- requests --------------------------------------------------------------------------

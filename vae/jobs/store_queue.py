@@ -24,8 +24,8 @@ from vae.jobs.admission import QueueError, admit, check_request
 from vae.jobs.job import ACTIVE_STATES, Job, JobSnapshot
 from vae.jobs.live_files import LiveReader, live_folder
 from vae.jobs.policy import OpenPolicy, Requester
-from vae.jobs.settings import DEFAULT_STALL_SECONDS
 from vae.jobs.store import VIEW, JobStore
+from vae.settings import DEFAULT_STALL_SECONDS
 from vae.snapshots import Snapshot
 from vae.states import JobState
 
