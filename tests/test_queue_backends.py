@@ -192,7 +192,9 @@ SERVER = textwrap.dedent("""
         deadline = time.monotonic() + 180
         while queue.snapshot(first).epoch < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        print("SUBMITTED" if queue.snapshot(first).epoch >= 1 else "NOT STARTED", flush=True)
+        snap = queue.snapshot(first)
+        print("SUBMITTED" if snap.epoch >= 1 else f"NOT STARTED: {snap.state} {snap.message!r} "
+              f"{queue.unavailable()!r}", flush=True)
         time.sleep(600)
     print("STATES", [(s.run_name, str(s.state), s.position) for s in queue.snapshots()], flush=True)
     queue.wait_until_idle(300)
@@ -206,11 +208,19 @@ def run_server(*args) -> subprocess.Popen:
                             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def test_the_web_server_killed_with_jobs_waiting_finds_them_waiting_in_order(backend, tmp_path, runs_dir):
+def test_the_web_server_killed_with_jobs_waiting_finds_them_waiting_in_order(backend, request, tmp_path, runs_dir):
     store = tmp_path / "queue.sqlite3"
+    workers = request.getfixturevalue("celery_workers") if backend.name == "celery" else None
+    if workers:  # the test before may have left a worker warming a new training process up
+        def idle_and_warm():
+            states = workers.states()
+            return len(states) == len(workers.processes) and all(
+                state.get("ready") and not state.get("job") for state in states.values())
+        wait_until(idle_and_warm, 180, message="every Celery worker idle and warm")
     first = run_server(store, runs_dir, backend.broker, "submit")
     try:
-        assert first.stdout.readline().strip() == "SUBMITTED"
+        said = first.stdout.readline().strip()
+        assert said == "SUBMITTED", (said, workers.log_tails() if workers else "")
     finally:
         first.kill()  # SIGKILL: what a crash does
         first.wait(timeout=10)

@@ -145,6 +145,11 @@ class CeleryWorkers:
             time.sleep(0.2)
         raise RuntimeError(f"the Celery workers were not ready within {timeout:.0f} s: {self.states()}")
 
+    def log_tails(self, characters: int = 3000) -> dict[str, str]:
+        """The end of each worker's log: what a failing test shows of them."""
+        return {name: (self.log_folder / f"{name}.log").read_text(errors="replace")[-characters:]
+                for name in self.processes}
+
     def kill(self, name: str) -> None:
         """SIGKILL a worker and everything it started (a machine lost, mid-job)."""
         os.killpg(self.processes[name].pid, signal.SIGKILL)
