@@ -9,8 +9,9 @@ from ui import state, training
 from ui.latent_map.pack import EXTENT, MAP_POINTS, project
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
-from vae import runs
+from vae import cost, runs
 from vae.errors import LabError
+from vae.evaluate import IW_SAMPLES
 from vae.plots import runs_overlay, small_latent_map
 
 MAX_RUNS = 6
@@ -57,6 +58,42 @@ def final_numbers(selected: list[runs.RunSummary]) -> pd.DataFrame:
             "test KL": number(metrics.get("test_kl_loss")),
         })
     return pd.DataFrame(rows)
+
+
+def likelihood_numbers(selected: list[runs.RunSummary]) -> tuple[pd.DataFrame, int]:
+    """(one row per VAE run: -ELBO and the importance-weighted bound on the same test images, and
+    how many images). An autoencoder defines no likelihood: it has no row."""
+    vaes = [run for run in selected if run.config.model == "vae"]
+    if not vaes:
+        return pd.DataFrame(), 0
+    images = cost.likelihood_images([run.config for run in vaes], IW_SAMPLES)
+    rows = []
+    for run in vaes:
+        try:
+            figures = state.likelihood(run, images)
+        except LabError as error:
+            st.error(f"{escape(str(error))}; it is left out of the likelihood table.")
+            continue
+        rows.append({"run": run.name, "−ELBO": figures["neg_elbo"], f"IW bound (K={IW_SAMPLES})": figures["iw_nll"],
+                     "gap": figures["neg_elbo"] - figures["iw_nll"]})
+    return pd.DataFrame(rows), images
+
+
+def likelihood_table(selected: list[runs.RunSummary]) -> None:
+    st.subheader("Which model is better? The likelihood bound")
+    with st.spinner("Bounding each run's likelihood…"):
+        table, images = likelihood_numbers(selected)
+    if table.empty:
+        st.info("Autoencoders define no likelihood: pick a VAE run to see its bound.")
+        return
+    st.dataframe(table, hide_index=True, column_config={
+        name: st.column_config.NumberColumn(format="%.1f") for name in table.columns if name != "run"})
+    st.caption(
+        f"On the first {images:,} test images, in nats per image; lower is better. The −ELBO is a bound on "
+        f"−log p(x) that a model can loosen by how it splits reconstruction and KL; the importance-weighted "
+        f"bound (K = {IW_SAMPLES} samples of each image's code) is much closer to −log p(x), so it is the fairer "
+        "way to rank models. The gap is what the −ELBO leaves on the table. `python -m vae evaluate NAME` "
+        "gives both on all 10,000 test images.")
 
 
 def map_caption(run: runs.RunSummary, points: np.ndarray) -> str:
@@ -131,6 +168,8 @@ if histories:
 st.dataframe(final_numbers(selected), hide_index=True, column_config={
     name: st.column_config.NumberColumn(format="%.1f") for name in ("test −ELBO", "test reconstruction", "test KL")
 })
+
+likelihood_table(selected)
 
 st.subheader("Final latent maps")
 data = state.data_or_error()

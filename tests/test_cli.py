@@ -22,6 +22,8 @@ def run_cli(*args, timeout=120):
     [],
     ["evaluate"],
     ["evaluate", "../../etc/passwd"],
+    ["evaluate", "any-run", "--iw-samples", "5000"],
+    ["evaluate", "any-run", "--iw-samples", "-1"],
 ])
 def test_bad_arguments_print_one_line_and_exit_2(args):
     completed = run_cli(*args)
@@ -47,11 +49,15 @@ def test_train_list_evaluate(cli_env, runs_dir, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:2] == ["name", "preset"] and table[1].startswith("cli-run")
 
-    assert main(["evaluate", "cli-run", "--json"]) == 0
-    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["evaluate", "cli-run", "--json", "--iw-samples", "5"]) == 0
+    out = capsys.readouterr().out
+    figures = json.loads(out.strip().splitlines()[-1])
     assert {"test_neg_elbo", "test_reconstruction_loss", "test_kl_loss", "per_class_sse"} <= set(figures)
     assert len(figures["per_class_sse"]) == 10
     assert figures["test_neg_elbo"] == pytest.approx(figures["test_reconstruction_loss"] + figures["test_kl_loss"])
+    # The importance-weighted bound, from weights.npz in numpy: tighter than the -ELBO (10 000 images).
+    assert figures["iw_samples"] == 5 and figures["test_iw_nll_k5"] < figures["test_neg_elbo"]
+    assert "importance-weighted bound, K = 5" in out
 
     assert main(["train", *tiny, "--name", "cli-run"]) == 2
     assert "already exists" in capsys.readouterr().err

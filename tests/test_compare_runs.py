@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import TINY
 from tests.test_pages import app_env, plotly_array, texts  # noqa: F401  (app_env: autouse fixture)
 from ui.latent_map.pack import EXTENT
+from vae import cost, evaluate, runs
+from vae.evaluate import IW_SAMPLES
 from vae.plots import METRIC_TITLES, runs_overlay, small_latent_map
 from vae.training.lab import train_and_save
 
@@ -132,7 +134,7 @@ def test_without_runs_the_page_offers_the_first_training(runs_dir):
     assert not at.get("plotly_chart")
 
 
-def test_the_three_newest_runs_are_chosen_and_drawn_as_curves_numbers_and_maps(runs_dir, compared_runs):
+def test_the_three_newest_runs_are_chosen_and_drawn_as_curves_numbers_and_maps(runs_dir, compared_runs, mnist):
     copy_newest_first(compared_runs, runs_dir, "tutorial2", "vae2", "vae3", "ae2")
     at = open_page()
     assert at.multiselect(key="runs_compared").value == ["tutorial2", "vae2", "vae3"]
@@ -160,6 +162,17 @@ def test_the_three_newest_runs_are_chosen_and_drawn_as_curves_numbers_and_maps(r
     assert table["test −ELBO"][2] == pytest.approx(saved["test_neg_elbo"])
     assert table["test KL"][2] == pytest.approx(saved["test_kl_loss"])
 
+    likelihood = at.dataframe[1].value  # on the same test images for every run, from weights.npz
+    images = cost.likelihood_images([TINY, TINY.replace(latent_dim=3)], IW_SAMPLES)
+    assert list(likelihood["run"]) == ["tutorial2", "vae2", "vae3"] and images == 1000
+    encoder, decoder = runs.load_numpy_models(runs.find_run(runs_dir, "vae2"))
+    x = mnist.x_test[:images]
+    assert likelihood["IW bound (K=100)"][1] == pytest.approx(
+        evaluate.iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=TINY.seed))
+    assert likelihood["−ELBO"][1] == pytest.approx(evaluate.neg_elbo(encoder, decoder, x, seed=TINY.seed)["neg_elbo"])
+    assert (likelihood["gap"] > 0).all()  # the bound is tighter than the -ELBO for every VAE
+    assert any(f"On the first {images:,} test images" in c.value for c in at.caption)
+
     assert map_keys(at) == ["runs_map_tutorial2", "runs_map_vae2", "runs_map_vae3"]
     maps = [chart(at, f"runs_map_{name}") for name in ("tutorial2", "vae2", "vae3")]
     for figure in maps:
@@ -181,6 +194,7 @@ def test_one_run_chosen_asks_for_two_and_still_draws_it(runs_dir, compared_runs)
     assert {t["name"] for t in overlay(at)["data"]} == {"ae2"}
     assert len(map_keys(at)) == 1 and len(at.dataframe[0].value) == 1
     assert at.dataframe[0].value["test KL"][0] == pytest.approx(0.0, abs=1e-6)  # no KL in an autoencoder
+    assert any("Autoencoders define no likelihood" in info.value for info in at.info)
     at.multiselect(key="runs_compared").set_value([]).run()
     assert not at.exception and at.info and not at.get("plotly_chart")
 

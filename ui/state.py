@@ -18,7 +18,7 @@ from vae.classroom import may_see
 from vae.data import MnistData, load_mnist
 from vae.drawing import drawing_from_png
 from vae.errors import LabError
-from vae.evaluate import decode, manifold_grid
+from vae.evaluate import IW_SAMPLES, decode, iw_neg_log_likelihood, manifold_grid, neg_elbo
 from vae.numpy_model import NumpyModel
 from vae.plots import enlarge, png
 from vae.snapshots import Replay
@@ -113,6 +113,21 @@ def test_errors(run: runs.RunSummary) -> np.ndarray:
 def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
     """The chosen test images decoded from their saved z_mean (a few at a time: cheap in numpy)."""
     return decode(decoder(run), test_encodings(run)[indices])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _likelihood(path: str, stamp: int, images: int, _run: runs.RunSummary) -> dict[str, float]:
+    encoder, decoder = models(_run)
+    x = test_set().x_test[:images]
+    seed = _run.config.seed
+    return {"neg_elbo": neg_elbo(encoder, decoder, x, seed=seed)["neg_elbo"],
+            "iw_nll": iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=seed)}
+
+
+def likelihood(run: runs.RunSummary, images: int) -> dict[str, float]:
+    """A VAE run's -ELBO and importance-weighted bound on the first `images` test images, in numpy
+    from its saved arrays; computed once for every session. RunError if the run is unreadable."""
+    return _likelihood(str(run.path), _folder_stamp(run.path), images, run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

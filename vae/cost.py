@@ -52,6 +52,19 @@ def forward_macs_per_image(config: TrainConfig) -> tuple[int, int]:
     return encoder, decoder
 
 
+LIKELIHOOD_MACS = 2e10  # what the web server spends on one run's bound: ~2.6 s for the default's decoder
+LIKELIHOOD_IMAGES = (100, 1000)  # test images the server's bound averages over, fewest and most
+
+
+def likelihood_images(configs, samples: int) -> int:
+    """How many test images the web server bounds -log p(x) on for these runs (the same for all, so
+    they compare on the same images): as many as the costliest decoder allows within
+    LIKELIHOOD_MACS for `samples` samples each, within LIKELIHOOD_IMAGES."""
+    costliest = max(forward_macs_per_image(config)[1] for config in configs)
+    fewest, most = LIKELIHOOD_IMAGES
+    return int(min(most, max(fewest, LIKELIHOOD_MACS // (samples * costliest))))
+
+
 @dataclass(frozen=True)
 class TrainingWork:
     """The arithmetic and the steps of a whole training."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vae.config import FIELDS, PRESETS, TrainConfig, preset
 from vae.errors import DataError, LabError, TrainingDiverged
+from vae.evaluate import IW_SAMPLES, MAX_IW_SAMPLES
 from vae.runs import default_runs_dir, find_run, validate_run_name
 
 COMMANDS = {"train": "train", "list": "listing", "evaluate": "evaluate", "export-weights": "export_weights"}
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--runs-dir", type=Path)
     evaluate.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     evaluate.add_argument("--mnist", type=Path, help="a Keras-format mnist.npz to use")
+    evaluate.add_argument("--iw-samples", type=int, default=IW_SAMPLES, metavar="K",
+                          help=f"samples per image of the importance-weighted bound on -log p(x) "
+                               f"(default {IW_SAMPLES}; 0 to skip it; at most {MAX_IW_SAMPLES})")
     export = commands.add_parser(
         "export-weights", help="add weights.npz and the test-set files to runs saved by an older version")
     export.add_argument("names", nargs="*", help="runs to update (default: every run that needs it)")
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.name is not None:
                 validate_run_name(args.name)
         elif args.command == "evaluate":
+            if not 0 <= args.iw_samples <= MAX_IW_SAMPLES:  # its cost grows with K: bounded before it is paid
+                raise UsageError(f"--iw-samples must be 0 to {MAX_IW_SAMPLES}, not {args.iw_samples}")
             find_run(args.runs_dir or default_runs_dir(), args.name)
         command = importlib.import_module(f"vae.cli.{COMMANDS[args.command]}")
         return command.run(args)

@@ -6,7 +6,8 @@ import json
 
 from vae import runs
 from vae.data import load_mnist
-from vae.evaluate import test_metrics
+from vae.evaluate import iw_neg_log_likelihood, test_metrics
+from vae.runs.reading import load_numpy_models
 from vae.training.download import download_mnist
 from vae.training.keras_files import load_models
 
@@ -20,9 +21,24 @@ def run(args) -> int:
     print(f"Run {summary.name}: {summary.config.describe()}")
     print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats per image = reconstruction "
           f"{metrics['test_reconstruction_loss']:.2f} + KL {metrics['test_kl_loss']:.2f}")
+    if args.iw_samples:
+        metrics.update(likelihood_bound(summary, data.x_test, args.iw_samples))
     print("Mean per-image sum of squared errors on the test set, by digit:")
     for digit, sse in enumerate(metrics["per_class_sse"]):
         print(f"  {digit}: {sse:.2f}" if sse is not None else f"  {digit}: no images")
     if args.json:
         print(json.dumps({"name": summary.name, **metrics}, allow_nan=False))
     return 0
+
+
+def likelihood_bound(summary, images, samples: int) -> dict:
+    """The importance-weighted bound, from the run's saved arrays in numpy; an autoencoder has no
+    posterior to sample, so no bound (None, said in a line)."""
+    key = f"test_iw_nll_k{samples}"
+    if summary.config.model == "ae":
+        print("No importance-weighted bound: an autoencoder defines no likelihood to bound.")
+        return {key: None}
+    encoder, decoder = load_numpy_models(summary)
+    bound = iw_neg_log_likelihood(encoder, decoder, images, samples, seed=summary.config.seed)
+    print(f"Test -log p(x) <= {bound:.2f} nats per image (importance-weighted bound, K = {samples})")
+    return {key: bound, "iw_samples": samples}
