@@ -64,7 +64,7 @@ def appears_in_file(code: str, file: str) -> bool:
 
 
 @pytest.mark.parametrize(("file", "name"), [
-    ("vae/data.py", "_to_float"),
+    ("vae/data.py", "to_float"),
     ("vae/data.py", "MnistData"),
     ("vae/training/model.py", "build_encoder"),
     ("vae/training/model.py", "Sampling"),

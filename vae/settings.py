@@ -9,6 +9,7 @@ the variable.
 | LATENT_LAB_RUNS_DIR | runs_dir | the repository's runs/ |
 | LATENT_LAB_CACHE | cache_dir | $XDG_CACHE_HOME/latent-lab, or ~/.cache/latent-lab |
 | LATENT_LAB_MNIST | mnist_file | none: the usual sources (vae.data) |
+| LATENT_LAB_FASHION_MNIST | fashion_mnist_dir | none: the usual sources (vae.fashion_mnist) |
 | LATENT_LAB_TEACHER_CODE | teacher_code | none: a new code at each start |
 | LATENT_LAB_JOIN_ADDRESS | join_address | none: this machine's address, worked out |
 | LATENT_LAB_TRAINING_SLOTS | training_slots | 1 (from 1 to 8) |
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository: app.py, vae/, p
 RUNS_DIR = "LATENT_LAB_RUNS_DIR"
 CACHE = "LATENT_LAB_CACHE"
 MNIST = "LATENT_LAB_MNIST"
+FASHION_MNIST = "LATENT_LAB_FASHION_MNIST"
 TEACHER_CODE = "LATENT_LAB_TEACHER_CODE"
 JOIN_ADDRESS = "LATENT_LAB_JOIN_ADDRESS"
 TRAINING_SLOTS = "LATENT_LAB_TRAINING_SLOTS"
@@ -47,8 +49,8 @@ CLASSROOM = "LATENT_LAB_CLASSROOM"
 JOIN_PORT = "LATENT_LAB_JOIN_PORT"
 QUEUE_PROCESS = "LATENT_LAB_QUEUE_PROCESS"
 NO_STREAMLIT_WORKAROUNDS = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"
-NAMES = (RUNS_DIR, CACHE, MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, STALL_SECONDS, WORKER_NICENESS, BROKER,
-         WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS)
+NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, STALL_SECONDS,
+         WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS)
 # Not ours, but where they point is worked out here too.
 OTHERS = ("XDG_CACHE_HOME", "KERAS_HOME", "HOME")
 DEFAULT_STALL_SECONDS = 120.0
@@ -64,6 +66,7 @@ class Settings:
     cache_dir: Path
     keras_cache_file: Path  # ~/.keras/datasets/mnist.npz: Keras's own copy, a source of MNIST
     mnist_file: Path | None
+    fashion_mnist_dir: Path | None  # a folder with Fashion-MNIST's four idx files
     teacher_code: str | None
     join_address: str | None
     join_port: int | None
@@ -92,6 +95,7 @@ def _read(values: tuple) -> Settings:
         cache_dir=Path(env[CACHE]) if CACHE in env else cache_base / "latent-lab",
         keras_cache_file=Path(env.get("KERAS_HOME") or home / ".keras") / "datasets" / "mnist.npz",
         mnist_file=Path(env[MNIST]) if MNIST in env else None,
+        fashion_mnist_dir=Path(env[FASHION_MNIST]) if FASHION_MNIST in env else None,
         teacher_code=env.get(TEACHER_CODE),
         join_address=env.get(JOIN_ADDRESS),
         join_port=int(_number(env, JOIN_PORT, None, 1, 65535, whole=True)) if JOIN_PORT in env else None,

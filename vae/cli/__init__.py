@@ -16,6 +16,7 @@ from vae.config import FIELDS, PRESETS, TrainConfig, preset
 from vae.errors import DataError, LabError, TrainingDiverged
 from vae.evaluate import IW_SAMPLES, MAX_IW_SAMPLES
 from vae.runs import default_runs_dir, find_run, validate_run_name
+from vae.settings import FASHION_MNIST
 
 COMMANDS = {"train": "train", "list": "listing", "evaluate": "evaluate", "export-weights": "export_weights"}
 
@@ -45,7 +46,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m vae", description="Train and inspect Latent Lab VAEs on MNIST.")
+    parser = _Parser(prog="python -m vae", description="Train and inspect Latent Lab VAEs on MNIST and Fashion-MNIST.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a model and save it as a run")
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         # reported at once, in one line.
         if args.command == "train":
             args.config = config_from_args(args)
+            if args.mnist is not None and args.config.dataset != "mnist":
+                raise UsageError(f"--mnist names MNIST's file; for Fashion-MNIST set {FASHION_MNIST} to its folder")
             if args.name is not None:
                 validate_run_name(args.name)
         elif args.command == "evaluate":

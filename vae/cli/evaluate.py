@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from vae import runs
-from vae.data import load_mnist
+from vae.datasets import DATASETS, load_dataset
 from vae.evaluate import iw_neg_log_likelihood, test_metrics
 from vae.runs.reading import load_numpy_models
-from vae.training.download import download_mnist
+from vae.training.download import DOWNLOADS
 from vae.training.keras_files import load_models
 
 
@@ -16,18 +16,21 @@ def run(args) -> int:
     runs_dir = args.runs_dir or runs.default_runs_dir()
     summary = runs.find_run(runs_dir, args.name)
     encoder, decoder = load_models(summary.path)
-    data = load_mnist(args.mnist, download=download_mnist)
+    dataset = DATASETS[summary.config.dataset]
+    data = load_dataset(dataset.name, download=DOWNLOADS[dataset.name],
+                        path=args.mnist if dataset.name == "mnist" else None)
     metrics = test_metrics(encoder, decoder, summary.config, data.x_test, data.y_test)
     print(f"Run {summary.name}: {summary.config.describe()}")
     print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats per image = reconstruction "
           f"{metrics['test_reconstruction_loss']:.2f} + KL {metrics['test_kl_loss']:.2f}")
     if args.iw_samples:
         metrics.update(likelihood_bound(summary, data.x_test, args.iw_samples))
-    print("Mean per-image sum of squared errors on the test set, by digit:")
-    for digit, sse in enumerate(metrics["per_class_sse"]):
-        print(f"  {digit}: {sse:.2f}" if sse is not None else f"  {digit}: no images")
+    print(f"Mean per-image sum of squared errors on the {dataset.title} test set, by {dataset.item}:")
+    for label, sse in enumerate(metrics["per_class_sse"]):
+        name = dataset.class_name(label)
+        print(f"  {name}: {sse:.2f}" if sse is not None else f"  {name}: no images")
     if args.json:
-        print(json.dumps({"name": summary.name, **metrics}, allow_nan=False))
+        print(json.dumps({"name": summary.name, "dataset": dataset.name, **metrics}, allow_nan=False))
     return 0
 
 

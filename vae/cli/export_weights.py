@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from vae import runs
-from vae.data import load_mnist
+from vae.datasets import load_dataset
 from vae.evaluate import decode, encode, squared_error_per_image
-from vae.training.download import download_mnist
+from vae.training.download import DOWNLOADS
 from vae.training.keras_files import load_models
 
 
@@ -17,8 +17,9 @@ def run(args) -> int:
     if not summaries:
         print("Every run already has its numpy files; nothing to do.")
         return 0
-    data = load_mnist(args.mnist, download=download_mnist)
     for summary in summaries:
+        dataset = summary.config.dataset
+        data = load_dataset(dataset, download=DOWNLOADS[dataset], path=args.mnist if dataset == "mnist" else None)
         encoder, decoder = load_models(summary.path)
         z_mean = encode(encoder, data.x_test)[0]
         runs.add_numpy_files(summary.path, encoder, decoder, z_mean,

@@ -10,8 +10,8 @@ import threading
 from tqdm import tqdm
 
 from vae import runs
-from vae.data import load_mnist
-from vae.training.download import download_mnist
+from vae.datasets import load_dataset
+from vae.training.download import DOWNLOADS
 from vae.training.lab import train_and_save
 
 
@@ -50,7 +50,7 @@ class _ProgressBars:
 def run(args) -> int:
     config = args.config
     runs_dir = args.runs_dir or runs.default_runs_dir()
-    data = load_mnist(args.mnist, download=download_mnist)
+    data = load_dataset(config.dataset, download=DOWNLOADS[config.dataset], path=args.mnist)
     print(f"Training {config.describe()} ({args.preset} preset) on {data.source}. Ctrl-C stops and keeps the run.")
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
