@@ -17,6 +17,7 @@ from ui.refresh import refreshing_fragment
 from ui.shell import ensure_app_shell
 from ui.training import first_run_prompt
 from vae.classroom import TEACHER
+from vae.datasets import DataSet
 from vae.drawing import DrawingError
 from vae.errors import LabError
 from vae.plots import digit_rows, enlarge
@@ -25,11 +26,11 @@ REFRESH_SECONDS = 1.0  # the board and the question reach every student's screen
 PROJECTOR_REFRESH_SECONDS = 0.5  # ... and the projector's (the teacher's, or local mode's one screen)
 
 
-def send_drawing() -> None:
-    """Send's callback, with the pad's drawing and the chosen digit as the press carried them."""
+def send_drawing(dataset: DataSet) -> None:
+    """Send's callback, with the pad's drawing and the chosen class as the press carried them."""
     digit, png = st.session_state.get("board_digit"), drawing_in_state("board_pad")
     if png is None:
-        st.session_state.send_notice = "Draw a digit on the pad first."
+        st.session_state.send_notice = f"Draw {'a digit' if dataset.item == 'digit' else 'something'} on the pad first."
         return
     try:
         image = state.prepared_drawing(png)
@@ -37,20 +38,21 @@ def send_drawing() -> None:
         st.session_state.send_notice = str(error)
         return
     st.session_state.send_notice = board.safely(board.board().add, classroom.person(), digit, image) or \
-        f"Sent: your {digit} is on the class map."
+        f"Sent: your {dataset.class_name(digit) if digit is not None else digit} is on the class map."
 
 
 @st.fragment
-def draw_and_send() -> None:
-    """A fragment: drawing, picking the digit and sending rerun this part alone, so the map's
+def draw_and_send(dataset: DataSet) -> None:
+    """A fragment: drawing, picking the class and sending rerun this part alone, so the map's
     weights (~1 MB for the default) are not sent to the phone again for each of them."""
-    st.subheader("Draw a digit for the class map")
+    st.subheader(f"Draw a{'n' if dataset.item[0] in 'aeiou' else ''} {dataset.item} for the class map")
     drawing_pad(key="board_pad")
-    st.pills("Which digit did you draw?", list(range(10)), key="board_digit")
+    st.pills(f"Which {dataset.item} did you draw?", list(range(10)), key="board_digit",
+             format_func=dataset.class_name)
     # Never disabled until a digit is chosen: that would hang on the rerun a tap on a pill starts, and
     # on a class map refreshing every second Streamlit can pre-empt it (a phone once showed its pill
     # chosen and Send still disabled). Send checks what it carries, and says what is missing.
-    st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing)
+    st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing, args=(dataset,))
     notice = st.session_state.pop("send_notice", None)
     if notice:
         (st.success if notice.startswith("Sent") else st.info)(notice)
@@ -64,14 +66,15 @@ def show_notice() -> None:
 
 
 def question_panel(run) -> None:
-    """The open question, as a student answers it: tap the map, or pick a digit."""
+    """The open question, as a student answers it: tap the map, or pick a class."""
     question = board.board().question
     if question is None:
         return
     me = classroom.person()
-    st.subheader(f"Question {question.id}: {question.sentence()}")
+    dataset = state.dataset_of(run)
+    st.subheader(f"Question {question.id}: {question.sentence(dataset.item)}")
     if question.kind == "encode":
-        st.image(state.image_png(enlarge(state.test_set().x_test[question.image], 5)),
+        st.image(state.image_png(enlarge(state.run_test_set(run).x_test[question.image], 5)),
                  caption=f"test image {question.image}")
         mine = board.board().my_guess(me)
         if me.role == TEACHER and not question.revealed:
@@ -82,7 +85,7 @@ def question_panel(run) -> None:
                        else f"Your guess: ({mine[0]:.2f}, {mine[1]:.2f})." if mine else "")
     elif not question.revealed and me.role != TEACHER:
         st.pills("Your guess", list(range(10)), key=f"decode_guess_{question.id}", on_change=guess_digit,
-                 args=(question.id,))
+                 args=(question.id,), format_func=dataset.class_name)
     if question.revealed:
         reveal_text(run, question)
 
@@ -104,7 +107,7 @@ def reveal_text(run, question) -> None:
         right = sum(g == question.answer for g in guesses)
         decoded = state.decoder(run)(np.asarray(question.z, np.float32)[None, :])[0]
         st.image(state.image_png(enlarge(decoded, 5)), caption="what the decoder draws there")
-        st.success(f"It draws a {question.answer}: {right} of {len(guesses)} guessed it.")
+        st.success(f"It draws {state.dataset_of(run).a(question.answer)}: {right} of {len(guesses)} guessed it.")
 
 
 def guessing(me) -> bool:
@@ -141,8 +144,9 @@ def board_overlay(run) -> None:
               key=f"class-map-state-{run.name}")
     placed = board.placements(run)
     surprises = sum(p.surprise for p in placed)
+    item = state.dataset_of(run).item
     st.caption(f"{len(placed)} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
-               "landed among another digit). Colours: the digit each author says they drew.")
+               f"landed among another {item}). Colours: the {item} each author says they drew.")
 
 
 def teacher_tools(run) -> None:
@@ -203,17 +207,17 @@ def close_question() -> None:
 
 def ask_tools(run) -> None:
     shared = board.board()
-    question = shared.question
+    question, item = shared.question, state.dataset_of(run).item
     with st.expander("Predict, then reveal", expanded=question is not None):
-        st.number_input("Test image", 0, len(state.test_set().y_test) - 1, 0, key="ask_image")
+        st.number_input("Test image", 0, len(state.run_test_set(run).y_test) - 1, 0, key="ask_image")
         a, b = st.columns(2)
         a.button("Ask: where will the encoder put it?", key="ask_encode", on_click=ask, args=(run, "encode"))
-        b.button("Ask: which digit at my map point?", key="ask_decode", on_click=ask, args=(run, "decode"),
+        b.button(f"Ask: which {item} at my map point?", key="ask_decode", on_click=ask, args=(run, "decode"),
                  disabled=st.session_state.get("class_map_z") is None, help="Drag on the map to a point first.")
         if question is None:
             return
         count = len(shared.guesses())
-        st.caption(f"Question {question.id}: {question.sentence()} {count} guess(es) so far.")
+        st.caption(f"Question {question.id}: {question.sentence(item)} {count} guess(es) so far.")
         if not question.revealed:
             st.button("Reveal", type="primary", key="reveal", on_click=reveal, args=(run,))
         st.button("Close the question", key="close_question", on_click=close_question)
@@ -223,15 +227,16 @@ def open_drawing(run) -> None:
     placed = {p.drawing.id: p for p in board.placements(run)}
     if not placed:
         return
+    dataset = state.dataset_of(run)
     with st.expander("Open a drawing large"):
-        chosen = st.selectbox("Drawing", list(placed), format_func=lambda i: f"#{i}: a {placed[i].drawing.digit}"
-                              + ("" if board.board().hide_names else f" by {placed[i].drawing.name or 'you'}"),
-                              key="open_drawing")
+        hide = board.board().hide_names
+        chosen = st.selectbox("Drawing", list(placed), key="open_drawing", format_func=lambda i: (
+            f"#{i}: {dataset.a(placed[i].drawing.digit)}" + ("" if hide else f" by {placed[i].drawing.name or 'you'}")))
         p = placed[chosen]
         reconstruction = state.decoder(run)(p.z[None, :].astype(np.float32))[0]
         st.image(state.image_png(digit_rows([[p.drawing.pixels, reconstruction]], scale=8)),
                  caption=f"the drawing as the model saw it, and its reconstruction: it landed among the "
-                         f"{p.cluster}s" + (" (a surprise)" if p.surprise else ""))
+                         f"{dataset.class_name(p.cluster)}s" + (" (a surprise)" if p.surprise else ""))
 
 
 ensure_app_shell("class_map")
@@ -271,7 +276,7 @@ if the_map(run):
     live_board()
 if viewer.is_teacher:
     teacher_tools(run)
-draw_and_send()
+draw_and_send(state.dataset_of(run))
 st.download_button("Download the lab record (HTML)", data=partial(board.lab_record_html, run, viewer),
                    file_name=f"latent-lab-record-{run.name}.html", mime="text/html", key="lab_record",
                    on_click="ignore", help="Your drawings, guesses and runs (the teacher's: the whole class's), "

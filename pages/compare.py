@@ -1,20 +1,22 @@
-"""Compare digits: originals above their reconstructions, picked by digit, index, at random, or worst."""
+"""Compare images: originals above their reconstructions, picked by class, index, at random, or worst."""
 
 import numpy as np
 import streamlit as st
 
 from ui import state, training
 from ui.shell import ensure_app_shell
+from vae.datasets import DataSet
 from vae.errors import LabError
 from vae.plots import digit_rows
 
 PER_ROW = 10
-MODES = ("A digit", "Test image number", "Random batch", "Worst of each digit")
+MODES = ("A class", "Test image number", "Random batch", "Worst of each class")
 
 
-def pick_indices(mode: str, labels: np.ndarray, errors: np.ndarray) -> np.ndarray:
-    if mode == "A digit":
-        digit = st.segmented_control("Digit", list(range(10)), default=3, key="compare_digit") or 0
+def pick_indices(mode: str, labels: np.ndarray, errors: np.ndarray, dataset: DataSet) -> np.ndarray:
+    if mode == "A class":
+        digit = st.segmented_control(dataset.item.capitalize(), list(range(10)), default=3, key="compare_digit",
+                                     format_func=dataset.class_name) or 0
         return np.flatnonzero(labels == digit)[:PER_ROW]
     if mode == "Test image number":
         start = st.number_input("First test image", 0, len(labels) - PER_ROW, 0, key="compare_start")
@@ -29,20 +31,23 @@ def pick_indices(mode: str, labels: np.ndarray, errors: np.ndarray) -> np.ndarra
 ensure_app_shell("compare")
 st.title("Compare originals and reconstructions")
 st.markdown(
-    "Top row: real test digits. Bottom row: what the model draws after squeezing each one through "
+    "Top row: real test images. Bottom row: what the model draws after squeezing each one through "
     "the latent space. Look at the worst reconstructions: are they odd handwriting or model mistakes?"
 )
 run, data = training.run_and_data_or_stop("compare")
 try:
     errors = state.test_errors(run)
-    mode = st.radio("Show", MODES, horizontal=True, key="compare_mode")
-    indices = pick_indices(mode, data.y_test, errors)
+    dataset = state.dataset_of(run)
+    mode = st.radio("Show", MODES, horizontal=True, key="compare_mode",
+                    format_func=lambda mode: mode.replace("class", dataset.item))
+    indices = pick_indices(mode, data.y_test, errors, dataset)
     reconstructions = state.reconstructions(run, indices)
 except LabError as error:
     state.show_run_error_and_stop(error)
 st.image(digit_rows([data.x_test[indices], reconstructions], scale=4),
          caption="originals (top) and reconstructions (bottom)", output_format="PNG")
 st.dataframe(
-    {"test image": indices, "digit": data.y_test[indices], "squared error": np.round(errors[indices], 2)},
+    {"test image": indices, dataset.item: [dataset.class_name(label) for label in data.y_test[indices]],
+     "squared error": np.round(errors[indices], 2)},
     hide_index=True,
 )

@@ -13,6 +13,7 @@ from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
 from vae import explore
+from vae.datasets import DataSet
 from vae.drawing import DrawingError
 from vae.errors import LabError
 from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
@@ -73,9 +74,9 @@ def digit_png(decoder, z) -> bytes:
     return png(enlarge(decoder(z[None, :])[0], DIGIT_SCALE))
 
 
-def digit_download(decoder, z, key: str) -> None:
+def digit_download(decoder, z, key: str, item: str = "digit") -> None:
     """Made when asked for, not on every move of a slider (a PNG and a media file each time)."""
-    st.download_button("Download this digit (PNG)", partial(digit_png, decoder, z.copy()), file_name="digit.png",
+    st.download_button(f"Download this {item} (PNG)", partial(digit_png, decoder, z.copy()), file_name=f"{item}.png",
                        mime="image/png", key=key, on_click="ignore")
 
 
@@ -87,21 +88,22 @@ def pick_by_digit(labels, digit_changed: bool) -> None:
     st.session_state.posterior_index = int(of_digit[min(st.session_state.posterior_nth, len(of_digit) - 1)])
 
 
-def posterior_section(encoder, decoder, data, plane, overlays) -> None:
+def posterior_section(encoder, decoder, data, dataset: DataSet, plane, overlays) -> None:
     st.subheader("What the encoder believes: the posterior q(z|x)")
     st.markdown(
         "The encoder does not map an image to one point but to a small cloud: a Gaussian with a centre "
         "(z_mean) and a spread. The ellipses on the map show it to scale (solid: 1σ, dashed: 2σ). "
         "**Sample** draws points from that cloud and decodes each: every one is a plausible version of "
-        "the digit. That randomness is the *variational* in variational autoencoder. "
+        f"the {dataset.item}. That randomness is the *variational* in variational autoencoder. "
         "Click a dot on the map to pick its image, or choose one here."
     )
     labels = data.y_test
     left, right = st.columns([1, 2])
     with left:
-        digit = st.selectbox("Digit", range(10), key="posterior_digit", on_change=pick_by_digit, args=(labels, True))
+        digit = st.selectbox(dataset.item.capitalize(), range(10), key="posterior_digit", on_change=pick_by_digit,
+                             args=(labels, True), format_func=dataset.class_name)
         count = int(np.sum(labels == digit))
-        st.number_input(f"Which {digit} (of {count})", 0, count - 1, key="posterior_nth",
+        st.number_input(f"Which {dataset.class_name(digit)} (of {count})", 0, count - 1, key="posterior_nth",
                         on_change=pick_by_digit, args=(labels, False))
         index = st.session_state.setdefault("posterior_index", int(np.flatnonzero(labels == digit)[0]))
         sample = st.button("Sample from q(z|x)", key="posterior_sample")
@@ -119,7 +121,7 @@ def posterior_section(encoder, decoder, data, plane, overlays) -> None:
         overlays["samples"] = []
     with right:
         st.image(state.image_png(digit_rows(rows, scale=4)),
-                 caption=f"test image {index} (a {labels[index]}) and its reconstruction from z_mean"
+                 caption=f"test image {index} ({dataset.a(labels[index])}) and its reconstruction from z_mean"
                  + (f"; below, {SAMPLES} samples z ~ q(z|x), decoded" if len(rows) > 1 else ""))
         spread = np.exp(0.5 * z_log_var)
         st.caption("z_mean " + ", ".join(f"{v:.2f}" for v in z_mean[:6]) + (" …" if len(z_mean) > 6 else "")
@@ -134,11 +136,14 @@ def slider_point(latent_dim: int) -> np.ndarray:
     return z
 
 
-def endpoints(z_test, labels, data):
-    mode = st.radio("Walk between", ["two test images", "the average of one digit and another",
-                                     "two points you pick on the map"], horizontal=True, key="walk_mode")
+WALK_MODES = ("two test images", "the average of one class and another", "two points you pick on the map")
+
+
+def endpoints(z_test, labels, dataset: DataSet):
+    mode = st.radio("Walk between", WALK_MODES, horizontal=True, key="walk_mode",
+                    format_func=lambda mode: mode.replace("class", dataset.item))
     left, middle, right = st.columns(3)
-    if mode == "two points you pick on the map":
+    if mode == WALK_MODES[2]:
         marks = st.session_state.setdefault("walk_marks", {})
         latent_dim = z_test.shape[1]
         if left.button("Start at the map's point", key="walk_mark_start"):
@@ -152,25 +157,26 @@ def endpoints(z_test, labels, data):
             start, end = np.zeros(latent_dim, np.float32), np.zeros(latent_dim, np.float32)
         left.caption("Move the map (drag, or the sliders), then press a button to mark each end.")
         return start, end, "the two marked points", right
-    if mode == "two test images":
+    if mode == WALK_MODES[0]:
         a = left.number_input("From test image", 0, len(labels) - 1, 0, key="walk_from_image")
         b = middle.number_input("to test image", 0, len(labels) - 1, 1, key="walk_to_image")
-        name = f"image {a} (a {labels[a]}) → image {b} (a {labels[b]})"
+        name = f"image {a} ({dataset.a(labels[a])}) → image {b} ({dataset.a(labels[b])})"
         return z_test[a], z_test[b], name, right
-    a = left.selectbox("From digit", range(10), index=3, key="walk_from_digit")
-    b = middle.selectbox("to digit", range(10), index=8, key="walk_to_digit")
+    named = dataset.class_name
+    a = left.selectbox(f"From {dataset.item}", range(10), index=3, key="walk_from_digit", format_func=named)
+    b = middle.selectbox(f"to {dataset.item}", range(10), index=8, key="walk_to_digit", format_func=named)
     return (explore.digit_average(z_test, labels, a), explore.digit_average(z_test, labels, b),
-            f"the average {a} → the average {b}", right)
+            f"the average {dataset.class_name(a)} → the average {dataset.class_name(b)}", right)
 
 
-def interpolation_section(decoder, z_test, data, overlays) -> None:
-    st.subheader("Walk between two digits")
+def interpolation_section(decoder, z_test, data, dataset: DataSet, overlays) -> None:
+    st.subheader(f"Walk between two {dataset.item}s")
     st.markdown(
-        "A straight line through the latent space, decoded step by step. Between a 3 and an 8 the path "
-        "may pass through other digits: the decoder draws whatever lives in the regions it crosses. "
-        "Press **Play** under the digit above to walk the path on the map."
+        f"A straight line through the latent space, decoded step by step. Between {dataset.a(3)} and "
+        f"{dataset.a(8)} the path may pass through other {dataset.item}s: the decoder draws whatever lives in "
+        f"the regions it crosses. Press **Play** under the {dataset.item} above to walk the path on the map."
     )
-    start, end, name, right = endpoints(z_test, data.y_test, data)
+    start, end, name, right = endpoints(z_test, data.y_test, dataset)
     steps = right.slider("Steps", 5, 20, 10, key="walk_steps")
     strip = decoder(explore.walk(start, end, steps))
     overlays["path"] = {"from": np.round(start, 4).tolist(), "to": np.round(end, 4).tolist()}
@@ -180,12 +186,13 @@ def interpolation_section(decoder, z_test, data, overlays) -> None:
                        key="download_strip")
 
 
-def drawing_section(encoder, decoder, z_test, data, plane, overlays) -> None:
-    st.subheader("Draw a digit")
+def drawing_section(encoder, decoder, z_test, data, dataset: DataSet, plane, overlays) -> None:
+    thing = "one digit" if dataset.item == "digit" else "a piece of clothing or a shoe"
+    st.subheader("Draw a digit" if dataset.item == "digit" else "Draw something to wear")
     st.markdown(
-        "Draw one digit with the mouse, a finger or a pen. It is prepared the way MNIST's digits were "
+        f"Draw {thing} with the mouse, a finger or a pen. It is prepared the way MNIST's digits were "
         "(cropped, scaled to fit 20 × 20 pixels, centred by its mass in 28 × 28), encoded, and shown on "
-        "the map in pink with its posterior. Does the model read it as the digit you meant?"
+        f"the map in pink with its posterior. Does the model read it as the {dataset.item} you meant?"
     )
     pad, result = st.columns([1, 2])
     with pad:
@@ -208,17 +215,17 @@ def drawing_section(encoder, decoder, z_test, data, plane, overlays) -> None:
         st.image(pair, caption="what the model sees (28 × 28) and its reconstruction", output_format="PNG")
         st.image(digit_rows([list(data.x_test[neighbours])], scale=3), output_format="PNG",
                  caption="nearest test images in latent space: "
-                 + ", ".join(f"a {data.y_test[i]}" for i in neighbours))
+                 + ", ".join(dataset.a(data.y_test[i]) for i in neighbours))
         st.download_button("Download drawing and reconstruction (PNG)", png(pair), file_name="drawing.png",
                            mime="image/png", key="download_drawing")
 
 
-def server_digit_fallback(decoder, z, z_test, labels, plane) -> None:
+def server_digit_fallback(decoder, z, z_test, labels, plane, dataset: DataSet) -> None:
     """For a decoder the browser cannot run: the server draws the digit and a plotly map."""
     st.info("This run's decoder cannot run in the browser: the digit is drawn by the server after each move.")
     st.image(enlarge(decoder(z[None, :])[0], DIGIT_SCALE), caption="generated digit", output_format="PNG")
     figure = latent_scatter(project(plane, z_test[:MAP_POINTS]), labels[:MAP_POINTS], (0.0, 0.0),
-                            tuple(plane["axes"]), EXTENT)
+                            tuple(plane["axes"]), EXTENT, dataset=dataset)
     st.plotly_chart(move_current_marker(figure, project(plane, z[None, :])[0]), key="latent_scatter",
                     config={"displayModeBar": False})
 
@@ -230,6 +237,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
     shown = min(latent_dim, MAX_SLIDERS)
     plane = state.map_plane(run)  # the payload's plane: the same function of the same encodings
     overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
+    dataset = state.dataset_of(run)
 
     def send(part: str, keys) -> None:
         if payload is not None:
@@ -240,8 +248,9 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
         slider's move reruns only this, and the map's large payload is neither rebuilt nor hashed
         again; the browser's map hears the new point through map_state."""
         z = sliders(latent_dim)
-        overlays["show_grid"] = st.toggle("Digits behind the map", key="map_show_grid", disabled=payload is None)
-        digit_download(decoder, z, key="download_digit")
+        overlays["show_grid"] = st.toggle(f"{dataset.item.capitalize()}s behind the map", key="map_show_grid",
+                                          disabled=payload is None)
+        digit_download(decoder, z, key="download_digit", item=dataset.item)
         overlays["z"] = np.round(z, 4).tolist()
         follow.lead_point(overlays["z"])  # students who follow the teacher see this point
         send("state", ("z", "show_grid"))
@@ -257,13 +266,13 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
             with controls:
                 z = point_controls()
             with map_column:
-                server_digit_fallback(decoder, z, z_test, data.y_test, plane)
+                server_digit_fallback(decoder, z, z_test, data.y_test, plane, dataset)
             return
         with map_column:
             result = latent_map(payload, key=f"latent-map-{run.name}")
             apply_map_release(result, shown)  # before the sliders are drawn: they take the released point
-            st.caption("Each dot is a test image, placed where the encoder puts it (colours: digits). "
-                       "Press and drag anywhere: the digit for that point is drawn as you move. "
+            st.caption(f"Each dot is a test image, placed where the encoder puts it (colours: {dataset.item}s). "
+                       f"Press and drag anywhere: the {dataset.item} for that point is drawn as you move. "
                        "Click a dot to see its posterior below.")
         with controls:
             point_controls_fragment()
@@ -274,17 +283,17 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
 
     @st.fragment
     def posterior_panel():
-        posterior_section(encoder, decoder, data, plane, overlays)
+        posterior_section(encoder, decoder, data, dataset, plane, overlays)
         send("posterior", ("posterior", "samples"))
 
     @st.fragment
     def walk_panel():
-        interpolation_section(decoder, z_test, data, overlays)
+        interpolation_section(decoder, z_test, data, dataset, overlays)
         send("path", ("path",))
 
     @st.fragment
     def drawing_panel():
-        drawing_section(encoder, decoder, z_test, data, plane, overlays)
+        drawing_section(encoder, decoder, z_test, data, dataset, plane, overlays)
         send("drawn", ("drawn",))
 
     map_panel()
@@ -294,17 +303,19 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
 
 
 def grid_section(run):
+    item = state.dataset_of(run).item
+
     @st.fragment
     def grid():
         st.subheader("Manifold grid")
         left, right = st.columns([1, 3])
         with left:
-            n = st.slider("Digits per side", 2, 30, 3, key="grid_n")
+            n = st.slider(f"{item.capitalize()}s per side", 2, 30, 3, key="grid_n")
             extent = st.slider("Range ±", 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
             st.caption("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0.")
         with right:
             image_png = state.manifold(run, n, extent)[1]
-            caption = f"{n}×{n} digits decoded over [−{extent:g}, {extent:g}]²"
+            caption = f"{n}×{n} {item}s decoded over [−{extent:g}, {extent:g}]²"
             st.image(image_png, caption=caption)
             st.download_button("Download the grid (PNG)", image_png, file_name="manifold.png", mime="image/png",
                                key="download_grid")
@@ -315,9 +326,9 @@ def grid_section(run):
 ensure_app_shell("explorer")
 st.title("Latent explorer")
 st.markdown(
-    "Every point of the latent space is a recipe for a digit. Drag across the map and your browser "
-    "decodes the digit for each point as you move; the sliders do the same one dimension at a time. "
-    "Notice how one digit morphs into another as you cross the borders between the coloured clusters."
+    "Every point of the latent space is a recipe for an image: a digit, or a piece of clothing. Drag across the "
+    "map and your browser decodes the image for each point as you move; the sliders do the same one dimension "
+    "at a time. Notice how one class morphs into another as you cross the borders between the coloured clusters."
 )
 watched = live.watched_job_id()
 if watched is not None and (state.active_run() is None or st.toggle(

@@ -67,7 +67,8 @@ def layer_row(name: str, layer: Layer) -> dict:
 def show_test_digits(run: RunSummary, data: MnistData) -> None:
     images = data.x_test[:DIGITS_SHOWN]
     st.image(digit_rows([images], scale=figure_scale(3)), output_format="PNG",
-             caption="The first test images: " + " ".join(map(str, data.y_test[:DIGITS_SHOWN])))
+             caption="The first test images: " + ", ".join(map(state.dataset_of(run).class_name,
+                                                                data.y_test[:DIGITS_SHOWN])))
     st.caption(f"x_test holds {images.shape[1]} numbers per image, {len(data.x_test):,} images; "
                f"pixels from {data.x_test.min():.2f} to {data.x_test.max():.2f}.")
 
@@ -90,7 +91,7 @@ def show_sampling(run: RunSummary, data: MnistData) -> None:
     encoder, decoder = state.models(run)
     z_mean, z_log_var = explore.posterior(encoder, data.x_test[SAMPLED_IMAGE])
     sigma = np.exp(0.5 * z_log_var)
-    st.markdown(f"Test image {SAMPLED_IMAGE} (a {data.y_test[SAMPLED_IMAGE]}): "
+    st.markdown(f"Test image {SAMPLED_IMAGE} ({state.dataset_of(run).a(data.y_test[SAMPLED_IMAGE])}): "
                 f"z_mean = ({listed(z_mean)}), σ = ({listed(sigma)})")
     if run.config.model == "ae":
         st.info("This run is a plain autoencoder: it decodes z_mean itself and never samples.")
@@ -155,7 +156,7 @@ def show_training(run: RunSummary, data: MnistData) -> None:
 
 def show_per_class_errors(run: RunSummary, data: MnistData) -> None:
     table = per_class_table(state.test_errors(run), data.y_test).assign(run=run.name)
-    st.plotly_chart(presenter_chart(per_class_error_bars(table)), key="lesson_per_class",
+    st.plotly_chart(presenter_chart(per_class_error_bars(table, state.dataset_of(run))), key="lesson_per_class",
                     config={"displayModeBar": False})
     st.caption(f"Computed just now by per_class_table from the saved per-image errors of {escape(run.name)}.")
 

@@ -1,4 +1,5 @@
-"""Reconstruction errors: the seed's table, per digit, for one run or several side by side."""
+"""Reconstruction errors: the seed's table, per digit (or per item of clothing), for one run or several of
+one data set side by side."""
 
 import pandas as pd
 import streamlit as st
@@ -10,9 +11,14 @@ from vae.plots import per_class_error_bars
 
 
 def error_table(selected) -> pd.DataFrame:
-    """Long table (run, digit, mean_sse) from each run's saved test metrics."""
+    """Long table (run, digit, mean_sse) from each run's saved test metrics; runs of another data set
+    than the first's are left out (their classes are other things)."""
     rows = []
     for run in selected:
+        if run.config.dataset != selected[0].config.dataset:
+            st.warning(f"Run {escape(run.name)} was trained on {state.dataset_of(run).title}, not "
+                       f"{state.dataset_of(selected[0]).title}; it is left out.")
+            continue
         values = run.metrics.get("per_class_sse")
         if not isinstance(values, list) or len(values) != 10:
             st.warning(f"Run {escape(run.name)} has no per-digit errors saved; it is left out.")
@@ -22,11 +28,11 @@ def error_table(selected) -> pd.DataFrame:
 
 
 ensure_app_shell("reconstruction")
-st.title("Reconstruction errors by digit")
+st.title("Reconstruction errors by class")
 st.markdown(
     "Each test image is squeezed through the latent space and drawn again; the bar is the average "
-    "squared difference for each digit (lower is better). Compare a VAE with a plain autoencoder, or "
-    "with a larger latent space: which digits are hardest, and who reconstructs better?"
+    "squared difference for each digit, or each kind of clothing (lower is better). Compare a VAE with a plain "
+    "autoencoder, or with a larger latent space: which classes are hardest, and who reconstructs better?"
 )
 runs_available = state.listing().runs
 active = state.active_run()
@@ -44,14 +50,16 @@ if not chosen:
 table = error_table([by_name[name] for name in chosen])
 if table.empty:
     st.stop()
-st.plotly_chart(per_class_error_bars(table), key="per_class_bars", config={"displayModeBar": False})
-wide = table.pivot(index="digit", columns="run", values="mean_sse")[chosen]
-wide.index = wide.index.astype(str)
-wide.loc["all digits"] = [by_name[name].metrics.get("mean_sse", float("nan")) for name in chosen]
+dataset = state.dataset_of(by_name[chosen[0]])
+shown = list(dict.fromkeys(table["run"]))
+st.plotly_chart(per_class_error_bars(table, dataset), key="per_class_bars", config={"displayModeBar": False})
+wide = table.pivot(index="digit", columns="run", values="mean_sse")[shown]
+wide.index = [dataset.class_name(label) for label in wide.index]
+wide.loc[f"all {dataset.item}s"] = [by_name[name].metrics.get("mean_sse", float("nan")) for name in shown]
 st.dataframe(wide.style.format("{:.2f}"), width="stretch")
 st.download_button(
-    "Download the table (CSV)", wide.to_csv(index_label="digit").encode(),
-    file_name="per_digit_reconstruction_error.csv", mime="text/csv",
+    "Download the table (CSV)", wide.to_csv(index_label=dataset.item).encode(),
+    file_name=f"per_{dataset.item}_reconstruction_error.csv", mime="text/csv",
 )
-st.caption("Mean over the 10 000 test images of each digit of the per-image sum of squared pixel errors; "
-           "each image is reconstructed from its z_mean.")
+st.caption(f"Mean over the {dataset.title} test images of each {dataset.item} of the per-image sum of squared "
+           "pixel errors; each image is reconstructed from its z_mean.")

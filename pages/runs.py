@@ -49,6 +49,7 @@ def final_numbers(selected: list[runs.RunSummary]) -> pd.DataFrame:
         epochs = metrics.get("epochs_completed")
         rows.append({
             "run": run.name,
+            "data set": state.dataset_of(run).title,
             "preset": metrics.get("preset") or "custom",
             "model": model_description(run),
             "latent dim": run.config.latent_dim,
@@ -74,7 +75,8 @@ def likelihood_numbers(selected: list[runs.RunSummary]) -> tuple[pd.DataFrame, i
         except LabError as error:
             st.error(f"{escape(str(error))}; it is left out of the likelihood table.")
             continue
-        rows.append({"run": run.name, "−ELBO": figures["neg_elbo"], f"IW bound (K={IW_SAMPLES})": figures["iw_nll"],
+        rows.append({"run": run.name, "data set": state.dataset_of(run).title, "−ELBO": figures["neg_elbo"],
+                     f"IW bound (K={IW_SAMPLES})": figures["iw_nll"],
                      "gap": figures["neg_elbo"] - figures["iw_nll"]})
     return pd.DataFrame(rows), images
 
@@ -86,8 +88,9 @@ def likelihood_table(selected: list[runs.RunSummary]) -> None:
     if table.empty:
         st.info("Autoencoders define no likelihood: pick a VAE run to see its bound.")
         return
-    st.dataframe(table, hide_index=True, column_config={
-        name: st.column_config.NumberColumn(format="%.1f") for name in table.columns if name != "run"})
+    numbers = [name for name in table.columns if name not in ("run", "data set")]
+    st.dataframe(table, hide_index=True,
+                 column_config={name: st.column_config.NumberColumn(format="%.1f") for name in numbers})
     st.caption(
         f"On the first {images:,} test images, in nats per image; lower is better. The −ELBO is a bound on "
         f"−log p(x) that a model can loosen by how it splits reconstruction and KL; the importance-weighted "
@@ -112,27 +115,29 @@ def map_caption(run: runs.RunSummary, points: np.ndarray) -> str:
     return caption
 
 
-def final_map(run: runs.RunSummary, labels: np.ndarray) -> None:
+def final_map(run: runs.RunSummary) -> None:
     st.markdown(f"**{escape(run.name)}**")
     try:
         plane = state.map_plane(run)
         points = project(plane, state.test_encodings(run)[:MAP_POINTS])
+        labels = state.run_test_set(run).y_test
     except LabError as error:
         st.error(escape(str(error)))
         return
-    st.plotly_chart(small_latent_map(points, labels[: len(points)], tuple(plane["axes"]), EXTENT),
+    st.plotly_chart(small_latent_map(points, labels[: len(points)], tuple(plane["axes"]), EXTENT,
+                                     dataset=state.dataset_of(run)),
                     key=f"runs_map_{run.name}", config={"displayModeBar": False})
     st.caption(map_caption(run, points))
 
 
-def final_maps(selected: list[runs.RunSummary], labels: np.ndarray) -> None:
+def final_maps(selected: list[runs.RunSummary]) -> None:
     """Up to three maps a row, all rows with the same column widths so every map has one size."""
     per_row = min(MAPS_PER_ROW, len(selected))
     for start in range(0, len(selected), per_row):
         # The last row may be shorter: its columns keep the others' width.
         for column, run in zip(st.columns(per_row), selected[start : start + per_row], strict=False):
             with column:
-                final_map(run, labels)
+                final_map(run)
 
 
 ensure_app_shell("runs")
@@ -172,9 +177,6 @@ st.dataframe(final_numbers(selected), hide_index=True, column_config={
 likelihood_table(selected)
 
 st.subheader("Final latent maps")
-data = state.data_or_error()
-if data is None:
-    st.stop()
-final_maps(selected, data.y_test)
-st.caption(f"Every map spans [−{EXTENT:g}, {EXTENT:g}]² and the digits keep the explorer's colours, "
+final_maps(selected)
+st.caption(f"Every map spans [−{EXTENT:g}, {EXTENT:g}]² and the classes keep the explorer's colours, "
            "so a run whose codes collapsed to the prior shows as one blob at the centre.")

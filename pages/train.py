@@ -43,10 +43,11 @@ def widget_key(field: str) -> str:
 
 
 def apply_preset() -> None:
-    """Fill every hyperparameter widget from the chosen preset."""
+    """Fill every hyperparameter widget from the chosen preset; the data set chosen stays."""
     config = PRESETS[st.session_state.train_preset]
     for field in FIELDS:
-        st.session_state[widget_key(field)] = getattr(config, field)
+        if field != "dataset" or widget_key(field) not in st.session_state:
+            st.session_state[widget_key(field)] = getattr(config, field)
     st.session_state[widget_key("train_subset")] = config.train_subset or ALL_IMAGES
 
 
@@ -80,7 +81,11 @@ def settings_form() -> None:
     if "train_preset" not in st.session_state:
         st.session_state.train_preset = "default"
         apply_preset()
-    st.selectbox("Preset", list(PRESETS), key="train_preset", format_func=PRESET_LABELS.get, on_change=apply_preset)
+    preset_column, data_column = st.columns([2, 1])
+    preset_column.selectbox("Preset", list(PRESETS), key="train_preset", format_func=PRESET_LABELS.get,
+                            on_change=apply_preset)
+    with data_column:
+        config_widget("dataset", widget_key("dataset"))
     st.caption(PRESET_DESCRIPTIONS[st.session_state.train_preset])
     with st.expander("Hyperparameters", expanded=False):
         values = hyperparameter_widgets()

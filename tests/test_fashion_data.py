@@ -46,7 +46,7 @@ def test_debian_files_load_as_fashion_mnist_and_the_second_load_reads_the_cache(
     data = load_dataset("fashion-mnist")
     assert data.source.startswith("Debian's dataset-fashion-mnist")
     assert data.x_train.shape == (60_000, 784) and data.x_test.shape == (10_000, 784)
-    assert data.x_test.dtype == np.float32 and 0 == data.x_test.min() and data.x_test.max() == 1
+    assert data.x_test.dtype == np.float32 and data.x_test.min() == 0 and data.x_test.max() == 1
     assert np.bincount(data.y_test).tolist() == [1000] * 10
     assert [FASHION_MNIST.class_name(label) for label in data.y_test[:3]] == ["Ankle boot", "Pullover", "Trouser"]
     again = load_fashion_mnist(with_training_set=False)
@@ -69,7 +69,8 @@ def test_absent_everywhere_is_one_sentence_with_the_install_command(elsewhere, m
     (lambda folder: rewrite(folder / IDX_FILES["y_test"], lambda raw: raw.__setitem__(2, 0x0D)), "not an idx file"),
     (lambda folder: rewrite(folder / IDX_FILES["x_test"], lambda raw: raw.__setitem__(500, raw[500] ^ 1)),
      "checksum mismatch"),
-    (lambda folder: rewrite(folder / IDX_FILES["x_train"], lambda raw: raw.extend(b"\0" * 784)), "where its header says"),
+    (lambda folder: rewrite(folder / IDX_FILES["x_train"], lambda raw: raw.extend(b"\0" * 784)),
+     "where its header says"),
     (lambda folder: (folder / IDX_FILES["y_train"]).unlink(), "cannot be read"),
 ])
 def test_a_damaged_folder_named_by_the_person_is_refused_in_one_sentence(elsewhere, monkeypatch, damage, said):

@@ -135,7 +135,7 @@ def test_navigation_reaches_every_page(runs_dir, saved_runs):
         at.switch_page(page).run()
         assert not at.exception
         titles.append(at.title[0].value)
-    assert titles == ["Latent explorer", "Train a model", "Reconstruction errors by digit",
+    assert titles == ["Latent explorer", "Train a model", "Reconstruction errors by class",
                       "Compare originals and reconstructions", "Compare runs", "Lesson: a VAE on MNIST, step by step",
                       "Class map", "Classroom"]
 
@@ -223,7 +223,7 @@ def test_the_walk_between_digits_has_the_chosen_steps_and_is_drawn_on_the_map(ru
     at = open_app()
     at.slider(key="walk_steps").set_value(12).run()
     assert "12 steps from image 0" in image_with_caption(at, "steps from").proto.imgs[0].caption
-    at.radio(key="walk_mode").set_value("the average of one digit and another").run()
+    at.radio(key="walk_mode").set_value("the average of one class and another").run()
     assert "the average 3 → the average 8" in image_with_caption(at, "steps from").proto.imgs[0].caption
     path = component_data(at, "latent-map-path-vae3")["state"]["path"]
     assert len(path["from"]) == 3 and len(path["to"]) == 3  # interpolated in the full latent space
@@ -359,7 +359,7 @@ def test_reconstruction_page_compares_runs_as_grouped_bars(runs_dir, saved_runs)
     assert list(table.columns) == ["vae2", "ae2"] and list(table.index) == [*map(str, range(10)), "all digits"]
 
 
-@pytest.mark.parametrize("mode", ["A digit", "Test image number", "Random batch", "Worst of each digit"])
+@pytest.mark.parametrize("mode", ["A class", "Test image number", "Random batch", "Worst of each class"])
 def test_compare_page_shows_originals_above_reconstructions(runs_dir, saved_runs, mode, small_data):
     copy_runs(saved_runs, runs_dir, "vae2")
     at = open_app("pages/compare.py")
@@ -367,10 +367,10 @@ def test_compare_page_shows_originals_above_reconstructions(runs_dir, saved_runs
     assert not at.exception and len(at.image) == 1
     table = at.dataframe[0].value
     assert len(table) == 10
-    if mode == "A digit":
-        assert set(table["digit"]) == {3}
-    if mode == "Worst of each digit":
-        assert list(table["digit"]) == list(range(10))
+    if mode == "A class":
+        assert set(table["digit"]) == {"3"}
+    if mode == "Worst of each class":
+        assert list(table["digit"]) == [str(digit) for digit in range(10)]
 
 
 def set_tiny_training(at, name="", epochs=1):
@@ -476,10 +476,10 @@ def test_missing_data_gives_a_clear_error(runs_dir, saved_runs, monkeypatch):
     copy_runs(saved_runs, runs_dir, "vae2")
     state.test_set.clear()
 
-    def no_data(**kwargs):
+    def no_data(*args, **kwargs):
         raise DataError("MNIST could not be loaded from any source: (test).")
 
-    monkeypatch.setattr(state, "load_mnist", no_data)
+    monkeypatch.setattr(state, "load_dataset", no_data)
     for page in ["pages/explorer.py", "pages/compare.py"]:
         at = open_app(page)
         assert "MNIST could not be loaded" in at.error[0].value

@@ -35,7 +35,7 @@ def class_run() -> RunSummary | None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _placements(path: str, stamp: int, version: int, _run: RunSummary, _board: Board) -> list[Placement]:
     encoder = state.models(_run)[0]
-    return place(_board.drawings(), encoder, state.test_encodings(_run), state.test_set().y_test)
+    return place(_board.drawings(), encoder, state.test_encodings(_run), state.run_test_set(_run).y_test)
 
 
 def placements(run: RunSummary) -> list[Placement]:
@@ -56,7 +56,9 @@ def map_overlay(run: RunSummary, me: Person) -> dict:
     placed = placements(run)
     points = project(plane, np.stack([p.z for p in placed])) if placed else np.zeros((0, 2))
     hide = shared.hide_names  # on the projector too: that is what hiding them is for
+    marks = state.dataset_of(run).marks
     drawings = [{"id": p.drawing.id, "at": [round(float(x), 3), round(float(y), 3)], "digit": p.drawing.digit,
+                 "mark": marks[p.drawing.digit],
                  "surprise": p.surprise, "name": "" if hide else p.drawing.name,
                  "pixels": base64.b64encode(p.drawing.image).decode() if may_see_image(p, me) else None}
                 for p, (x, y) in zip(placed, points, strict=True)]
@@ -80,14 +82,14 @@ def plane_point(run: RunSummary, z) -> tuple[float, float]:
 
 def encode_answer(run: RunSummary, question: Question) -> dict:
     """Where the class run's encoder puts the question's test image: its mean and 1σ ellipse."""
-    data = state.test_set()
+    data = state.run_test_set(run)
     z_mean, z_log_var = state.models(run)[0](data.x_test[question.image][None, :])
     return ellipse(state.map_plane(run), z_mean[0], z_log_var[0])
 
 
 def decode_answer(run: RunSummary, question: Question) -> int:
     """Which digit the decoder draws at the question's point: the digit of the cluster it is in."""
-    return cluster_of(np.asarray(question.z), state.test_encodings(run), state.test_set().y_test)
+    return cluster_of(np.asarray(question.z), state.test_encodings(run), state.run_test_set(run).y_test)
 
 
 def guess_spread(question: Question) -> dict:
@@ -126,7 +128,7 @@ def lab_record_html(run: RunSummary, me: Person) -> str:
             except LabError:
                 continue
             run_entries.append(RunEntry(summary.name, summary.config.describe(), summary.one_line(), history))
-    z_test, labels = state.test_encodings(run)[:500], state.test_set().y_test[:500]
+    z_test, labels = state.test_encodings(run)[:500], state.run_test_set(run).y_test[:500]
     who = "the whole class" if everyone and classroom.classroom_on() else (me.name or "this browser")
     return lab_record(f"Latent Lab record: {run.name}", who, drawings, guesses, run_entries,
                       project(plane, z_test), labels)

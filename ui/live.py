@@ -13,6 +13,7 @@ from ui.latent_map.mount import latent_map
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from vae import cost
+from vae.datasets import DATASETS, DataSet
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
 
 LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
@@ -27,23 +28,30 @@ def watched_job_id() -> str | None:
     return chosen[0].id if chosen else None
 
 
+def _job_dataset(job_id: str) -> DataSet:
+    job = training.training_queue().snapshot(job_id)
+    return DATASETS[job.config.dataset if job is not None else "mnist"]
+
+
 # Keyed by (job, epoch): the same snapshot gives the same bytes, so the browser keeps its copy
 # between refreshes and is sent a new one only when a new snapshot arrives.
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _formation_payload(job_id: str, epoch: float, _snapshot: Snapshot) -> bytes:
-    return formation_pack.live_payload(_snapshot, state.test_set().y_test)
+def _formation_payload(job_id: str, epoch: float, dataset: str, _snapshot: Snapshot) -> bytes:
+    return formation_pack.live_payload(_snapshot, state.test_set(dataset).y_test, DATASETS[dataset].class_names)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _map_payload(job_id: str, epoch: float, _snapshot: Snapshot) -> bytes | None:
-    labels = state.test_set().y_test[: len(_snapshot.z)]
-    return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels)
+def _map_payload(job_id: str, epoch: float, dataset: str, _snapshot: Snapshot) -> bytes | None:
+    labels = state.test_set(dataset).y_test[: len(_snapshot.z)]
+    return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels, DATASETS[dataset].class_names)
 
 
 def formation_payload(job_id: str) -> bytes | None:
     """The latest snapshot of a training job for the formation view; None before the first."""
     snapshot = training.training_queue().live_snapshot(job_id)
-    return None if snapshot is None else _formation_payload(job_id, snapshot.epoch, snapshot)
+    if snapshot is None:
+        return None
+    return _formation_payload(job_id, snapshot.epoch, _job_dataset(job_id).name, snapshot)
 
 
 def explorer_snapshot(job_id: str) -> Snapshot | None:
@@ -72,9 +80,10 @@ def live_explorer(job_id: str) -> None:
             else:
                 st.info("The map appears here a moment after this training starts learning.")
             return
-        st.markdown(f"**Training, {snapshot.label()}**: the map and the digits come from the model as it is "
-                    "now, and change as it learns. Drag across the map to decode any point.")
-        payload = _map_payload(job_id, snapshot.epoch, snapshot)
+        dataset = DATASETS[job.config.dataset]
+        st.markdown(f"**Training, {snapshot.label()}**: the map and the {dataset.item}s come from the model as it "
+                    "is now, and change as it learns. Drag across the map to decode any point.")
+        payload = _map_payload(job_id, snapshot.epoch, dataset.name, snapshot)
         if payload is None:
             st.info("This model's decoder cannot run in the browser; its map appears when the run is saved.")
             return

@@ -19,6 +19,10 @@ export function drawDigitDots(ctx, toPx, points, labels, first, alpha) {
   ctx.globalAlpha = 1;
 }
 
-export function legendHtml() {
-  return DIGIT_COLOURS.map((c, d) => `<span><i style="background:${c}"></i>${d}</span>`).join("");
+const DIGITS = DIGIT_COLOURS.map((_, d) => String(d));
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// One swatch per class, named as the run's data set names them (the payload's "classes"; digits by default).
+export function legendHtml(names = DIGITS) {
+  return DIGIT_COLOURS.map((c, d) => `<span><i style="background:${c}"></i>${escapeHtml(names[d] ?? d)}</span>`).join("");
 }

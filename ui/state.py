@@ -15,7 +15,8 @@ from ui.markdown import escape
 from vae import runs
 from vae.animation import animation
 from vae.classroom import may_see
-from vae.data import MnistData, load_mnist
+from vae.data import MnistData
+from vae.datasets import DATASETS, DataSet, load_dataset
 from vae.drawing import drawing_from_png
 from vae.errors import LabError
 from vae.evaluate import IW_SAMPLES, decode, iw_neg_log_likelihood, manifold_grid, neg_elbo
@@ -30,19 +31,28 @@ def runs_dir() -> Path:
     return runs.default_runs_dir()
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
-def test_set() -> MnistData:
-    """The 10 000 test images, one read-only copy for every session. The training images stay
-    in the training processes: the server never needs them."""
-    return load_mnist(with_training_set=False)
+@st.cache_resource(show_spinner="Loading the test images…")
+def test_set(dataset: str = "mnist") -> MnistData:
+    """A data set's 10 000 test images, one read-only copy for every session. The training images
+    stay in the training processes: the server never needs them."""
+    return load_dataset(dataset, with_training_set=False)
 
 
-def data_or_error() -> MnistData | None:
+def data_or_error(dataset: str = "mnist") -> MnistData | None:
     try:
-        return test_set()
+        return test_set(dataset)
     except LabError as error:
         st.error(f"{error}")
         return None
+
+
+def run_test_set(run: runs.RunSummary) -> MnistData:
+    """The test images of the data set the run was trained on."""
+    return test_set(run.config.dataset)
+
+
+def dataset_of(run: runs.RunSummary) -> DataSet:
+    return DATASETS[run.config.dataset]
 
 
 def folder_stamp(folder: Path) -> int:
@@ -97,7 +107,7 @@ def _encodings(path: str, stamp: int, n_test: int, _run: runs.RunSummary) -> np.
 
 def test_encodings(run: runs.RunSummary) -> np.ndarray:
     """z_mean of every test image, as the training process saved it (cached; read-only)."""
-    return _encodings(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run)
+    return _encodings(str(run.path), _folder_stamp(run.path), len(run_test_set(run).y_test), run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -107,7 +117,7 @@ def _errors(path: str, stamp: int, n_test: int, _run: runs.RunSummary) -> np.nda
 
 def test_errors(run: runs.RunSummary) -> np.ndarray:
     """Each test image's squared reconstruction error, as the training process saved it."""
-    return _errors(str(run.path), _folder_stamp(run.path), len(test_set().y_test), run)
+    return _errors(str(run.path), _folder_stamp(run.path), len(run_test_set(run).y_test), run)
 
 
 def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
@@ -118,7 +128,7 @@ def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _likelihood(path: str, stamp: int, images: int, _run: runs.RunSummary) -> dict[str, float]:
     encoder, decoder = models(_run)
-    x = test_set().x_test[:images]
+    x = run_test_set(_run).x_test[:images]
     seed = _run.config.seed
     return {"neg_elbo": neg_elbo(encoder, decoder, x, seed=seed)["neg_elbo"],
             "iw_nll": iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=seed)}
@@ -142,7 +152,8 @@ def map_plane(run: runs.RunSummary) -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _map_payload(path: str, stamp: int, _run: runs.RunSummary) -> bytes | None:
-    return pack.map_payload(_run.name, decoder(_run), test_encodings(_run), test_set().y_test)
+    return pack.map_payload(_run.name, decoder(_run), test_encodings(_run), run_test_set(_run).y_test,
+                            dataset_of(_run).class_names)
 
 
 def map_payload(run: runs.RunSummary) -> bytes | None:
@@ -155,7 +166,7 @@ def map_payload(run: runs.RunSummary) -> bytes | None:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _replay(path: str, stamp: int, _run: runs.RunSummary) -> tuple[Replay, bytes]:
     replay = runs.load_replay(_run)
-    return replay, formation_pack.replay_payload(replay, test_set().y_test)
+    return replay, formation_pack.replay_payload(replay, run_test_set(_run).y_test, dataset_of(_run).class_names)
 
 
 def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
@@ -166,7 +177,7 @@ def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
 
 @st.cache_resource(show_spinner="Making the animation…", max_entries=4)
 def _replay_animation(path: str, stamp: int, image_format: str, _run: runs.RunSummary) -> bytes:
-    return animation(replay(_run)[0], test_set().y_test, _run.name, image_format)
+    return animation(replay(_run)[0], run_test_set(_run).y_test, _run.name, image_format)
 
 
 def replay_animation(run: runs.RunSummary, image_format: str) -> bytes:

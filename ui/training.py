@@ -62,7 +62,7 @@ def may_cancel(snap: JobSnapshot) -> bool:
 
 def start_training(preset_name: str | None, config: TrainConfig, name: str | None = None) -> str | None:
     """Queue a training, or show why it cannot be queued (the queue applies every limit). Returns the job id."""
-    if state.data_or_error() is None:
+    if state.data_or_error(config.dataset) is None:  # absent here: said now, not by a failed training
         return None
     try:
         return training_queue().submit(config, state.runs_dir(), preset_name, name or None,
@@ -184,12 +184,12 @@ def first_run_prompt(page_key: str) -> None:
 
 
 def run_and_data_or_stop(page_key: str) -> tuple[runs.RunSummary, MnistData]:
-    """The active run and the test set a page needs; if either is missing, say so and end the page."""
+    """The active run and the test set of its data set; if either is missing, say so and end the page."""
     run = state.active_run()
     if run is None:
         first_run_prompt(page_key)
         st.stop()
-    data = state.data_or_error()
+    data = state.data_or_error(run.config.dataset)
     if data is None:
         st.stop()
     return run, data

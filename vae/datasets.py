@@ -19,14 +19,22 @@ class DataSet:
     title: str  # as a person reads it
     class_names: tuple[str, ...]  # label -> name
     item: str  # what one image shows: "digit", "item"
+    marks: tuple[str, ...]  # a class as one or two letters, where a dot on a map carries it
 
     def class_name(self, label: int) -> str:
         return self.class_names[int(label)]
 
+    def a(self, label: int) -> str:
+        """'a 7', 'an Ankle boot': a class named in a sentence."""
+        name = self.class_name(label)
+        return f"{'an' if name[0].lower() in 'aeiou8' else 'a'} {name}"
 
-MNIST = DataSet("mnist", "MNIST", tuple(str(digit) for digit in range(10)), "digit")
+
+DIGITS = tuple(str(digit) for digit in range(10))
+MNIST = DataSet("mnist", "MNIST", DIGITS, "digit", DIGITS)
 FASHION_MNIST = DataSet("fashion-mnist", "Fashion-MNIST", (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"), "item")
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"), "item",
+    ("T", "Tr", "Pu", "Dr", "Co", "Sa", "Sh", "Sn", "Ba", "AB"))
 DATASETS = {dataset.name: dataset for dataset in (MNIST, FASHION_MNIST)}
 
 

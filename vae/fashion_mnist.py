@@ -39,7 +39,12 @@ def load_fashion_mnist(folder: str | Path | None = None, cache_dir: str | Path |
     import TensorFlow."""
     explicit = folder or settings().fashion_mnist_dir
     if explicit:  # a folder the person named is the only source: falling back would hide their mistake
-        return data.to_float(read_idx_folder(Path(explicit)), f"folder {explicit}", with_training_set)
+        try:
+            arrays = read_idx_folder(Path(explicit))
+        except DataError as error:
+            raise DataError(f"Fashion-MNIST could not be loaded from the folder {FASHION_MNIST} names: "
+                            f"{error}") from None
+        return data.to_float(arrays, f"folder {explicit}", with_training_set)
     cache_file = Path(cache_dir or data.default_cache_dir()) / "fashion-mnist.npz"
     return data.load_first_source("Fashion-MNIST", _sources(cache_file, download), cache_file, with_training_set,
                                   INSTALL_HINT)

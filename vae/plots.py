@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from vae.datasets import MNIST, DataSet
+
 METRIC_TITLES = {
     "loss": "−ELBO (loss)",
     "reconstruction_loss": "reconstruction (BCE)",
@@ -49,17 +51,18 @@ def history_points(history: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     return train, test
 
 
-def per_class_error_bars(table: pd.DataFrame) -> go.Figure:
-    """Grouped bars of mean per-image SSE by digit; `table` has columns run, digit, mean_sse."""
+def per_class_error_bars(table: pd.DataFrame, dataset: DataSet = MNIST) -> go.Figure:
+    """Grouped bars of mean per-image SSE by class, named as `dataset` names them; `table` has
+    columns run, digit (the class label), mean_sse."""
     figure = go.Figure()
     for run_name, rows in table.groupby("run", sort=False):
         figure.add_trace(go.Bar(
-            x=rows["digit"].astype(str), y=rows["mean_sse"], name=str(run_name),
-            hovertemplate="digit %{x}: %{y:.2f}<extra>%{fullData.name}</extra>",
+            x=[dataset.class_name(label) for label in rows["digit"]], y=rows["mean_sse"], name=str(run_name),
+            hovertemplate=f"{dataset.item} %{{x}}: %{{y:.2f}}<extra>%{{fullData.name}}</extra>",
         ))
     figure.update_layout(
         barmode="group", height=380, margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        xaxis_title="digit", yaxis_title="mean sum of squared errors per image",
+        xaxis_title=dataset.item, yaxis_title="mean sum of squared errors per image",
         legend={"orientation": "h", "y": 1.12}, showlegend=True,
     )
     return figure
@@ -72,20 +75,23 @@ def move_current_marker(figure: go.Figure, current: Sequence[float]) -> go.Figur
     return figure
 
 
-def add_digit_traces(figure: go.Figure, points: np.ndarray, labels: np.ndarray, marker_size: int) -> None:
-    """One trace per digit (so the legend toggles digits), coloured by DIGIT_COLOURS."""
+def add_digit_traces(figure: go.Figure, points: np.ndarray, labels: np.ndarray, marker_size: int,
+                     dataset: DataSet = MNIST) -> None:
+    """One trace per class (so the legend toggles classes), coloured by DIGIT_COLOURS, named as
+    `dataset` names them."""
     for digit in range(10):
         mask = labels == digit
+        name = dataset.class_name(digit)
         figure.add_trace(go.Scattergl(
-            x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(digit),
+            x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
             marker={"size": marker_size, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
-            hovertemplate=f"digit {digit}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            hovertemplate=f"{dataset.item} {name}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
         ))
 
 
 def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] = (0.0, 0.0),
                    axis_titles: tuple[str, str] = ("z₁", "z₂"), extent: float = 4.0,
-                   click_grid_steps: int = 33) -> go.Figure:
+                   click_grid_steps: int = 33, dataset: DataSet = MNIST) -> go.Figure:
     """Encoded test images coloured by digit, the current point marked, and a faint grid of
     clickable points so a click anywhere (not only on a digit) can move the sliders."""
     figure = go.Figure()
@@ -95,13 +101,14 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] =
         x=gx.ravel(), y=gy.ravel(), mode="markers", name="any point", showlegend=False,
         marker={"size": 9, "color": "rgba(0,0,0,0.03)"}, hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
     ))
-    add_digit_traces(figure, z, labels, marker_size=4)
+    add_digit_traces(figure, z, labels, marker_size=4, dataset=dataset)
     figure.add_trace(go.Scatter(
         x=[float(current[0])], y=[float(current[1])], mode="markers", name="you are here", showlegend=False,
         marker={"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "black"}}, hoverinfo="skip",
     ))
     figure.update_layout(
-        height=460, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"title": "digit", "itemsizing": "constant"},
+        height=460, margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        legend={"title": dataset.item, "itemsizing": "constant"},
         xaxis={"title": axis_titles[0], "range": [-extent, extent], "zeroline": False},
         yaxis={"title": axis_titles[1], "range": [-extent, extent], "zeroline": False, "scaleanchor": "x"},
         dragmode="pan", uirevision="latent",
@@ -170,18 +177,18 @@ def runs_overlay(histories: dict[str, pd.DataFrame]) -> go.Figure:
 
 
 def small_latent_map(points: np.ndarray, labels: np.ndarray, axis_titles: tuple[str, str] = ("z₁", "z₂"),
-                     extent: float = 4.0) -> go.Figure:
+                     extent: float = 4.0, dataset: DataSet = MNIST) -> go.Figure:
     """One run's encoded test images on its map plane, coloured by digit, for small multiples: every
     map spans [-extent, extent]² and cannot be zoomed, so maps side by side compare at one scale
     (a collapsed run is one blob at the origin). Unlike latent_scatter, nothing here is clickable."""
     figure = go.Figure()
-    add_digit_traces(figure, points, labels, marker_size=3)
+    add_digit_traces(figure, points, labels, marker_size=3, dataset=dataset)
     # A square exactly [-extent, extent]² whatever the column's width ("domain": shrink the plot
     # area, not widen the range, to keep x and y at one scale).
     axis = {"range": [-extent, extent], "fixedrange": True, "zeroline": False, "constrain": "domain"}
     figure.update_layout(
         height=360, margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        legend={"title": "digit", "orientation": "h", "y": -0.2, "itemsizing": "constant", "itemwidth": 30,
+        legend={"title": dataset.item, "orientation": "h", "y": -0.2, "itemsizing": "constant", "itemwidth": 30,
                 "entrywidth": 0.2, "entrywidthmode": "fraction"},  # two rows of five digits
         xaxis={**axis, "title": axis_titles[0]}, yaxis={**axis, "title": axis_titles[1], "scaleanchor": "x"},
     )

@@ -242,7 +242,7 @@ def test_a_page_opened_by_its_address_right_after_start_gets_the_whole_app(train
     picker.wait_for(timeout=30_000)
     watcher.wait_idle()
     assert picker.count() == 1
-    assert "Reconstruction errors by digit" in watcher.page.inner_text("h1")
+    assert "Reconstruction errors by class" in watcher.page.inner_text("h1")
     watcher.assert_clean()
 
 

@@ -63,7 +63,7 @@ export default function ({ data, parentElement, key }) {
   const { header, arrays } = readBlob(data);
   const frames = header.epochs.length;
   const ui = build(parentElement, frames);
-  ui.legend.innerHTML = legendHtml();
+  ui.legend.innerHTML = legendHtml(header.classes);
   ui.title.classList.toggle("live", header.live);
   const seen = (lab.formation[key] = lab.formation[key] || { shown: [] });
 

@@ -14,7 +14,7 @@ export function drawBoard(ctx, toPx, state) {
     ctx.strokeStyle = "#fff"; ctx.lineWidth = 2;
     ctx.beginPath(); ctx.arc(x, y, 7, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
     ctx.fillStyle = "#fff"; ctx.font = "bold 9px sans-serif"; ctx.textAlign = "center";
-    ctx.fillText(String(d.digit), x, y + 3);
+    ctx.fillText(d.mark ?? String(d.digit), x, y + 3); // the class in a letter or two where it is not a digit
     if (d.surprise) {
       ctx.strokeStyle = "#d00"; ctx.lineWidth = 2; ctx.setLineDash([3, 2]);
       ctx.beginPath(); ctx.arc(x, y, 11, 0, 2 * Math.PI); ctx.stroke(); ctx.setLineDash([]);

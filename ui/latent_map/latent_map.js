@@ -73,7 +73,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   const view = { z: plane.mean.slice(), state: {}, gridDone: 0, dragging: null, pending: null, playing: null };
 
-  ui.legend.innerHTML = legendHtml();
+  ui.legend.innerHTML = legendHtml(data.classes);
 
   function paintDigit(z) {
     const started = performance.now();

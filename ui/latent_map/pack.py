@@ -6,9 +6,12 @@ hashes once (~1.5 ms). Pure functions of numpy data (no Streamlit), so tests can
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ui.blob import pack_blob, read_blob
+from vae.datasets import MNIST
 from vae.numpy_model import Layer, NumpyModel
 from vae.snapshots import EXTENT, plane_for, project
 
@@ -61,7 +64,8 @@ def map_plane(z_test: np.ndarray) -> dict:
     return {**plane_for(z_test), "axes": axes}
 
 
-def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray) -> bytes | None:
+def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray,
+                class_names: Sequence[str] = MNIST.class_names) -> bytes | None:
     """Everything static the map needs for one run (about 0.45 MB for the dense 2-D decoder), or
     None when the decoder cannot run in the browser. Built once per run and cached, so it is the
     same bytes on every rerun and the browser keeps its copy."""
@@ -78,7 +82,8 @@ def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: 
         "points": project(plane, z_test[shown]).astype(np.float32),
         "labels": np.asarray(labels[shown], np.uint8),
     }
-    return pack_blob({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane}, arrays)
+    return pack_blob({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane,
+                      "classes": list(class_names)}, arrays)
 
 
 def read_map_payload(blob: bytes) -> tuple[dict, dict[str, np.ndarray]]:

@@ -72,10 +72,10 @@ class Question:
     revealed: bool = False
     answer: object = None  # once revealed: the plane point (encode) or the digit (decode)
 
-    def sentence(self) -> str:
+    def sentence(self, item: str = "digit") -> str:
         if self.kind == "encode":
             return f"Where will the encoder put test image {self.image}?"
-        return "Which digit will the decoder draw at the marked point?"
+        return f"Which {item} will the decoder draw at the marked point?"
 
 
 @dataclass(frozen=True)
