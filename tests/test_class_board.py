@@ -25,6 +25,7 @@ from vae.classroom.board import (
     spread,
 )
 from vae.classroom.people import LOCAL
+from vae.datasets import FASHION_MNIST
 from vae.lab_record import DrawingEntry, GuessEntry, RunEntry, lab_record
 
 ADA = Person(STUDENT, "Ada", classroom.key_hash("ada"), browser=classroom.key_hash("ada"))
@@ -208,3 +209,7 @@ def test_the_lab_record_is_one_file_that_needs_no_server():
     assert "ada-run" in page and "<polyline" in page and "close" in page
     empty = lab_record("Latent Lab record", "Bob", [], [], [], points, np.arange(100) % 10)
     assert "No drawings." in empty and "No guesses." in empty and "No runs trained." in empty
+    # On a Fashion-MNIST class run, a drawing is named as its class: an item of clothing, not a number.
+    clothes = lab_record("Latent Lab record", "Ada", drawings, [], [], points, np.arange(100) % 10,
+                         dataset=FASHION_MNIST)
+    assert "<b>A Dress</b>" in clothes and "landed among the Sandals: the model's surprise" in clothes

@@ -14,6 +14,7 @@ from ui import classroom, state, training
 from ui.latent_map.pack import ellipse
 from vae.classroom import Person
 from vae.classroom.board import Board, Placement, Question, cluster_of, place, spread
+from vae.datasets import DataSet
 from vae.errors import LabError
 from vae.lab_record import DrawingEntry, GuessEntry, RunEntry, lab_record
 from vae.runs import RunSummary, load_history
@@ -110,14 +111,15 @@ def lab_record_html(run: RunSummary, me: Person) -> str:
     (and local mode's): the whole class's. `me` is passed in: the download is made after the page's
     run, outside the session."""
     shared = board()
-    everyone = me.is_teacher
+    everyone, dataset = me.is_teacher, state.dataset_of(run)
     plane, decoder = state.map_plane(run), state.decoder(run)
     mine = [p for p in placements(run) if everyone or p.drawing.author == me.browser]
     points = project(plane, np.stack([p.z for p in mine])) if mine else np.zeros((0, 2))
     drawings = [DrawingEntry(p.drawing.pixels, decoder(p.z[None, :].astype(np.float32))[0], (float(x), float(y)),
                              p.drawing.digit, p.cluster, p.drawing.name)
                 for p, (x, y) in zip(mine, points, strict=True)]
-    guesses = [entry for question, answers in shared.answered for entry in _guess_entries(question, answers, me)]
+    guesses = [entry for question, answers in shared.answered
+               for entry in _guess_entries(question, answers, me, dataset)]
     trained = [snap.run_name for snap in training.training_queue().snapshots()
                if snap.state in SAVED_STATES and (everyone or snap.browser == me.browser)]
     run_entries = []
@@ -131,24 +133,25 @@ def lab_record_html(run: RunSummary, me: Person) -> str:
     z_test, labels = state.test_encodings(run)[:500], state.run_test_set(run).y_test[:500]
     who = "the whole class" if everyone and classroom.classroom_on() else (me.name or "this browser")
     return lab_record(f"Latent Lab record: {run.name}", who, drawings, guesses, run_entries,
-                      project(plane, z_test), labels)
+                      project(plane, z_test), labels, dataset=dataset)
 
 
-def _guess_entries(question: Question, answers: dict, me) -> list[GuessEntry]:
+def _guess_entries(question: Question, answers: dict, me, dataset: DataSet) -> list[GuessEntry]:
+    sentence = question.sentence(dataset.item)
     if question.kind == "encode":
         centre = tuple(question.answer["centre"])
         answer = f"({centre[0]:.2f}, {centre[1]:.2f})"
     else:
-        answer = f"a {question.answer}"
+        answer = dataset.a(question.answer)
     if me.is_teacher:
         summary = spread(list(answers.values()), centre) if question.kind == "encode" else None
         guess = (f"{len(answers)} guesses, median distance {summary['median_distance']}" if summary and
                  summary["count"] else f"{sum(a == question.answer for a in answers.values())} of {len(answers)} right")
-        return [GuessEntry(question.sentence(), guess, answer, None)]
+        return [GuessEntry(sentence, guess, answer, None)]
     mine = answers.get(me.browser)
     if mine is None:
-        return [GuessEntry(question.sentence(), "(no guess)", answer, None)]
+        return [GuessEntry(sentence, "(no guess)", answer, None)]
     if question.kind == "encode":
         close = float(np.hypot(mine[0] - centre[0], mine[1] - centre[1])) <= 1.0
-        return [GuessEntry(question.sentence(), f"({mine[0]:.2f}, {mine[1]:.2f})", answer, close)]
-    return [GuessEntry(question.sentence(), f"a {mine}", answer, mine == question.answer)]
+        return [GuessEntry(sentence, f"({mine[0]:.2f}, {mine[1]:.2f})", answer, close)]
+    return [GuessEntry(sentence, dataset.a(mine), answer, mine == question.answer)]

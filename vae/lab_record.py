@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from vae.datasets import MNIST, DataSet
 from vae.plots import DIGIT_COLOURS, enlarge, png
 
 MAP_SIZE = 220  # px, each small latent map
@@ -84,10 +85,14 @@ def _curves_svg(history: pd.DataFrame, width: int = 320, height: int = 160) -> s
             f'<text x="10" y="{height - 6}" font-size="11">{legend} ({low:.0f}–{high:.0f} nats)</text></svg>')
 
 
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def lab_record(title: str, who: str, drawings: list[DrawingEntry], guesses: list[GuessEntry],
                run_entries: list[RunEntry], map_points: np.ndarray, map_labels: np.ndarray,
-               when: datetime | None = None) -> str:
-    """The whole record as one HTML document."""
+               when: datetime | None = None, dataset: DataSet = MNIST) -> str:
+    """The whole record as one HTML document; classes named as `dataset` names them."""
     when = when or datetime.now()
     esc = html.escape
     parts = [f"<h1>{esc(title)}</h1><p>{esc(who)} · {when:%Y-%m-%d %H:%M}</p>"]
@@ -96,10 +101,12 @@ def lab_record(title: str, who: str, drawings: list[DrawingEntry], guesses: list
         parts.append("<p>No drawings.</p>")
     for entry in drawings:
         colour = DIGIT_COLOURS[entry.digit]
-        verdict = (f"landed among the {entry.cluster}s: the model's surprise" if entry.cluster != entry.digit
-                   else f"landed among the {entry.digit}s")
+        drawn, landed = esc(dataset.class_name(entry.digit)), esc(dataset.class_name(entry.cluster))
+        verdict = (f"landed among the {landed}s: the model's surprise" if entry.cluster != entry.digit
+                   else f"landed among the {drawn}s")
         parts.append(f'<div class="card">{_map_svg(map_points, map_labels, entry.point, colour)}'
-                     f'<div><p><b>A {entry.digit}</b>{" by " + esc(entry.name) if entry.name else ""}: {verdict}, '
+                     f'<div><p><b>{esc(_capitalised(dataset.a(entry.digit)))}</b>'
+                     f'{" by " + esc(entry.name) if entry.name else ""}: {verdict}, '
                      f"at ({entry.point[0]:.2f}, {entry.point[1]:.2f}).</p>"
                      f"<p>{_image(entry.image)} {_image(entry.reconstruction)}</p>"
                      "<p class=\"small\">the drawing as the model saw it, and its reconstruction</p></div></div>")

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import TINY, wait_until
 from tests.support.harness import AppServer
-from ui.latent_map.pack import with_weights_as
+from ui.latent_map.pack import MAP_POINTS, map_plane, project, with_weights_as
 from vae import runs
 from vae.training.lab import train_and_save
 
@@ -149,6 +149,51 @@ def test_clicking_a_dot_shows_that_images_posterior(map_server, new_page):
     shown = shown_image()
     pixel_distance = np.abs((z_test[shown] - z_test[target]) / 8 * box["width"]).max()
     assert shown < 2000 and pixel_distance <= 8  # the dot under the pointer (or one overlapping it)
+    watcher.assert_clean()
+
+
+def test_the_map_by_keyboard_moves_reads_out_and_picks(map_server, new_page):
+    """Tab reaches the map; arrows move the point (Shift: five times as far) and the digit redraws at
+    each press; once the keys settle the sliders follow and a polite live region says where the point
+    is and among which digits; Home is the centre; Enter picks the nearest test image."""
+    import re
+
+    watcher = new_page()
+    open_map(watcher, map_server)
+    watcher.wait_idle()
+    page = watcher.page
+    on_map = """() => {  // the focused element, looked for through shadow roots (a component's own)
+        let active = document.activeElement;
+        while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
+        return Boolean(active && active.matches('canvas.map'));
+    }"""
+    for _ in range(60):  # bounded: the map is a few stops into the page
+        page.keyboard.press("Tab")
+        if page.evaluate(on_map):
+            break
+    assert page.evaluate(on_map), "Tab never reached the map"
+    for _ in range(8):  # 8 steps of 8/40 = 0.2 to the right
+        before = frames(watcher)
+        page.keyboard.press("ArrowRight")
+        wait_until(lambda before=before: frames(watcher) > before, 10, 0.02, message="a paint for the key")
+    page.keyboard.press("Shift+ArrowUp")  # one step of 1.0 up
+    wait_until(lambda: abs(slider_value(watcher, "z0") - 1.6) <= 0.01 and abs(slider_value(watcher, "z1") - 1) <= 0.01,
+               15, 0.2, message="the sliders to follow the keys")
+    status = page.locator(".map-status")
+    assert status.get_attribute("aria-live") == "polite"
+    assert re.fullmatch(r"z = \(1\.60, 1\.00\), among the \ds", status.inner_text()), status.inner_text()
+    page.keyboard.press("Home")
+    wait_until(lambda: "z = (0.00, 0.00)" in status.inner_text(), 15, 0.2, message="Home to the centre")
+
+    for _ in range(5):  # to (1.0, 0.0): the nearest dot there is the one Enter picks
+        page.keyboard.press("ArrowRight")
+    z_test = np.load(map_server.runs_dir / "map-run" / runs.TEST_ENCODINGS_FILE)
+    points = project(map_plane(z_test), z_test[:MAP_POINTS]).astype(np.float32)
+    nearest = int(np.argmin(np.sum(np.square(points - [1.0, 0.0]), axis=1)))
+    page.keyboard.press("Enter")
+    wait_until(lambda: f"test image {nearest} (a" in page.inner_text("body"), 30, 0.25,
+               message="Enter to pick the nearest test image")
+    assert re.fullmatch(rf"Picked test image {nearest}, an? \d\.", status.inner_text()), status.inner_text()
     watcher.assert_clean()
 
 

@@ -10,6 +10,8 @@ const GRID_TILES = 20;
 const PICK_RADIUS_PX = 7;
 const CLICK_SLOP_PX = 4;
 const PLAY_SECONDS = 3;
+const KEY_STEPS = 40; // an arrow key moves the point 1/40 of the map's side (Shift: 5 times that)
+const KEY_SETTLE_MS = 400; // a run of key presses is one gesture: told to Python and read out once it settles
 
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
 
@@ -28,11 +30,13 @@ function build(root) {
   container.innerHTML = `
       <div class="map-column">
         <div class="map-frame">
-          <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="-1"
-                  aria-label="Latent map: drag to decode the digit at any point"></canvas>
+          <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="0" role="application"
+                  aria-roledescription="latent map"
+                  aria-label="Latent map. Drag, or use the arrow keys to move the point (Shift: bigger steps), Home for the centre, Enter to pick the nearest test image."></canvas>
           <canvas class="drawing-tip" width="28" height="28" hidden aria-label="A drawing on the class map"></canvas>
         </div>
         <div class="legend"></div>
+        <div class="map-status" aria-live="polite"></div>
       </div>
       <div class="digit-column">
         <canvas class="digit" width="28" height="28" aria-label="The decoded digit"></canvas>
@@ -47,6 +51,7 @@ function build(root) {
     tip: root.querySelector("canvas.drawing-tip"),
     digit: root.querySelector("canvas.digit"),
     legend: root.querySelector(".legend"),
+    status: root.querySelector(".map-status"),
     player: root.querySelector(".player"),
     play: root.querySelector("button.play"),
     scrub: root.querySelector("input.scrub"),
@@ -265,6 +270,65 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     }
   };
   ui.map.onpointercancel = () => { view.dragging = null; };
+
+  // The keyboard does what a pointer does: arrows move the point (the digit redraws at once), Home
+  // returns to the centre, Enter picks the nearest test image (or, while a question is open on the
+  // class map, sends the guess). A run of presses is one gesture: one message to Python, and one
+  // polite sentence for a screen reader, once the keys settle.
+  const names = data.classes || DIGIT_COLOURS.map((_, d) => String(d));
+  let settle = null;
+  function nearestOverall(x, y) {
+    let best = -1, bestDistance = Infinity;
+    for (let i = 0; i < labels.length; i++) {
+      const distance = (points[2 * i] - x) ** 2 + (points[2 * i + 1] - y) ** 2;
+      if (distance < bestDistance) { best = i; bestDistance = distance; }
+    }
+    return best;
+  }
+  function describe(z) {
+    const [x, y] = latentToPlane(plane, z);
+    const near = nearestOverall(x, y);
+    const among = near >= 0 ? `, among the ${names[labels[near]]}s` : "";
+    const fmt = (v) => (v < 0 ? "−" : "") + Math.abs(v).toFixed(2);
+    return `${plane.axes.length && plane.axes[0] === "z₁" ? "z" : "point"} = (${fmt(x)}, ${fmt(y)})${among}`;
+  }
+  function settled() {
+    settle = null;
+    ui.status.textContent = describe(view.z);
+    lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.z) });
+    setStateValue("z", round(view.z));
+  }
+  ui.map.onkeydown = (event) => {
+    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    const current = view.pending || view.z;
+    let [x, y] = latentToPlane(plane, current);
+    if (event.key in moves) {
+      const step = (2 * extent / KEY_STEPS) * (event.shiftKey ? 5 : 1);
+      const clamp = (v) => Math.max(-extent, Math.min(extent, v));
+      x = clamp(x + moves[event.key][0] * step);
+      y = clamp(y + moves[event.key][1] * step);
+    } else if (event.key === "Home") {
+      x = 0; y = 0;
+    } else if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      if (settle) { clearTimeout(settle); settled(); }
+      if (view.state.guess_mode || (view.state.board || []).length) { settled(); return; }
+      const picked = nearestOverall(x, y);
+      if (picked >= 0) {
+        ui.status.textContent = `Picked test image ${picked}, ${/^[aeiou8]/i.test(names[labels[picked]]) ? "an" : "a"} ${names[labels[picked]]}.`;
+        setTriggerValue("picked", picked);
+      }
+      return;
+    } else {
+      return;
+    }
+    event.preventDefault(); // the page does not scroll under the map
+    view.playing = null;
+    view.pending = planeToLatent(plane, x, y);
+    requestFrame();
+    if (settle) clearTimeout(settle);
+    settle = setTimeout(settled, KEY_SETTLE_MS);
+  };
 
   function setPathPosition(t) {
     const s = view.state;
