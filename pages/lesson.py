@@ -274,7 +274,8 @@ def step_navigation() -> int:
 def show_code(step: Step) -> None:
     for file, name in step.code:
         with st.expander(f"{name} · {file}", expanded=True):
-            st.code(source_of(file, name), language="python")
+            # Wrapped: a code block that scrolls sideways is a region a keyboard cannot reach (axe).
+            st.code(source_of(file, name), language="python", wrap_lines=True)
 
 
 def show_step(number: int, run: RunSummary, data: MnistData) -> None:

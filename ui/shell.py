@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import classroom, follow
+from ui.a11y.mount import name_images
 from ui.presenter import presenter_style
 from ui.streamlit_private import mend_pages_directory_mode
 from vae.settings import ROOT
@@ -29,6 +30,7 @@ def ensure_app_shell(page: str) -> None:
     presenter_style()  # presenter mode (switched on the Lesson page) enlarges every page
     with st.sidebar:
         classroom.sidebar_panel()
+        name_images()  # Streamlit's images get their captions as alt text (ui/a11y)
         classroom.keep_key_in_browser()  # last in the sidebar: nothing on the page moves around it
     classroom.name_prompt()  # a student on a phone (its sidebar closed) is asked on the page itself
     follow.lead_or_follow(page)
