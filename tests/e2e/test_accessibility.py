@@ -1,5 +1,6 @@
 """Every page under axe-core (axe-playwright-python bundles it: nothing is downloaded), at desktop
-and phone sizes, in local mode with a run on the explorer: no critical and no serious violation of
+and phone sizes in local mode with a run on the explorer, and in classroom mode as a student on a
+phone and as the teacher at a desktop: no critical and no serious violation of
 the WCAG 2.0/2.1/2.2 A and AA rules. What axe found in Streamlit's own elements is mended from the
 app (ui/app.css: caption and code contrast, a multiselect's target size; ui/a11y: images named by
 their captions; the Lesson's code wrapped, so no scroll region is out of a keyboard's reach)."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import TINY
+from tests.support.class_room import join
 from tests.support.harness import AppServer
 from vae.training.lab import train_and_save
 
@@ -25,6 +27,21 @@ def a11y_server(tmp_path_factory, mnist_cache_dir, mnist):
     server.stop()
 
 
+CODE = "TEACH-2345-KL"
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory, mnist_cache_dir, mnist):
+    from vae import classroom
+
+    runs_dir = tmp_path_factory.mktemp("a11y-class-runs")
+    train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "prepared", "default")
+    server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "class.log",
+                       extra_env={classroom.CLASSROOM_ENV: "1", classroom.TEACHER_CODE_ENV: CODE})
+    yield server
+    server.stop()
+
+
 def serious_violations(page) -> list[tuple[str, str, list]]:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -33,15 +50,43 @@ def serious_violations(page) -> list[tuple[str, str, list]]:
             for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
 
 
-@pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_every_page_is_clean_under_axe(a11y_server, new_page, new_phone, size):
-    watcher = new_page() if size == "desktop" else new_phone()
+def violations_on_every_page(watcher, url: str) -> dict:
     found = {}
     for path in PAGES:
-        watcher.goto(f"{a11y_server.url}/{path}")
+        watcher.goto(f"{url}/{path}")
         watcher.wait_idle()
         violations = serious_violations(watcher.page)
         if violations:
             found[path or "explorer"] = violations
-    assert found == {}
+    return found
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_every_page_is_clean_under_axe(a11y_server, new_page, new_phone, size):
+    watcher = new_page() if size == "desktop" else new_phone()
+    assert violations_on_every_page(watcher, a11y_server.url) == {}
     watcher.assert_clean()
+
+
+def test_in_classroom_mode_every_page_is_clean_for_a_student_on_a_phone_and_for_the_teacher(class_server, new_page,
+                                                                                         new_phone):
+    phone = new_phone()
+    assert serious_violations_before_a_name(phone, class_server.url) == []  # the page asking for a name
+    join(phone, class_server.url, "Zoë", "class_map")
+    assert violations_on_every_page(phone, class_server.url) == {}
+    phone.assert_clean()
+
+    teacher = new_page()
+    teacher.goto(class_server.url)
+    teacher.open_page("Classroom")
+    teacher.page.get_by_text("I am the teacher", exact=True).click()
+    teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE)
+    teacher.page.get_by_role("button", name="Sign in").click()
+    teacher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
+    assert violations_on_every_page(teacher, class_server.url) == {}
+    teacher.assert_clean()
+
+
+def serious_violations_before_a_name(phone, url: str) -> list:
+    phone.goto(f"{url}/class_map")
+    return serious_violations(phone.page)
