@@ -68,6 +68,32 @@ def test_every_page_is_clean_under_axe(a11y_server, new_page, new_phone, size):
     watcher.assert_clean()
 
 
+NAVIGATION = ["Latent explorer", "Train", "Reconstruction errors", "Compare digits", "Compare runs", "Lesson",
+              "Class map", "Classroom"]
+
+
+def test_in_presenter_mode_every_page_is_clean_under_axe(a11y_server, new_page):
+    """Presenter mode lives in the session: switched on the Lesson page, then every page reached by
+    the sidebar (an address typed would be a new session)."""
+    watcher = new_page()
+    watcher.goto(a11y_server.url)
+    watcher.open_page("Lesson")
+    watcher.page.get_by_text("Presenter mode").click()
+    watcher.wait_idle()
+    found = {}
+    for title in NAVIGATION:
+        watcher.open_page(title)
+        watcher.wait_idle()
+        heading = watcher.page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('[data-testid=stMain] h1')).fontSize)")
+        assert heading >= 48, f"presenter mode is off on {title}"  # 3.2rem: ui/presenter.css
+        violations = serious_violations(watcher.page)
+        if violations:
+            found[title] = violations
+    assert found == {}
+    watcher.assert_clean()
+
+
 def test_in_classroom_mode_every_page_is_clean_for_a_student_on_a_phone_and_for_the_teacher(class_server, new_page,
                                                                                          new_phone):
     phone = new_phone()
