@@ -1,3 +1,4 @@
-// The ten digit colours (plotly's D3 palette, as vae/plots.py's DIGIT_COLOURS: a test keeps them equal).
-export const DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+// The ten class colours, told apart under colour-vision deficiencies (vae/palette.py), as vae/plots.py's
+// DIGIT_COLOURS: a test keeps them equal.
+export const DIGIT_COLOURS = ["#0b4f9c", "#ff5a0f", "#b48787", "#8700f0", "#963c1e",
+                              "#3c96ff", "#8787b4", "#694b5a", "#d2785a", "#f000e1"];
