@@ -311,8 +311,11 @@ function createMap(root, data, setStateValue, setTriggerValue) {
       x = 0; y = 0;
     } else if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
-      if (settle) { clearTimeout(settle); settled(); }
+      if (settle) { clearTimeout(settle); settle = null; }
       if (view.state.guess_mode || (view.state.board || []).length) { settled(); return; }
+      // One message for the press, as a click sends: two at once (the point, then the pick) could
+      // have the pick lost in a rerun the first began. The point is kept here for the next map.
+      lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.pending || view.z) });
       const picked = nearestOverall(x, y);
       if (picked >= 0) {
         ui.status.textContent = `Picked test image ${picked}, ${/^[aeiou8]/i.test(names[labels[picked]]) ? "an" : "a"} ${names[labels[picked]]}.`;
