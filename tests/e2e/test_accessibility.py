@@ -116,3 +116,49 @@ def test_in_classroom_mode_every_page_is_clean_for_a_student_on_a_phone_and_for_
 def serious_violations_before_a_name(phone, url: str) -> list:
     phone.goto(f"{url}/class_map")
     return serious_violations(phone.page)
+
+
+def focus_the_map(watcher) -> None:
+    """Tab until the latent map has the focus (bounded), looking through shadow roots."""
+    on_map = """() => {
+        let active = document.activeElement;
+        while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
+        return Boolean(active && active.matches('canvas.map'));
+    }"""
+    for _ in range(80):
+        if watcher.page.evaluate(on_map):
+            return
+        watcher.page.keyboard.press("Tab")
+    raise AssertionError("Tab never reached the map")
+
+
+def test_a_student_guesses_on_the_class_map_by_keyboard(class_server, new_page):
+    """Asked where the encoder puts a test image, a student at a keyboard moves the point with the
+    arrows and sends the guess with Enter: the teacher's map has it where the keys put it."""
+    from tests.conftest import wait_until
+    from tests.support.class_room import board_of
+    from tests.support.classroom_load import sign_in_as_teacher
+    from tests.support.ws_client import StreamlitClient
+
+    teacher = StreamlitClient(class_server.url)
+    try:
+        assert sign_in_as_teacher(teacher, CODE)
+        teacher.open_page("class_map")
+        teacher.click("Ask: where will the encoder put it?")
+        student = new_page()
+        join(student, class_server.url, "Kim", "class_map")
+        student.page.wait_for_selector("canvas.map", timeout=30_000)
+        focus_the_map(student)
+        for _ in range(3):  # from the centre, 3 steps of 8/40 to the right: (0.6, 0)
+            student.page.keyboard.press("ArrowRight")
+        student.page.keyboard.press("Enter")
+
+        def guesses():
+            return board_of(teacher.open_page("class_map"))["guesses"]
+
+        wait_until(lambda: len(guesses()) == 1, 30, 0.5, message="Kim's guess on the teacher's map")
+        (guess,) = guesses()
+        assert guess == pytest.approx([0.6, 0.0], abs=0.01)
+        student.assert_clean()
+    finally:
+        teacher.close()

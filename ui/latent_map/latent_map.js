@@ -294,9 +294,10 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   }
   function settled() {
     settle = null;
-    ui.status.textContent = describe(view.z);
-    lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.z) });
-    setStateValue("z", round(view.z));
+    const z = view.pending || view.z; // a key pressed since the last frame has not reached view.z yet
+    ui.status.textContent = describe(z);
+    lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(z) });
+    setStateValue("z", round(z));
   }
   ui.map.onkeydown = (event) => {
     const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
