@@ -430,7 +430,9 @@ def queue(tmp_path_factory, mnist, mnist_cache_dir):
     """One real queue for this module (each warm worker costs a TensorFlow import)."""
     old = os.environ.get("LATENT_LAB_CACHE")
     os.environ["LATENT_LAB_CACHE"] = str(mnist_cache_dir)
-    real = TrainingQueue(slots=1, stall_seconds=10)  # short, yet longer than a loaded machine's pauses
+    # Generous: a loaded machine (a browser test on the other core) can keep a job silent for over
+    # 10 s before its first batch; the frozen-worker test shortens it once its job is seen training.
+    real = TrainingQueue(slots=1, stall_seconds=60)
     yield real
     real.shutdown()
     if old is None:
@@ -471,12 +473,16 @@ def test_a_failure_inside_the_worker_is_one_sentence(queue, runs_dir):
 
 def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queue, runs_dir):
     job = queue.submit(TINY.replace(epochs=200, train_subset=512), runs_dir, name="frozen")
-    wait_until(lambda: queue.snapshot(job).batch_points, 120, 0.05)
+    snap = wait_until(lambda: s if (s := queue.snapshot(job)).batch_points or s.state not in ACTIVE_STATES else None,
+                      120, 0.05, "the first batch")
+    assert snap.state in ACTIVE_STATES, (snap.state, snap.message)
     pid = queue.pid_of(job)
+    generous, queue.stall_seconds = queue.stall_seconds, 10  # from now on, 10 s of silence is a stall
     os.kill(pid, signal.SIGSTOP)  # frozen: alive, but silent
     try:
         assert queue.wait_until_idle(60)
     finally:
+        queue.stall_seconds = generous
         if running(pid):
             os.kill(pid, signal.SIGCONT)
     snap = queue.snapshot(job)
