@@ -45,6 +45,11 @@ def class_server(tmp_path_factory, mnist_cache_dir, mnist):
 def serious_violations(page) -> list[tuple[str, str, list]]:
     from axe_playwright_python.sync_playwright import Axe
 
+    # The images' names come from a component whose script loads after the page is idle: wait
+    # (bounded) until it has named every image, as a person's screen reader would meet them.
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('[data-testid="stImageContainer"] img'))
+        .every((img) => img.hasAttribute('alt'))""", timeout=30_000)
+
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
     return [(v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
             for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
