@@ -127,13 +127,18 @@ def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
     """Read and check a Keras-format mnist.npz; anything that is not exactly MNIST is refused."""
     if not path.is_file():
         raise DataError(f"{path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in EXPECTED_SHAPES if key in archive.files}
-    except Exception as error:  # zipfile, OSError, ValueError: all mean "not a readable npz"
-        raise DataError(f"{path} is not a readable .npz file ({error})") from None
+    arrays = read_npz_arrays(path)
     check_mnist_arrays(arrays, str(path), keras_file=path)
     return arrays
+
+
+def read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The four split arrays of an .npz (no pickles), unchecked; DataError if it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in EXPECTED_SHAPES if key in archive.files}
+    except Exception as error:  # zipfile, OSError, ValueError: all mean "not a readable npz"
+        raise DataError(f"{path} is not a readable .npz file ({error})") from None
 
 
 def check_mnist_arrays(arrays: dict[str, np.ndarray], where: str, keras_file: Path | None = None) -> None:

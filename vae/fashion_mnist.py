@@ -61,11 +61,7 @@ def _sources(cache_file: Path, download):
 
 
 def read_fashion_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in EXPECTED_SHAPES if key in archive.files}
-    except Exception as error:  # zipfile, OSError, ValueError: all mean "not a readable npz"
-        raise DataError(f"{path} is not a readable .npz file ({error})") from None
+    arrays = data.read_npz_arrays(path)
     check_fashion_arrays(arrays, str(path))
     return arrays
 
