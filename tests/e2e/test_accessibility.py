@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TINY
 from tests.support.class_room import join
-from tests.support.harness import AppServer
+from tests.support.harness import AppServer, focus_the_map
 from vae.training.lab import train_and_save
 
 PAGES = ["", "train", "reconstruction", "compare", "runs", "lesson", "class_map", "classroom"]
@@ -121,20 +121,6 @@ def test_in_classroom_mode_every_page_is_clean_for_a_student_on_a_phone_and_for_
 def serious_violations_before_a_name(phone, url: str) -> list:
     phone.goto(f"{url}/class_map")
     return serious_violations(phone.page)
-
-
-def focus_the_map(watcher) -> None:
-    """Tab until the latent map has the focus (bounded), looking through shadow roots."""
-    on_map = """() => {
-        let active = document.activeElement;
-        while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
-        return Boolean(active && active.matches('canvas.map'));
-    }"""
-    for _ in range(80):
-        if watcher.page.evaluate(on_map):
-            return
-        watcher.page.keyboard.press("Tab")
-    raise AssertionError("Tab never reached the map")
 
 
 def test_a_student_guesses_on_the_class_map_by_keyboard(class_server, new_page):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY, wait_until
-from tests.support.harness import AppServer
+from tests.support.harness import AppServer, focus_the_map
 from ui.latent_map.pack import MAP_POINTS, map_plane, project, with_weights_as
 from vae import runs
 from vae.training.lab import train_and_save
@@ -162,16 +162,7 @@ def test_the_map_by_keyboard_moves_reads_out_and_picks(map_server, new_page):
     open_map(watcher, map_server)
     watcher.wait_idle()
     page = watcher.page
-    on_map = """() => {  // the focused element, looked for through shadow roots (a component's own)
-        let active = document.activeElement;
-        while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
-        return Boolean(active && active.matches('canvas.map'));
-    }"""
-    for _ in range(60):  # bounded: the map is a few stops into the page
-        page.keyboard.press("Tab")
-        if page.evaluate(on_map):
-            break
-    assert page.evaluate(on_map), "Tab never reached the map"
+    focus_the_map(watcher)
     for _ in range(8):  # 8 steps of 8/40 = 0.2 to the right
         before = frames(watcher)
         page.keyboard.press("ArrowRight")

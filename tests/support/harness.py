@@ -228,3 +228,16 @@ class PageWatcher:
 def launch_chromium(playwright, executable: str | None = None):
     return playwright.chromium.launch(executable_path=executable or shutil.which("chromium"), args=CHROMIUM_FLAGS)
 
+
+def focus_the_map(watcher) -> None:
+    """Tab until the latent map has the focus (bounded), looking through shadow roots."""
+    on_map = """() => {
+        let active = document.activeElement;
+        while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
+        return Boolean(active && active.matches('canvas.map'));
+    }"""
+    for _ in range(80):
+        if watcher.page.evaluate(on_map):
+            return
+        watcher.page.keyboard.press("Tab")
+    raise AssertionError("Tab never reached the map")
