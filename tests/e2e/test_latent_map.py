@@ -41,6 +41,9 @@ def slider_value(watcher, key: str) -> float:
     return float(watcher.page.locator(f".st-key-{key} input[type=range]").evaluate("input => input.value"))
 
 
+INKED = "pad => pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data.some(value => value > 0)"
+
+
 def open_map(watcher, server):
     watcher.goto(server.url)
     watcher.page.wait_for_selector("canvas.map", timeout=30_000)
@@ -90,15 +93,14 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
 def test_a_drawn_digit_lands_on_the_map_with_its_reconstruction(map_server, new_page):
     watcher = new_page()
     open_map(watcher, map_server)
-    pad = watcher.page.locator("canvas.pad")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
+    box = watcher.settled_box("canvas.pad")
     watcher.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
     watcher.page.mouse.down()
     for step in range(20):  # a "1": one stroke down the middle
         watcher.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + step * 0.035))
     watcher.page.mouse.up()
-    watcher.page.wait_for_selector("text=what the model sees", timeout=30_000)
+    assert watcher.page.locator("canvas.pad").evaluate(INKED), "the stroke left no ink on the pad"
+    watcher.page.wait_for_selector("text=what the model sees", timeout=60_000)
     watcher.wait_idle()
     drawn = watcher.page.evaluate("() => window.__latentLab.states['map-run'].drawn")
     assert drawn is not None and len(drawn["centre"]) == 2

@@ -47,24 +47,6 @@ def inside_the_screen(box: dict) -> bool:
     return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= WIDTH and box["y"] + box["height"] <= HEIGHT
 
 
-def settled_map_box(phone) -> dict:
-    """The map's place on the screen once the page has finished drawing: every image above it loaded
-    (one arriving late moves the map down) and the same box twice in a row."""
-    phone.wait_idle()
-    wait_until(lambda: phone.page.evaluate("() => [...document.images].every(image => image.complete)"), 30, 0.1,
-               message="the page's images")
-    the_map = phone.page.locator("canvas.map")
-    the_map.scroll_into_view_if_needed()
-    boxes = [the_map.bounding_box()]
-
-    def same_twice() -> bool:
-        boxes.append(the_map.bounding_box())
-        return boxes[-1] == boxes[-2]
-
-    wait_until(same_twice, 30, 0.2, message="the map to stay in place")
-    return boxes[-1]
-
-
 def frames(phone) -> int:
     """Frames the digit canvas has painted; 0 before it exists (the caller's deadline bounds the wait)."""
     canvas = phone.page.locator("canvas.digit")
@@ -78,7 +60,7 @@ def test_on_a_phone_the_explorer_map_fits_and_its_digit_stays_in_sight_while_a_f
     assert name_field.count() == 0  # named: not asked again
     assert "you are Zoë" in phone.page.locator('[data-testid="stSidebar"]').text_content()  # (closed on a phone)
     phone.page.wait_for_selector("canvas.map", timeout=30_000)
-    box = settled_map_box(phone)
+    box = phone.settled_box("canvas.map")
     assert box["width"] >= WIDTH * 0.8 and inside_the_screen(box), box  # the width of the screen, no more
     assert_fits_the_phone(phone)
 
@@ -131,7 +113,7 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
         teacher.click("Ask: where will the encoder put it?")
         # Within the board's refresh the phone shows the question; a tap on the map is a guess.
         phone.page.wait_for_selector("text=Tap the map where you think the encoder puts it.", timeout=30_000)
-        box = settled_map_box(phone)
+        box = phone.settled_box("canvas.map")
         # Under the digit drawn over the map's corner: a finger there still reaches the map.
         Finger(phone.page).tap(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.15)
         phone.page.wait_for_selector("text=Your guess: (", timeout=30_000)

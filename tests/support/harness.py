@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]
@@ -219,6 +221,23 @@ class PageWatcher:
         field.fill(str(value))
         field.press("Enter")
         self.wait_idle()
+
+    def settled_box(self, selector: str) -> dict:
+        """An element's place on the screen once the page has finished drawing: every image loaded (one
+        arriving late moves what is below it) and the same box twice in a row, scrolled into view."""
+        self.wait_idle()
+        wait_until(lambda: self.page.evaluate("() => [...document.images].every(image => image.complete)"), 30, 0.1,
+                   message="the page's images")
+        element = self.page.locator(selector)
+        element.scroll_into_view_if_needed()
+        boxes = [element.bounding_box()]
+
+        def same_twice() -> bool:
+            boxes.append(element.bounding_box())
+            return boxes[-1] is not None and boxes[-1] == boxes[-2]
+
+        wait_until(same_twice, 30, 0.2, message=f"{selector} to stay in place")
+        return boxes[-1]
 
     def assert_clean(self) -> None:
         assert self.page.locator('[data-testid="stException"]').count() == 0, "an exception box is shown"
