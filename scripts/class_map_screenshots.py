@@ -1,5 +1,6 @@
 """Screenshots of the Class map for the README: on the projector (1400 × 900, the teacher signed in,
-a question open with the class's guesses) and on a student's phone (390 × 844, touch).
+a question open with the class's guesses), the same in presenter mode at 1920 × 1080 (the map the
+back row reads), and on a student's phone (390 × 844, touch).
 
 Run: .venv/bin/python scripts/class_map_screenshots.py --runs-dir COPY-OF-RUNS [--out docs]
 Starts the app in classroom mode on 127.0.0.1 with that runs folder (its newest run is the class
@@ -42,6 +43,19 @@ def students_draw_and_guess(url: str, rng: np.random.Generator) -> None:
             client.close()
 
 
+def presenter_screenshot(projector: PageWatcher, path: Path) -> None:
+    """Presenter mode (switched on the Lesson page), the Class map scrolled to fill the screen."""
+    projector.page.set_viewport_size({"width": 1920, "height": 1080})
+    projector.open_page("Lesson")
+    projector.page.get_by_text("Presenter mode").click()
+    projector.wait_idle()
+    projector.open_page("Class map")
+    projector.settled_box("canvas.map")
+    time.sleep(3)  # the background grid is drawn a few tiles per frame
+    projector.page.screenshot(path=str(path), full_page=False)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs-dir", type=Path, required=True)
@@ -71,6 +85,7 @@ def main() -> None:
             args.out.mkdir(parents=True, exist_ok=True)
             projector.page.screenshot(path=str(args.out / "class-map.png"), full_page=False)
             print(f"wrote {args.out / 'class-map.png'}")
+            presenter_screenshot(projector, args.out / "class-map-presenter.png")
 
             phone = PageWatcher(browser.new_context(**PHONE).new_page())
             join(phone, server.url, "Zoë", "class_map")

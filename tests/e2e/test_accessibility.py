@@ -153,3 +153,70 @@ def test_a_student_guesses_on_the_class_map_by_keyboard(class_server, new_page):
         student.assert_clean()
     finally:
         teacher.close()
+
+
+# What the map's canvas draws, measured on the screen: each text's font size and each circle's
+# radius in CSS pixels (the canvas holds more device pixels than it shows, and draws in its own units).
+MEASURE_THE_MAP = """(() => {
+  const drawn = (window.__mapDrawn = { texts: [], arcs: [] });
+  const onScreen = (ctx) => ctx.getTransform().a * ctx.canvas.getBoundingClientRect().width / ctx.canvas.width;
+  const keep = (list, item) => { list.push(item); if (list.length > 400) list.splice(0, 200); };
+  const proto = CanvasRenderingContext2D.prototype, fillText = proto.fillText, arc = proto.arc;
+  proto.fillText = function (text, x, y, ...rest) {
+    if (this.canvas.classList && this.canvas.classList.contains('map'))
+      keep(drawn.texts, { text: String(text), x, y, px: parseFloat(this.font.match(/([\\d.]+)px/)[1]) * onScreen(this) });
+    return fillText.call(this, text, x, y, ...rest);
+  };
+  proto.arc = function (x, y, r, ...rest) {
+    if (this.canvas.classList && this.canvas.classList.contains('map'))
+      keep(drawn.arcs, { x, y, px: r * onScreen(this) });
+    return arc.call(this, x, y, r, ...rest);
+  };
+})()"""
+
+
+def test_in_presenter_mode_the_class_map_is_read_from_the_back_of_the_room(class_server, new_page):
+    """At 1920 × 1080 with presenter mode on, the teacher's Class map fills the screen's height (at
+    least 800 px, all of it in view), students' names are drawn at least 20 px high and their dots at
+    least 8 px across, and the sidebar has folded away."""
+    from tests.conftest import wait_until
+    from tests.support.class_room import send_drawing, student
+
+    ada = student(class_server.url, "Ada Presenter", source="127.0.0.31")
+    try:
+        send_drawing(ada, 1)
+    finally:
+        ada.close()
+    teacher = new_page()
+    teacher.page.set_viewport_size({"width": 1920, "height": 1080})
+    teacher.page.add_init_script(MEASURE_THE_MAP)
+    teacher.goto(class_server.url)
+    teacher.open_page("Classroom")
+    teacher.page.get_by_text("I am the teacher", exact=True).click()
+    teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE)
+    teacher.page.get_by_role("button", name="Sign in").click()
+    teacher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
+    teacher.open_page("Lesson")
+    teacher.page.get_by_text("Presenter mode").click()
+    teacher.wait_idle()
+    teacher.open_page("Class map")
+    box = teacher.settled_box("canvas.map")
+    assert box["height"] >= 800, box
+    teacher.page.locator("canvas.map").evaluate("c => c.scrollIntoView({block: 'center'})")  # as the teacher scrolls
+    box = teacher.page.locator("canvas.map").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 1080, f"the map does not fit the screen: {box}"
+    assert box["height"] >= 0.7 * 1080  # most of the screen
+
+    def name_drawn():
+        texts = teacher.page.evaluate("() => window.__mapDrawn.texts")
+        return [t for t in texts if t["text"] == "Ada Presenter"]
+
+    names = wait_until(name_drawn, 30, 0.2, message="Ada's name on the teacher's map")
+    assert min(t["px"] for t in names) >= 20, names[-1]
+    drawn = teacher.page.evaluate("() => window.__mapDrawn")
+    mark = [t for t in drawn["texts"] if t["text"] == "1"][-1]  # written in the middle of Ada's dot
+    dot = min(a["px"] for a in drawn["arcs"] if (a["x"], a["y"]) == (mark["x"], mark["y"]))
+    assert 2 * dot >= 8, f"Ada's dot is {2 * dot:.1f} px across"
+    assert teacher.page.locator('[data-testid="stSidebarContent"]').is_hidden() or \
+        teacher.page.locator('[data-testid="stSidebar"]').bounding_box()["width"] < 50, "the sidebar is still open"
+    teacher.assert_clean()

@@ -211,7 +211,9 @@ class PageWatcher:
         self.page.wait_for_selector(IDLE, timeout=timeout_ms)
 
     def open_page(self, title: str) -> None:
-        self.page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+        """Through the navigation: the sidebar's, or the bar along the top in presenter mode."""
+        links = self.page.locator('[data-testid="stSidebarNavLink"]:visible, [data-testid="stTopNavLink"]:visible')
+        links.filter(has_text=title).first.click()
         self.page.wait_for_selector(f'h1:has-text("{title.split()[0]}")', timeout=60_000)
         self.wait_idle()
 

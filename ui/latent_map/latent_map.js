@@ -47,6 +47,7 @@ function build(root) {
         </div>
       </div>`;
   return {
+    container,
     map: root.querySelector("canvas.map"),
     tip: root.querySelector("canvas.drawing-tip"),
     digit: root.querySelector("canvas.digit"),
@@ -72,6 +73,10 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   const backdrop = document.createElement("canvas"); // background grid + dots, redrawn rarely
   backdrop.width = backdrop.height = MAP_SIZE;
+  // Everything is drawn in MAP_SIZE units; the canvases hold as many device pixels as the map shows
+  // (a projector's map is twice a laptop's), so lines and names stay sharp at any size.
+  let density = 1;
+  let shownWidth = MAP_SIZE; // CSS pixels
   const digitCtx = ui.digit.getContext("2d");
   const digitImage = digitCtx.createImageData(28, 28);
   const mapCtx = ui.map.getContext("2d");
@@ -97,13 +102,14 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   function drawBackdrop() {
     const ctx = backdrop.getContext("2d");
+    ctx.setTransform(density, 0, 0, density, 0, 0);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, MAP_SIZE, MAP_SIZE);
     if (view.state.show_grid) drawGridTiles(ctx, 0, view.gridDone);
     drawPlaneLines(ctx, toPx, extent, MAP_SIZE);
     drawDigitDots(ctx, toPx, points, labels, 0, view.state.show_grid ? 0.55 : 0.8);
     ctx.fillStyle = "#666";
-    ctx.font = "11px sans-serif";
+    ctx.font = `${12 * unit()}px sans-serif`;
     ctx.fillText(`${plane.axes[0]} →`, MAP_SIZE - 150, MAP_SIZE - 6);
     ctx.save(); ctx.translate(12, 150); ctx.rotate(-Math.PI / 2); ctx.fillText(`${plane.axes[1]} →`, 0, 0); ctx.restore();
   }
@@ -144,8 +150,26 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     ctx.arc(toPx(e.centre[0]), toPx(-e.centre[1]), 4, 0, 2 * Math.PI); ctx.fill();
   }
 
+  const unit = () => MAP_SIZE / shownWidth; // drawing units per CSS pixel
+  const presenting = () => Boolean(view.state.presenter);
+
+  // The canvases follow the map's size on the screen (a window resized, presenter mode switched).
+  function fitToScreen() {
+    shownWidth = ui.map.getBoundingClientRect().width || MAP_SIZE;
+    const wanted = Math.min(4, Math.max(1, Math.ceil((shownWidth * (window.devicePixelRatio || 1)) / MAP_SIZE * 4) / 4));
+    if (wanted !== density) {
+      density = wanted;
+      ui.map.width = ui.map.height = backdrop.width = backdrop.height = Math.round(MAP_SIZE * density);
+      view.gridDone = 0;
+    }
+    drawBackdrop();
+    requestFrame();
+  }
+
   function drawOverlay() {
+    mapCtx.setTransform(1, 0, 0, 1, 0, 0);
     mapCtx.drawImage(backdrop, 0, 0);
+    mapCtx.setTransform(density, 0, 0, density, 0, 0);
     const s = view.state;
     if (s.path) {
       const [a, b] = [latentToPlane(plane, s.path.from), latentToPlane(plane, s.path.to)];
@@ -155,7 +179,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
         mapCtx.fillStyle = "#222"; mapCtx.beginPath(); mapCtx.arc(toPx(p[0]), toPx(-p[1]), 5, 0, 2 * Math.PI); mapCtx.fill();
       }
     }
-    drawBoard(mapCtx, toPx, s);
+    drawBoard(mapCtx, toPx, s, presenting() ? BOARD_LOOK.presenter : BOARD_LOOK.normal, unit());
     if (s.answer) drawPosterior(mapCtx, s.answer, "#000");
     if (s.posterior) drawPosterior(mapCtx, s.posterior, "#111");
     if (s.drawn) drawPosterior(mapCtx, s.drawn, "#c2185b");
@@ -233,12 +257,14 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   };
   // A class-map drawing under the pointer (hover) or finger (tap) is shown beside it.
   function showDrawingTip(p) {
-    const d = boardDrawingAt(view.state, toPx, p.px, p.py, 10);
+    const look = presenting() ? BOARD_LOOK.presenter : BOARD_LOOK.normal;
+    const d = boardDrawingAt(view.state, toPx, p.px, p.py, (look.dot + 3) * unit());
     if (!d || !d.pixels) { ui.tip.hidden = true; return; }
     paintDrawing(ui.tip, d.pixels);
     const box = ui.map.getBoundingClientRect(), scale = box.width / MAP_SIZE;
-    ui.tip.style.left = `${Math.min(p.px * scale + 12, box.width - 60)}px`;
-    ui.tip.style.top = `${Math.max(p.py * scale - 60, 0)}px`;
+    const tip = presenting() ? 116 : 60; // its size in latent_map.css, with the border
+    ui.tip.style.left = `${Math.min(p.px * scale + 12, box.width - tip - 4)}px`;
+    ui.tip.style.top = `${Math.max(p.py * scale - tip - 4, 0)}px`;
     ui.tip.hidden = false;
   }
   ui.map.onpointerleave = () => { ui.tip.hidden = true; };
@@ -353,6 +379,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   function apply(state) {
     const gridChanged = Boolean(state.show_grid) !== Boolean(view.state.show_grid);
     view.state = state || {};
+    ui.container.classList.toggle("presenter", presenting()); // the size follows: see fitToScreen
     ui.player.hidden = !view.state.path;
     if (gridChanged) {
       view.gridDone = 0;
@@ -381,6 +408,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   drawBackdrop();
   paintDigit(view.z);
+  new ResizeObserver(fitToScreen).observe(ui.map);
   return { apply, replace, decode: (z) => Array.from(decode(model, z)), stats };
 }
 

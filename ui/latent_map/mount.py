@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.js import UI, es_module
+from ui.presenter import presenter_on
 
 HERE = Path(__file__).parent
 
@@ -27,4 +28,5 @@ def latent_map(payload: dict, key: str):
 
 
 def map_state(run: str, state: dict, key: str) -> None:
-    _STATE(key=key, data={"run": run, "state": state}, height=1)
+    """Send the map its changing state; presenter mode rides along (the map grows for a projector)."""
+    _STATE(key=key, data={"run": run, "state": {**state, "presenter": presenter_on()}}, height=1)
