@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import board, classroom, state
 from ui.drawing_pad.mount import drawing_in_state, drawing_pad
-from ui.latent_map.mount import latent_map, map_state
+from ui.latent_map.mount import EXPLORER_OVERLAYS, cleared, latent_map, map_state
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from ui.shell import ensure_app_shell
@@ -140,7 +140,7 @@ def the_map(run) -> bool:
 def board_overlay(run) -> None:
     """What the map draws of the board (a few hundred bytes per drawing), refreshed on its own."""
     me = classroom.person()
-    map_state(run.name, {**board.map_overlay(run, me), "guess_mode": guessing(me)},
+    map_state(run.name, {**cleared(EXPLORER_OVERLAYS), **board.map_overlay(run, me), "guess_mode": guessing(me)},
               key=f"class-map-state-{run.name}")
     placed = board.placements(run)
     surprises = sum(p.surprise for p in placed)

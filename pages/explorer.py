@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import follow, live, state, training
 from ui.drawing_pad.mount import drawing_pad
-from ui.latent_map.mount import latent_map, map_state
+from ui.latent_map.mount import BOARD_OVERLAYS, cleared, latent_map, map_state
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
@@ -241,7 +241,8 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
 
     def send(part: str, keys) -> None:
         if payload is not None:
-            map_state(run.name, {k: overlays.get(k) for k in keys}, key=f"latent-map-{part}-{run.name}")
+            shown = {**(cleared(BOARD_OVERLAYS) if part == "state" else {}), **{k: overlays.get(k) for k in keys}}
+            map_state(run.name, shown, key=f"latent-map-{part}-{run.name}")
 
     def point_controls() -> np.ndarray:
         """The sliders and what follows from them: a fragment of its own inside the map's (below), so a

@@ -3,6 +3,7 @@ a question open with the class's guesses), the same in presenter mode at 1920 ×
 back row reads), and on a student's phone (390 × 844, touch).
 
 Run: .venv/bin/python scripts/class_map_screenshots.py --runs-dir COPY-OF-RUNS [--out docs]
+(a runs folder with no class in it yet: a name already taken there is refused, and so is its guess)
 Starts the app in classroom mode on 127.0.0.1 with that runs folder (its newest run is the class
 run); twelve students, each from its own loopback address, send a test image as their drawing
 and tap a guess over the websocket; then the screenshots are taken in Debian's chromium.
@@ -34,7 +35,7 @@ NAMES = ["Ada", "Bob", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo",
 def students_draw_and_guess(url: str, rng: np.random.Generator) -> None:
     data = load_mnist()
     for n, name in enumerate(NAMES):
-        client = student(url, name, source=f"127.0.0.{20 + n}")
+        client = student(url, name, source=f"127.0.0.{20 + n}", keyed=True)
         try:
             index = int(rng.integers(len(data.y_test)))
             send_drawing(client, int(data.y_test[index]), data.x_test[index])
@@ -81,6 +82,7 @@ def main() -> None:
             projector.wait_idle()
             projector.open_page("Class map")
             projector.page.wait_for_selector("canvas.map", timeout=60_000)
+            projector.page.wait_for_selector(f"text={len(NAMES)} so far", timeout=60_000)  # every guess counted
             time.sleep(3)  # the background grid is drawn a few tiles per frame
             args.out.mkdir(parents=True, exist_ok=True)
             projector.page.screenshot(path=str(args.out / "class-map.png"), full_page=False)

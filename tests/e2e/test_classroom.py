@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.conftest import TINY, wait_until
+from tests.support.class_room import key_cookie
 from tests.support.classroom_load import run_load, sign_in_as_teacher
 from tests.support.harness import AppServer
 from tests.support.ws_client import StreamlitClient
@@ -145,12 +146,6 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     assert connected.locator('[data-testid="stMetricValue"]').inner_text().isdigit()  # not "?": the private API works
     assert CODE not in teacher.page.url and CODE not in body
     teacher.assert_clean()
-
-
-def key_cookie(outcome) -> dict[str, str]:
-    """The cookie the page asked the browser to keep (what a real browser sends on its next visit)."""
-    (cookie,) = [c for c in outcome.components if c.get("name") == "latent_lab_key"]
-    return {cookie["name"]: cookie["value"]}
 
 
 def test_a_reload_with_the_cookie_is_the_same_student_and_without_it_a_stranger(class_server):

@@ -241,3 +241,23 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
         watcher.assert_clean()
     finally:
         server.stop()
+
+
+def test_the_explorer_and_the_class_map_draw_only_their_own_overlays(map_server, new_page):
+    """The browser keeps one map state per run, and both pages show this run's map: the explorer's
+    walk is not drawn on the Class map, nor the class's board on the explorer (where it would also
+    turn a click's pick of a test image into nothing)."""
+    watcher = new_page()
+    open_map(watcher, map_server)
+
+    def state() -> dict:
+        return watcher.page.evaluate("() => window.__latentLab.states['map-run'] || {}")
+
+    wait_until(lambda: state().get("path"), 30, 0.2, message="the explorer's walk in the map's state")
+    watcher.open_page("Class map")
+    wait_until(lambda: isinstance(state().get("board"), list), 30, 0.2, message="the board in the map's state")
+    assert state().get("path") is None
+    watcher.open_page("Latent explorer")
+    wait_until(lambda: state().get("board") is None, 30, 0.2, message="the board gone from the explorer's map")
+    assert state()["path"]
+    watcher.assert_clean()

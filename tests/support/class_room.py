@@ -37,12 +37,24 @@ def board_of(outcome) -> dict:
     return state
 
 
-def student(url: str, name: str, source: str | None = None) -> StreamlitClient:
-    """A student on the Class map, named (`source`: the loopback address their device connects from)."""
+def student(url: str, name: str, source: str | None = None, keyed: bool = False) -> StreamlitClient:
+    """A student on the Class map, named (`source`: the loopback address their device connects from).
+    `keyed`: back with the key cookie their first visit was given, as a browser is on its next page
+    load (a guess counts once per key: without one it is refused)."""
     client = StreamlitClient(url, source=source)
-    client.open_page("class_map")
+    outcome = client.open_page("class_map")
+    if keyed:
+        client.close()
+        client = StreamlitClient(url, source=source, cookies=key_cookie(outcome))
+        client.open_page("class_map")
     client.set_text(NAME_FIELD, name)
     return client
+
+
+def key_cookie(outcome) -> dict[str, str]:
+    """The cookie the page asked the browser to keep (what a real browser sends on its next visit)."""
+    (cookie,) = [c for c in outcome.components if c.get("name") == "latent_lab_key"]
+    return {cookie["name"]: cookie["value"]}
 
 
 def send_drawing(client: StreamlitClient, digit: int, image: np.ndarray = ONE):

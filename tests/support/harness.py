@@ -213,7 +213,11 @@ class PageWatcher:
     def open_page(self, title: str) -> None:
         """Through the navigation: the sidebar's, or the bar along the top in presenter mode."""
         links = self.page.locator('[data-testid="stSidebarNavLink"]:visible, [data-testid="stTopNavLink"]:visible')
-        links.filter(has_text=title).first.click()
+        link = links.filter(has_text=title).first
+        box = link.bounding_box()
+        if box is None or box["x"] + box["width"] <= 0:  # in a folded sidebar: open it, as a person would
+            self.page.locator('[data-testid="stExpandSidebarButton"]').click()
+        link.click()
         self.page.wait_for_selector(f'h1:has-text("{title.split()[0]}")', timeout=60_000)
         self.wait_idle()
 

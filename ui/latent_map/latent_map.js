@@ -109,7 +109,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     drawPlaneLines(ctx, toPx, extent, MAP_SIZE);
     drawDigitDots(ctx, toPx, points, labels, 0, view.state.show_grid ? 0.55 : 0.8);
     ctx.fillStyle = "#666";
-    ctx.font = `${12 * unit()}px sans-serif`;
+    ctx.font = `${(presenting() ? 20 : 12) * unit()}px sans-serif`; // CSS pixels on the screen
     ctx.fillText(`${plane.axes[0]} →`, MAP_SIZE - 150, MAP_SIZE - 6);
     ctx.save(); ctx.translate(12, 150); ctx.rotate(-Math.PI / 2); ctx.fillText(`${plane.axes[1]} →`, 0, 0); ctx.restore();
   }
@@ -378,13 +378,12 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   function apply(state) {
     const gridChanged = Boolean(state.show_grid) !== Boolean(view.state.show_grid);
+    const restyled = Boolean(state.presenter) !== presenting();
     view.state = state || {};
     ui.container.classList.toggle("presenter", presenting()); // the size follows: see fitToScreen
     ui.player.hidden = !view.state.path;
-    if (gridChanged) {
-      view.gridDone = 0;
-      drawBackdrop();
-    }
+    if (gridChanged) view.gridDone = 0;
+    if (gridChanged || restyled) drawBackdrop();
     if (!view.dragging && !view.playing && state.z) view.pending = state.z.slice();
     requestFrame();
   }

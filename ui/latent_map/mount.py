@@ -27,6 +27,17 @@ def latent_map(payload: dict, key: str):
                 on_z_change=lambda: None, on_picked_change=lambda: None)
 
 
+# The browser keeps one map state per run, and the explorer and the Class map show the same run's map:
+# each page clears what only the other draws (the explorer's walk on the class map, or the class's
+# drawings on the explorer, where they would also turn a click's pick into nothing).
+EXPLORER_OVERLAYS = ("show_grid", "posterior", "samples", "path", "drawn")
+BOARD_OVERLAYS = ("board", "guesses", "answer", "target", "guess_mode")
+
+
+def cleared(keys: tuple[str, ...]) -> dict:
+    return dict.fromkeys(keys)
+
+
 def map_state(run: str, state: dict, key: str) -> None:
     """Send the map its changing state; presenter mode rides along (the map grows for a projector)."""
     _STATE(key=key, data={"run": run, "state": {**state, "presenter": presenter_on()}}, height=1)
