@@ -261,3 +261,31 @@ def test_the_explorer_and_the_class_map_draw_only_their_own_overlays(map_server,
     wait_until(lambda: state().get("board") is None, 30, 0.2, message="the board gone from the explorer's map")
     assert state()["path"]
     watcher.assert_clean()
+
+
+DIGIT_PIXELS = "c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))"
+
+
+def test_the_walk_is_played_and_scrubbed_from_the_keyboard(map_server, new_page):
+    """After the map, Tab reaches the walk's Play button (Enter plays it to its end) and then its
+    scrubber (Home and End jump to the path's ends, each redrawing the digit for that point)."""
+    watcher = new_page()
+    open_map(watcher, map_server)
+    watcher.wait_idle()
+    focus_the_map(watcher)
+    watcher.page.keyboard.press("Tab")
+    watcher.page.keyboard.press("Enter")
+    scrub = watcher.page.locator("input.scrub")
+    wait_until(lambda: scrub.evaluate("input => input.value") == "1000", 30, 0.1, message="the walk played by Enter")
+    watcher.page.keyboard.press("Tab")
+    assert scrub.evaluate("input => input.getRootNode().activeElement === input"), "Tab did not reach the scrubber"
+    digit = watcher.page.locator("canvas.digit")
+    ends = {}
+    for key, value in [("Home", "0"), ("End", "1000")]:
+        before = frames(watcher)
+        watcher.page.keyboard.press(key)
+        wait_until(lambda before=before: frames(watcher) > before, 10, 0.05, message=f"a paint for {key}")
+        assert scrub.evaluate("input => input.value") == value
+        ends[key] = digit.evaluate(DIGIT_PIXELS)
+    assert ends["Home"] != ends["End"], "the digit is the same at both ends of the walk"
+    watcher.assert_clean()
