@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TINY, wait_until
 from ui.blob import read_blob
+from ui.latent_map.mount import BOARD_OVERLAYS
 from vae import config as config_module
 from vae.training.lab import train_and_save
 
@@ -172,7 +173,9 @@ def test_explorer_slider_moves_reach_the_map_in_a_few_bytes_and_its_weights_are_
     at.slider(key="z1").set_value(-3.0).run()
     assert not at.exception
     map_state = component_data(at, "latent-map-state-vae2")
-    assert map_state["state"] == {"z": [2.5, -3.0], "show_grid": False}
+    # The point, the grid switch, presenter mode, and the Class map's overlays cleared (ui/latent_map/mount.py).
+    assert map_state["state"] == {"z": [2.5, -3.0], "show_grid": False, "presenter": False,
+                                  **dict.fromkeys(BOARD_OVERLAYS)}
     assert len(json.dumps(map_state)) < 5_000
     assert component_data(at, "latent-map-vae2") == payload  # the same bytes: the browser keeps its copy
     # The digit's PNG is made when asked for (tests/e2e/test_latent_map.py downloads it), for the point now.
