@@ -151,13 +151,32 @@ def _submit_from_another_process(runs_dir, answer) -> None:
         answer.put(repr(error))
 
 
+def answer_of(process, answer, seconds: float = 180):
+    """What the other process put in `answer`: waited for while it lives (a spawned interpreter
+    imports this module again, slowly on a loaded machine), and its exit code if it died first."""
+    import queue as queues
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            return answer.get(timeout=1)
+        except queues.Empty:
+            if not process.is_alive():  # its last words may still be in the pipe
+                try:
+                    return answer.get(timeout=5)
+                except queues.Empty:
+                    raise AssertionError(f"the other process ended ({process.exitcode}) without an answer") from None
+    raise AssertionError(f"no answer from the other process within {seconds} s")
+
+
 def test_a_submission_made_while_the_queues_process_is_down_waits_in_the_store_and_runs(runs_dir):
     JobStore.beside(runs_dir)  # the store exists, as the launcher leaves it
     answer = multiprocessing.get_context("spawn").Queue()
     process = multiprocessing.get_context("spawn").Process(target=_submit_from_another_process,
                                                            args=(runs_dir, answer))
     process.start()
-    job = answer.get(timeout=60)
+    job = answer_of(process, answer)
     process.join(30)
     web = a_web_server(runs_dir)
     assert state_of(web, job) == "queued"

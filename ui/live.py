@@ -12,7 +12,7 @@ from ui.latent_map import pack as map_pack
 from ui.latent_map.mount import latent_map
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
-from vae import cost
+from vae import cost, timeline
 from vae.datasets import DATASETS, DataSet
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
 
@@ -88,5 +88,6 @@ def live_explorer(job_id: str) -> None:
             st.info("This model's decoder cannot run in the browser; its map appears when the run is saved.")
             return
         latent_map(payload, key=f"latent-map-live-{job_id}")
+        timeline.mark(f"page: job {job_id} live map sent to a browser")
 
     live_map()

@@ -17,6 +17,7 @@ the variable.
 | LATENT_LAB_WORKER_NICENESS | worker_niceness | 10 (from 0 to 19) |
 | LATENT_LAB_BROKER | broker | none: training on this machine (vae.jobs.broker checks it) |
 | LATENT_LAB_WORKER_SECRET | worker_secret | none (vae.jobs.signing checks it where a broker is set) |
+| LATENT_LAB_TIMELINE | timeline_file | none: a file where every process notes its steps (vae.timeline) |
 
 Set by `make classroom` for the processes it starts, not by people: LATENT_LAB_CLASSROOM (roles on),
 LATENT_LAB_JOIN_PORT (the join address's port), LATENT_LAB_QUEUE_PROCESS (the queue runs in its own
@@ -49,8 +50,10 @@ CLASSROOM = "LATENT_LAB_CLASSROOM"
 JOIN_PORT = "LATENT_LAB_JOIN_PORT"
 QUEUE_PROCESS = "LATENT_LAB_QUEUE_PROCESS"
 NO_STREAMLIT_WORKAROUNDS = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"
+TIMELINE = "LATENT_LAB_TIMELINE"
 NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, STALL_SECONDS,
-         WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS)
+         WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS,
+         TIMELINE)
 # Not ours, but where they point is worked out here too.
 OTHERS = ("XDG_CACHE_HOME", "KERAS_HOME", "HOME")
 DEFAULT_STALL_SECONDS = 120.0
@@ -78,6 +81,7 @@ class Settings:
     broker: str | None
     worker_secret: str | None
     streamlit_workarounds: bool
+    timeline_file: Path | None = None
 
 
 def settings() -> Settings:
@@ -107,6 +111,7 @@ def _read(values: tuple) -> Settings:
         broker=env.get(BROKER, "").strip() or None,
         worker_secret=env.get(WORKER_SECRET, "").strip() or None,
         streamlit_workarounds=env.get(NO_STREAMLIT_WORKAROUNDS) != "1",
+        timeline_file=Path(env[TIMELINE]) if TIMELINE in env else None,
     )
 
 

@@ -20,7 +20,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from vae import runs
+from vae import runs, timeline
 from vae.config import TrainConfig
 from vae.jobs import protocol
 from vae.jobs.admission import QueueError, admit, check_request
@@ -107,6 +107,7 @@ class TrainingQueue(Housekeeping):
             if self._closed:
                 raise QueueError("The training queue is shutting down.")
             job = admit(list(self._jobs.values()), config, runs_dir, preset_name, name, requester, self.policy, disk)
+            timeline.mark(f"queue: job {job.id} submitted")
             self._jobs[job.id] = job
             if self._store:
                 self._store.add(job)
@@ -329,6 +330,7 @@ class TrainingQueue(Housekeeping):
             if worker is None:
                 break
             worker.job, job.worker = job, worker
+            timeline.mark(f"queue: job {job.id} handed to a training process")
             job.state, job.started = JobState.STARTING, time.monotonic()
             job.last_event = job.started
             worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
@@ -356,6 +358,8 @@ class TrainingQueue(Housekeeping):
                                                       "and was stopped; nothing was saved.")
             else:
                 job.apply(event)
+                if isinstance(event, protocol.SnapshotEvent):
+                    timeline.mark(f"queue: job {job.id} live snapshot received")
                 self._save(job)
                 if self._live:
                     self._write_live(job, event)

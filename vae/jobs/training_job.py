@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 from typing import BinaryIO
 
+from vae import timeline
 from vae.classroom.limits import check_within, limits_from
 from vae.config import TrainConfig, preset
 from vae.datasets import load_dataset
@@ -34,6 +35,7 @@ class ProgressStream:
     def __init__(self, out: BinaryIO):
         self._out = out
         self._lock = threading.Lock()
+        self._first = {"batch", "snapshot"}  # noted on the timeline once (vae.timeline)
 
     def send(self, event: protocol.Event) -> None:
         try:
@@ -46,6 +48,7 @@ class ProgressStream:
             self._out.flush()
 
     def on_batch(self, progress: protocol.Batch) -> None:
+        self._note_first("batch", "training process: first batches trained")
         self.send(progress)
 
     def on_epoch(self, summary: protocol.Epoch) -> None:
@@ -53,6 +56,12 @@ class ProgressStream:
 
     def on_snapshot(self, snapshot) -> None:
         self.send(protocol.SnapshotEvent(snapshot))
+        self._note_first("snapshot", "training process: first live snapshot sent")
+
+    def _note_first(self, what: str, event: str) -> None:
+        if what in self._first:
+            self._first.discard(what)
+            timeline.mark(event)
 
 
 def watch_commands(stdin: BinaryIO, stop: threading.Event, watching: threading.Event) -> None:
@@ -115,7 +124,9 @@ def serve(out: BinaryIO) -> int:
     stream = ProgressStream(out)
     try:
         data = load_dataset("mnist", download=DOWNLOADS["mnist"])
+        timeline.mark("training process: MNIST loaded")
         warm_up(data)
+        timeline.mark("training process: warm (the default's training compiled)")
     except DataError:
         data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
     stream.send(protocol.Ready(os.getpid()))
@@ -124,6 +135,7 @@ def serve(out: BinaryIO) -> int:
     line = stdin.readline()
     if not line:
         return 0
+    timeline.mark("training process: job read")
     try:
         job = protocol.decode_command(line)
         if not isinstance(job, protocol.Train):

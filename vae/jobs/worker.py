@@ -15,6 +15,7 @@ import threading
 import time
 
 from vae import settings as vae_settings
+from vae import timeline
 from vae.errors import ConfigError
 from vae.settings import settings
 
@@ -53,7 +54,10 @@ def main() -> int:
     if hasattr(os, "nice"):
         os.nice(niceness())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    timeline.mark("training process: started")
     from vae.jobs import training_job  # TensorFlow loads here: after the priority is lowered, on purpose
+
+    timeline.mark("training process: TensorFlow imported")
 
     code = training_job.serve(out)
     out.flush()
