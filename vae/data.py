@@ -37,8 +37,16 @@ EXPECTED_SHAPES = {
 }
 
 
-# Keras users write `x / 255` (float64) then cast; a lookup table gives those exact float32s.
-_PIXEL_TO_FLOAT = (np.arange(256) / 255).astype(np.float32)
+# Keras users write `x / 255` (float64) then cast. Dividing in float32 gives those exact values for
+# all 256 grey levels (tests/test_data.py checks it), 30 times as fast as the lookup table's fancy
+# indexing used before: 0.06 s instead of 1.9 s for MNIST's 55 million pixels, paid by every training process.
+
+
+def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8 grey levels as the float32s `(pixels / 255).astype(np.float32)` would give."""
+    values = pixels.astype(np.float32)
+    values /= np.float32(255)
+    return values
 
 
 @dataclass(frozen=True)
@@ -222,7 +230,7 @@ def write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def to_float(arrays: dict[str, np.ndarray], source: str, with_training_set: bool = True) -> MnistData:
     def images(key: str) -> np.ndarray:
-        return _PIXEL_TO_FLOAT[arrays[key].reshape(-1, 784)]
+        return pixels_to_float(arrays[key].reshape(-1, 784))
 
     if with_training_set:
         x_train, y_train = images("x_train"), arrays["y_train"].astype(np.int64)
