@@ -198,7 +198,7 @@ STEPS = (
     Step("The data", "MNIST holds 70 000 handwritten digits of 28 × 28 grey pixels: 60 000 to train on and "
          "10 000 to test with. As in the tutorial, each image is flattened to 784 numbers and divided by 255, so "
          "every pixel is in [0, 1] and can be read as the probability that it is ink.",
-         (("vae/data.py", "_PIXEL_TO_FLOAT"), ("vae/data.py", "to_float")), show_test_digits,
+         (("vae/data.py", "pixels_to_float"), ("vae/data.py", "to_float")), show_test_digits,
          ("pages/compare.py", "Look through the test images")),
     Step("The encoder", "The encoder reads the 784 pixels through one hidden layer of 256 ReLU units and ends in "
          "two heads of 2 numbers each. z_mean is where the image lands in the latent plane and z_log_var is the log "
