@@ -6,13 +6,15 @@ workers; tests/test_class_store.py and tests/e2e/test_server_faults.py run the r
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 
-from tests.conftest import TINY, wait_until
+from tests.conftest import wait_until
+from tests.support.harness import ROOT
 from tests.test_training_queue import SMALL, THE_TEACHER, StandInWorker, student, worker_of
 from vae import snapshots
 from vae.classroom import ClassroomPolicy, ClassroomState, clear_student_runs, pause_students
@@ -144,40 +146,24 @@ def test_two_web_servers_cannot_both_take_a_students_last_place(class_queue, run
     assert sum(isinstance(result, str) for result in results) == 1, results
 
 
-def _submit_from_another_process(runs_dir, answer) -> None:
-    try:
-        answer.put(a_web_server(runs_dir).submit(TINY, runs_dir, name="while-it-was-down"))
-    except Exception as error:  # noqa: BLE001 - the parent asserts on it
-        answer.put(repr(error))
-
-
-def answer_of(process, answer, seconds: float = 180):
-    """What the other process put in `answer`: waited for while it lives (a spawned interpreter
-    imports this module again, slowly on a loaded machine), and its exit code if it died first."""
-    import queue as queues
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            return answer.get(timeout=1)
-        except queues.Empty:
-            if not process.is_alive():  # its last words may still be in the pipe
-                try:
-                    return answer.get(timeout=5)
-                except queues.Empty:
-                    raise AssertionError(f"the other process ended ({process.exitcode}) without an answer") from None
-    raise AssertionError(f"no answer from the other process within {seconds} s")
+# Run by a new interpreter of its own (not multiprocessing's spawn, which first runs the parent's
+# __main__ again: in a pytest worker that AppTest has used, a page of the app).
+SUBMIT_FROM_ANOTHER_PROCESS = """
+import sys
+from pathlib import Path
+from tests.conftest import TINY
+from tests.test_store_queue import a_web_server
+runs_dir = Path(sys.argv[1])
+print(a_web_server(runs_dir).submit(TINY, runs_dir, name="while-it-was-down"))
+"""
 
 
 def test_a_submission_made_while_the_queues_process_is_down_waits_in_the_store_and_runs(runs_dir):
     JobStore.beside(runs_dir)  # the store exists, as the launcher leaves it
-    answer = multiprocessing.get_context("spawn").Queue()
-    process = multiprocessing.get_context("spawn").Process(target=_submit_from_another_process,
-                                                           args=(runs_dir, answer))
-    process.start()
-    job = answer_of(process, answer)
-    process.join(30)
+    other = subprocess.run([sys.executable, "-c", SUBMIT_FROM_ANOTHER_PROCESS, str(runs_dir)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=180)
+    assert other.returncode == 0, other.stderr[-2000:]
+    job = other.stdout.split()[-1]
     web = a_web_server(runs_dir)
     assert state_of(web, job) == "queued"
     queue = the_queues_process(runs_dir)  # started again: it takes up the line from the store
