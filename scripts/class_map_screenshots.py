@@ -22,7 +22,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a script run by its path: the repository's packages
 
-from tests.support.class_room import PHONE, join, send_drawing, student  # noqa: E402
+from tests.support.class_room import PHONE, join, send_drawing, student, teacher_signs_in  # noqa: E402
 from tests.support.classroom_load import sign_in_as_teacher  # noqa: E402
 from tests.support.harness import AppServer, PageWatcher, launch_chromium  # noqa: E402
 from tests.support.ws_client import StreamlitClient  # noqa: E402
@@ -74,12 +74,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             projector = PageWatcher(browser.new_page(viewport={"width": 1400, "height": 900}))
-            projector.goto(server.url)
-            projector.open_page("Classroom")
-            projector.page.get_by_text("I am the teacher", exact=True).click()
-            projector.fill("textbox", "Teacher code (printed where the app was started)", CODE)
-            projector.page.get_by_role("button", name="Sign in").click()
-            projector.wait_idle()
+            teacher_signs_in(projector, server.url, CODE)
             projector.open_page("Class map")
             projector.page.wait_for_selector("canvas.map", timeout=60_000)
             projector.page.wait_for_selector(f"text={len(NAMES)} so far", timeout=60_000)  # every guess counted

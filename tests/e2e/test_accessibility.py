@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import TINY
-from tests.support.class_room import join
+from tests.support.class_room import join, teacher_signs_in
 from tests.support.harness import AppServer, focus_the_map
 from vae.training.lab import train_and_save
 
@@ -116,12 +116,7 @@ def test_in_classroom_mode_every_page_is_clean_for_a_student_on_a_phone_and_for_
     phone.assert_clean()
 
     teacher = new_page()
-    teacher.goto(class_server.url)
-    teacher.open_page("Classroom")
-    teacher.page.get_by_text("I am the teacher", exact=True).click()
-    teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE)
-    teacher.page.get_by_role("button", name="Sign in").click()
-    teacher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
+    teacher_signs_in(teacher, class_server.url, CODE)
     assert violations_on_every_page(teacher, class_server.url) == {}
     teacher.assert_clean()
 
@@ -199,12 +194,7 @@ def test_in_presenter_mode_the_class_map_is_read_from_the_back_of_the_room(class
     teacher = new_page()
     teacher.page.set_viewport_size({"width": 1920, "height": 1080})
     teacher.page.add_init_script(MEASURE_THE_MAP)
-    teacher.goto(class_server.url)
-    teacher.open_page("Classroom")
-    teacher.page.get_by_text("I am the teacher", exact=True).click()
-    teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE)
-    teacher.page.get_by_role("button", name="Sign in").click()
-    teacher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
+    teacher_signs_in(teacher, class_server.url, CODE)
     teacher.open_page("Lesson")
     teacher.page.get_by_text("Presenter mode").click()
     teacher.wait_idle()

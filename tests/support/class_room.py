@@ -97,3 +97,14 @@ def join(phone, url: str, name: str, path: str = "") -> None:
     field.fill(name)
     field.press("Enter")
     phone.wait_idle()
+
+
+def teacher_signs_in(watcher, url: str, code: str) -> None:
+    """In a real browser: the Classroom page, "I am the teacher", the code, Sign in; waits until the
+    page says the teacher is signed in."""
+    watcher.goto(url)
+    watcher.open_page("Classroom")
+    watcher.page.get_by_text("I am the teacher", exact=True).click()
+    watcher.fill("textbox", "Teacher code (printed where the app was started)", code)
+    watcher.page.get_by_role("button", name="Sign in").click()
+    watcher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
