@@ -104,6 +104,16 @@ def wait_healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
     return False
 
 
+def wait_listening(port: int, process: subprocess.Popen, seconds: float) -> bool:
+    """Something listens on 127.0.0.1:port within `seconds`, while `process` lives."""
+    deadline = time.monotonic() + max(seconds, 5)
+    while time.monotonic() < deadline and process.poll() is None:
+        if busy(port):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 class ClassServers:
     """`python -m vae.classroom --servers N` on 127.0.0.1 (what `make classroom SERVERS=N` runs): the
     class's own process, N web servers sharing its board, state and queue, and the join address
@@ -122,9 +132,13 @@ class ClassServers:
             [sys.executable, "-m", "vae.classroom", "--servers", str(servers), "--address", "127.0.0.1",
              "--port", str(self.port)], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
-        if not all(wait_healthy(url, self.process, 90) for url in self.urls):
+        # The join address is a process of its own, started beside the web servers: wait for it too.
+        deadline = time.monotonic() + 90
+        started = all(wait_healthy(url, self.process, 90) for url in self.urls) and \
+            wait_listening(self.port, self.process, deadline - time.monotonic())
+        if not started:
             self.stop()
-            raise RuntimeError(f"the class's web servers did not start within 90 s; see {log_path}")
+            raise RuntimeError(f"the class's web servers or join address did not start within 90 s; see {log_path}")
 
     @property
     def ports(self) -> list[int]:
