@@ -1,5 +1,7 @@
 """The training loop's batching and its choice to compile (vae.training.epochs)."""
 
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -65,3 +67,21 @@ def test_a_prepared_trainer_is_not_used_for_other_settings(small_data):
     other = train(TINY.replace(hidden_dim=16, epochs=1), small_data)
     assert other.model is not prepared_model and loop._prepared is None
     assert other.status == "completed"
+
+
+def test_a_kept_trainer_trains_the_next_job_as_a_new_one_would(small_data):
+    """A worker that takes job after job (vae.jobs.training_job) keeps its trainer: the next job of
+    the same settings starts from the weights, optimizer state, noise and order of a new one, even
+    after a job that was stopped half-way."""
+    expected = train(TINY.replace(seed=3), small_data, compiled=True)
+    stop = threading.Event()
+    stop.set()  # stopped after its first group of batches: mid-epoch weights, optimizer moments
+    first = train(TINY.replace(seed=8), small_data, stop_event=stop, compiled=True, keep_trainer=True)
+    assert first.status == "stopped" and loop._prepared.model is first.model
+    second = train(TINY.replace(seed=3), small_data, compiled=True, keep_trainer=True)
+    assert second.model is first.model and loop._prepared.model is second.model
+    np.testing.assert_allclose(second.history.drop(columns="seconds").to_numpy(),
+                               expected.history.drop(columns="seconds").to_numpy(), atol=1e-5, rtol=0)
+    z = np.array([[0.5, -1.0]], np.float32)
+    np.testing.assert_allclose(np.asarray(second.decoder(z)), np.asarray(expected.decoder(z)), atol=1e-5)
+    loop._prepared = None

@@ -144,6 +144,39 @@ def test_a_worker_that_dies_without_a_word_fails_its_job_and_the_queue_moves_on(
     assert fake_queue.snapshot(second).state == "starting"
 
 
+class ReusedStandIn(StandInWorker):
+    """A worker that takes job after job (vae.jobs.process.reusable_worker): after its job it says
+    it is ready again instead of exiting."""
+
+    takes_more = True
+
+    def finish(self, run_name="x", state="completed"):
+        self.report("finished", state=state, run_name=run_name, epochs_completed=2, test_neg_elbo=180.0,
+                    train_seconds=8.0)
+        self.report("ready", pid=self.pid)
+
+
+def test_a_worker_that_takes_more_jobs_trains_the_next_and_none_warms_beside_it(runs_dir):
+    StandInWorker.made = []
+    queue = TrainingQueue(slots=1, stall_seconds=5.0, worker_factory=ReusedStandIn)
+    try:
+        first, second = queue.submit(SMALL, runs_dir, "default"), queue.submit(SMALL, runs_dir, "default")
+        worker = worker_of(queue, first)
+        # A job waits, but the worker training comes back warm: no second process takes the cores.
+        assert StandInWorker.made == [worker]
+        worker.batch(1, 1)
+        worker.finish("default-1")
+        assert queue.snapshot(first).state == "completed" and worker_of(queue, second) is worker
+        assert isinstance(worker.sent[-1], protocol.Train) and StandInWorker.made == [worker]
+        worker.finish("default-2")
+        assert queue.snapshot(second).state == "completed" and worker.job is None
+        assert queue._pool.spares == [worker]  # warm for whatever comes next
+        worker.kill()  # it may end (its memory, its count of jobs): a new one is started
+        wait_until(lambda: len(StandInWorker.made) == 2, 10, message="a new warm worker")
+    finally:
+        queue.shutdown()
+
+
 def test_start_estimates_fill_the_slot_that_frees_first():
     assert start_estimates([10.0], [5.0, 5.0], slots=1) == [10.0, 15.0]
     assert start_estimates([10.0], [5.0, 5.0, 5.0], slots=2) == [0.0, 5.0, 10.0]
@@ -461,6 +494,25 @@ def test_stop_keeps_the_partial_run_and_the_decoder_streams_only_when_watched(qu
     snap = queue.snapshot(job)
     assert snap.state == "stopped" and snap.epoch < 200
     assert listed(runs_dir) == ["stopped-one"]
+
+
+def test_one_warm_process_trains_job_after_job_as_a_new_one_would(queue, runs_dir):
+    first = queue.submit(SMALL.replace(seed=4), runs_dir, name="first-in-turn")
+    second = queue.submit(SMALL.replace(seed=4), runs_dir, name="second-in-turn")
+    seen = set()  # every training process alive, from submission to idle
+
+    def idle_and_seen():
+        seen.update(queue.worker_pids())
+        return all(queue.snapshot(job).state not in ACTIVE_STATES for job in (first, second))
+
+    wait_until(idle_and_seen, 240, 0.05, "both jobs to end")
+    assert [queue.snapshot(job).state for job in (first, second)] == ["completed", "completed"]
+    assert len(seen) == 1 and queue.worker_pids() == list(seen)  # one process trained both, and waits
+    # The second started from what a new process would have: the same settings, the same model.
+    decoders = [runs.load_numpy_models(runs.find_run(runs_dir, name))[1] for name in ("first-in-turn",
+                                                                                      "second-in-turn")]
+    z = np.random.default_rng(0).normal(size=(16, SMALL.latent_dim)).astype(np.float32)
+    np.testing.assert_allclose(decoders[0](z), decoders[1](z), atol=1e-5)
 
 
 def test_a_failure_inside_the_worker_is_one_sentence(queue, runs_dir):

@@ -59,6 +59,9 @@ class TrainingBackend(ABC):
         """How many jobs run at once: this machine's slots, or the remote workers alive."""
         return local_slots
 
+    def give_back(self, worker) -> None:  # noqa: B027 - a remote worker's process is its machine's
+        """A worker ready again after its job (it takes job after job): a spare once more."""
+
     def waiting(self, count: int) -> None:  # noqa: B027 - a local pool has nothing to do with it
         """How many jobs wait for a worker (remote workers warm the next one up while they train)."""
 

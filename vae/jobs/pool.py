@@ -1,5 +1,6 @@
 """The warm worker processes the queue hands jobs to: one kept ready per free slot (TensorFlow
-imported, MNIST loaded), so a job starts at once. A worker that dies before taking a job is
+imported, MNIST loaded), so a job starts at once; one that has trained and said it is ready again
+is a spare once more. A worker that dies before taking a job is
 retried later and later (1, 2, 4 … up to 60 s), and the pool says why training is unavailable.
 Not thread-safe on its own: the queue calls it with its lock held."""
 
@@ -53,6 +54,10 @@ class WorkerPool(TrainingBackend):
             return None
         self.spares.remove(chosen[0])
         return chosen[0]
+
+    def give_back(self, worker) -> None:
+        if worker.alive() and worker not in self.spares:
+            self.spares.append(worker)
 
     def started(self) -> None:
         """A worker reported ready: workers start fine again."""

@@ -15,18 +15,23 @@ import time
 from vae.jobs import protocol
 from vae.settings import ROOT
 
+# How many jobs one local worker process trains, one after another, before it ends and a new one
+# starts (it also ends sooner if its memory grows: vae.jobs.training_job.REUSE_MAX_RSS_BYTES).
+JOBS_PER_PROCESS = 50
 STDERR_DRAIN_SECONDS = 2.0  # after a worker exits, how long its stderr may take to be read to the end
 log = logging.getLogger(__name__)
 
 
 class WorkerProcess:
     """One `python -m vae.jobs.worker` process: a fresh interpreter (never a fork of this threaded
-    server). A reader thread turns its stdout into events and always reports its exit, whatever
-    it sent; another keeps the last lines of its stderr, to say why it could not start."""
+    server), training one job or (`--jobs N` in its command: `takes_more`) several in turn. A
+    reader thread turns its stdout into events and always reports its exit, whatever it sent;
+    another keeps the last lines of its stderr, to say why it could not start."""
 
     COMMAND = (sys.executable, "-m", "vae.jobs.worker")
 
     def __init__(self, on_event, on_exit, command: tuple[str, ...] = COMMAND):
+        self.takes_more = "--jobs" in command and command[command.index("--jobs") + 1] != "1"
         self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
         self.ready = threading.Event()
@@ -99,6 +104,12 @@ class WorkerProcess:
             line = raw.decode("utf-8", "replace")
             self.stderr_tail.append(line)
             sys.stderr.write(line)
+
+
+def reusable_worker(on_event, on_exit) -> WorkerProcess:
+    """A worker that trains up to JOBS_PER_PROCESS jobs, saying it is ready before each (the local
+    queue's; a Celery worker's process trains one job, and its machine starts the next)."""
+    return WorkerProcess(on_event, on_exit, (*WorkerProcess.COMMAND, "--jobs", str(JOBS_PER_PROCESS)))
 
 
 def ended_unexpectedly(returncode: int) -> str:

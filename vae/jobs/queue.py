@@ -1,8 +1,9 @@
 """The training queue: requests from every browser session wait in one line and run, N at a time,
 each in its own worker process (vae.jobs.worker). The web server never imports TensorFlow.
 
-A warm worker (vae.jobs.pool) is kept waiting, so a job starts at once; a worker trains one job
-and exits, so its memory goes back to the system. Progress arrives as protocol lines
+A warm worker (vae.jobs.pool) is kept waiting, so a job starts at once; a worker trains job after
+job (vae.jobs.training_job), until it has used its share of memory or jobs and exits, its memory
+going back to the system. Progress arrives as protocol lines
 (vae.jobs.protocol) that a reader thread per worker (vae.jobs.process) turns into a job's state
 (vae.jobs.job), which any session can snapshot. A housekeeping thread ends what would otherwise
 wedge the line: a job with no progress for the stall limit, a job past its time limit.
@@ -31,7 +32,7 @@ from vae.jobs.job import ACTIVE_STATES, RUNNING_STATES, Job, JobSnapshot
 from vae.jobs.live_files import LiveWriter
 from vae.jobs.policy import OpenPolicy, Requester, same_owner
 from vae.jobs.pool import WorkerPool
-from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.jobs.process import ended_unexpectedly, reusable_worker
 from vae.jobs.remote import CeleryBackend
 from vae.jobs.store import INTERRUPTED, VIEW, JobStore, restore
 from vae.settings import DEFAULT_STALL_SECONDS, settings
@@ -63,7 +64,7 @@ class TrainingQueue(Housekeeping):
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, Job] = {}  # every job, in order of submission
-        self._pool = (backend or partial(WorkerPool, worker_factory or WorkerProcess))(self._on_event, self._on_exit)
+        self._pool = (backend or partial(WorkerPool, worker_factory or reusable_worker))(self._on_event, self._on_exit)
         self._remote = self._pool.remote  # declared by its backend (vae.jobs.backend)
         self._store = store
         self._speed = SpeedLearner()
@@ -316,7 +317,11 @@ class TrainingQueue(Housekeeping):
             return
         running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
         waiting = any(job.state == JobState.QUEUED and not self._held(job) for job in self._jobs.values())
-        self._pool.top_up(max(self.slots - running, 1 if waiting else 0))
+        # A worker that takes job after job comes back warm when its job ends: none is started to
+        # wait beside it.
+        returning = sum(worker.job is not None and getattr(worker, "takes_more", False)
+                        for worker in self._pool.workers)
+        self._pool.top_up(max(self.slots - max(running, returning), 1 if waiting and not returning else 0))
 
     def _dispatch(self) -> None:
         """Start queued jobs while slots are free (lock held)."""
@@ -343,7 +348,10 @@ class TrainingQueue(Housekeeping):
         with self._lock:
             if isinstance(event, protocol.Ready):
                 self._pool.started()
-                if worker.job is not None:  # its job waited for it: the silence starts counting now
+                if worker.job is not None and worker.job.state not in ACTIVE_STATES:
+                    self._release(worker)  # ready again after its job (vae.jobs.training_job): the next one's
+                    self._pool.give_back(worker)
+                elif worker.job is not None:  # its job waited for it: the silence starts counting now
                     worker.job.last_event = time.monotonic()
                 self._dispatch()
                 self._changed.notify_all()
@@ -372,21 +380,25 @@ class TrainingQueue(Housekeeping):
             self._pool.exited(worker, returncode, self._closed)
             job = worker.job
             if job is not None:
-                job.drop_live()  # the saved run (if any) takes over; memory goes back
-                if self._live:
-                    self._live.drop_snapshots(job.id)
                 if job.state in ACTIVE_STATES:  # it never said how the job ended
                     job.state = JobState.INTERRUPTED if job.kill_reason == INTERRUPTED else JobState.FAILED
                     job.message = job.kill_reason or self._ended_sentence(worker, returncode)
-                job.finished = time.monotonic()
-                self._save(job)
-                job.worker = None
-                worker.job = None
-                if job.discard:  # cleared by the teacher: a run it published before it died goes too
-                    runs.delete_if_owned(job.runs_dir, job.run_name, lambda owner, job=job: same_owner(owner,
-                                                                                                       job.owner))
+                self._release(worker)
             self._dispatch()
             self._changed.notify_all()
+
+    def _release(self, worker) -> None:
+        """Part a worker from its ended job (lock held)."""
+        job = worker.job
+        job.drop_live()  # the saved run (if any) takes over; memory goes back
+        if self._live:
+            self._live.drop_snapshots(job.id)
+        job.finished = time.monotonic()
+        self._save(job)
+        job.worker = None
+        worker.job = None
+        if job.discard:  # cleared by the teacher: a run it published before it died goes too
+            runs.delete_if_owned(job.runs_dir, job.run_name, lambda owner, job=job: same_owner(owner, job.owner))
 
     def _ended_sentence(self, worker, returncode: int) -> str:
         if worker.ready.is_set() or not worker.last_error():

@@ -1,15 +1,19 @@
 """What a worker process does once its priority and output are set (vae.jobs.worker): import
-TensorFlow and load MNIST, say it is ready ("warm"), take exactly one job from stdin, stream its
-progress to stdout (vae.jobs.protocol, one message per line), and return: its memory goes back to
-the system, and the next job gets a new process. When stdin closes (the server exited or was
-killed), the process exits at once: no orphans."""
+TensorFlow and load MNIST, say it is ready ("warm"), take a job from stdin, stream its progress to
+stdout (vae.jobs.protocol, one message per line), and then either say it is ready again and take
+the next (up to `jobs` in all, while its memory stays under REUSE_MAX_RSS_BYTES: the next job pays
+no TensorFlow import, data load or compile, and nothing else competes with the running training
+for the cores) or return, its memory going back to the system. When stdin closes (the server
+exited or was killed), the process exits at once: no orphans."""
 
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import threading
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +28,10 @@ from vae.training.lab import train_and_save
 from vae.training.loop import prepare
 
 EXIT_BAD_JOB = 2
+# A process that has trained takes another job only while it holds less than this (it trains the
+# default in ~0.9 GB: benchmarks/queue_speed.py prints it after each job); past it, it ends and a
+# new process starts, as after every job before.
+REUSE_MAX_RSS_BYTES = 2_000_000_000
 # Live snapshots of the latent space between epochs, while someone watches: one after the first
 # group of batches, then at most one per this many seconds.
 LIVE_SNAPSHOT_SECONDS = 4.0
@@ -64,22 +72,52 @@ class ProgressStream:
             timeline.mark(event)
 
 
-def watch_commands(stdin: BinaryIO, stop: threading.Event, watching: threading.Event) -> None:
-    """Sets `stop` on Stop, `watching` on Watch; exits the process the moment stdin closes."""
-    for line in stdin:
-        try:
-            command = protocol.decode_command(line)
-        except protocol.ProtocolError:
-            continue
-        if isinstance(command, protocol.Stop):
-            stop.set()
-        elif isinstance(command, protocol.Watch):
-            (watching.set if command.on else watching.clear)()
-    os._exit(0)  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
+@dataclass
+class JobCommands:
+    """A job read from stdin, with the Stop and Watch the server sends for it."""
+
+    job: protocol.Train | None  # None: the line was not a training the server could have meant
+    stop: threading.Event = field(default_factory=threading.Event)
+    watching: threading.Event = field(default_factory=threading.Event)
+
+
+class CommandReader:
+    """Reads stdin on its own thread for the process's whole life: each Train becomes the next job
+    (next_job), each Stop and Watch goes to the job read last; a Stop that arrives after its job
+    ended (sent as it finished) therefore reaches nothing, since the next job's Train comes after
+    it. Exits the process the moment stdin closes."""
+
+    def __init__(self, stdin: BinaryIO):
+        self._jobs: queue.Queue[JobCommands] = queue.Queue()
+        self._current: JobCommands | None = None
+        threading.Thread(target=self._read, args=(stdin,), daemon=True, name="commands").start()
+
+    def next_job(self) -> JobCommands:
+        return self._jobs.get()
+
+    def _read(self, stdin: BinaryIO) -> None:
+        for line in stdin:
+            try:
+                command = protocol.decode_command(line)
+            except protocol.ProtocolError:
+                if self._current is None:  # where the first job was due: the server is told, the process ends
+                    self._jobs.put(JobCommands(None))
+                    return
+                continue
+            if isinstance(command, protocol.Train):
+                self._current = JobCommands(command)
+                self._jobs.put(self._current)
+            elif self._current is None:
+                continue  # a Stop or Watch before any job: nothing to apply it to
+            elif isinstance(command, protocol.Stop):
+                self._current.stop.set()
+            elif isinstance(command, protocol.Watch):
+                (self._current.watching.set if command.on else self._current.watching.clear)()
+        os._exit(0)  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
 
 
 def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, watching: threading.Event,
-            warm_data) -> None:
+            warm_data, keep_trainer: bool = False) -> None:
     """`warm_data`: MNIST as loaded while warming up, or None if it could not be."""
     try:
         config = TrainConfig.from_dict(job.config)
@@ -96,7 +134,8 @@ def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, 
                     stream.send(protocol.Saving())
 
         saved = train_and_save(config, data, Path(job.runs_dir), job.name, job.preset, [stream, SavingNotice()],
-                               stop, live_seconds=LIVE_SNAPSHOT_SECONDS, owner=job.owner, watching=watching)
+                               stop, live_seconds=LIVE_SNAPSHOT_SECONDS, owner=job.owner, watching=watching,
+                               keep_trainer=keep_trainer)
     except LabError as error:
         stream.send(protocol.Failed(str(error)))
         return
@@ -119,8 +158,18 @@ def warm_up(data) -> None:
     prepare(preset("default"), data)
 
 
-def serve(out: BinaryIO) -> int:
-    """The worker's life after start-up: warm, one job, done. Returns the process's exit status."""
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), or 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def serve(out: BinaryIO, jobs: int = 1) -> int:
+    """The worker's life after start-up: warm, then up to `jobs` jobs, one at a time, saying it is
+    ready before each. Returns the process's exit status."""
     stream = ProgressStream(out)
     try:
         data = load_dataset("mnist", download=DOWNLOADS["mnist"])
@@ -129,21 +178,16 @@ def serve(out: BinaryIO) -> int:
         timeline.mark("training process: warm (the default's training compiled)")
     except DataError:
         data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
-    stream.send(protocol.Ready(os.getpid()))
-
-    stdin = sys.stdin.buffer
-    line = stdin.readline()
-    if not line:
-        return 0
-    timeline.mark("training process: job read")
-    try:
-        job = protocol.decode_command(line)
-        if not isinstance(job, protocol.Train):
-            raise protocol.ProtocolError("the first command is not a training")
-    except protocol.ProtocolError:
-        stream.send(protocol.Failed("The training process received a request it does not understand."))
-        return EXIT_BAD_JOB
-    stop, watching = threading.Event(), threading.Event()
-    threading.Thread(target=watch_commands, args=(stdin, stop, watching), daemon=True, name="commands").start()
-    run_job(job, stream, stop, watching, data)
+    commands = CommandReader(sys.stdin.buffer)
+    for taken in range(1, jobs + 1):
+        stream.send(protocol.Ready(os.getpid()))
+        next_job = commands.next_job()
+        timeline.mark("training process: job read")
+        if next_job.job is None:
+            stream.send(protocol.Failed("The training process received a request it does not understand."))
+            return EXIT_BAD_JOB
+        another = taken < jobs
+        run_job(next_job.job, stream, next_job.stop, next_job.watching, data, keep_trainer=another)
+        if another and resident_bytes() > REUSE_MAX_RSS_BYTES:
+            break
     return 0

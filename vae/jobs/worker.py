@@ -1,13 +1,15 @@
-"""A training worker process: `python -m vae.jobs.worker`, started by the web server's training
-queue (vae.jobs.process). This entry point sets what must be set before TensorFlow loads: the
-protocol owns the real stdout (anything a library prints goes to stderr), Ctrl-C is the server's
-to handle, and the process runs at a lower priority than the web server, so a person waiting for a
-page comes first and training takes every cycle left (a thread inherits its priority when it is
-created, so this comes before TensorFlow starts its thread pools). Then vae.jobs.training_job runs.
+"""A training worker process: `python -m vae.jobs.worker [--jobs N]`, started by the web server's
+training queue (vae.jobs.process) to train up to N jobs in turn (1: one, as a Celery worker's). This
+entry point sets what must be set before TensorFlow loads: the protocol owns the real stdout
+(anything a library prints goes to stderr), Ctrl-C is the server's to handle, and the process runs
+at a lower priority than the web server, so a person waiting for a page comes first and training
+takes every cycle left (a thread inherits its priority when it is created, so this comes before
+TensorFlow starts its thread pools). Then vae.jobs.training_job runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -46,7 +48,19 @@ def end_with_parent(poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def main() -> int:
+def jobs_wanted(argv: list[str]) -> int:
+    """`--jobs N` (1 to 1000; 1 if absent): how many jobs this process trains before it ends."""
+    parser = argparse.ArgumentParser(prog="python -m vae.jobs.worker")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="jobs to train in turn before ending (1 to 1000)")
+    jobs = parser.parse_args(argv).jobs
+    if not 1 <= jobs <= 1000:
+        parser.error(f"--jobs must be from 1 to 1000, got {jobs}")
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> int:
+    jobs = jobs_wanted(sys.argv[1:] if argv is None else argv)
     end_with_parent()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -59,7 +73,7 @@ def main() -> int:
 
     timeline.mark("training process: TensorFlow imported")
 
-    code = training_job.serve(out)
+    code = training_job.serve(out, jobs)
     out.flush()
     # Not sys.exit: the thread following the server's commands is blocked reading stdin, and an
     # interpreter finalising under it aborts ("could not acquire lock for <stdin>").

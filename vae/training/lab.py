@@ -36,19 +36,23 @@ def train_and_save(
     live_seconds: float | None = None,
     owner: dict | None = None,
     watching: threading.Event | None = None,
+    keep_trainer: bool = False,
 ) -> SavedRun:
     """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
     "stopped"); a diverged one is not saved at all. The name is checked before training starts.
     `live_seconds`: also take snapshots this often between epochs, while `watching` is set (or
     always, if None), for listeners that watch.
-    `owner` (classroom mode: who asked for it, vae.classroom) is kept in the run's metrics."""
+    `owner` (classroom mode: who asked for it, vae.classroom) is kept in the run's metrics.
+    `keep_trainer`: the next training of the same settings in this process reuses this one's
+    compiled trainer (vae.training.loop.train), once this run is saved."""
     runs_dir = Path(runs_dir)
     runs.check_writable(runs_dir)
     if name is None:
         name = runs.unique_run_name(runs_dir, preset_name or "custom")
     elif (runs.run_path(runs_dir, name)).exists():
         raise RunError(f"A run named {name!r} already exists; choose another name.")
-    result = train(config, data, listeners, stop_event, live_seconds=live_seconds, watching=watching)
+    result = train(config, data, listeners, stop_event, live_seconds=live_seconds, watching=watching,
+                   keep_trainer=keep_trainer)
     if result.status == RunStatus.DIVERGED:
         raise TrainingDiverged(
             "Training diverged (the loss became NaN); nothing was saved. "

@@ -169,6 +169,7 @@ def train(
     live_seconds: float | None = None,
     watching: threading.Event | None = None,
     compiled: bool | None = None,
+    keep_trainer: bool = False,
 ) -> TrainingResult:
     """Train `config` on `data` (the test set validates each epoch) and return the model and history.
 
@@ -177,6 +178,9 @@ def train(
     taken at every epoch's end (and every `live_seconds` in between while `watching` is set, or
     always if it is None, for listeners that watch). `compiled`: whether XLA compiles the training
     step; None decides by the model and the number of steps (vae.training.epochs.worth_compiling).
+    `keep_trainer`: keep this training's compiled trainer as the prepared one (see prepare), so the
+    next training of the same settings starts without compiling; it then trains the model returned
+    here, so the caller must be done with it (saved) before that next training.
     """
     x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
     model, runner = _take_prepared(config, x_train, data.x_test, compiled, batches_per_epoch) or _new_trainer(
@@ -185,6 +189,8 @@ def train(
     snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
                                 live_seconds, watching)
     runner.run(config.epochs, [relay, snapshot_taker])
+    if keep_trainer:
+        _keep(config, x_train, data.x_test, compiled, model, runner)
     status = RunStatus.DIVERGED if relay.diverged else RunStatus.STOPPED if relay.stopped else RunStatus.COMPLETED
     history = pd.DataFrame(relay.rows, columns=HISTORY_COLUMNS)
     # A stopped epoch is evaluated on the test set too, but it is not a whole epoch.
@@ -246,7 +252,12 @@ def prepare(config: TrainConfig, data: MnistData, compiled: bool | None = None) 
     x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
     model, runner = _new_trainer(config, x_train, data.x_test, compiled, batches_per_epoch)
     runner.compile()
-    _prepared = _Prepared(config.replace(seed=0), x_train, data.x_test, compiled, model, runner)
+    _keep(config, x_train, data.x_test, compiled, model, runner)
+
+
+def _keep(config, x_train, x_test, compiled, model, runner) -> None:
+    global _prepared
+    _prepared = _Prepared(config.replace(seed=0), x_train, x_test, compiled, model, runner)
 
 
 def _take_prepared(config, x_train, x_test, compiled, batches_per_epoch) -> tuple[VariationalAutoencoder,
