@@ -3,12 +3,13 @@ first digit the model draws on the latent explorer, in a real browser: the explo
 model in training, decoded in the browser with its latest weights, before any run is saved.
 Each repeat starts a new server with a new runs folder; the click comes once the page has loaded
 (the warm training process may still be importing TensorFlow: a fresh install's worst case).
-Goal (issue 11): median of 3 <= 10 s; issue 30's: <= 5 s.
+Goal (issue 11): median of 3 <= 10 s; issue 30's: <= 5 s, and <= 3 s on a server that has been
+up a minute (`--up-for 60`: the click waits until the server has been up that long).
 
 Each repeat also prints where the time went: every process notes its steps on one timeline
 (vae/timeline.py, LATENT_LAB_TIMELINE), printed in seconds from the server's start and from the click.
 
-Run: .venv/bin/python -m benchmarks.first_digit [--repeats 3]
+Run: .venv/bin/python -m benchmarks.first_digit [--repeats 3] [--up-for SECONDS]
 """
 
 import argparse
@@ -25,7 +26,7 @@ from vae import timeline
 from vae.data import default_cache_dir
 
 
-def seconds_to_first_digit(browser, log_dir: Path) -> tuple[float, list]:
+def seconds_to_first_digit(browser, log_dir: Path, up_for: float = 0.0) -> tuple[float, list]:
     runs_dir = Path(tempfile.mkdtemp(prefix="first-digit-runs-"))
     timeline_file = Path(tempfile.mkdtemp(prefix="first-digit-timeline-")) / "timeline.txt"
     server_started = time.monotonic()
@@ -36,6 +37,8 @@ def seconds_to_first_digit(browser, log_dir: Path) -> tuple[float, list]:
         watcher.goto(server.url)
         button = watcher.page.get_by_role("button", name="Train the default model")
         button.wait_for(timeout=60_000)
+        while time.monotonic() - server_started < up_for:  # a bounded wait: the figure is after it
+            time.sleep(0.1)
         started, clicked = time.perf_counter(), time.monotonic()
         button.click()
         # The map's digit canvas (in its component's shadow root) counts what it paints; polled
@@ -71,22 +74,25 @@ def first_of_each(steps: list) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--up-for", type=float, default=0.0, help="click once the server has been up this long")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="first-digit-logs-"))
     times = []
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         for repeat in range(args.repeats):
-            seconds, steps = seconds_to_first_digit(browser, log_dir)
+            seconds, steps = seconds_to_first_digit(browser, log_dir, args.up_for)
             times.append(seconds)
             print(f"repeat {repeat + 1}: first digit {times[-1]:.2f} s after the click", flush=True)
             print("  from the start  from the click  step")
             for since_start, since_click, event in first_of_each(steps):
                 print(f"  {since_start:12.2f} s {since_click:12.2f} s  {event}")
         browser.close()
-    print(f"median {statistics.median(times):.2f} s (goal <= 5 s)")
+    goal = "<= 3 s on a server up a minute" if args.up_for >= 60 else "<= 5 s"
+    print(f"median {statistics.median(times):.2f} s, the server up {args.up_for:.0f} s or more at the click "
+          f"(goal {goal})")
     print(json.dumps({"seconds_to_first_digit": [round(t, 2) for t in times],
-                      "median": round(statistics.median(times), 2)}))
+                      "median": round(statistics.median(times), 2), "up_for_seconds": args.up_for}))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ how many training processes it took and their memory after each save.
 Goals: first progress point <= 2 s after the request (issue 9); 30 default trainings <= 6 minutes
 (issue 30). `--one-job-processes`: every job in a new process, as before issue 30 (the comparison).
 
-Run: .venv/bin/python -m benchmarks.queue_speed [--starts 5] [--jobs 30] [--epochs N] [--one-job-processes]
+Run: .venv/bin/python -m benchmarks.queue_speed [--starts 5] [--jobs 30] [--epochs N] [--slots 1]
+     [--one-job-processes]
 """
 
 import argparse
@@ -87,15 +88,16 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=30)
     parser.add_argument("--epochs", type=int, help="override the default preset's epochs (a shorter check)")
+    parser.add_argument("--slots", type=int, default=1, help="trainings at once (LATENT_LAB_TRAINING_SLOTS)")
     parser.add_argument("--one-job-processes", action="store_true", help="a new process for every job (the old way)")
     args = parser.parse_args()
-    queue = TrainingQueue(worker_factory=process.WorkerProcess if args.one_job_processes else None)
+    queue = TrainingQueue(slots=args.slots, worker_factory=process.WorkerProcess if args.one_job_processes else None)
     try:
         starts = [seconds_to_first_progress(queue, Path(tempfile.mkdtemp(prefix="queue-start-")))
                   for _ in range(args.starts)]
         print(f"first progress point after the request: median {statistics.median(starts):.2f} s "
               f"over {len(starts)} (goal <= 2 s): {', '.join(f'{s:.2f}' for s in starts)}", flush=True)
-        figures = {"first_progress_median_s": round(statistics.median(starts), 2),
+        figures = {"slots": args.slots, "first_progress_median_s": round(statistics.median(starts), 2),
                    "first_progress_s": [round(s, 2) for s in starts]}
         if args.jobs:
             batch = class_of_trainings(queue, Path(tempfile.mkdtemp(prefix="queue-class-")), args.jobs, args.epochs)

@@ -50,6 +50,17 @@ def test_neg_elbo_agrees_with_the_training_report(trained, small_data):
     assert figures["neg_elbo"] == pytest.approx(reported["test_loss"], rel=0.02)  # one z sample each
 
 
+def test_the_reconstruction_term_is_the_float64_cross_entropy_to_a_thousandth_of_a_nat(trained, small_data):
+    x = small_data.x_test
+    z_mean, z_log_var = evaluate.encode(trained.encoder, x)
+    noise = np.random.default_rng(TINY.seed).standard_normal(z_mean.shape).astype(np.float32)
+    probabilities = np.clip(evaluate.decode(trained.decoder, z_mean + np.exp(0.5 * z_log_var) * noise)
+                            .astype(np.float64), 1e-7, 1 - 1e-7)
+    reference = -np.sum(x * np.log(probabilities) + (1 - x) * np.log(1 - probabilities), axis=1).mean()
+    figures = evaluate.neg_elbo(trained.encoder, trained.decoder, x, seed=TINY.seed)
+    assert figures["reconstruction_loss"] == pytest.approx(reference, abs=1e-3)
+
+
 def test_autoencoder_elbo_has_no_kl(small_data):
     ae = train(TINY.replace(model="ae", epochs=1), small_data)
     figures = evaluate.neg_elbo(ae.encoder, ae.decoder, small_data.x_test, is_autoencoder=True)

@@ -28,9 +28,9 @@ from vae.training.lab import train_and_save
 from vae.training.loop import prepare
 
 EXIT_BAD_JOB = 2
-# A process that has trained takes another job only while it holds less than this (it trains the
-# default in ~0.9 GB: benchmarks/queue_speed.py prints it after each job); past it, it ends and a
-# new process starts, as after every job before.
+# A process that has trained takes another job only while it holds less than this (1.3-1.4 GB
+# after each of 30 default jobs in a row, not growing: benchmarks/queue_speed.py prints it); past
+# it, it ends and a new process starts, as after every job before.
 REUSE_MAX_RSS_BYTES = 2_000_000_000
 # Live snapshots of the latent space between epochs, while someone watches: one after the first
 # group of batches, then at most one per this many seconds.
