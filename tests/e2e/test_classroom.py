@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import TINY, wait_until
-from tests.support.class_room import key_cookie
+from tests.support.class_room import key_cookie, teacher_signs_in
 from tests.support.classroom_load import run_load, sign_in_as_teacher
 from tests.support.harness import AppServer
 from tests.support.ws_client import StreamlitClient
@@ -131,14 +131,10 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     student.assert_clean()
 
     teacher = new_page()
-    teacher.goto(class_server.url)
-    teacher.open_page("Classroom")
-    teacher.page.get_by_text("I am the teacher", exact=True).click()
-    teacher.fill("textbox", "Teacher code (printed where the app was started)", CODE.lower())
-    teacher.page.get_by_role("button", name="Sign in").click()
-    # Each rerun is awaited by what it draws: under load it may not have begun when the page first
+    # The code typed in lower case: compared loosely. Each rerun is awaited by what it draws (the
+    # sign-in waits for its sentence): under load a rerun may not have begun when the page first
     # looks idle (make test saw the tools missing once).
-    teacher.page.wait_for_selector("text=Signed in as the teacher.", timeout=60_000)
+    teacher_signs_in(teacher, class_server.url, CODE.lower())
     teacher.wait_idle()
     body = teacher.page.inner_text("body")
     assert "Signed in as the teacher." in body and "Teacher's tools" in body and "Connected browsers" in body

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.conftest import wait_until
 from tests.e2e import test_classroom
 from tests.e2e.test_classroom import signed_in_teacher
-from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join
+from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join, teacher_signs_in
 
 class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
 WIDTH, HEIGHT = PHONE["viewport"]["width"], PHONE["viewport"]["height"]
@@ -148,11 +148,7 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
 
 def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_back(class_server, new_page, new_phone):
     teacher = new_page()
-    teacher.goto(class_server.url)
-    teacher.open_page("Classroom")
-    teacher.page.get_by_text("I am the teacher", exact=True).click()
-    teacher.fill("textbox", "Teacher code (printed where the app was started)", test_classroom.CODE)
-    teacher.page.get_by_role("button", name="Sign in").click()
+    teacher_signs_in(teacher, class_server.url, test_classroom.CODE)
     teacher.wait_idle()
     phone = new_phone()
     join(phone, class_server.url, "Zoë", "runs")

@@ -152,6 +152,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   const unit = () => MAP_SIZE / shownWidth; // drawing units per CSS pixel
   const presenting = () => Boolean(view.state.presenter);
+  const boardLook = () => (presenting() ? BOARD_LOOK.presenter : BOARD_LOOK.normal);
 
   // The canvases follow the map's size on the screen (a window resized, presenter mode switched).
   function fitToScreen() {
@@ -179,7 +180,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
         mapCtx.fillStyle = "#222"; mapCtx.beginPath(); mapCtx.arc(toPx(p[0]), toPx(-p[1]), 5, 0, 2 * Math.PI); mapCtx.fill();
       }
     }
-    drawBoard(mapCtx, toPx, s, presenting() ? BOARD_LOOK.presenter : BOARD_LOOK.normal, unit());
+    drawBoard(mapCtx, toPx, s, boardLook(), unit());
     if (s.answer) drawPosterior(mapCtx, s.answer, "#000");
     if (s.posterior) drawPosterior(mapCtx, s.posterior, "#111");
     if (s.drawn) drawPosterior(mapCtx, s.drawn, "#c2185b");
@@ -257,7 +258,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   };
   // A class-map drawing under the pointer (hover) or finger (tap) is shown beside it.
   function showDrawingTip(p) {
-    const look = presenting() ? BOARD_LOOK.presenter : BOARD_LOOK.normal;
+    const look = boardLook();
     const d = boardDrawingAt(view.state, toPx, p.px, p.py, (look.dot + 3) * unit());
     if (!d || !d.pixels) { ui.tip.hidden = true; return; }
     paintDrawing(ui.tip, d.pixels);
