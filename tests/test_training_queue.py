@@ -542,6 +542,89 @@ def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queu
     assert listed(runs_dir) == []
 
 
+class JobLoop:
+    """vae.jobs.training_job's loop of jobs in this process: commands written to a pipe, jobs
+    recorded instead of trained (each says whether Stop and Watch reached it)."""
+
+    def __init__(self, monkeypatch, jobs: int):
+        self.events, self.trained, self.closed = [], [], threading.Event()
+        read_end, self.write_end = os.pipe()
+        commands = training_job.CommandReader(os.fdopen(read_end, "rb"), on_close=self.closed.set)
+        monkeypatch.setattr(training_job, "run_job", self.run_job)
+        self.may_end = {}  # job name -> Event the test sets to let that job end
+        self.result: list[int] = []
+        self.thread = threading.Thread(target=lambda: self.result.append(
+            training_job.take_jobs(self, commands, jobs, None)), daemon=True)
+        self.thread.start()
+
+    def send(self, event):  # the ProgressStream
+        self.events.append(event)
+
+    def command(self, command):
+        os.write(self.write_end, protocol.encode_command(command))
+
+    def run_job(self, job, stream, stop, watching, data, keep_trainer=False):
+        self.trained.append((job.name, keep_trainer))
+        self.may_end.setdefault(job.name, threading.Event()).wait(30)
+        self.trained[-1] += (stop.is_set(), watching.is_set())
+
+    def readies(self):
+        return sum(isinstance(event, protocol.Ready) for event in self.events)
+
+
+def train_command(name):
+    return protocol.Train(SMALL.to_dict(), "/nowhere", name, None, None)
+
+
+def test_a_worker_takes_job_after_job_and_a_late_stop_reaches_no_other(monkeypatch):
+    loop = JobLoop(monkeypatch, jobs=3)
+    try:
+        wait_until(lambda: loop.readies() == 1, 10, message="ready for the first job")
+        loop.command(train_command("one"))
+        loop.command(protocol.Watch(True))
+        wait_until(lambda: loop.trained, 10, message="the first job")
+        loop.may_end.setdefault("one", threading.Event()).set()
+        wait_until(lambda: loop.readies() == 2, 10, message="ready again")
+        loop.command(protocol.Stop())  # sent as "one" ended: it reaches neither "one" nor "two"
+        loop.command(train_command("two"))
+        loop.may_end.setdefault("two", threading.Event()).set()
+        wait_until(lambda: loop.readies() == 3, 10, message="ready for the last")
+        loop.command(train_command("three"))
+        loop.command(protocol.Stop())
+        loop.may_end.setdefault("three", threading.Event()).set()
+        loop.thread.join(10)
+        # Every job but the last keeps its trainer for the next; Stop and Watch reach only their own.
+        assert loop.trained == [("one", True, False, True), ("two", True, False, False),
+                                ("three", False, True, False)]
+        assert loop.result == [0] and loop.readies() == 3  # its count of jobs done: it ends
+    finally:
+        os.close(loop.write_end)
+    wait_until(loop.closed.is_set, 10, message="the reader to see stdin close")
+
+
+def test_a_worker_that_has_grown_takes_no_more_jobs(monkeypatch):
+    monkeypatch.setattr(training_job, "REUSE_MAX_RSS_BYTES", 0)
+    loop = JobLoop(monkeypatch, jobs=50)
+    try:
+        loop.command(train_command("only"))
+        loop.may_end.setdefault("only", threading.Event()).set()
+        loop.thread.join(10)
+        assert loop.result == [0] and loop.readies() == 1 and [name for name, *_ in loop.trained] == ["only"]
+    finally:
+        os.close(loop.write_end)
+
+
+def test_a_line_that_is_no_command_where_the_first_job_is_due_ends_the_worker(monkeypatch):
+    loop = JobLoop(monkeypatch, jobs=50)
+    try:
+        os.write(loop.write_end, b"not json\n")
+        loop.thread.join(10)
+        assert loop.result == [training_job.EXIT_BAD_JOB] and loop.trained == []
+        assert loop.events[-1] == protocol.Failed("The training process received a request it does not understand.")
+    finally:
+        os.close(loop.write_end)
+
+
 def test_memory_error_in_a_job_is_one_sentence(monkeypatch):
     sent = []
 

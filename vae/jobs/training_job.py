@@ -85,11 +85,12 @@ class CommandReader:
     """Reads stdin on its own thread for the process's whole life: each Train becomes the next job
     (next_job), each Stop and Watch goes to the job read last; a Stop that arrives after its job
     ended (sent as it finished) therefore reaches nothing, since the next job's Train comes after
-    it. Exits the process the moment stdin closes."""
+    it. Calls `on_close` (by default: exits the process) the moment stdin closes."""
 
-    def __init__(self, stdin: BinaryIO):
+    def __init__(self, stdin: BinaryIO, on_close=lambda: os._exit(0)):
         self._jobs: queue.Queue[JobCommands] = queue.Queue()
         self._current: JobCommands | None = None
+        self._on_close = on_close
         threading.Thread(target=self._read, args=(stdin,), daemon=True, name="commands").start()
 
     def next_job(self) -> JobCommands:
@@ -113,7 +114,7 @@ class CommandReader:
                 self._current.stop.set()
             elif isinstance(command, protocol.Watch):
                 (self._current.watching.set if command.on else self._current.watching.clear)()
-        os._exit(0)  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
+        self._on_close()  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
 
 
 def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, watching: threading.Event,
@@ -178,7 +179,12 @@ def serve(out: BinaryIO, jobs: int = 1) -> int:
         timeline.mark("training process: warm (the default's training compiled)")
     except DataError:
         data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
-    commands = CommandReader(sys.stdin.buffer)
+    return take_jobs(stream, CommandReader(sys.stdin.buffer), jobs, data)
+
+
+def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data) -> int:
+    """Up to `jobs` jobs, one at a time, saying it is ready before each; fewer if this process has
+    grown past REUSE_MAX_RSS_BYTES. Returns the process's exit status."""
     for taken in range(1, jobs + 1):
         stream.send(protocol.Ready(os.getpid()))
         next_job = commands.next_job()
