@@ -46,19 +46,30 @@ EVERY_IMAGE_NAMED = """() => Array.from(document.querySelectorAll('[data-testid=
     .every((img) => img.hasAttribute('alt'))"""
 
 
+# Streamlit fades what a rerun (a refreshing fragment's too) has not drawn again yet: `data-stale`
+# at once, then a lower opacity. A faded element fails axe's contrast check for as long as it lasts.
+NOTHING_FADED = """() => !document.querySelector('[data-stale="true"]') && Array.from(
+    document.querySelectorAll('[data-testid="stElementContainer"]'))
+    .every((element) => getComputedStyle(element).opacity === '1')"""
+
+
 def serious_violations(page) -> list[tuple[str, str, list]]:
-    """axe's critical and serious findings. The images' names come from a component (ui/a11y) that
-    names each image as it appears: the scan waits (bounded) until every image is named, and if an
-    image a refreshing part of the page drew anew was caught in the moment before it was named (the
-    only finding `image-alt`), waits again and scans again, at most three times."""
+    """axe's critical and serious findings on the page as a person reads it once it has settled.
+    The images' names come from a component (ui/a11y) that names each image as it appears, and a
+    rerun fades what it has not drawn again: the scan waits (bounded) until every image is named and
+    nothing is faded, and scans again (at most three times) if either changed under it: a refreshing
+    part of the page went stale during the scan, or an image it drew anew was caught in the moment
+    before it was named (the only finding `image-alt`)."""
     from axe_playwright_python.sync_playwright import Axe
 
     for _ in range(3):
         page.wait_for_function(EVERY_IMAGE_NAMED, timeout=30_000)
+        page.wait_for_function(NOTHING_FADED, timeout=30_000)
         results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
         found = [(v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
                  for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
-        if {rule for rule, _, _ in found} != {"image-alt"}:
+        settled = page.evaluate(NOTHING_FADED)
+        if settled and {rule for rule, _, _ in found} != {"image-alt"}:
             return found
     return found
 
