@@ -548,6 +548,8 @@ class JobLoop:
 
     def __init__(self, monkeypatch, jobs: int):
         self.events, self.trained, self.closed = [], [], threading.Event()
+        # Each job as it ended: its name, whether it kept its trainer, whether Stop and Watch reached it.
+        self.ended: list[tuple[str, bool, bool, bool]] = []
         read_end, self.write_end = os.pipe()
         commands = training_job.CommandReader(os.fdopen(read_end, "rb"), on_close=self.closed.set)
         monkeypatch.setattr(training_job, "run_job", self.run_job)
@@ -564,9 +566,9 @@ class JobLoop:
         os.write(self.write_end, protocol.encode_command(command))
 
     def run_job(self, job, stream, stop, watching, data, keep_trainer=False):
-        self.trained.append((job.name, keep_trainer))
+        self.trained.append((job.name, keep_trainer, stop, watching))
         self.may_end.setdefault(job.name, threading.Event()).wait(30)
-        self.trained[-1] += (stop.is_set(), watching.is_set())
+        self.ended.append((job.name, keep_trainer, stop.is_set(), watching.is_set()))
 
     def readies(self):
         return sum(isinstance(event, protocol.Ready) for event in self.events)
@@ -582,7 +584,7 @@ def test_a_worker_takes_job_after_job_and_a_late_stop_reaches_no_other(monkeypat
         wait_until(lambda: loop.readies() == 1, 10, message="ready for the first job")
         loop.command(train_command("one"))
         loop.command(protocol.Watch(True))
-        wait_until(lambda: loop.trained, 10, message="the first job")
+        wait_until(lambda: loop.trained and loop.trained[0][3].is_set(), 10, message="the first job, watched")
         loop.may_end.setdefault("one", threading.Event()).set()
         wait_until(lambda: loop.readies() == 2, 10, message="ready again")
         loop.command(protocol.Stop())  # sent as "one" ended: it reaches neither "one" nor "two"
@@ -591,11 +593,11 @@ def test_a_worker_takes_job_after_job_and_a_late_stop_reaches_no_other(monkeypat
         wait_until(lambda: loop.readies() == 3, 10, message="ready for the last")
         loop.command(train_command("three"))
         loop.command(protocol.Stop())
+        wait_until(lambda: len(loop.trained) == 3 and loop.trained[2][2].is_set(), 10, message="the Stop read")
         loop.may_end.setdefault("three", threading.Event()).set()
         loop.thread.join(10)
         # Every job but the last keeps its trainer for the next; Stop and Watch reach only their own.
-        assert loop.trained == [("one", True, False, True), ("two", True, False, False),
-                                ("three", False, True, False)]
+        assert loop.ended == [("one", True, False, True), ("two", True, False, False), ("three", False, True, False)]
         assert loop.result == [0] and loop.readies() == 3  # its count of jobs done: it ends
     finally:
         os.close(loop.write_end)
@@ -609,7 +611,7 @@ def test_a_worker_that_has_grown_takes_no_more_jobs(monkeypatch):
         loop.command(train_command("only"))
         loop.may_end.setdefault("only", threading.Event()).set()
         loop.thread.join(10)
-        assert loop.result == [0] and loop.readies() == 1 and [name for name, *_ in loop.trained] == ["only"]
+        assert loop.result == [0] and loop.readies() == 1 and [name for name, *_ in loop.ended] == ["only"]
     finally:
         os.close(loop.write_end)
 
