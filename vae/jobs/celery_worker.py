@@ -1,11 +1,10 @@
 """A training machine's side of the Celery queue: `python -m vae.jobs.celery_worker` (what
 `make worker` runs). A Celery worker with one slot (the solo pool: it never forks) keeps
-one warm training process ready (`python -m vae.jobs.worker --jobs 50`, TensorFlow imported), as
-the local queue does; a job hands it its training, relays its protocol lines to the job's Redis
-stream and the web server's commands back, and sends the saved run back packed. The process then
-says it is ready and trains the next job; when it ends (its count of jobs, its memory, or killed)
-a new one is started. A heartbeat says the worker is alive and whether it is busy. Run several on
-one machine for more slots (`WORKERS=2`)."""
+one warm training process ready (`python -m vae.jobs.worker`, TensorFlow imported), exactly as the
+local queue does; a job hands it its training, relays its protocol lines to the job's Redis stream
+and the web server's commands back, sends the saved run back packed, and starts the next warm
+process: a fresh process per job, so memory goes back to the system. A heartbeat says the worker
+is alive and whether it is busy. Run several on one machine for more slots (`WORKERS=2`)."""
 
 from __future__ import annotations
 
@@ -44,7 +43,7 @@ from vae.jobs.celery_app import (
     key,
     make_app,
 )
-from vae.jobs.process import WorkerProcess, ended_unexpectedly, reusable_worker
+from vae.jobs.process import WorkerProcess, ended_unexpectedly
 from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
 from vae.runs.names import NAME_PATTERN
 from vae.runs.transfer import pack_run
@@ -66,8 +65,7 @@ class Relay:
         self.finished: protocol.Finished | None = None
         self.said_failed = False  # the training process said how it failed (already relayed)
         self.unreadable = False  # it printed something that is not the protocol
-        self.exited = threading.Event()  # the job is over: its process exited, or said it is ready again
-        self.came_back = False  # ready again for the next job (it trains job after job)
+        self.exited = threading.Event()
         self.returncode = 0
         self.process: WorkerProcess | None = None
         self._lock = threading.Lock()
@@ -107,10 +105,7 @@ class Relay:
 
     def on_event(self, process, event) -> None:
         if isinstance(event, protocol.Ready):
-            if self.finished is not None or self.said_failed:  # ready again after the job: it is over
-                self.came_back = True
-                self.exited.set()
-            return  # else the warm process was ready before the job came: already said
+            return  # the warm process was ready before the job came: already said
         if isinstance(event, Exception):
             self.unreadable = True
             process.kill()
@@ -170,22 +165,35 @@ class TrainingMachine:
         self.name = name
         self.busy_with: str | None = None
         self.relay: Relay | None = None
-        self.warm = self._start()  # it trains job after job (vae.jobs.training_job), and is replaced if it ends
+        self.warm = self._start()
+        self.next_warm: WorkerProcess | None = None  # the next job's, started while this one trains
         threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat").start()
 
     def _start(self) -> WorkerProcess:
-        return reusable_worker(self._route_event, self._route_exit)
+        return WorkerProcess(self._route_event, self._route_exit)
 
     def _route_event(self, process, event) -> None:
         relay = self.relay
         if relay is not None and relay.process is process:
             relay.on_event(process, event)
+            if isinstance(event, protocol.Saving):
+                self.prewarm()  # the next process imports TensorFlow while this run is evaluated and saved
 
     def _route_exit(self, process, returncode: int) -> None:
         relay = self.relay
         if relay is not None and relay.process is process:
             relay.on_exit(process, returncode)
 
+    def prewarm(self) -> None:
+        if self.next_warm is None:
+            self.next_warm = self._start()
+
+    def jobs_waiting(self) -> int:
+        """How many jobs the web server has waiting for a worker (it says so in Redis)."""
+        try:
+            return int(self.client.get(key("waiting")) or 0)
+        except (redis.RedisError, ValueError):
+            return 0
 
     def _heartbeat(self) -> None:
         while True:
@@ -208,10 +216,10 @@ class TrainingMachine:
             return "claimed by another dispatch" if outcome == CLAIMED_BY_ANOTHER else "taken back before it started"
         relay = self.relay = Relay(self.client, job_id, token, self.signer)
         self.busy_with = job_id
-        if self.warm.process.poll() is not None:  # it ended while it waited (killed): a new one for this job
-            self.warm = self._start()
         process = relay.process = self.warm
         relay.claimed(self.name)
+        if self.jobs_waiting():
+            self.prewarm()  # as the local queue does: a job is waiting, so its process warms up now
         try:
             refusal = task_refusal(fields)
             if refusal:
@@ -227,9 +235,8 @@ class TrainingMachine:
         finally:
             relay.exited.set()  # its heartbeat and command threads end
             self.busy_with, self.relay = None, None
-            if not (relay.came_back and process.process.poll() is None):
-                process.kill()
-                self.warm = self._start()
+            process.kill()
+            self.warm, self.next_warm = self.next_warm or self._start(), None
 
     @staticmethod
     def _wait_ready(process: WorkerProcess) -> bool:

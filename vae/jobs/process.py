@@ -108,7 +108,7 @@ class WorkerProcess:
 
 def reusable_worker(on_event, on_exit) -> WorkerProcess:
     """A worker that trains up to JOBS_PER_PROCESS jobs, saying it is ready before each (the local
-    queue's and a Celery worker's)."""
+    queue's; a Celery worker's process trains one job, and its machine starts the next)."""
     return WorkerProcess(on_event, on_exit, (*WorkerProcess.COMMAND, "--jobs", str(JOBS_PER_PROCESS)))
 
 

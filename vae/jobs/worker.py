@@ -1,5 +1,5 @@
 """A training worker process: `python -m vae.jobs.worker [--jobs N]`, started by the web server's
-training queue (vae.jobs.process) to train up to N jobs in turn (1 if not given). This
+training queue (vae.jobs.process) to train up to N jobs in turn (1: one, as a Celery worker's). This
 entry point sets what must be set before TensorFlow loads: the protocol owns the real stdout
 (anything a library prints goes to stderr), Ctrl-C is the server's to handle, and the process runs
 at a lower priority than the web server, so a person waiting for a page comes first and training
