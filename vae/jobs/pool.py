@@ -1,8 +1,8 @@
 """The warm worker processes the queue hands jobs to: one kept ready per free slot (TensorFlow
 imported, MNIST loaded), so a job starts at once; one that has trained and said it is ready again
-is a spare once more. A worker that dies before taking a job is
-retried later and later (1, 2, 4 … up to 60 s), and the pool says why training is unavailable.
-Not thread-safe on its own: the queue calls it with its lock held."""
+is a spare once more. A worker that dies before taking a job is retried later and later (1, 2, 4 …
+up to 60 s), and the pool says why training is unavailable. Not thread-safe on its own: the queue
+calls it with its lock held."""
 
 from __future__ import annotations
 

@@ -24,14 +24,14 @@ log = logging.getLogger(__name__)
 
 class WorkerProcess:
     """One `python -m vae.jobs.worker` process: a fresh interpreter (never a fork of this threaded
-    server), training one job or (`--jobs N` in its command: `takes_more`) several in turn. A
+    server), training one job or (`takes_more`: started with `--jobs N`) several in turn. A
     reader thread turns its stdout into events and always reports its exit, whatever it sent;
     another keeps the last lines of its stderr, to say why it could not start."""
 
     COMMAND = (sys.executable, "-m", "vae.jobs.worker")
 
-    def __init__(self, on_event, on_exit, command: tuple[str, ...] = COMMAND):
-        self.takes_more = "--jobs" in command and command[command.index("--jobs") + 1] != "1"
+    def __init__(self, on_event, on_exit, command: tuple[str, ...] = COMMAND, takes_more: bool = False):
+        self.takes_more = takes_more  # it says "ready" again after a job instead of exiting
         self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
         self.ready = threading.Event()
@@ -109,7 +109,8 @@ class WorkerProcess:
 def reusable_worker(on_event, on_exit) -> WorkerProcess:
     """A worker that trains up to JOBS_PER_PROCESS jobs, saying it is ready before each (the local
     queue's; a Celery worker's process trains one job, and its machine starts the next)."""
-    return WorkerProcess(on_event, on_exit, (*WorkerProcess.COMMAND, "--jobs", str(JOBS_PER_PROCESS)))
+    return WorkerProcess(on_event, on_exit, (*WorkerProcess.COMMAND, "--jobs", str(JOBS_PER_PROCESS)),
+                         takes_more=True)
 
 
 def ended_unexpectedly(returncode: int) -> str:
