@@ -24,7 +24,7 @@ def test_other_presets_differ_from_default_in_one_way():
     assert preset("autoencoder") == default.replace(model="ae")
     assert preset("latent16") == default.replace(latent_dim=16)
     assert preset("conv") == default.replace(arch="conv")
-    assert set(PRESETS) == {"default", "tutorial", "autoencoder", "latent16", "conv"}
+    assert set(PRESETS) == {"default", "tutorial", "autoencoder", "latent16", "conv", "conditional"}
 
 
 def test_unknown_preset_names_the_choices():

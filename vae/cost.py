@@ -31,8 +31,9 @@ def parameter_counts(config: TrainConfig) -> tuple[int, int]:
         decoder = (d * h + h) + (h * CONV_FLAT + CONV_FLAT) + (9 * second * second + second) \
             + (9 * second * first + first) + (9 * first + 1)
     else:
-        encoder = IMAGE_PIXELS * h + h + heads
-        decoder = (d * h + h) + (h * IMAGE_PIXELS + IMAGE_PIXELS)
+        labels = config.label_inputs  # a conditional model's one-hot label: rows of the first kernels
+        encoder = (IMAGE_PIXELS + labels) * h + h + heads
+        decoder = ((d + labels) * h + h) + (h * IMAGE_PIXELS + IMAGE_PIXELS)
     return encoder, decoder
 
 

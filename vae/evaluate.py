@@ -2,7 +2,8 @@
 
 Everything here takes a plain encoder and decoder, Keras models (in a worker process or the CLI)
 or their numpy twins (`vae.numpy_model`, in the web server), calls them directly in batches (never
-`model.predict`, whose fixed cost is ~100x a direct call), and returns numpy/pandas.
+`model.predict`, whose fixed cost is ~100x a direct call), and returns numpy/pandas. For a
+conditional model, `given` is each image's (or point's) label, appended to the input as one-hot.
 """
 
 from __future__ import annotations
@@ -10,35 +11,48 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vae.config import CLASSES
 from vae.data import IMAGE_PIXELS
+from vae.numpy_model import with_labels
 
 BATCH_SIZE = 1000
 _EPS = 1e-7  # Keras's clip for binary cross-entropy, so our numbers match training's
 
 
-def encode(encoder, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def given_for(config, labels: np.ndarray) -> np.ndarray | None:
+    """The labels a model of `config` is given: `labels` for a conditional model, else None."""
+    return labels if config.conditional else None
+
+
+def _given(values: np.ndarray, given: np.ndarray | None, start: int) -> np.ndarray:
+    """A batch of `values` from `start`, with its labels appended when the model is conditional."""
+    batch = values[start : start + BATCH_SIZE]
+    return batch if given is None else with_labels(batch, given[start : start + BATCH_SIZE], CLASSES)
+
+
+def encode(encoder, images: np.ndarray, given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(z_mean, z_log_var) for every image, computed in batches."""
     means, log_vars = [], []
     for start in range(0, len(images), BATCH_SIZE):
-        z_mean, z_log_var = encoder(images[start : start + BATCH_SIZE], training=False)
+        z_mean, z_log_var = encoder(_given(images, given, start), training=False)
         means.append(np.asarray(z_mean))
         log_vars.append(np.asarray(z_log_var))
     return np.concatenate(means), np.concatenate(log_vars)
 
 
-def decode(decoder, z: np.ndarray) -> np.ndarray:
+def decode(decoder, z: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
     """Images (n, 784) in [0, 1] for latent points z (n, latent_dim)."""
-    z = np.asarray(z, dtype=np.float32).reshape(-1, decoder.input_shape[-1])
+    z = np.asarray(z, dtype=np.float32).reshape(-1, decoder.input_shape[-1] - (0 if given is None else CLASSES))
     return np.concatenate([
-        np.asarray(decoder(z[start : start + BATCH_SIZE], training=False))
+        np.asarray(decoder(_given(z, given, start), training=False))
         for start in range(0, len(z), BATCH_SIZE)
     ]) if len(z) else np.zeros((0, IMAGE_PIXELS), np.float32)
 
 
-def reconstruct(encoder, decoder, images: np.ndarray) -> np.ndarray:
+def reconstruct(encoder, decoder, images: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
     """Decode each image's z_mean: the deterministic reconstruction."""
-    z_mean, _ = encode(encoder, images)
-    return decode(decoder, z_mean)
+    z_mean, _ = encode(encoder, images, given)
+    return decode(decoder, z_mean, given)
 
 
 def log_likelihood(images: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -50,19 +64,21 @@ def log_likelihood(images: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     return np.sum(images * np.log(clipped) + (1 - images) * np.log1p(-clipped), axis=-1, dtype=np.float64)
 
 
-def neg_elbo(encoder, decoder, images: np.ndarray, is_autoencoder: bool = False, seed: int = 0) -> dict[str, float]:
+def neg_elbo(encoder, decoder, images: np.ndarray, is_autoencoder: bool = False, seed: int = 0,
+             given: np.ndarray | None = None) -> dict[str, float]:
     """Mean over all images of the per-image -ELBO and its two parts, in nats (one z sample each).
+    For a conditional model, the -ELBO of -log p(x | y), y the image's label (`given`).
 
     For a plain autoencoder there is no posterior: the KL is reported as 0 and z = z_mean.
     """
     rng = np.random.default_rng(seed)
-    z_mean, z_log_var = encode(encoder, images)
+    z_mean, z_log_var = encode(encoder, images, given)
     if is_autoencoder:
         z, kl = z_mean, np.zeros(len(images))
     else:
         z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape).astype(np.float32)
         kl = -0.5 * np.sum(1 + z_log_var - np.square(z_mean) - np.exp(z_log_var), axis=1)
-    reconstruction = -log_likelihood(images, decode(decoder, z))
+    reconstruction = -log_likelihood(images, decode(decoder, z, given))
     return {
         "neg_elbo": float(np.mean(reconstruction + kl)),
         "reconstruction_loss": float(np.mean(reconstruction)),
@@ -77,7 +93,7 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 
 def iw_neg_log_likelihood(encoder, decoder, images: np.ndarray, samples: int = IW_SAMPLES,
-                          seed: int = 0) -> float:
+                          seed: int = 0, given: np.ndarray | None = None) -> float:
     """Mean over all images of the importance-weighted bound on -log p(x), in nats, with K =
     `samples` draws from each image's posterior (Burda, Grosse & Salakhutdinov, 2016):
 
@@ -85,25 +101,28 @@ def iw_neg_log_likelihood(encoder, decoder, images: np.ndarray, samples: int = I
 
     K = 1 is the -ELBO (one sample); the bound tightens as K grows, and it compares models fairly
     where the -ELBO does not: two models can spend the same -ELBO very differently between
-    reconstruction and KL. Bernoulli pixels as in training (the same clipping); prior N(0, I)."""
+    reconstruction and KL. Bernoulli pixels as in training (the same clipping); prior N(0, I).
+    For a conditional model (`given`: each image's label), the bound on -log p(x | y)."""
     if samples < 1:
         raise ValueError("the importance-weighted bound needs at least one sample")
     rng = np.random.default_rng(seed)
-    z_mean, z_log_var = encode(encoder, images)
+    z_mean, z_log_var = encode(encoder, images, given)
     per_batch = max(1, IW_ROWS // samples)
     bounds = []
     for start in range(0, len(images), per_batch):
-        bounds.append(_iw_bound(decoder, images[start : start + per_batch], z_mean[start : start + per_batch],
-                                z_log_var[start : start + per_batch], samples, rng))
+        batch = slice(start, start + per_batch)
+        bounds.append(_iw_bound(decoder, images[batch], z_mean[batch], z_log_var[batch], samples, rng,
+                                None if given is None else given[batch]))
     return float(np.mean(np.concatenate(bounds))) if bounds else float("nan")
 
 
-def _iw_bound(decoder, x, z_mean, z_log_var, samples: int, rng) -> np.ndarray:
+def _iw_bound(decoder, x, z_mean, z_log_var, samples: int, rng, given=None) -> np.ndarray:
     """The bound for each of a batch of images (n,): K posterior samples each, decoded at once."""
     n, dims = z_mean.shape
     noise = rng.standard_normal((n, samples, dims))
     z = z_mean[:, None, :] + np.exp(0.5 * z_log_var.astype(np.float64))[:, None, :] * noise
-    probabilities = decode(decoder, z.reshape(n * samples, dims)).reshape(n, samples, -1)
+    repeated = None if given is None else np.repeat(np.asarray(given), samples)
+    probabilities = decode(decoder, z.reshape(n * samples, dims), repeated).reshape(n, samples, -1)
     log_likelihoods = log_likelihood(x[:, None, :], probabilities)
     log_prior = -0.5 * np.sum(np.square(z) + _LOG_2PI, axis=2)
     log_posterior = -0.5 * np.sum(np.square(noise) + z_log_var[:, None, :] + _LOG_2PI, axis=2)
@@ -127,9 +146,11 @@ def per_class_table(errors: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     return table.reset_index()
 
 
-def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray,
+                                   conditional: bool = False) -> pd.DataFrame:
     """The seed's table: per digit, the mean over its images of the per-image sum of squared errors."""
-    return per_class_table(squared_error_per_image(images, reconstruct(encoder, decoder, images)), labels)
+    reconstructions = reconstruct(encoder, decoder, images, labels if conditional else None)
+    return per_class_table(squared_error_per_image(images, reconstructions), labels)
 
 
 def manifold_grid(decoder, n: int = 3, low: float = -4.0, high: float = 4.0) -> np.ndarray:
@@ -150,9 +171,10 @@ def test_metrics(encoder, decoder, config, x_test: np.ndarray, y_test: np.ndarra
                  errors: np.ndarray | None = None) -> dict:
     """What metrics.json records for a run: test -ELBO and its parts, and the seed's per-class table.
     `errors`, the per-image squared errors when the caller has them, saves reconstructing again."""
-    elbo = neg_elbo(encoder, decoder, x_test, is_autoencoder=config.model == "ae", seed=config.seed)
+    given = given_for(config, y_test)
+    elbo = neg_elbo(encoder, decoder, x_test, is_autoencoder=config.model == "ae", seed=config.seed, given=given)
     if errors is None:
-        errors = squared_error_per_image(x_test, reconstruct(encoder, decoder, x_test))
+        errors = squared_error_per_image(x_test, reconstruct(encoder, decoder, x_test, given))
     per_class = per_class_table(errors, y_test)
     return {
         "test_neg_elbo": elbo["neg_elbo"],

@@ -120,6 +120,35 @@ class NumpyModel:
             return tuple(head(x) for head in self.heads)
 
 
+# --- Conditional models: the one-hot label at the end of the input ------------------------------
+
+
+def with_labels(values: np.ndarray, labels, classes: int) -> np.ndarray:
+    """`values` (n, k) with each row's one-hot label (of `classes`) appended: a conditional
+    model's input, (n, k + classes) float32. `classes` 0 leaves them as they are."""
+    values = np.asarray(values, np.float32)
+    if not classes:
+        return values
+    labels = np.broadcast_to(np.asarray(labels, np.int64), (len(values),))
+    return np.concatenate([values, np.eye(classes, dtype=np.float32)[labels]], axis=1)
+
+
+def given_label(model: NumpyModel, label: int, classes: int) -> NumpyModel:
+    """A conditional model with its label fixed to `label`: a plain model of the rest of its input.
+    The label's one-hot meets only the first dense layer, where it adds one row of the kernel, so
+    that row joins the bias: the same numbers, one matrix row fewer, and nothing downstream (the
+    browser's decoder, the map, every page) needs to know of labels."""
+    if not classes:
+        return model
+    first, *rest = model.trunk
+    if first.kind != "Dense" or not 0 <= label < classes:
+        raise UnsupportedModel(f"no label {label} for a model whose first layer is a {first.kind}")
+    kernel, bias = first.weights
+    features = model.input_dim - classes
+    folded = Layer("Dense", first.settings, (kernel[:features], bias + kernel[features + label]))
+    return NumpyModel([folded, *rest], model.heads, features)
+
+
 # --- Writing (in a worker process, from Keras models) and reading (anywhere) -------------------
 
 
@@ -220,16 +249,20 @@ def load_weights(path: Path, max_bytes: int) -> tuple[NumpyModel, NumpyModel]:
     return model_from_arrays(arrays, "encoder"), model_from_arrays(arrays, "decoder")
 
 
-def check_shapes(encoder: NumpyModel, decoder: NumpyModel, latent_dim: int) -> None:
+def check_shapes(encoder: NumpyModel, decoder: NumpyModel, latent_dim: int, classes: int = 0) -> None:
     """Run both models once on zeros: ValueError unless the encoder maps 784 pixels to two heads
-    of `latent_dim` and the decoder maps those back to 784 pixels. A file whose weights do not fit
-    its own layers (damaged, or edited by hand) is caught here, not in a page."""
-    if encoder.input_dim != IMAGE_PIXELS or decoder.input_dim != latent_dim or len(encoder.heads) != 2:
+    of `latent_dim` and the decoder maps those back to 784 pixels (each with a one-hot label of
+    `classes` appended, for a conditional model). A file whose weights do not fit its own layers
+    (damaged, or edited by hand) is caught here, not in a page."""
+    if (encoder.input_dim != IMAGE_PIXELS + classes or decoder.input_dim != latent_dim + classes
+            or len(encoder.heads) != 2):
         raise ValueError(f"the models do not map {IMAGE_PIXELS} pixels to {latent_dim} dimensions and back")
+    if classes and not all(model.trunk and model.trunk[0].kind == "Dense" for model in (encoder, decoder)):
+        raise ValueError("a conditional model's label must meet a dense layer first")
     try:
         with np.errstate(all="ignore"):
-            z_mean, z_log_var = encoder(np.zeros((1, IMAGE_PIXELS), np.float32))
-            image = decoder(np.zeros((1, latent_dim), np.float32))
+            z_mean, z_log_var = encoder(np.zeros((1, IMAGE_PIXELS + classes), np.float32))
+            image = decoder(np.zeros((1, latent_dim + classes), np.float32))
     # Weights that do not fit their layers fail in numpy in many ways (a shape mismatch, a bad
     # reshape, a kernel of the wrong rank); each means the same: this file cannot be used.
     except Exception as error:  # noqa: BLE001

@@ -11,6 +11,7 @@ import numpy as np
 
 from vae.config import ConfigError, TrainConfig
 from vae.data import MnistData
+from vae.numpy_model import with_labels
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,29 @@ def check_fits_data(config: TrainConfig, n_train: int) -> None:
 
 def training_images(config: TrainConfig, data: MnistData) -> np.ndarray:
     return data.x_train if config.train_subset is None else data.x_train[: config.train_subset]
+
+
+_labelled: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(images) -> (images, images | one-hot)
+
+
+def model_inputs(config: TrainConfig, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """What the model is fed: the images, with each one's one-hot label appended for a
+    conditional model. The same arrays for the same images (the last few), so a kept trainer
+    (vae.training.loop) knows its data again."""
+    if not config.conditional:
+        return images
+    kept = _labelled.get(id(images))
+    if kept is None or kept[0] is not images:
+        while len(_labelled) >= 4:
+            _labelled.pop(next(iter(_labelled)))
+        kept = _labelled[id(images)] = (images, with_labels(images, labels, config.label_inputs))
+    return kept[1]
+
+
+def training_inputs(config: TrainConfig, data: MnistData) -> np.ndarray:
+    images = training_images(config, data)
+    return model_inputs(config, images, data.y_train[: len(images)])
+
+
+def test_inputs(config: TrainConfig, data: MnistData) -> np.ndarray:
+    return model_inputs(config, data.x_test, data.y_test)

@@ -21,6 +21,8 @@ EXTENT = 4.0  # the plane's [-4, 4]², as the seed tutorial's grid
 # Live snapshots carry the decoder only up to this many bytes of float32 weights (the default dense
 # decoder: 0.8 MB, the convolutional preset's: 3.4 MB); a wider one is drawn once its run is saved.
 LIVE_DECODER_MAX_BYTES = 4_000_000
+# A conditional model's snapshots decode this class over the plane of its (style) codes.
+SHOWN_CLASS = 0
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 
 from vae import runs
 from vae.datasets import DATASETS, load_dataset
-from vae.evaluate import iw_neg_log_likelihood, test_metrics
+from vae.evaluate import given_for, iw_neg_log_likelihood, test_metrics
 from vae.runs.reading import load_numpy_models
 from vae.training.download import DOWNLOADS
 from vae.training.keras_files import load_models
@@ -24,7 +24,7 @@ def run(args) -> int:
     print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats per image = reconstruction "
           f"{metrics['test_reconstruction_loss']:.2f} + KL {metrics['test_kl_loss']:.2f}")
     if args.iw_samples:
-        metrics.update(likelihood_bound(summary, data.x_test, args.iw_samples))
+        metrics.update(likelihood_bound(summary, data.x_test, data.y_test, args.iw_samples))
     print(f"Mean per-image sum of squared errors on the {dataset.title} test set, by {dataset.item}:")
     for label, sse in enumerate(metrics["per_class_sse"]):
         name = dataset.class_name(label)
@@ -34,7 +34,7 @@ def run(args) -> int:
     return 0
 
 
-def likelihood_bound(summary, images, samples: int) -> dict:
+def likelihood_bound(summary, images, labels, samples: int) -> dict:
     """The importance-weighted bound, from the run's saved arrays in numpy; an autoencoder has no
     posterior to sample, so no bound (None, said in a line)."""
     key = f"test_iw_nll_k{samples}"
@@ -42,6 +42,8 @@ def likelihood_bound(summary, images, samples: int) -> dict:
         print("No importance-weighted bound: an autoencoder defines no likelihood to bound.")
         return {key: None}
     encoder, decoder = load_numpy_models(summary)
-    bound = iw_neg_log_likelihood(encoder, decoder, images, samples, seed=summary.config.seed)
-    print(f"Test -log p(x) <= {bound:.2f} nats per image (importance-weighted bound, K = {samples})")
+    bound = iw_neg_log_likelihood(encoder, decoder, images, samples, seed=summary.config.seed,
+                                  given=given_for(summary.config, labels))
+    given = " | y" if summary.config.conditional else ""
+    print(f"Test -log p(x{given}) <= {bound:.2f} nats per image (importance-weighted bound, K = {samples})")
     return {key: bound, "iw_samples": samples}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vae import runs
 from vae.datasets import load_dataset
-from vae.evaluate import decode, encode, squared_error_per_image
+from vae.evaluate import decode, encode, given_for, squared_error_per_image
 from vae.training.download import DOWNLOADS
 from vae.training.keras_files import load_models
 
@@ -21,8 +21,9 @@ def run(args) -> int:
         dataset = summary.config.dataset
         data = load_dataset(dataset, download=DOWNLOADS[dataset], path=args.mnist if dataset == "mnist" else None)
         encoder, decoder = load_models(summary.path)
-        z_mean = encode(encoder, data.x_test)[0]
+        given = given_for(summary.config, data.y_test)
+        z_mean = encode(encoder, data.x_test, given)[0]
         runs.add_numpy_files(summary.path, encoder, decoder, z_mean,
-                             squared_error_per_image(data.x_test, decode(decoder, z_mean)))
+                             squared_error_per_image(data.x_test, decode(decoder, z_mean, given)))
         print(f"Updated run {summary.name}")
     return 0

@@ -30,7 +30,7 @@ def load_numpy_models(run: RunSummary):
                        + OLDER_RUN_HINT.format(name=run.name))
     try:
         encoder, decoder = load_weights(path / WEIGHTS_FILE, max_bytes=2 * cost.weights_bytes(run.config) + 1_000_000)
-        check_shapes(encoder, decoder, run.config.latent_dim)
+        check_shapes(encoder, decoder, run.config.latent_dim, run.config.label_inputs)
     except (UnreadableArrays, UnsupportedModel, OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         raise RunError(f"run {run.name!r}: {WEIGHTS_FILE} cannot be read ({error})") from None
     return encoder, decoder

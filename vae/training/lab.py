@@ -10,7 +10,7 @@ from vae import runs
 from vae.config import TrainConfig
 from vae.data import MnistData
 from vae.errors import RunError, TrainingDiverged
-from vae.evaluate import decode, encode, squared_error_per_image, test_metrics
+from vae.evaluate import decode, encode, given_for, squared_error_per_image, test_metrics
 from vae.progress import TrainingListener
 from vae.snapshots import replay_arrays
 from vae.states import RunStatus
@@ -59,8 +59,9 @@ def train_and_save(
             "Try a smaller learning rate or beta."
         )
     # Saved with the run, so the web server shows encodings and errors without running the encoder.
-    test_z_mean = encode(result.encoder, data.x_test)[0]
-    test_sse = squared_error_per_image(data.x_test, decode(result.decoder, test_z_mean))
+    given = given_for(config, data.y_test)
+    test_z_mean = encode(result.encoder, data.x_test, given)[0]
+    test_sse = squared_error_per_image(data.x_test, decode(result.decoder, test_z_mean, given))
     metrics = test_metrics(result.encoder, result.decoder, config, data.x_test, data.y_test, test_sse)
     metrics.update({
         "status": result.status,

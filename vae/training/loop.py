@@ -18,8 +18,8 @@ import pandas as pd
 from vae import snapshots
 from vae.config import TrainConfig
 from vae.data import MnistData
-from vae.numpy_model import model_arrays, model_from_arrays
-from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, training_images
+from vae.numpy_model import given_label, model_arrays, model_from_arrays
+from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, test_inputs, training_inputs
 from vae.states import RunStatus
 from vae.training.epochs import EpochRunner, worth_compiling
 from vae.training.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
@@ -117,9 +117,10 @@ class _Snapshots(keras.callbacks.Callback):
     snapshot's arithmetic never touches TensorFlow's state while it trains (~25 ms for the dense
     model)."""
 
-    def __init__(self, images, epochs, batches_per_epoch, listeners, live_seconds, watching):
+    def __init__(self, images, config, batches_per_epoch, listeners, live_seconds, watching):
         super().__init__()
-        self.images, self.epochs, self.batches_per_epoch = images, epochs, batches_per_epoch
+        self.images, self.epochs, self.batches_per_epoch = images, config.epochs, batches_per_epoch
+        self.label_inputs = config.label_inputs
         self.listeners = [listener for listener in listeners if hasattr(listener, "on_snapshot")]
         self.live_seconds = live_seconds
         self.watching = watching
@@ -150,7 +151,8 @@ class _Snapshots(keras.callbacks.Callback):
         self.last_taken = time.perf_counter()
         encoder = model_from_arrays(model_arrays(self.model.encoder, "encoder"), "encoder")
         decoder_arrays = model_arrays(self.model.decoder, "decoder")
-        decoder = model_from_arrays(decoder_arrays, "decoder")
+        # A conditional model's map and grid show one class in every style (vae.snapshots.SHOWN_CLASS).
+        decoder = given_label(model_from_arrays(decoder_arrays, "decoder"), snapshots.SHOWN_CLASS, self.label_inputs)
         streamable = sum(a.nbytes for a in decoder_arrays.values()) <= snapshots.LIVE_DECODER_MAX_BYTES
         snapshot = snapshots.take(encoder, decoder, self.images, epoch, self.epochs, self.last,
                                   keep_decoder=self.watched() and streamable)
@@ -183,14 +185,15 @@ def train(
     here, so the caller must be done with it (saved) before that next training.
     """
     x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
-    model, runner = _take_prepared(config, x_train, data.x_test, compiled, batches_per_epoch) or _new_trainer(
-        config, x_train, data.x_test, compiled, batches_per_epoch)
+    x_test = test_inputs(config, data)
+    model, runner = _take_prepared(config, x_train, x_test, compiled, batches_per_epoch) or _new_trainer(
+        config, x_train, x_test, compiled, batches_per_epoch)
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
-    snapshot_taker = _Snapshots(data.x_test[: snapshots.SUBSET], config.epochs, batches_per_epoch, listeners,
+    snapshot_taker = _Snapshots(x_test[: snapshots.SUBSET], config, batches_per_epoch, listeners,
                                 live_seconds, watching)
     runner.run(config.epochs, [relay, snapshot_taker])
     if keep_trainer:
-        _keep(config, x_train, data.x_test, compiled, model, runner)
+        _keep(config, x_train, x_test, compiled, model, runner)
     status = RunStatus.DIVERGED if relay.diverged else RunStatus.STOPPED if relay.stopped else RunStatus.COMPLETED
     history = pd.DataFrame(relay.rows, columns=HISTORY_COLUMNS)
     # A stopped epoch is evaluated on the test set too, but it is not a whole epoch.
@@ -202,7 +205,7 @@ def train(
 def _plan(config: TrainConfig, data: MnistData, compiled: bool | None) -> tuple[np.ndarray, int, bool]:
     """The training images (checked against the batch size), batches per epoch, and whether XLA
     compiles the step (`compiled`, or decided by vae.training.epochs.worth_compiling if None)."""
-    x_train = training_images(config, data)
+    x_train = training_inputs(config, data)
     check_fits_data(config, len(x_train))
     batches_per_epoch = math.ceil(len(x_train) / config.batch_size)
     if compiled is None:
@@ -250,9 +253,10 @@ def prepare(config: TrainConfig, data: MnistData, compiled: bool | None = None) 
     global _prepared
     _prepared = None
     x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
-    model, runner = _new_trainer(config, x_train, data.x_test, compiled, batches_per_epoch)
+    x_test = test_inputs(config, data)
+    model, runner = _new_trainer(config, x_train, x_test, compiled, batches_per_epoch)
     runner.compile()
-    _keep(config, x_train, data.x_test, compiled, model, runner)
+    _keep(config, x_train, x_test, compiled, model, runner)
 
 
 def _keep(config, x_train, x_test, compiled, model, runner) -> None:

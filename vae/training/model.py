@@ -1,8 +1,11 @@
 """The VAE and its plain-autoencoder baseline, after the Keras team's VAE example.
 
 Encoder x -> (z_mean, z_log_var); sampling z = mean + exp(log_var / 2) * eps; decoder z -> 784
-sigmoid probabilities. Encoder and decoder are plain functional models of built-in layers, so a
-saved one loads with `keras.saving.load_model(path, safe_mode=True)` and no code of ours.
+sigmoid probabilities. A conditional model (config.condition "label") is told the image's class:
+the one-hot label is appended to the encoder's input (x | y) and to the decoder's (z | y), so both
+stay one-input models of plain dense layers (vae.numpy_model.given_label folds a label in).
+Encoder and decoder are plain functional models of built-in layers, so a saved one loads with
+`keras.saving.load_model(path, safe_mode=True)` and no code of ours.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class Sampling(layers.Layer):
 
 
 def build_encoder(config: TrainConfig) -> keras.Model:
-    inputs = keras.Input(shape=(IMAGE_PIXELS,), name="image")
+    inputs = keras.Input(shape=(IMAGE_PIXELS + config.label_inputs,), name="image")
     if config.arch == "conv":
         x = layers.Reshape((28, 28, 1))(inputs)
         x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
@@ -51,7 +54,7 @@ def build_encoder(config: TrainConfig) -> keras.Model:
 
 
 def build_decoder(config: TrainConfig) -> keras.Model:
-    z = keras.Input(shape=(config.latent_dim,), name="z")
+    z = keras.Input(shape=(config.latent_dim + config.label_inputs,), name="z")
     x = layers.Dense(config.hidden_dim, activation="relu")(z)
     if config.arch == "conv":
         x = layers.Dense(7 * 7 * 64, activation="relu")(x)
@@ -97,15 +100,19 @@ class VariationalAutoencoder(keras.Model):
 
     def call(self, x, training=False):
         z_mean, z_log_var = self.encoder(x, training=training)
-        return self.decoder(self._latent(z_mean, z_log_var), training=training)
+        return self.decoder(self._decoder_input(x, self._latent(z_mean, z_log_var)), training=training)
 
     def _latent(self, z_mean, z_log_var):
         return z_mean if self.config.model == "ae" else self.sampling(z_mean, z_log_var)
 
+    def _decoder_input(self, x, z):
+        """z, with the label that ends a conditional model's input appended."""
+        return ops.concatenate([z, x[:, IMAGE_PIXELS:]], axis=-1) if self.config.conditional else z
+
     def _per_image_losses(self, x, training):
         z_mean, z_log_var = self.encoder(x, training=training)
-        x_decoded = self.decoder(self._latent(z_mean, z_log_var), training=training)
-        reconstruction = reconstruction_loss_per_image(x, x_decoded)
+        x_decoded = self.decoder(self._decoder_input(x, self._latent(z_mean, z_log_var)), training=training)
+        reconstruction = reconstruction_loss_per_image(x[:, :IMAGE_PIXELS], x_decoded)
         if self.config.model == "ae":
             kl = ops.zeros_like(reconstruction)
             objective = ops.mean(reconstruction)
