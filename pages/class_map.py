@@ -212,8 +212,11 @@ def ask_tools(run) -> None:
         st.number_input("Test image", 0, len(state.run_test_set(run).y_test) - 1, 0, key="ask_image")
         a, b = st.columns(2)
         a.button("Ask: where will the encoder put it?", key="ask_encode", on_click=ask, args=(run, "encode"))
+        told = run.config.conditional  # it draws whichever class it is told: nothing to guess
         b.button(f"Ask: which {item} at my map point?", key="ask_decode", on_click=ask, args=(run, "decode"),
-                 disabled=st.session_state.get("class_map_z") is None, help="Drag on the map to a point first.")
+                 disabled=told or st.session_state.get("class_map_z") is None,
+                 help=f"A conditional model draws the {item} it is told at every point." if told
+                 else "Drag on the map to a point first.")
         if question is None:
             return
         count = len(shared.guesses())
@@ -233,10 +236,11 @@ def open_drawing(run) -> None:
         chosen = st.selectbox("Drawing", list(placed), key="open_drawing", format_func=lambda i: (
             f"#{i}: {dataset.a(placed[i].drawing.digit)}" + ("" if hide else f" by {placed[i].drawing.name or 'you'}")))
         p = placed[chosen]
-        reconstruction = state.decoder(run)(p.z[None, :].astype(np.float32))[0]
-        st.image(state.image_png(digit_rows([[p.drawing.pixels, reconstruction]], scale=8)),
-                 caption=f"the drawing as the model saw it, and its reconstruction: it landed among the "
-                         f"{dataset.class_name(p.cluster)}s" + (" (a surprise)" if p.surprise else ""))
+        where = (f"the model was told it is {dataset.a(p.drawing.digit)}, so its place on the map is its style"
+                 if run.config.conditional else f"it landed among the {dataset.class_name(p.cluster)}s"
+                 + (" (a surprise)" if p.surprise else ""))
+        st.image(state.image_png(digit_rows([[p.drawing.pixels, board.reconstruction(run, p)]], scale=8)),
+                 caption=f"the drawing as the model saw it, and its reconstruction: {where}")
 
 
 ensure_app_shell("class_map")

@@ -13,6 +13,7 @@ from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
 from vae import explore
+from vae.config import CLASSES
 from vae.datasets import DataSet
 from vae.drawing import DrawingError
 from vae.errors import LabError
@@ -88,7 +89,7 @@ def pick_by_digit(labels, digit_changed: bool) -> None:
     st.session_state.posterior_index = int(of_digit[min(st.session_state.posterior_nth, len(of_digit) - 1)])
 
 
-def posterior_section(encoder, decoder, data, dataset: DataSet, plane, overlays) -> None:
+def posterior_section(run, data, dataset: DataSet, plane, overlays) -> None:
     st.subheader("What the encoder believes: the posterior q(z|x)")
     st.markdown(
         "The encoder does not map an image to one point but to a small cloud: a Gaussian with a centre "
@@ -107,7 +108,9 @@ def posterior_section(encoder, decoder, data, dataset: DataSet, plane, overlays)
                         on_change=pick_by_digit, args=(labels, False))
         index = st.session_state.setdefault("posterior_index", int(np.flatnonzero(labels == digit)[0]))
         sample = st.button("Sample from q(z|x)", key="posterior_sample")
-    z_mean, z_log_var = explore.posterior(encoder, data.x_test[index])
+    label = int(labels[index])  # a conditional run is told it, to encode and decode the image
+    decoder = state.decoder(run, label)
+    z_mean, z_log_var = explore.posterior(state.encoder(run, label), data.x_test[index])
     overlays["posterior"] = ellipse(plane, z_mean, z_log_var)
     rows = [[data.x_test[index], decoder(z_mean[None, :])[0]]]
     if sample:
@@ -186,7 +189,13 @@ def interpolation_section(decoder, z_test, data, dataset: DataSet, overlays) -> 
                        key="download_strip")
 
 
-def drawing_section(encoder, decoder, z_test, data, dataset: DataSet, plane, overlays) -> None:
+def style_rows(run, z, dataset: DataSet) -> np.ndarray:
+    """A conditional run's code z drawn as every class, in rows of five."""
+    images = explore.in_every_class(state.models(run)[1], z, CLASSES)
+    return digit_rows([list(images[:5]), list(images[5:])], scale=2)
+
+
+def drawing_section(run, z_test, data, dataset: DataSet, plane, overlays) -> None:
     thing = "one digit" if dataset.item == "digit" else "a piece of clothing or a shoe"
     st.subheader("Draw a digit" if dataset.item == "digit" else "Draw something to wear")
     st.markdown(
@@ -197,6 +206,10 @@ def drawing_section(encoder, decoder, z_test, data, dataset: DataSet, plane, ove
     pad, result = st.columns([1, 2])
     with pad:
         drawn = drawing_pad(key="drawing_pad")
+        label = None
+        if run.config.conditional:  # this model is told the class: the drawing's author names it
+            label = st.selectbox(f"Which {dataset.item} did you draw?", range(CLASSES), key="drawing_label",
+                                 format_func=dataset.class_name)
     overlays["drawn"] = None
     if drawn is None:
         result.caption("Nothing drawn yet.")
@@ -206,9 +219,9 @@ def drawing_section(encoder, decoder, z_test, data, dataset: DataSet, plane, ove
     except DrawingError as error:
         result.info(str(error))
         return
-    z_mean, z_log_var = explore.posterior(encoder, image)
+    z_mean, z_log_var = explore.posterior(state.encoder(run, label), image)
     overlays["drawn"] = ellipse(plane, z_mean, z_log_var)
-    reconstruction = decoder(z_mean[None, :])[0]
+    reconstruction = state.decoder(run, label)(z_mean[None, :])[0]
     neighbours = explore.nearest(z_mean, z_test, NEIGHBOURS)
     with result:
         pair = digit_rows([[image, reconstruction]], scale=5)
@@ -218,6 +231,10 @@ def drawing_section(encoder, decoder, z_test, data, dataset: DataSet, plane, ove
                  + ", ".join(dataset.a(data.y_test[i]) for i in neighbours))
         st.download_button("Download drawing and reconstruction (PNG)", png(pair), file_name="drawing.png",
                            mime="image/png", key="download_drawing")
+        if run.config.conditional:
+            st.image(style_rows(run, z_mean, dataset), output_format="PNG",
+                     caption=f"your style in every {dataset.item}: your drawing's code, decoded as each "
+                     f"{dataset.item} in turn ({', '.join(dataset.class_names)})")
 
 
 def server_digit_fallback(decoder, z, z_test, labels, plane, dataset: DataSet) -> None:
@@ -230,10 +247,23 @@ def server_digit_fallback(decoder, z, z_test, labels, plane, dataset: DataSet) -
                     config={"displayModeBar": False})
 
 
-def explorer(run, encoder, decoder, z_test, data, payload) -> None:
+def class_picker(run, dataset: DataSet) -> None:
+    """A conditional run's class to draw: the map is then its style space, decoded as that class. A
+    new class is a new decoder for the browser, so the whole page runs again with it."""
+    shown = state.shown_class(run)
+    picked = st.selectbox(f"{dataset.item.capitalize()} to draw", range(CLASSES), index=shown,
+                          format_func=dataset.class_name, key="class_picker",
+                          help=f"This model is told which {dataset.item} to draw; the map's place is the style.")
+    if picked != shown:
+        st.session_state[state.SHOWN_CLASS] = picked
+        st.rerun(scope="app")
+
+
+def explorer(run, z_test, data, payload) -> None:
     """Four fragments (and the sliders' inside the map's): each reruns alone and sends the map only its
     own part of the state."""
-    latent_dim = decoder.latent_dim
+    decoder = state.decoder(run)  # a conditional run's: of the shown class
+    latent_dim = run.config.latent_dim
     shown = min(latent_dim, MAX_SLIDERS)
     plane = state.map_plane(run)  # the payload's plane: the same function of the same encodings
     overlays = st.session_state.setdefault("map_overlays", {}).setdefault(run.name, {})
@@ -252,6 +282,9 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
         overlays["show_grid"] = st.toggle(f"{dataset.item.capitalize()}s behind the map", key="map_show_grid",
                                           disabled=payload is None)
         digit_download(decoder, z, key="download_digit", item=dataset.item)
+        if run.config.conditional:
+            st.image(state.image_png(style_rows(run, z, dataset)),
+                     caption=f"this style as every {dataset.item}")
         overlays["z"] = np.round(z, 4).tolist()
         follow.lead_point(overlays["z"])  # students who follow the teacher see this point
         send("state", ("z", "show_grid"))
@@ -265,6 +298,8 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
         map_column, controls = st.columns([3, 1], gap="medium")
         if payload is None:  # the server draws the digit after each move: sliders and digit rerun together
             with controls:
+                if run.config.conditional:
+                    class_picker(run, dataset)
                 z = point_controls()
             with map_column:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane, dataset)
@@ -276,6 +311,8 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
                        f"Press and drag anywhere: the {dataset.item} for that point is drawn as you move. "
                        "Click a dot to see its posterior below.")
         with controls:
+            if run.config.conditional:
+                class_picker(run, dataset)
             point_controls_fragment()
         picked = result.picked
         if isinstance(picked, int) and 0 <= picked < len(z_test):
@@ -284,7 +321,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
 
     @st.fragment
     def posterior_panel():
-        posterior_section(encoder, decoder, data, dataset, plane, overlays)
+        posterior_section(run, data, dataset, plane, overlays)
         send("posterior", ("posterior", "samples"))
 
     @st.fragment
@@ -294,7 +331,7 @@ def explorer(run, encoder, decoder, z_test, data, payload) -> None:
 
     @st.fragment
     def drawing_panel():
-        drawing_section(encoder, decoder, z_test, data, dataset, plane, overlays)
+        drawing_section(run, z_test, data, dataset, plane, overlays)
         send("drawn", ("drawn",))
 
     map_panel()
@@ -339,11 +376,16 @@ if watched is not None and (state.active_run() is None or st.toggle(
     st.stop()
 run, data = training.run_and_data_or_stop("explorer")
 try:
-    encoder, decoder = state.models(run)
+    state.models(run)
     encodings = state.test_encodings(run)
     payload = state.map_payload(run)
 except LabError as error:
     state.show_run_error_and_stop(error)
 st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}")
-explorer(run, encoder, decoder, encodings, data, payload)
+if run.config.conditional:
+    item = state.dataset_of(run).item
+    st.info(f"This model is told which {item} each image is (a conditional VAE), so its code need not say it: "
+            f"the map places the test images by their style, and everything generated here is drawn as the "
+            f"{item} you pick beside the map.")
+explorer(run, encodings, data, payload)
 grid_section(run)

@@ -24,8 +24,10 @@ PRESET_LABELS = {
     "autoencoder": "Plain autoencoder",
     "latent16": "VAE with a 16-D latent space",
     "conv": "Convolutional VAE",
+    "conditional": "Conditional VAE (told the class)",
 }
-FORM_COLUMNS = (("model", "arch", "latent_dim", "hidden_dim"), ("epochs", "batch_size", "train_subset", "seed"),
+FORM_COLUMNS = (("model", "condition", "arch", "latent_dim", "hidden_dim"),
+                ("epochs", "batch_size", "train_subset", "seed"),
                 ("optimizer", "learning_rate", "schedule", "loss", "beta"))
 ALL_IMAGES = FIELDS["train_subset"].high  # the form's top value means "all": train_subset None
 

@@ -25,7 +25,8 @@ from ui.latent_map.pack import (
     read_map_payload,
     with_weights_as,
 )
-from vae.numpy_model import Layer, NumpyModel, model_arrays, model_from_arrays
+from vae.config import CLASSES
+from vae.numpy_model import Layer, NumpyModel, given_label, model_arrays, model_from_arrays, with_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,13 +35,13 @@ def b64_float32(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
 
-def numpy_decoder(arch, latent_dim=2, hidden_dim=64):
+def numpy_decoder(arch, latent_dim=2, hidden_dim=64, condition="none"):
     import keras
 
     from vae.training.model import build_decoder
 
     keras.utils.set_random_seed(3)
-    decoder = build_decoder(TINY.replace(arch=arch, latent_dim=latent_dim, hidden_dim=hidden_dim))
+    decoder = build_decoder(TINY.replace(arch=arch, latent_dim=latent_dim, hidden_dim=hidden_dim, condition=condition))
     rng = np.random.default_rng(0)
     for layer in decoder.layers:
         if layer.get_weights():
@@ -58,13 +59,21 @@ def test_decoder_js_equals_numpy_for_dense_and_conv_decoders(tmp_path):
         packed = pack_decoder(decoder)
         packed["weights"] = b64_float32(packed["weights"])  # JSON for the fixture file
         decoders[name] = {"packed": packed, "z": z.tolist(), "expected": decoder(z).tolist()}
+    # A conditional decoder goes to the browser with the picked class folded into its first layer:
+    # it must draw what the whole model draws given z and that class.
+    conditional = numpy_decoder("dense", condition="label")
+    z = rng.normal(0, 2, (12, 2)).astype(np.float32)
+    packed = pack_decoder(given_label(conditional, 7, CLASSES))
+    packed["weights"] = b64_float32(packed["weights"])
+    decoders["conditional 2-D, class 7"] = {"packed": packed, "z": z.tolist(),
+                                           "expected": conditional(with_labels(z, 7, CLASSES)).tolist()}
     z_test = rng.normal(size=(100, 4)).astype(np.float32)
     fixture = tmp_path / "fixture.json"
     fixture.write_text(json.dumps({"decoders": decoders, "plane": map_plane(z_test)}))
     done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / "decoder.test.mjs")], capture_output=True,
                           text=True, timeout=120, env={**os.environ, "DECODER_FIXTURE": str(fixture)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "# pass 4" in done.stdout
+    assert "# pass 5" in done.stdout
 
 
 def test_the_map_payload_is_the_same_bytes_each_time_small_and_reads_back(mnist):

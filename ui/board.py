@@ -36,13 +36,19 @@ def class_run() -> RunSummary | None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _placements(path: str, stamp: int, version: int, _run: RunSummary, _board: Board) -> list[Placement]:
     encoder = state.models(_run)[0]
-    return place(_board.drawings(), encoder, state.test_encodings(_run), state.run_test_set(_run).y_test)
+    return place(_board.drawings(), encoder, state.test_encodings(_run), state.run_test_set(_run).y_test,
+                 _run.config.label_inputs)
 
 
 def placements(run: RunSummary) -> list[Placement]:
     """Every drawing on the board, placed by `run`'s encoder (RunError if the run cannot be read)."""
     shared = board()
     return _placements(str(run.path), state.folder_stamp(run.path), shared.drawings_version, run, shared)
+
+
+def reconstruction(run: RunSummary, placement: Placement) -> np.ndarray:
+    """A placed drawing decoded from its z_mean (as the class its author named, for a conditional run)."""
+    return state.decoder(run, placement.drawing.digit)(placement.z[None, :].astype(np.float32))[0]
 
 
 def may_see_image(placement: Placement, me: Person) -> bool:
@@ -84,7 +90,8 @@ def plane_point(run: RunSummary, z) -> tuple[float, float]:
 def encode_answer(run: RunSummary, question: Question) -> dict:
     """Where the class run's encoder puts the question's test image: its mean and 1σ ellipse."""
     data = state.run_test_set(run)
-    z_mean, z_log_var = state.models(run)[0](data.x_test[question.image][None, :])
+    encoder = state.encoder(run, data.y_test[question.image])  # a conditional run is told the image's class
+    z_mean, z_log_var = encoder(data.x_test[question.image][None, :])
     return ellipse(state.map_plane(run), z_mean[0], z_log_var[0])
 
 
@@ -112,10 +119,10 @@ def lab_record_html(run: RunSummary, me: Person) -> str:
     run, outside the session."""
     shared = board()
     everyone, dataset = me.is_teacher, state.dataset_of(run)
-    plane, decoder = state.map_plane(run), state.decoder(run)
+    plane = state.map_plane(run)
     mine = [p for p in placements(run) if everyone or p.drawing.author == me.browser]
     points = project(plane, np.stack([p.z for p in mine])) if mine else np.zeros((0, 2))
-    drawings = [DrawingEntry(p.drawing.pixels, decoder(p.z[None, :].astype(np.float32))[0], (float(x), float(y)),
+    drawings = [DrawingEntry(p.drawing.pixels, reconstruction(run, p), (float(x), float(y)),
                              p.drawing.digit, p.cluster, p.drawing.name)
                 for p, (x, y) in zip(mine, points, strict=True)]
     guesses = [entry for question, answers in shared.answered

@@ -12,15 +12,16 @@ from ui import classroom
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack
 from ui.markdown import escape
-from vae import runs
+from vae import runs, snapshots
 from vae.animation import animation
 from vae.classroom import may_see
+from vae.config import CLASSES
 from vae.data import MnistData
 from vae.datasets import DATASETS, DataSet, load_dataset
 from vae.drawing import drawing_from_png
 from vae.errors import LabError
-from vae.evaluate import IW_SAMPLES, decode, iw_neg_log_likelihood, manifold_grid, neg_elbo
-from vae.numpy_model import NumpyModel
+from vae.evaluate import IW_SAMPLES, decode, given_for, iw_neg_log_likelihood, manifold_grid, neg_elbo
+from vae.numpy_model import NumpyModel, given_label
 from vae.plots import enlarge, png
 from vae.snapshots import Replay
 
@@ -92,12 +93,38 @@ def _models(path: str, stamp: int, _run: runs.RunSummary) -> tuple[NumpyModel, N
 
 
 def models(run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
-    """(encoder, decoder) of a run in numpy, shared by all sessions; RunError if unreadable."""
+    """(encoder, decoder) of a run in numpy, shared by all sessions; RunError if unreadable. A
+    conditional run's take each input with its one-hot label appended (vae.evaluate's `given`);
+    `encoder` and `decoder` below give them a label, for pages that show one class."""
     return _models(str(run.path), _folder_stamp(run.path), run)
 
 
-def decoder(run: runs.RunSummary) -> NumpyModel:
-    return models(run)[1]
+SHOWN_CLASS = "shown_class"  # session state: the class a conditional run's generated images show
+
+
+def shown_class(run: runs.RunSummary) -> int | None:
+    """The class a conditional run draws wherever one class is drawn (the explorer's picker sets
+    it); None for a run that is told no class."""
+    if not run.config.conditional:
+        return None
+    chosen = st.session_state.get(SHOWN_CLASS)
+    return chosen if isinstance(chosen, int) and 0 <= chosen < CLASSES else snapshots.SHOWN_CLASS
+
+
+def _labelled(run: runs.RunSummary, model: NumpyModel, label: int | None) -> NumpyModel:
+    if not run.config.conditional:
+        return model
+    return given_label(model, shown_class(run) if label is None else int(label), run.config.label_inputs)
+
+
+def decoder(run: runs.RunSummary, label: int | None = None) -> NumpyModel:
+    """The run's decoder of z; a conditional run's draws `label` (by default the shown class)."""
+    return _labelled(run, models(run)[1], label)
+
+
+def encoder(run: runs.RunSummary, label: int | None = None) -> NumpyModel:
+    """The run's encoder of an image; a conditional run's is told the image is `label`."""
+    return _labelled(run, models(run)[0], label)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -121,17 +148,19 @@ def test_errors(run: runs.RunSummary) -> np.ndarray:
 
 
 def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
-    """The chosen test images decoded from their saved z_mean (a few at a time: cheap in numpy)."""
-    return decode(decoder(run), test_encodings(run)[indices])
+    """The chosen test images decoded from their saved z_mean (a few at a time: cheap in numpy),
+    each as its own class for a conditional run."""
+    given = given_for(run.config, run_test_set(run).y_test[indices])
+    return decode(models(run)[1], test_encodings(run)[indices], given)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _likelihood(path: str, stamp: int, images: int, _run: runs.RunSummary) -> dict[str, float]:
     encoder, decoder = models(_run)
-    x = run_test_set(_run).x_test[:images]
-    seed = _run.config.seed
-    return {"neg_elbo": neg_elbo(encoder, decoder, x, seed=seed)["neg_elbo"],
-            "iw_nll": iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=seed)}
+    data, seed = run_test_set(_run), _run.config.seed
+    x, given = data.x_test[:images], given_for(_run.config, data.y_test[:images])
+    return {"neg_elbo": neg_elbo(encoder, decoder, x, seed=seed, given=given)["neg_elbo"],
+            "iw_nll": iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=seed, given=given)}
 
 
 def likelihood(run: runs.RunSummary, images: int) -> dict[str, float]:
@@ -150,17 +179,17 @@ def map_plane(run: runs.RunSummary) -> dict:
     return _map_plane(str(run.path), _folder_stamp(run.path), run)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _map_payload(path: str, stamp: int, _run: runs.RunSummary) -> bytes | None:
-    return pack.map_payload(_run.name, decoder(_run), test_encodings(_run), run_test_set(_run).y_test,
-                            dataset_of(_run).class_names)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _map_payload(path: str, stamp: int, label: int | None, _run: runs.RunSummary) -> bytes | None:
+    return pack.map_payload(_run.name, decoder(_run, label), test_encodings(_run), run_test_set(_run).y_test,
+                            dataset_of(_run).class_names, label)
 
 
 def map_payload(run: runs.RunSummary) -> bytes | None:
-    """What the latent map sends to the browser for this run, built once: the same object, and
-    so the same bytes, on every rerun (the browser then keeps its copy). None if the decoder
-    cannot run in the browser."""
-    return _map_payload(str(run.path), _folder_stamp(run.path), run)
+    """What the latent map sends to the browser for this run (a conditional run's: for the shown
+    class), built once: the same object, and so the same bytes, on every rerun (the browser then
+    keeps its copy). None if the decoder cannot run in the browser."""
+    return _map_payload(str(run.path), _folder_stamp(run.path), shown_class(run), run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -187,15 +216,17 @@ def replay_animation(run: runs.RunSummary, image_format: str) -> bytes:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _manifold(path: str, stamp: int, n: int, extent: float, _run: runs.RunSummary) -> tuple[np.ndarray, bytes]:
-    image = enlarge(manifold_grid(decoder(_run), n, -extent, extent), max(1, 672 // (28 * n)))
+def _manifold(path: str, stamp: int, n: int, extent: float, label: int | None,
+              _run: runs.RunSummary) -> tuple[np.ndarray, bytes]:
+    image = enlarge(manifold_grid(decoder(_run, label), n, -extent, extent), max(1, 672 // (28 * n)))
     return image, png(image)
 
 
 def manifold(run: runs.RunSummary, n: int, extent: float) -> tuple[np.ndarray, bytes]:
-    """The n × n manifold grid over [-extent, extent]² (as shown, and as a PNG), made once per run
-    and setting: a 30 × 30 grid is 900 decodes and a 672-px PNG, shared by every session."""
-    return _manifold(str(run.path), _folder_stamp(run.path), n, float(extent), run)
+    """The n × n manifold grid over [-extent, extent]² (as shown, and as a PNG; a conditional run's
+    in the shown class), made once per run and setting: a 30 × 30 grid is 900 decodes and a 672-px
+    PNG, shared by every session."""
+    return _manifold(str(run.path), _folder_stamp(run.path), n, float(extent), shown_class(run), run)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae.evaluate import decode
+
 
 def posterior(encoder, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(z_mean, z_log_var) of one image (784,): the centre and log-variance of q(z|x)."""
@@ -33,3 +35,9 @@ def digit_average(z_test: np.ndarray, labels: np.ndarray, digit: int) -> np.ndar
 def nearest(z: np.ndarray, z_test: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` test images whose encodings are closest to z, nearest first."""
     return np.argsort(np.linalg.norm(z_test - z, axis=1))[:count]
+
+
+def in_every_class(decoder, z: np.ndarray, classes: int) -> np.ndarray:
+    """A conditional decoder's images of one code z (its style) as each of `classes` classes, in
+    class order: (classes, 784)."""
+    return decode(decoder, np.repeat(np.asarray(z, np.float32)[None, :], classes, axis=0), np.arange(classes))

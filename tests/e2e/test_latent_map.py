@@ -15,6 +15,8 @@ from tests.conftest import TINY, wait_until
 from tests.support.harness import AppServer, focus_the_map
 from ui.latent_map.pack import MAP_POINTS, map_plane, project, with_weights_as
 from vae import runs
+from vae.config import CLASSES
+from vae.numpy_model import given_label, with_labels
 from vae.training.lab import train_and_save
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -25,6 +27,8 @@ def map_server(tmp_path_factory, mnist_cache_dir, mnist):
     runs_dir = tmp_path_factory.mktemp("map-runs")
     # The conv run first: the newer "map-run" is the one the explorer opens by default.
     train_and_save(TINY.replace(epochs=1, hidden_dim=16, arch="conv"), mnist.subset(512), runs_dir, "conv-run", "conv")
+    train_and_save(TINY.replace(epochs=1, hidden_dim=16, condition="label"), mnist.subset(512), runs_dir, "told-run",
+                   "conditional")
     train_and_save(TINY.replace(epochs=2, hidden_dim=64), mnist.subset(4096), runs_dir, "map-run", "default")
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "server.log")
     yield server
@@ -87,6 +91,28 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
     # the browser then equals numpy with those weights; else numpy with the float32 ones.
     errors = [np.abs(decoded - model(z)).max() for model in (decoder, with_weights_as(decoder, np.float16))]
     assert min(errors) <= 1e-4, errors
+    watcher.assert_clean()
+
+
+def test_a_conditional_run_draws_the_class_picked_beside_the_map(map_server, new_page):
+    """The browser decodes the picked class: its decoder equals the whole model's given z and that class."""
+    watcher = new_page()
+    watcher.goto(f"{map_server.url}/?run=told-run")
+    watcher.page.wait_for_function("() => window.__latentLab && window.__latentLab.maps['told-run']", timeout=30_000)
+    watcher.page.locator(".st-key-class_picker [data-testid='stSelectbox']").click()
+    watcher.page.get_by_role("option", name="7", exact=True).click()
+    _, decoder = runs.load_numpy_models(runs.read_summary(map_server.runs_dir / "told-run"))
+    z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
+    sevens = given_label(decoder, 7, CLASSES)
+    np.testing.assert_allclose(sevens(z), decoder(with_labels(z, 7, CLASSES)), atol=1e-5)
+
+    def gap() -> float:  # to numpy with the weights as sent: float16 where that is within a grey level
+        decoded = np.array(watcher.page.evaluate("zs => zs.map(z => window.__latentLab.maps['told-run'].decode(z))",
+                                                 z.tolist()))
+        return min(float(np.abs(decoded - model(z)).max()) for model in (sevens, with_weights_as(sevens, np.float16)))
+
+    wait_until(lambda: gap() <= 1e-4, 30, 0.2, message="the browser's decoder to draw 7s")
+    assert "this style as every digit" in watcher.page.content()
     watcher.assert_clean()
 
 

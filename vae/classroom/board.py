@@ -16,6 +16,7 @@ import numpy as np
 
 from vae.classroom.people import STUDENT, TEACHER, ClassroomError, Person, require_teacher
 from vae.explore import nearest
+from vae.numpy_model import with_labels
 
 MAX_DRAWINGS = 400  # on the board at once; the oldest go first
 MAX_PER_STUDENT = 30
@@ -53,12 +54,16 @@ class Placement:
         return self.cluster != self.drawing.digit
 
 
-def place(drawings: list[Drawing], encoder, z_test: np.ndarray, labels: np.ndarray) -> list[Placement]:
-    """Every drawing encoded by `encoder` (a run's, in numpy), with the cluster it lands in."""
+def place(drawings: list[Drawing], encoder, z_test: np.ndarray, labels: np.ndarray,
+          classes: int = 0) -> list[Placement]:
+    """Every drawing encoded by `encoder` (a run's, in numpy), with the cluster it lands in. A
+    conditional run's encoder (`classes` > 0) is told each drawing's class as its author named it:
+    its map is of style, with no clusters of classes, so a drawing's cluster is its own class."""
     if not drawings:
         return []
-    z_mean, z_log_var = encoder(np.stack([drawing.pixels for drawing in drawings]))
-    return [Placement(drawing, z, log_var, cluster_of(z, z_test, labels))
+    named = [drawing.digit for drawing in drawings]
+    z_mean, z_log_var = encoder(with_labels(np.stack([drawing.pixels for drawing in drawings]), named, classes))
+    return [Placement(drawing, z, log_var, drawing.digit if classes else cluster_of(z, z_test, labels))
             for drawing, z, log_var in zip(drawings, np.asarray(z_mean), np.asarray(z_log_var), strict=True)]
 
 

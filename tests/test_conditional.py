@@ -1,0 +1,133 @@
+"""The conditional VAE (preset `conditional`): the label into encoder and decoder, checked against a
+numpy reference; a label folded into the first layer is the same model; its evaluation is given each
+image's label; every page shows a conditional run, and the explorer draws the class picked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY
+from tests.test_pages import PAGES, app_env, copy_runs, open_app  # noqa: F401  (app_env: autouse fixture)
+from ui.blob import read_blob
+from vae import evaluate
+from vae.config import CLASSES, PRESETS, TrainConfig
+from vae.errors import ConfigError
+from vae.evaluate import decode, encode, iw_neg_log_likelihood, neg_elbo
+from vae.numpy_model import given_label, model_arrays, model_from_arrays, with_labels
+from vae.training.lab import train_and_save
+from vae.training.loop import train
+
+CONDITIONAL = TINY.replace(epochs=1, condition="label")
+
+
+@pytest.fixture(scope="module")
+def trained(small_data):
+    return train(CONDITIONAL, small_data)
+
+
+def test_the_preset_is_the_default_told_the_class_and_only_dense():
+    assert PRESETS["conditional"] == PRESETS["default"].replace(condition="label", learning_rate=1e-2)
+    assert PRESETS["conditional"].label_inputs == CLASSES and PRESETS["default"].label_inputs == 0
+    with pytest.raises(ConfigError, match="dense"):
+        TrainConfig(condition="label", arch="conv")
+    with pytest.raises(ConfigError, match="condition"):
+        TrainConfig(condition="digit")
+    saved_before = {k: v for k, v in TrainConfig().to_dict().items() if k != "condition"}
+    assert TrainConfig.from_dict(saved_before).condition == "none"  # runs saved before it existed
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_the_keras_model_is_the_label_concatenated_into_both_networks(trained):
+    """A numpy reference of the conditional VAE, from the layers' own weights: x | one-hot(y) ->
+    relu -> (z_mean, z_log_var); z | one-hot(y) -> relu -> sigmoid."""
+    x, labels = np.random.default_rng(0).random((6, 784), dtype=np.float32), np.array([0, 3, 3, 7, 9, 1])
+    one_hot = np.eye(CLASSES, dtype=np.float32)[labels]
+    (k1, b1), (km, bm), (kv, bv) = (layer.get_weights() for layer in trained.encoder.layers[1:])
+    hidden = relu(np.concatenate([x, one_hot], axis=1) @ k1 + b1)
+    z_mean = np.asarray(trained.encoder(with_labels(x, labels, CLASSES))[0])
+    np.testing.assert_allclose(z_mean, hidden @ km + bm, atol=1e-4)
+    (d1, c1), (d2, c2) = (layer.get_weights() for layer in trained.decoder.layers[1:])
+    expected = sigmoid(relu(np.concatenate([z_mean, one_hot], axis=1) @ d1 + c1) @ d2 + c2)
+    np.testing.assert_allclose(decode(trained.decoder, z_mean, labels), expected, atol=1e-4)
+    # The label matters: the same code drawn as two classes differs.
+    assert np.abs(decode(trained.decoder, z_mean[:1], [0]) - decode(trained.decoder, z_mean[:1], [1])).max() > 1e-3
+
+
+def test_a_label_folded_into_the_first_layer_is_the_same_model(trained):
+    encoder = model_from_arrays(model_arrays(trained.encoder, "encoder"), "encoder")
+    decoder = model_from_arrays(model_arrays(trained.decoder, "decoder"), "decoder")
+    rng = np.random.default_rng(1)
+    z, x = rng.standard_normal((5, 2)).astype(np.float32), rng.random((5, 784), dtype=np.float32)
+    for label in range(CLASSES):
+        folded = given_label(decoder, label, CLASSES)
+        assert folded.input_dim == 2
+        np.testing.assert_allclose(folded(z), decoder(with_labels(z, label, CLASSES)), atol=1e-6)
+        np.testing.assert_allclose(folded(z), np.asarray(trained.decoder(with_labels(z, label, CLASSES))), atol=1e-5)
+        np.testing.assert_allclose(given_label(encoder, label, CLASSES)(x)[0],
+                                   encoder(with_labels(x, label, CLASSES))[0], atol=1e-5)
+    with pytest.raises(ValueError):
+        given_label(decoder, CLASSES, CLASSES)
+    assert given_label(decoder, 3, 0) is decoder  # an unconditional model is given nothing
+
+
+def test_its_figures_are_given_each_images_label(trained, small_data):
+    x, y = small_data.x_test[:200], small_data.y_test[:200]
+    metrics = evaluate.test_metrics(trained.encoder, trained.decoder, CONDITIONAL, x, y)
+    assert metrics["test_neg_elbo"] == pytest.approx(
+        neg_elbo(trained.encoder, trained.decoder, x, seed=CONDITIONAL.seed, given=y)["neg_elbo"])
+    wrong = neg_elbo(trained.encoder, trained.decoder, x, seed=CONDITIONAL.seed, given=(y + 1) % CLASSES)
+    assert wrong["neg_elbo"] > metrics["test_neg_elbo"]  # told the wrong class, it explains the images worse
+    bound = iw_neg_log_likelihood(trained.encoder, trained.decoder, x, 20, seed=0, given=y)
+    assert bound <= metrics["test_neg_elbo"] + 1.0
+    z_mean = encode(trained.encoder, x, y)[0]
+    assert z_mean.shape == (200, 2)
+
+
+@pytest.fixture(scope="module")
+def conditional_runs(tmp_path_factory, mnist, mnist_cache_dir):
+    folder = tmp_path_factory.mktemp("conditional-runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
+        train_and_save(CONDITIONAL, mnist.subset(512), folder, "told", "conditional")
+    return folder
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if page != "pages/classroom.py"])
+def test_every_page_shows_a_conditional_run(runs_dir, conditional_runs, page):
+    copy_runs(conditional_runs, runs_dir, "told")
+    at = open_app(page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_the_explorer_draws_the_class_picked_beside_the_map(runs_dir, conditional_runs):
+    from ui import state
+    from vae.runs import list_runs
+
+    copy_runs(conditional_runs, runs_dir, "told")
+    run = list_runs(runs_dir).runs[0]
+    at = open_app("pages/explorer.py")
+    assert at.selectbox(key="class_picker").value == 0
+    assert any("by their style" in info.value for info in at.info)
+    captions = [image.proto.imgs[0].caption for image in at.image]
+    assert "this style as every digit" in captions
+
+    at.selectbox(key="class_picker").set_value(7).run()
+    assert not at.exception, at.exception
+    assert at.session_state[state.SHOWN_CLASS] == 7
+    # The browser gets the decoder of a 7: the saved decoder with the label 7 folded in.
+    header, arrays = read_blob(state._map_payload(str(run.path), state._folder_stamp(run.path), 7, run))
+    assert header["shown_class"] == 7
+    z = np.array([[0.5, -1.0]], np.float32)
+    raw = state.models(run)[1]
+    folded = given_label(raw, 7, CLASSES)
+    np.testing.assert_allclose(folded(z), raw(with_labels(z, 7, CLASSES)), atol=1e-6)
+    assert header["decoder"]["input_dim"] == 2
