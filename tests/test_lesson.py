@@ -20,16 +20,17 @@ from vae.source_code import REPO_ROOT, SourceNotFound, source_of
 from vae.training.lab import train_and_save
 
 LESSON = "pages/lesson.py"
-STEP_COUNT = 9
+STEP_COUNT = 10
 STYLESHEET = (REPO_ROOT / "ui" / "presenter.css").read_text()
 
 @pytest.fixture(scope="module")
 def lesson_runs(tmp_path_factory, mnist):
-    """A tiny 2-D VAE (the default preset) and a tiny 2-D autoencoder, trained once."""
+    """A tiny 2-D VAE (the default preset), a tiny 2-D autoencoder and a tiny conditional VAE, trained once."""
     folder = tmp_path_factory.mktemp("lesson-runs")
     data = mnist.subset(512)
     train_and_save(TINY.replace(epochs=1), data, folder, "vae2", "default")
     train_and_save(TINY.replace(epochs=1, model="ae"), data, folder, "ae2", "autoencoder")
+    train_and_save(TINY.replace(epochs=1, condition="label"), data, folder, "told", "conditional")
     return folder
 
 
@@ -232,10 +233,11 @@ def test_figure_scale_grows_in_presenter_mode():
 
 def test_the_closing_step_shows_saved_autoencoders_or_says_which_preset_to_train(runs_dir, lesson_runs):
     copy_runs(lesson_runs, runs_dir, "vae2")
-    at = open_lesson(STEP_COUNT)
+    closing = STEP_COUNT - 1  # "What next": the tutorial's own last step
+    at = open_lesson(closing)
     assert not at.table and "**autoencoder** and the **latent16** preset" in at.info[0].value
     copy_runs(lesson_runs, runs_dir, "ae2")
-    at = open_lesson(STEP_COUNT, active_run="vae2")
+    at = open_lesson(closing, active_run="vae2")
     assert list(at.table[0].value.index) == ["vae2", "ae2"]
     assert "**latent16**" in at.info[0].value and "autoencoder" not in at.info[0].value
 
@@ -280,3 +282,29 @@ def test_the_lesson_never_imports_tensorflow(runs_dir, lesson_runs, mnist_cache_
                           text=True, timeout=300, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_label_step_draws_a_style_as_every_class_and_sets_the_runs_side_by_side(runs_dir, lesson_runs):
+    copy_runs(lesson_runs, runs_dir, "vae2")
+    at = open_lesson(STEP_COUNT, active_run="vae2")
+    assert at.header[0].value == "What the label buys"
+    assert any("train the **conditional** preset" in info.value for info in at.info)  # none trained yet
+
+    copy_runs(lesson_runs, runs_dir, "told")
+    for active in ("vae2", "told"):  # shown from the conditional run whichever run is active
+        at = open_lesson(STEP_COUNT, active_run=active)
+        assert not at.exception and not at.error, (at.exception, at.error)
+        caption = at.image[0].proto.imgs[0].caption
+        assert "decoded as every digit" in caption and "told" in caption
+        table = at.table[0].value
+        assert list(table.index) == ["told", "vae2"] and list(table["told the class"]) == ["yes", "no"]
+
+
+def test_every_step_shows_a_conditional_run(runs_dir, lesson_runs):
+    copy_runs(lesson_runs, runs_dir, "told")
+    at = open_lesson(active_run="told")
+    for step in range(1, STEP_COUNT + 1):
+        at.selectbox(key="lesson_step").set_value(step).run()
+        assert not at.exception and not at.error, (step, at.exception, at.error)
+    at.selectbox(key="lesson_step").set_value(2).run()  # its encoder reads the pixels and the label
+    assert list(at.table[0].value["weight shapes"])[0] == "794 × 32, 32"
