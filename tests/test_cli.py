@@ -87,3 +87,16 @@ def test_train_into_a_log_file_prints_a_line_per_epoch_and_no_progress_bar(cli_e
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "\r" not in completed.stdout + completed.stderr  # no carriage-return progress bar
     assert completed.stdout.strip().splitlines()[-1] == "Saved run: logged"
+
+
+def test_a_conditional_run_trains_and_evaluates_from_the_command_line(cli_env, runs_dir, capsys):
+    tiny = ["--epochs", "1", "--hidden-dim", "16", "--train-subset", "512", "--batch-size", "128"]
+    assert main(["train", "--preset", "conditional", *tiny, "--name", "told"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "told", "--json", "--iw-samples", "5"]) == 0
+    out = capsys.readouterr().out
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["condition"] == "label" and figures["test_iw_nll_k5"] < figures["test_neg_elbo"]
+    assert "conditional VAE" in out and "-log p(x | y) <=" in out
+    assert main(["train", "--condition", "label", "--arch", "conv", *tiny]) == 2
+    assert "dense" in capsys.readouterr().err

@@ -131,3 +131,18 @@ def test_the_explorer_draws_the_class_picked_beside_the_map(runs_dir, conditiona
     folded = given_label(raw, 7, CLASSES)
     np.testing.assert_allclose(folded(z), raw(with_labels(z, 7, CLASSES)), atol=1e-6)
     assert header["decoder"]["input_dim"] == 2
+
+
+def test_the_class_map_places_a_drawing_with_the_class_its_author_named(trained, small_data):
+    from vae.classroom.board import Drawing, place
+
+    encoder = model_from_arrays(model_arrays(trained.encoder, "encoder"), "encoder")
+    image = np.round(small_data.x_test[0] * 255).astype(np.uint8).tobytes()
+    drawings = [Drawing(1, "a", "Ada", 3, image), Drawing(2, "b", "Bob", 8, image)]  # one image, two names
+    z_test, labels = np.zeros((10, 2), np.float32), np.arange(10)
+    placed = place(drawings, encoder, z_test, labels, CLASSES)
+    pixels = drawings[0].pixels[None, :]
+    for placement, named in zip(placed, (3, 8), strict=True):
+        np.testing.assert_allclose(placement.z, encoder(with_labels(pixels, named, CLASSES))[0][0], atol=1e-6)
+        assert placement.cluster == named and not placement.surprise  # a map of style has no clusters of classes
+    assert np.abs(placed[0].z - placed[1].z).max() > 1e-4  # told another class, the same ink has another style

@@ -30,7 +30,8 @@ def run(args) -> int:
         name = dataset.class_name(label)
         print(f"  {name}: {sse:.2f}" if sse is not None else f"  {name}: no images")
     if args.json:
-        print(json.dumps({"name": summary.name, "dataset": dataset.name, **metrics}, allow_nan=False))
+        print(json.dumps({"name": summary.name, "dataset": dataset.name, "condition": summary.config.condition,
+                          **metrics}, allow_nan=False))
     return 0
 
 
