@@ -146,3 +146,27 @@ def test_the_class_map_places_a_drawing_with_the_class_its_author_named(trained,
         np.testing.assert_allclose(placement.z, encoder(with_labels(pixels, named, CLASSES))[0][0], atol=1e-6)
         assert placement.cluster == named and not placement.surprise  # a map of style has no clusters of classes
     assert np.abs(placed[0].z - placed[1].z).max() > 1e-4  # told another class, the same ink has another style
+
+
+def test_its_live_snapshots_carry_a_decoder_of_the_shown_class(small_data):
+    from vae.snapshots import SHOWN_CLASS
+
+    taken = []
+
+    class Watcher:
+        def on_batch(self, progress): ...
+
+        def on_epoch(self, summary): ...
+
+        def on_snapshot(self, snapshot):
+            taken.append(snapshot)
+
+    result = train(CONDITIONAL, small_data, [Watcher()], live_seconds=0.0)
+    live = [snapshot for snapshot in taken if snapshot.decoder is not None]
+    assert live, "no snapshot carried a decoder"
+    raw = model_from_arrays(model_arrays(result.decoder, "decoder"), "decoder")
+    z = np.array([[0.3, -0.7]], np.float32)
+    last = live[-1]
+    assert last.decoder.input_dim == 2  # a plain decoder the browser runs
+    np.testing.assert_allclose(last.decoder(z), raw(with_labels(z, SHOWN_CLASS, CLASSES)), atol=1e-5)
+    assert last.z.shape[1] == 2 and last.grid.shape == (100, 784)

@@ -14,7 +14,7 @@ from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from vae import cost, timeline
 from vae.datasets import DATASETS, DataSet
-from vae.snapshots import LIVE_DECODER_MAX_BYTES, Snapshot
+from vae.snapshots import LIVE_DECODER_MAX_BYTES, SHOWN_CLASS, Snapshot
 
 LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
 
@@ -81,8 +81,11 @@ def live_explorer(job_id: str) -> None:
                 st.info("The map appears here a moment after this training starts learning.")
             return
         dataset = DATASETS[job.config.dataset]
+        told = (f" This model is told each image's class: the map is of style, and it draws "
+                f"{dataset.a(SHOWN_CLASS)} everywhere (pick any class once the run is saved)."
+                if job.config.conditional else "")
         st.markdown(f"**Training, {snapshot.label()}**: the map and the {dataset.item}s come from the model as it "
-                    "is now, and change as it learns. Drag across the map to decode any point.")
+                    f"is now, and change as it learns. Drag across the map to decode any point.{told}")
         payload = _map_payload(job_id, snapshot.epoch, dataset.name, snapshot)
         if payload is None:
             st.info("This model's decoder cannot run in the browser; its map appears when the run is saved.")

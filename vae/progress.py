@@ -58,18 +58,21 @@ def training_images(config: TrainConfig, data: MnistData) -> np.ndarray:
     return data.x_train if config.train_subset is None else data.x_train[: config.train_subset]
 
 
-_labelled: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(images) -> (images, images | one-hot)
+# id(images) -> (images, images | one-hot): the last training set and test set labelled (the full
+# training set is 190 MB so labelled, so no more are kept).
+_labelled: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_LABELLED_KEPT = 2
 
 
 def model_inputs(config: TrainConfig, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """What the model is fed: the images, with each one's one-hot label appended for a
-    conditional model. The same arrays for the same images (the last few), so a kept trainer
-    (vae.training.loop) knows its data again."""
+    conditional model. The same array for the same images, so a kept trainer (vae.training.loop)
+    knows its data again."""
     if not config.conditional:
         return images
     kept = _labelled.get(id(images))
     if kept is None or kept[0] is not images:
-        while len(_labelled) >= 4:
+        while len(_labelled) >= _LABELLED_KEPT:
             _labelled.pop(next(iter(_labelled)))
         kept = _labelled[id(images)] = (images, with_labels(images, labels, config.label_inputs))
     return kept[1]
