@@ -170,3 +170,18 @@ def test_its_live_snapshots_carry_a_decoder_of_the_shown_class(small_data):
     assert last.decoder.input_dim == 2  # a plain decoder the browser runs
     np.testing.assert_allclose(last.decoder(z), raw(with_labels(z, SHOWN_CLASS, CLASSES)), atol=1e-5)
     assert last.z.shape[1] == 2 and last.grid.shape == (100, 784)
+
+
+def test_a_conditional_fashion_run_picks_among_its_own_classes(runs_dir, mnist_cache_dir, monkeypatch):
+    from vae.datasets import FASHION_MNIST, load_dataset
+
+    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
+    train_and_save(CONDITIONAL.replace(dataset="fashion-mnist"), load_dataset("fashion-mnist").subset(512), runs_dir,
+                   "told-clothes", "conditional")
+    at = open_app("pages/explorer.py")
+    picker = at.selectbox(key="class_picker")
+    assert picker.label == "Item to draw" and picker.options == list(FASHION_MNIST.class_names)
+    picker.set_value(9).run()  # ankle boots in every style
+    assert not at.exception, at.exception
+    captions = [image.proto.imgs[0].caption for image in at.image]
+    assert "this style as every item" in captions and "3×3 items decoded over [−4, 4]²" in captions
