@@ -20,6 +20,9 @@ CANDIDATES = {
     "batch64": DEFAULT.replace(batch_size=64),
     "hidden512": DEFAULT.replace(hidden_dim=512),
     "epochs20": DEFAULT.replace(epochs=20),
+    "lr1e-2 batch64": DEFAULT.replace(learning_rate=1e-2, batch_size=64),
+    "lr1e-2 batch64 hidden512": DEFAULT.replace(learning_rate=1e-2, batch_size=64, hidden_dim=512),
+    "lr1e-2 epochs20": DEFAULT.replace(learning_rate=1e-2, epochs=20),
 }
 
 
@@ -27,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", nargs="+", default=["fashion-mnist"])
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES)[:6], choices=list(CANDIDATES))
     args = parser.parse_args()
     for dataset in args.datasets:
         data = load_dataset(dataset)

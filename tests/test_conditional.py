@@ -185,3 +185,17 @@ def test_a_conditional_fashion_run_picks_among_its_own_classes(runs_dir, mnist_c
     assert not at.exception, at.exception
     captions = [image.proto.imgs[0].caption for image in at.image]
     assert "this style as every item" in captions and "3×3 items decoded over [−4, 4]²" in captions
+
+
+def test_the_train_page_trains_the_conditional_preset_and_refuses_it_convolutional(runs_dir):
+    from tests.test_pages import start_button, train_tiny_from_the_page
+
+    at = open_app("pages/train.py")
+    at.selectbox(key="train_preset").set_value("conditional").run()
+    assert at.selectbox(key="train_condition").value == "label"
+    at.selectbox(key="train_arch").set_value("conv").run()
+    start_button(at).click().run()
+    assert not at.exception and "Cannot start" in at.error[0].value and "dense" in at.error[0].value
+    at.selectbox(key="train_arch").set_value("dense").run()
+    config = train_tiny_from_the_page(at, runs_dir, "told-by-page")
+    assert config["condition"] == "label" and config["learning_rate"] == 0.01

@@ -8,8 +8,14 @@ import json
 
 import pytest
 
-from tests.conftest import TINY, wait_until
-from tests.test_pages import app_env, copy_runs, open_app, start_button  # noqa: F401  (app_env: autouse fixture)
+from tests.conftest import TINY
+from tests.test_pages import (  # noqa: F401  (app_env: autouse fixture)
+    app_env,
+    copy_runs,
+    open_app,
+    start_button,
+    train_tiny_from_the_page,
+)
 from ui.blob import read_blob
 from vae.datasets import FASHION_MNIST, load_dataset
 from vae.runs import list_runs
@@ -96,15 +102,7 @@ def test_the_train_page_trains_on_fashion_mnist(runs_dir):
     at.selectbox(key="train_dataset").set_value("fashion-mnist").run()
     at.selectbox(key="train_preset").set_value("tutorial").run()  # another preset keeps the data set
     assert at.selectbox(key="train_dataset").value == "fashion-mnist"
-    at.number_input(key="train_epochs").set_value(1)
-    at.number_input(key="train_hidden_dim").set_value(32)
-    at.number_input(key="train_train_subset").set_value(512)
-    at.text_input[0].input("wardrobe")
-    start_button(at).click().run()
-    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
-    assert wait_until(lambda: any(run.name == "wardrobe" for run in list_runs(runs_dir).runs), 180, 0.5,
-                      "the Fashion-MNIST run saved")
-    config = json.loads((runs_dir / "wardrobe" / "config.json").read_text())
+    config = train_tiny_from_the_page(at, runs_dir, "wardrobe")
     assert config["dataset"] == "fashion-mnist" and config["loss"] == "tutorial"
 
 

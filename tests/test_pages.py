@@ -59,6 +59,21 @@ def start_button(at):
     return next(button for button in at.button if button.label == "Start training")
 
 
+def train_tiny_from_the_page(at, runs_dir, name: str) -> dict:
+    """Start a 1-epoch training of the form's settings (32 hidden units, 512 images) as `name` and
+    wait until its run is saved; its config.json."""
+    from vae.runs import list_runs
+
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_hidden_dim").set_value(32)
+    at.number_input(key="train_train_subset").set_value(512)
+    at.text_input[0].input(name)
+    start_button(at).click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert wait_until(lambda: any(run.name == name for run in list_runs(runs_dir).runs), 180, 0.5, f"{name} saved")
+    return json.loads((runs_dir / name / "config.json").read_text())
+
+
 def session_job(at) -> str:
     """The id of the (only) job this AppTest session's browser started (known by its key)."""
     from vae.classroom import key_hash
