@@ -196,15 +196,14 @@ def show_closing_runs(run: RunSummary, data: MnistData) -> None:
 STYLE_IMAGES = (0, 1, 2)  # test images whose style the label step draws as every class
 
 
-def conditional_rows(conditional: list[RunSummary], others: list[RunSummary]) -> pd.DataFrame:
-    """Conditional runs beside the runs of their data set that were told no class."""
+def conditional_rows(told: RunSummary, others: list[RunSummary]) -> pd.DataFrame:
+    """A conditional run beside the VAE runs of its data set that were told no class."""
     def row(run: RunSummary) -> dict:
         return {"run": run.name, "told the class": "yes" if run.config.conditional else "no",
                 "data set": state.dataset_of(run).title, "latent dims": run.config.latent_dim,
                 "test −ELBO": run.test_neg_elbo, "KL": run.metrics.get("test_kl_loss")}
 
-    datasets = {run.config.dataset for run in conditional}
-    return pd.DataFrame([row(run) for run in [*conditional, *others] if run.config.dataset in datasets
+    return pd.DataFrame([row(run) for run in [told, *others] if run.config.dataset == told.config.dataset
                          and run.config.model == "vae"]).set_index("run")
 
 
@@ -225,7 +224,7 @@ def show_label_buys(run: RunSummary, data: MnistData) -> None:
              caption=f"Left, a test image; then its code (its style) from {escape(told.name)}, decoded as every "
                      f"{dataset.item}: " + ", ".join(dataset.class_names))
     others = [r for r in listed_runs if not r.config.conditional]
-    st.table(conditional_rows([told], others).style.format(precision=2, na_rep="—"))
+    st.table(conditional_rows(told, others).style.format(precision=2, na_rep="—"))
     st.caption("The conditional run beside the runs of its data set that were not told the class. Its −ELBO bounds "
                "−log p(x | class), the others' −log p(x): the label is information the model is given, worth at "
                "most log 10 ≈ 2.3 nats an image if the classes are equally likely.")

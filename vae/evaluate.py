@@ -146,11 +146,9 @@ def per_class_table(errors: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     return table.reset_index()
 
 
-def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray,
-                                   conditional: bool = False) -> pd.DataFrame:
+def per_class_reconstruction_error(encoder, decoder, images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     """The seed's table: per digit, the mean over its images of the per-image sum of squared errors."""
-    reconstructions = reconstruct(encoder, decoder, images, labels if conditional else None)
-    return per_class_table(squared_error_per_image(images, reconstructions), labels)
+    return per_class_table(squared_error_per_image(images, reconstruct(encoder, decoder, images)), labels)
 
 
 def manifold_grid(decoder, n: int = 3, low: float = -4.0, high: float = 4.0) -> np.ndarray:
