@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from tests.support.class_room import join, teacher_signs_in
 from tests.support.harness import AppServer, focus_the_map
 from vae.training.lab import train_and_save
@@ -21,6 +21,8 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 @pytest.fixture(scope="module")
 def a11y_server(tmp_path_factory, mnist_cache_dir, mnist):
     runs_dir = tmp_path_factory.mktemp("a11y-runs")
+    # The conditional run first: the newer "first-run" is the one every page opens by default.
+    train_and_save(TINY.replace(epochs=1, condition="label"), mnist.subset(512), runs_dir, "told", "conditional")
     train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "first-run", "default")
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "server.log")
     yield server
@@ -89,6 +91,26 @@ def violations_on_every_page(watcher, url: str) -> dict:
 def test_every_page_is_clean_under_axe(a11y_server, new_page, new_phone, size):
     watcher = new_page() if size == "desktop" else new_phone()
     assert violations_on_every_page(watcher, a11y_server.url) == {}
+    watcher.assert_clean()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_conditional_runs_explorer_is_clean_under_axe_and_its_class_is_picked_by_keyboard(a11y_server, new_page,
+                                                                                             new_phone, size):
+    watcher = new_page() if size == "desktop" else new_phone()
+    watcher.goto(f"{a11y_server.url}/?run=told")
+    picker = watcher.page.locator(".st-key-class_picker input")
+    picker.wait_for(timeout=30_000)
+    watcher.wait_idle()
+    assert serious_violations(watcher.page) == []
+    picker.focus()  # the keyboard alone: open the list, two classes down, take it
+    watcher.page.keyboard.press("ArrowDown")
+    watcher.page.keyboard.press("ArrowDown")
+    watcher.page.keyboard.press("Enter")
+    watcher.wait_idle()  # the page runs again with the decoder of a 2, and the picker still says 2
+    wait_until(lambda: picker.input_value() == "2", 30, 0.2, message="the picker to show class 2")
+    assert "this style as every digit" in watcher.page.content()
+    assert serious_violations(watcher.page) == []
     watcher.assert_clean()
 
 
