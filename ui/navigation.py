@@ -3,6 +3,8 @@ names its key to ensure_app_shell, and the teacher's lead names the page by it).
 
 from __future__ import annotations
 
+from vae.i18n import N_
+
 PAGES = {
     "explorer": "pages/explorer.py",
     "train": "pages/train.py",
@@ -13,8 +15,8 @@ PAGES = {
     "class_map": "pages/class_map.py",
     "classroom": "pages/classroom.py",
 }
-TITLES = {
-    "explorer": "Latent explorer", "train": "Train", "reconstruction": "Reconstruction errors",
-    "compare": "Compare digits", "runs": "Compare runs", "lesson": "Lesson", "class_map": "Class map",
-    "classroom": "Classroom",
+TITLES = {  # marked here, translated where shown: _(TITLES[key])
+    "explorer": N_("Latent explorer"), "train": N_("Train"), "reconstruction": N_("Reconstruction errors"),
+    "compare": N_("Compare digits"), "runs": N_("Compare runs"), "lesson": N_("Lesson"), "class_map": N_("Class map"),
+    "classroom": N_("Classroom"),
 }

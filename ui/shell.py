@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import classroom, follow
 from ui.a11y.mount import name_images
+from ui.language import choose_language
 from ui.presenter import presenter_style
 from ui.streamlit_private import mend_pages_directory_mode
 from vae.settings import ROOT
@@ -27,10 +28,11 @@ def ensure_app_shell(page: str) -> None:
     (name, teacher sign-in) and the browser's key cookie; asks a nameless student for their name on
     the page; leads, or follows the teacher (ui.follow). `page`: this page's key in ui.navigation.PAGES."""
     mend_pages_directory_mode()
+    language = choose_language()  # before any word is drawn
     presenter_style()  # presenter mode (switched on the Lesson page) enlarges every page
     with st.sidebar:
         classroom.sidebar_panel()
-        name_images()  # Streamlit's images get their captions as alt text (ui/a11y)
+        name_images(language)  # images get their captions as alt text; <html lang> (ui/a11y)
         classroom.keep_key_in_browser()  # last in the sidebar: nothing on the page moves around it
     classroom.name_prompt()  # a student on a phone (its sidebar closed) is asked on the page itself
     follow.lead_or_follow(page)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import classroom, state, training
+from ui.language import language_picker
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from ui.shell import app_version
 from vae.classroom import student_name
+from vae.i18n import _, ngettext
 from vae.states import JobState
 
 
@@ -23,36 +25,40 @@ def run_picker() -> None:
                      for run in current.runs}
         chosen = state.active_run()
         selected = st.selectbox(
-            "Active run", names, index=names.index(chosen.name),
-            format_func=lambda name: summaries[name], help="The trained model every page shows.",
+            _("Active run"), names, index=names.index(chosen.name),
+            format_func=lambda name: summaries[name], help=_("The trained model every page shows."),
         )
         state.set_active_run(selected)
     else:
-        st.caption("No saved runs yet.")
+        st.caption(_("No saved runs yet."))
     if current.problems:
-        with st.expander(f"{len(current.problems)} run(s) could not be read"):
+        with st.expander(ngettext("{count} run could not be read", "{count} runs could not be read",
+                                  len(current.problems)).format(count=len(current.problems))):
             for problem in current.problems:
                 st.caption(escape(str(problem)))
-            st.caption("The Train page can delete them.")
+            st.caption(_("The Train page can delete them."))
 
 
 def owner_note(run) -> str:
     """In classroom mode, whose run it is (a student's name; the teacher's runs have none)."""
     name = student_name(run.metrics.get("owner"))
-    return f" · by {name}" if classroom.classroom_on() and name else ""
+    return " · " + _("by {name}").format(name=name) if classroom.classroom_on() and name else ""
 
 
 def queue_lines() -> list[str]:
     """One line per active job: this session's first, then the rest of the queue in order."""
     lines = []
     for snap in training.training_queue().snapshots(active_only=True):
-        whose = "Your training" if training.is_mine(snap) else "Training"
+        mine, run = training.is_mine(snap), escape(snap.run_name)
         if snap.state == JobState.QUEUED:
-            lines.append(f"{whose} {escape(snap.run_name)}: waiting, position {snap.position}, "
-                         f"starts {training.about(snap.estimated_start_seconds)}")
+            line = (_("Your training {run}: waiting, position {position}, starts {when}") if mine
+                    else _("Training {run}: waiting, position {position}, starts {when}"))
+            lines.append(line.format(run=run, position=snap.position,
+                                     when=training.about(snap.estimated_start_seconds)))
         else:
-            lines.append(f"{whose} {escape(snap.run_name)}: {snap.fraction_done:.0%}"
-                         + (" (stalled?)" if snap.stalled else ""))
+            line = _("Your training {run}: {done:.0%}") if mine else _("Training {run}: {done:.0%}")
+            stalled = " " + _("(stalled?)") if snap.stalled else ""
+            lines.append(line.format(run=run, done=snap.fraction_done) + stalled)
     return lines
 
 
@@ -76,4 +82,6 @@ def sidebar() -> None:
         training.follow_finished_jobs()  # first: a run one of my jobs just saved becomes the active one
         run_picker()
         queue_status()
-        st.caption(f"Latent Lab {app_version()} · runs in `{state.runs_dir()}`")
+        language_picker()
+        st.caption(_("Latent Lab {version} · runs in `{folder}`").format(version=app_version(),
+                                                                      folder=state.runs_dir()))

@@ -18,6 +18,7 @@ the variable.
 | LATENT_LAB_BROKER | broker | none: training on this machine (vae.jobs.broker checks it) |
 | LATENT_LAB_WORKER_SECRET | worker_secret | none (vae.jobs.signing checks it where a broker is set) |
 | LATENT_LAB_TIMELINE | timeline_file | none: a file where every process notes its steps (vae.timeline) |
+| LATENT_LAB_LANGUAGE | language | en: the interface's language for a browser that has not chosen one (vae.i18n) |
 
 Set by `make classroom` for the processes it starts, not by people: LATENT_LAB_CLASSROOM (roles on),
 LATENT_LAB_JOIN_PORT (the join address's port), LATENT_LAB_QUEUE_PROCESS (the queue runs in its own
@@ -51,9 +52,10 @@ JOIN_PORT = "LATENT_LAB_JOIN_PORT"
 QUEUE_PROCESS = "LATENT_LAB_QUEUE_PROCESS"
 NO_STREAMLIT_WORKAROUNDS = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"
 TIMELINE = "LATENT_LAB_TIMELINE"
+LANGUAGE = "LATENT_LAB_LANGUAGE"
 NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, STALL_SECONDS,
          WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS,
-         TIMELINE)
+         TIMELINE, LANGUAGE)
 # Not ours, but where they point is worked out here too.
 OTHERS = ("XDG_CACHE_HOME", "KERAS_HOME", "HOME")
 DEFAULT_STALL_SECONDS = 120.0
@@ -82,6 +84,7 @@ class Settings:
     worker_secret: str | None
     streamlit_workarounds: bool
     timeline_file: Path | None = None
+    language: str = "en"
 
 
 def settings() -> Settings:
@@ -112,7 +115,18 @@ def _read(values: tuple) -> Settings:
         worker_secret=env.get(WORKER_SECRET, "").strip() or None,
         streamlit_workarounds=env.get(NO_STREAMLIT_WORKAROUNDS) != "1",
         timeline_file=Path(env[TIMELINE]) if TIMELINE in env else None,
+        language=_language(env),
     )
+
+
+def _language(env: dict) -> str:
+    from vae.i18n import SOURCE_LANGUAGE, language_codes
+
+    code, codes = env.get(LANGUAGE, SOURCE_LANGUAGE).strip(), language_codes()
+    if code not in codes:
+        raise SettingsError(LANGUAGE, f"must be one of {', '.join(codes)} (the catalogs in vae/locale), "
+                                      f"got {code[:20]!r}")
+    return code
 
 
 def _number(env: dict, name: str, default, low: float, high: float, whole: bool = False) -> float:

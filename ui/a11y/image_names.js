@@ -2,7 +2,10 @@
 // caption saying what it is, right under it: this names each image by its caption as soon as it
 // appears, in every page of this browser tab, once (a MutationObserver on the whole document; the
 // query it runs is cheap, and the map and the digits are canvases, which mutate no DOM).
-export default function () {
+// It also sets <html lang> to the app's language (data.lang), on every render: a screen reader
+// picks its voice by it, and Streamlit always writes "en".
+export default function ({ data }) {
+  if (data && /^[a-z]{2,3}(-[A-Za-z0-9]+)?$/.test(data.lang || "")) document.documentElement.lang = data.lang;
   if (window.__latentLabImageNames) return;
   window.__latentLabImageNames = true;
   const name = () => {

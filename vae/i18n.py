@@ -1,0 +1,91 @@
+"""The interface's languages. Every word a person reads goes through `_` (gettext), `ngettext` for
+counts, or is marked `N_` where it is written (a constant) and passed through `_` where it is shown.
+Babel extracts the marked strings (`make messages`); a language is one file,
+vae/locale/<code>/LC_MESSAGES/latent_lab.po, read as it is (no compiled .mo to keep in step).
+
+Which language a call answers in is asked of a resolver the front end installs (the web app: the
+session's choice); the core knows no session. Without one, or outside a session, it is English.
+A message is written with named fields, `_("{count} runs").format(count=n)`, never an f-string:
+the translation must be able to move the fields."""
+
+from __future__ import annotations
+
+import functools
+import gettext as _gettext
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+SOURCE_LANGUAGE = "en"  # the language the code is written in: it needs no catalog
+DOMAIN = "latent_lab"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_resolver: Callable[[], str] = lambda: SOURCE_LANGUAGE  # noqa: E731
+
+
+def language_codes() -> tuple[str, ...]:
+    """English, then every language with a catalog in vae/locale."""
+    found = sorted(path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return (SOURCE_LANGUAGE, *found)
+
+
+def available_languages() -> dict[str, str]:
+    """Code → the language's name in itself ("es" → "Español")."""
+    return {code: native_name(code) for code in language_codes()}
+
+
+def native_name(code: str) -> str:
+    from babel import Locale
+
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def catalog_path(code: str) -> Path:
+    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.lru_cache(maxsize=16)
+def translations(code: str) -> _gettext.NullTranslations:
+    """The catalog of one language (fuzzy entries left out: a guess is not a translation)."""
+    path = catalog_path(code)
+    if code == SOURCE_LANGUAGE or not path.is_file():
+        return _gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=code, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return _gettext.GNUTranslations(compiled)
+
+
+def set_language_resolver(resolver: Callable[[], str]) -> None:
+    """Install how to tell the language of the current caller (the web app does, at import)."""
+    global _resolver
+    _resolver = resolver
+
+
+def current_language() -> str:
+    try:
+        return _resolver()
+    except Exception:  # outside a session (a worker's thread, a test): the source language
+        return SOURCE_LANGUAGE
+
+
+def gettext(message: str) -> str:
+    return translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    return translations(current_language()).ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, translate later")
+    """Mark a string for the catalog where it is written; `_` translates it where it is shown."""
+    return message
+
+
+_ = gettext
