@@ -10,7 +10,7 @@ BIN = $(VENV)/bin
 WORKERS ?= 1
 SERVERS ?= 1
 
-.PHONY: app classroom worker test clean
+.PHONY: app classroom worker test messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# After changing any interface string: extract every message (vae/i18n.py says how they are marked)
+# into build/latent_lab.pot and bring each language's catalog up to date; then translate the entries
+# left empty (tests/test_language.py fails until every one is). A new language, e.g. French:
+#   $(BIN)/pybabel init -i build/latent_lab.pot -d vae/locale -D latent_lab -l fr
+messages: $(VENV)/.app-installed
+	mkdir -p build
+	$(BIN)/pybabel extract -F pyproject.toml --no-location --sort-output -k _ -k N_ -k ngettext:1,2 \
+		-o build/latent_lab.pot app.py pages ui vae
+	$(BIN)/pybabel update -i build/latent_lab.pot -d vae/locale -D latent_lab --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui import board, classroom, state
 from ui.drawing_pad.mount import drawing_in_state, drawing_pad
+from ui.language import in_this_language, labels_now
 from ui.latent_map.mount import EXPLORER_OVERLAYS, cleared, latent_map, map_state
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
@@ -20,6 +21,7 @@ from vae.classroom import TEACHER
 from vae.datasets import DataSet
 from vae.drawing import DrawingError
 from vae.errors import LabError
+from vae.i18n import _, ngettext
 from vae.plots import digit_rows, enlarge
 
 REFRESH_SECONDS = 1.0  # the board and the question reach every student's screen within about this
@@ -27,42 +29,55 @@ PROJECTOR_REFRESH_SECONDS = 0.5  # ... and the projector's (the teacher's, or lo
 
 
 def send_drawing(dataset: DataSet) -> None:
-    """Send's callback, with the pad's drawing and the chosen class as the press carried them."""
+    """Send's callback, with the pad's drawing and the chosen class as the press carried them. What
+    it says is kept for the fragment: a refusal as send_notice, a drawing on the board as send_sent."""
     digit, png = st.session_state.get("board_digit"), drawing_in_state("board_pad")
     if png is None:
-        st.session_state.send_notice = f"Draw {'a digit' if dataset.item == 'digit' else 'something'} on the pad first."
+        st.session_state.send_notice = (_("Draw a digit on the pad first.") if dataset.item == "digit"
+                                        else _("Draw something on the pad first."))
         return
     try:
         image = state.prepared_drawing(png)
     except DrawingError as error:
         st.session_state.send_notice = str(error)
         return
-    st.session_state.send_notice = board.safely(board.board().add, classroom.person(), digit, image) or \
-        f"Sent: your {dataset.class_name(digit) if digit is not None else digit} is on the class map."
+    refused = board.safely(board.board().add, classroom.person(), digit, image)
+    if refused:
+        st.session_state.send_notice = refused
+    else:
+        st.session_state.send_sent = _("Sent: your {name} is on the class map.").format(
+            name=dataset.class_name(digit) if digit is not None else digit)
 
 
 @st.fragment
 def draw_and_send(dataset: DataSet) -> None:
     """A fragment: drawing, picking the class and sending rerun this part alone, so the map's
     weights (~1 MB for the default) are not sent to the phone again for each of them."""
-    st.subheader(f"Draw a{'n' if dataset.item[0] in 'aeiou' else ''} {dataset.item} for the class map")
+    digits = dataset.item == "digit"
+    st.subheader(_("Draw a digit for the class map") if digits else _("Draw an item for the class map"))
     drawing_pad(key="board_pad")
-    st.pills(f"Which {dataset.item} did you draw?", list(range(10)), key="board_digit",
-             format_func=dataset.class_name)
+    st.pills(_("Which digit did you draw?") if digits else _("Which item did you draw?"), list(range(10)),
+             key="board_digit", format_func=labels_now(range(10), dataset.class_name))
     # Never disabled until a digit is chosen: that would hang on the rerun a tap on a pill starts, and
     # on a class map refreshing every second Streamlit can pre-empt it (a phone once showed its pill
     # chosen and Send still disabled). Send checks what it carries, and says what is missing.
-    st.button("Send it to the class map", type="primary", key="board_send", on_click=send_drawing, args=(dataset,))
-    notice = st.session_state.pop("send_notice", None)
+    st.button(_("Send it to the class map"), type="primary", key="board_send", on_click=send_drawing,
+              args=(dataset,))
+    sent, notice = st.session_state.pop("send_sent", None), st.session_state.pop("send_notice", None)
+    if sent:
+        st.success(sent)
     if notice:
-        (st.success if notice.startswith("Sent") else st.info)(notice)
+        st.info(notice)
 
 
 def show_notice() -> None:
-    """What the last action said (a callback's result), once, at the top where it is seen."""
-    notice = st.session_state.pop("board_notice", None)
+    """What the last action said (a callback's result), once, at the top where it is seen: a refusal
+    (board_notice), or that the board was cleared (board_cleared)."""
+    cleared, notice = st.session_state.pop("board_cleared", None), st.session_state.pop("board_notice", None)
+    if cleared:
+        st.success(cleared)
     if notice:
-        (st.success if notice.startswith("The board is clear") else st.info)(notice)
+        st.info(notice)
 
 
 def question_panel(run) -> None:
@@ -72,20 +87,21 @@ def question_panel(run) -> None:
         return
     me = classroom.person()
     dataset = state.dataset_of(run)
-    st.subheader(f"Question {question.id}: {question.sentence(dataset.item)}")
+    st.subheader(_("Question {number}: {question}").format(number=question.id,
+                                                            question=question.sentence(dataset.item)))
     if question.kind == "encode":
         st.image(state.image_png(enlarge(state.run_test_set(run).x_test[question.image], 5)),
-                 caption=f"test image {question.image}")
+                 caption=_("test image {number}").format(number=question.image))
         mine = board.board().my_guess(me)
         if me.role == TEACHER and not question.revealed:
-            st.caption(f"Students tap their guess on their own map: {len(board.board().guesses())} so far, the grey "
-                       "dots below.")
+            st.caption(_("Students tap their guess on their own map: {count} so far, the grey dots below.").format(
+                count=len(board.board().guesses())))
         else:
-            st.caption("Tap the map where you think the encoder puts it." if mine is None and not question.revealed
-                       else f"Your guess: ({mine[0]:.2f}, {mine[1]:.2f})." if mine else "")
+            st.caption(_("Tap the map where you think the encoder puts it.") if mine is None and not question.revealed
+                       else _("Your guess: ({x:.2f}, {y:.2f}).").format(x=mine[0], y=mine[1]) if mine else "")
     elif not question.revealed and me.role != TEACHER:
-        st.pills("Your guess", list(range(10)), key=f"decode_guess_{question.id}", on_change=guess_digit,
-                 args=(question.id,), format_func=dataset.class_name)
+        st.pills(_("Your guess"), list(range(10)), key=f"decode_guess_{question.id}", on_change=guess_digit,
+                 args=(question.id,), format_func=labels_now(range(10), dataset.class_name))
     if question.revealed:
         reveal_text(run, question)
 
@@ -99,15 +115,20 @@ def guess_digit(question_id: int) -> None:
 def reveal_text(run, question) -> None:
     if question.kind == "encode":
         result = board.guess_spread(question)
-        st.success(f"The encoder puts it at ({question.answer['centre'][0]:.2f}, "
-                   f"{question.answer['centre'][1]:.2f}) (the dark ellipse: 1σ). {result['count']} guesses; median "
-                   f"distance {result['median_distance'] if result['count'] else '—'}.")
+        st.success(ngettext("The encoder puts it at ({x:.2f}, {y:.2f}) (the dark ellipse: 1σ). {count} guesses; "
+                            "median distance {distance}.",
+                            "The encoder puts it at ({x:.2f}, {y:.2f}) (the dark ellipse: 1σ). {count} guesses; "
+                            "median distance {distance}.", result["count"]).format(
+            x=question.answer["centre"][0], y=question.answer["centre"][1], count=result["count"],
+            distance=result["median_distance"] if result["count"] else "—"))
     else:
         guesses = board.board().guesses()
         right = sum(g == question.answer for g in guesses)
         decoded = state.decoder(run)(np.asarray(question.z, np.float32)[None, :])[0]
-        st.image(state.image_png(enlarge(decoded, 5)), caption="what the decoder draws there")
-        st.success(f"It draws {state.dataset_of(run).a(question.answer)}: {right} of {len(guesses)} guessed it.")
+        st.image(state.image_png(enlarge(decoded, 5)), caption=_("what the decoder draws there"))
+        st.success(ngettext("It draws {answer}: {right} of {count} guessed it.",
+                            "It draws {answer}: {right} of {count} guessed it.", right).format(
+            answer=state.dataset_of(run).a(question.answer), right=right, count=len(guesses)))
 
 
 def guessing(me) -> bool:
@@ -121,7 +142,7 @@ def the_map(run) -> bool:
     once, not every second. A release is a guess while one is asked, else the teacher's point."""
     payload = state.map_payload(run)
     if payload is None:
-        st.info("This run's decoder cannot run in the browser: pick another class run.")
+        st.info(_("This run's decoder cannot run in the browser: pick another class run."))
         return False
     result = latent_map(payload, key=f"class-map-{run.name}")
     if isinstance(result.z, list) and result.z != st.session_state.get("class_map_z"):
@@ -133,7 +154,7 @@ def the_map(run) -> bool:
             if notice:
                 st.info(notice)
             else:
-                st.caption(f"Your guess: ({point[0]:.2f}, {point[1]:.2f}).")
+                st.caption(_("Your guess: ({x:.2f}, {y:.2f}).").format(x=point[0], y=point[1]))
     return True
 
 
@@ -144,24 +165,32 @@ def board_overlay(run) -> None:
               key=f"class-map-state-{run.name}")
     placed = board.placements(run)
     surprises = sum(p.surprise for p in placed)
-    item = state.dataset_of(run).item
-    st.caption(f"{len(placed)} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
-               f"landed among another {item}). Colours: the {item} each author says they drew.")
+    if state.dataset_of(run).item == "digit":
+        caption = ngettext("{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
+                           "landed among another digit). Colours: the digit each author says they drew.",
+                           "{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
+                           "landed among another digit). Colours: the digit each author says they drew.", len(placed))
+    else:
+        caption = ngettext("{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
+                           "landed among another item). Colours: the item each author says they drew.",
+                           "{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
+                           "landed among another item). Colours: the item each author says they drew.", len(placed))
+    st.caption(caption.format(count=len(placed), surprises=surprises))
 
 
 def teacher_tools(run) -> None:
     shared = board.board()
-    st.subheader("The teacher's board")
+    st.subheader(_("The teacher's board"))
     me = classroom.person()
     left, middle, right = st.columns(3)
-    left.toggle("Hide names", value=shared.hide_names, key="board_hide_names",
+    left.toggle(_("Hide names"), value=shared.hide_names, key="board_hide_names",
                 on_change=lambda: board.safely(shared.set_hide_names, me, st.session_state.board_hide_names))
-    if middle.button("Clear the board…", key="board_clear"):
+    if middle.button(_("Clear the board…"), key="board_clear"):
         st.session_state.confirm_board_clear = True
     if st.session_state.get("confirm_board_clear"):
         confirm_clear()
-    right.toggle("Students follow me", value=shared.lead.on, key="board_lead",
-                 help="Every student's screen shows your page, run and point; a student can step away.",
+    right.toggle(_("Students follow me"), value=shared.lead.on, key="board_lead",
+                 help=_("Every student's screen shows your page, run and point; a student can step away."),
                  on_change=lambda: board.safely(shared.follow, me, st.session_state.board_lead))
     ask_tools(run)
     open_drawing(run)
@@ -171,12 +200,16 @@ def forget_clear_request() -> None:
     st.session_state.pop("confirm_board_clear", None)
 
 
-@st.dialog("Clear the class map?", on_dismiss=forget_clear_request)
+@st.dialog(_("Clear the class map?"), on_dismiss=forget_clear_request)  # a page runs in its session: _() is fine
 def confirm_clear() -> None:
-    st.write("Every drawing on the board is removed for everyone.")
-    if st.button("Clear it", type="primary", key="board_clear_yes"):
+    st.write(_("Every drawing on the board is removed for everyone."))
+    if st.button(_("Clear it"), type="primary", key="board_clear_yes"):
         forget_clear_request()
-        st.session_state.board_notice = board.safely(board.board().clear, classroom.person()) or "The board is clear."
+        refused = board.safely(board.board().clear, classroom.person())
+        if refused:
+            st.session_state.board_notice = refused
+        else:
+            st.session_state.board_cleared = _("The board is clear.")
         st.rerun()
 
 
@@ -186,7 +219,7 @@ def ask(run, kind: str) -> None:
     if kind == "encode":
         notice = board.safely(shared.ask, me, "encode", int(st.session_state.ask_image))
     elif (z := st.session_state.get("class_map_z")) is None:
-        notice = "Drag on the map to a point first."
+        notice = _("Drag on the map to a point first.")
     else:
         notice = board.safely(shared.ask, me, "decode", None, z, board.plane_point(run, z))
     st.session_state.board_notice = notice
@@ -208,22 +241,27 @@ def close_question() -> None:
 def ask_tools(run) -> None:
     shared = board.board()
     question, item = shared.question, state.dataset_of(run).item
-    with st.expander("Predict, then reveal", expanded=question is not None):
-        st.number_input("Test image", 0, len(state.run_test_set(run).y_test) - 1, 0, key="ask_image")
+    digits = item == "digit"
+    with st.expander(_("Predict, then reveal"), expanded=question is not None):
+        st.number_input(_("Test image"), 0, len(state.run_test_set(run).y_test) - 1, 0, key="ask_image")
         a, b = st.columns(2)
-        a.button("Ask: where will the encoder put it?", key="ask_encode", on_click=ask, args=(run, "encode"))
+        a.button(_("Ask: where will the encoder put it?"), key="ask_encode", on_click=ask, args=(run, "encode"))
         told = run.config.conditional  # it draws whichever class it is told: nothing to guess
-        b.button(f"Ask: which {item} at my map point?", key="ask_decode", on_click=ask, args=(run, "decode"),
+        told_help = (_("A conditional model draws the digit it is told at every point.") if digits
+                     else _("A conditional model draws the item it is told at every point."))
+        b.button(_("Ask: which digit at my map point?") if digits else _("Ask: which item at my map point?"),
+                 key="ask_decode", on_click=ask, args=(run, "decode"),
                  disabled=told or st.session_state.get("class_map_z") is None,
-                 help=f"A conditional model draws the {item} it is told at every point." if told
-                 else "Drag on the map to a point first.")
+                 help=told_help if told else _("Drag on the map to a point first."))
         if question is None:
             return
         count = len(shared.guesses())
-        st.caption(f"Question {question.id}: {question.sentence(item)} {count} guess(es) so far.")
+        st.caption(ngettext("Question {number}: {question} {count} guess(es) so far.",
+                            "Question {number}: {question} {count} guess(es) so far.", count).format(
+            number=question.id, question=question.sentence(item), count=count))
         if not question.revealed:
-            st.button("Reveal", type="primary", key="reveal", on_click=reveal, args=(run,))
-        st.button("Close the question", key="close_question", on_click=close_question)
+            st.button(_("Reveal"), type="primary", key="reveal", on_click=reveal, args=(run,))
+        st.button(_("Close the question"), key="close_question", on_click=close_question)
 
 
 def open_drawing(run) -> None:
@@ -231,25 +269,38 @@ def open_drawing(run) -> None:
     if not placed:
         return
     dataset = state.dataset_of(run)
-    with st.expander("Open a drawing large"):
+    with st.expander(_("Open a drawing large")):
         hide = board.board().hide_names
-        chosen = st.selectbox("Drawing", list(placed), key="open_drawing", format_func=lambda i: (
-            f"#{i}: {dataset.a(placed[i].drawing.digit)}" + ("" if hide else f" by {placed[i].drawing.name or 'you'}")))
+
+        def drawing_option(i: int) -> str:
+            shown = f"#{i}: {dataset.a(placed[i].drawing.digit)}"
+            if hide:
+                return shown
+            return _("{drawing} by {name}").format(
+                drawing=shown, name=classroom.shown_name(placed[i].drawing.name) or _("you"))
+
+        chosen = st.selectbox(_("Drawing"), list(placed), key="open_drawing",
+                              format_func=labels_now(placed, drawing_option))
         p = placed[chosen]
-        where = (f"the model was told it is {dataset.a(p.drawing.digit)}, so its place on the map is its style"
-                 if run.config.conditional else f"it landed among the {dataset.class_name(p.cluster)}s"
-                 + (" (a surprise)" if p.surprise else ""))
+        if run.config.conditional:
+            where = _("the model was told it is {drawing}, so its place on the map is its style").format(
+                drawing=dataset.a(p.drawing.digit))
+        elif p.surprise:
+            where = _("it landed among the {name}s (a surprise)").format(name=dataset.class_name(p.cluster))
+        else:
+            where = _("it landed among the {name}s").format(name=dataset.class_name(p.cluster))
         st.image(state.image_png(digit_rows([[p.drawing.pixels, board.reconstruction(run, p)]], scale=8)),
-                 caption=f"the drawing as the model saw it, and its reconstruction: {where}")
+                 caption=_("the drawing as the model saw it, and its reconstruction: {where}").format(where=where))
 
 
 ensure_app_shell("class_map")
-st.title("Class map")
+st.title(_("Class map"))
 run = board.class_run()
 if run is None:
     first_run_prompt("class_map")
     st.stop()
-st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}. Everyone draws onto this one map.")
+st.caption(_("Run **{run}**: {config}. Everyone draws onto this one map.").format(run=escape(run.name),
+                                                                                  config=run.config.describe()))
 try:  # everything the board needs of the run, read once here: a damaged file is one sentence
     state.models(run)
     state.test_encodings(run)
@@ -281,7 +332,8 @@ if the_map(run):
 if viewer.is_teacher:
     teacher_tools(run)
 draw_and_send(state.dataset_of(run))
-st.download_button("Download the lab record (HTML)", data=partial(board.lab_record_html, run, viewer),
+st.download_button(_("Download the lab record (HTML)"),
+                   data=in_this_language(partial(board.lab_record_html, run, viewer)),  # built when clicked
                    file_name=f"latent-lab-record-{run.name}.html", mime="text/html", key="lab_record",
-                   on_click="ignore", help="Your drawings, guesses and runs (the teacher's: the whole class's), "
-                   "in one file that opens offline.")
+                   on_click="ignore", help=_("Your drawings, guesses and runs (the teacher's: the whole class's), "
+                                             "in one file that opens offline."))

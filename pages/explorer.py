@@ -17,12 +17,26 @@ from vae.config import CLASSES
 from vae.datasets import DataSet
 from vae.drawing import DrawingError
 from vae.errors import LabError
+from vae.i18n import N_, _
 from vae.plots import digit_rows, enlarge, latent_scatter, move_current_marker, png
 
 MAX_SLIDERS = 16
 DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour
 SAMPLES = 8
 NEIGHBOURS = 6
+
+
+def digits(dataset: DataSet) -> bool:
+    """MNIST's digits, or another data set's items: a sentence that names them is a message of its own
+    for each (a translation must agree with the noun), never the word glued into one sentence."""
+    return dataset.item == "digit"
+
+
+def class_labels(dataset: DataSet) -> dict[int, str]:
+    """Every class's name as a person reads it (DataSet.class_name: a digit, or a Fashion-MNIST name in the
+    session's language), taken now: a selector's format_func looks them up, and Streamlit may call it
+    again outside the page's run, where `_` would not know the session's language."""
+    return {label: dataset.class_name(label) for label in range(len(dataset.class_names))}
 
 
 def slider_key(index: int) -> str:
@@ -67,7 +81,7 @@ def sliders(latent_dim: int) -> np.ndarray:
         value = st.session_state.get(slider_key(index), 0.0)
         z[index] = st.slider(f"z{index + 1}", -EXTENT, EXTENT, value=value, step=0.05, key=slider_key(index))
     if latent_dim > MAX_SLIDERS:
-        st.caption(f"Dimensions {MAX_SLIDERS + 1}–{latent_dim} stay at 0.")
+        st.caption(_("Dimensions {first}–{last} stay at 0.").format(first=MAX_SLIDERS + 1, last=latent_dim))
     return z
 
 
@@ -77,7 +91,8 @@ def digit_png(decoder, z) -> bytes:
 
 def digit_download(decoder, z, key: str, item: str = "digit") -> None:
     """Made when asked for, not on every move of a slider (a PNG and a media file each time)."""
-    st.download_button(f"Download this {item} (PNG)", partial(digit_png, decoder, z.copy()), file_name=f"{item}.png",
+    label = _("Download this digit (PNG)") if item == "digit" else _("Download this item (PNG)")
+    st.download_button(label, partial(digit_png, decoder, z.copy()), file_name=f"{item}.png",
                        mime="image/png", key=key, on_click="ignore")
 
 
@@ -90,24 +105,31 @@ def pick_by_digit(labels, digit_changed: bool) -> None:
 
 
 def posterior_section(run, data, dataset: DataSet, plane, overlays) -> None:
-    st.subheader("What the encoder believes: the posterior q(z|x)")
-    st.markdown(
+    st.subheader(_("What the encoder believes: the posterior q(z|x)"))
+    st.markdown(_(
         "The encoder does not map an image to one point but to a small cloud: a Gaussian with a centre "
         "(z_mean) and a spread. The ellipses on the map show it to scale (solid: 1σ, dashed: 2σ). "
         "**Sample** draws points from that cloud and decodes each: every one is a plausible version of "
-        f"the {dataset.item}. That randomness is the *variational* in variational autoencoder. "
+        "the digit. That randomness is the *variational* in variational autoencoder. "
         "Click a dot on the map to pick its image, or choose one here."
-    )
+    ) if digits(dataset) else _(
+        "The encoder does not map an image to one point but to a small cloud: a Gaussian with a centre "
+        "(z_mean) and a spread. The ellipses on the map show it to scale (solid: 1σ, dashed: 2σ). "
+        "**Sample** draws points from that cloud and decodes each: every one is a plausible version of "
+        "the item. That randomness is the *variational* in variational autoencoder. "
+        "Click a dot on the map to pick its image, or choose one here."
+    ))
     labels = data.y_test
     left, right = st.columns([1, 2])
     with left:
-        digit = st.selectbox(dataset.item.capitalize(), range(10), key="posterior_digit", on_change=pick_by_digit,
-                             args=(labels, True), format_func=dataset.class_name)
+        digit = st.selectbox(_("Digit") if digits(dataset) else _("Item"), range(10), key="posterior_digit",
+                             on_change=pick_by_digit, args=(labels, True),
+                             format_func=class_labels(dataset).get)
         count = int(np.sum(labels == digit))
-        st.number_input(f"Which {dataset.class_name(digit)} (of {count})", 0, count - 1, key="posterior_nth",
-                        on_change=pick_by_digit, args=(labels, False))
+        st.number_input(_("Which {name} (of {count})").format(name=dataset.class_name(digit), count=count),
+                        0, count - 1, key="posterior_nth", on_change=pick_by_digit, args=(labels, False))
         index = st.session_state.setdefault("posterior_index", int(np.flatnonzero(labels == digit)[0]))
-        sample = st.button("Sample from q(z|x)", key="posterior_sample")
+        sample = st.button(_("Sample from q(z|x)"), key="posterior_sample")
     label = int(labels[index])  # a conditional run is told it, to encode and decode the image
     decoder = state.decoder(run, label)
     z_mean, z_log_var = explore.posterior(state.encoder(run, label), data.x_test[index])
@@ -123,9 +145,11 @@ def posterior_section(run, data, dataset: DataSet, plane, overlays) -> None:
     else:
         overlays["samples"] = []
     with right:
+        caption = (_("test image {index} ({a_class}) and its reconstruction from z_mean; below, {count} samples "
+                     "z ~ q(z|x), decoded") if len(rows) > 1
+                   else _("test image {index} ({a_class}) and its reconstruction from z_mean"))
         st.image(state.image_png(digit_rows(rows, scale=4)),
-                 caption=f"test image {index} ({dataset.a(labels[index])}) and its reconstruction from z_mean"
-                 + (f"; below, {SAMPLES} samples z ~ q(z|x), decoded" if len(rows) > 1 else ""))
+                 caption=caption.format(index=index, a_class=dataset.a(labels[index]), count=SAMPLES))
         spread = np.exp(0.5 * z_log_var)
         st.caption("z_mean " + ", ".join(f"{v:.2f}" for v in z_mean[:6]) + (" …" if len(z_mean) > 6 else "")
                    + " · σ " + ", ".join(f"{v:.2f}" for v in spread[:6]) + (" …" if len(spread) > 6 else ""))
@@ -139,53 +163,70 @@ def slider_point(latent_dim: int) -> np.ndarray:
     return z
 
 
-WALK_MODES = ("two test images", "the average of one class and another", "two points you pick on the map")
+# The radio's values (kept in session state, whatever the language); walk_mode_label shows them.
+WALK_MODES = (N_("two test images"), "the average of one class and another", N_("two points you pick on the map"))
+
+
+def walk_mode_label(dataset: DataSet, mode: str) -> str:
+    if mode == WALK_MODES[1]:
+        return (_("the average of one digit and another") if digits(dataset)
+                else _("the average of one item and another"))
+    return _(mode)
 
 
 def endpoints(z_test, labels, dataset: DataSet):
-    mode = st.radio("Walk between", WALK_MODES, horizontal=True, key="walk_mode",
-                    format_func=lambda mode: mode.replace("class", dataset.item))
+    """The walk's two ends, the caption of its strip (given the steps), and the column left for the steps."""
+    mode_labels = {mode: walk_mode_label(dataset, mode) for mode in WALK_MODES}
+    mode = st.radio(_("Walk between"), WALK_MODES, horizontal=True, key="walk_mode", format_func=mode_labels.get)
     left, middle, right = st.columns(3)
     if mode == WALK_MODES[2]:
         marks = st.session_state.setdefault("walk_marks", {})
         latent_dim = z_test.shape[1]
-        if left.button("Start at the map's point", key="walk_mark_start"):
+        if left.button(_("Start at the map's point"), key="walk_mark_start"):
             marks["start"] = slider_point(latent_dim).tolist()
-        if middle.button("End at the map's point", key="walk_mark_end"):
+        if middle.button(_("End at the map's point"), key="walk_mark_end"):
             marks["end"] = slider_point(latent_dim).tolist()
         start = np.asarray(marks.get("start", [-2.0] + [0.0] * (latent_dim - 1)), np.float32)
         end = np.asarray(marks.get("end", [2.0] + [0.0] * (latent_dim - 1)), np.float32)
         if len(start) != latent_dim or len(end) != latent_dim:  # marked on another run
             marks.clear()
             start, end = np.zeros(latent_dim, np.float32), np.zeros(latent_dim, np.float32)
-        left.caption("Move the map (drag, or the sliders), then press a button to mark each end.")
-        return start, end, "the two marked points", right
+        left.caption(_("Move the map (drag, or the sliders), then press a button to mark each end."))
+        return start, end, lambda steps: _("{steps} steps from the two marked points").format(steps=steps), right
     if mode == WALK_MODES[0]:
-        a = left.number_input("From test image", 0, len(labels) - 1, 0, key="walk_from_image")
-        b = middle.number_input("to test image", 0, len(labels) - 1, 1, key="walk_to_image")
-        name = f"image {a} ({dataset.a(labels[a])}) → image {b} ({dataset.a(labels[b])})"
-        return z_test[a], z_test[b], name, right
-    named = dataset.class_name
-    a = left.selectbox(f"From {dataset.item}", range(10), index=3, key="walk_from_digit", format_func=named)
-    b = middle.selectbox(f"to {dataset.item}", range(10), index=8, key="walk_to_digit", format_func=named)
+        a = left.number_input(_("From test image"), 0, len(labels) - 1, 0, key="walk_from_image")
+        b = middle.number_input(_("to test image"), 0, len(labels) - 1, 1, key="walk_to_image")
+        return z_test[a], z_test[b], lambda steps: _(
+            "{steps} steps from image {a} ({a_class}) → image {b} ({b_class})").format(
+            steps=steps, a=a, a_class=dataset.a(labels[a]), b=b, b_class=dataset.a(labels[b])), right
+    named = class_labels(dataset).get
+    a = left.selectbox(_("From digit") if digits(dataset) else _("From item"), range(10), index=3,
+                       key="walk_from_digit", format_func=named)
+    b = middle.selectbox(_("to digit") if digits(dataset) else _("to item"), range(10), index=8,
+                         key="walk_to_digit", format_func=named)
     return (explore.digit_average(z_test, labels, a), explore.digit_average(z_test, labels, b),
-            f"the average {dataset.class_name(a)} → the average {dataset.class_name(b)}", right)
+            lambda steps: _("{steps} steps from the average {a_class} → the average {b_class}").format(
+                steps=steps, a_class=named(a), b_class=named(b)), right)
 
 
 def interpolation_section(decoder, z_test, data, dataset: DataSet, overlays) -> None:
-    st.subheader(f"Walk between two {dataset.item}s")
-    st.markdown(
-        f"A straight line through the latent space, decoded step by step. Between {dataset.a(3)} and "
-        f"{dataset.a(8)} the path may pass through other {dataset.item}s: the decoder draws whatever lives in "
-        f"the regions it crosses. Press **Play** under the {dataset.item} above to walk the path on the map."
-    )
-    start, end, name, right = endpoints(z_test, data.y_test, dataset)
-    steps = right.slider("Steps", 5, 20, 10, key="walk_steps")
+    st.subheader(_("Walk between two digits") if digits(dataset) else _("Walk between two items"))
+    st.markdown((_(
+        "A straight line through the latent space, decoded step by step. Between {first} and {second} the path "
+        "may pass through other digits: the decoder draws whatever lives in the regions it crosses. Press "
+        "**Play** under the digit above to walk the path on the map."
+    ) if digits(dataset) else _(
+        "A straight line through the latent space, decoded step by step. Between {first} and {second} the path "
+        "may pass through other items: the decoder draws whatever lives in the regions it crosses. Press "
+        "**Play** under the item above to walk the path on the map."
+    )).format(first=dataset.a(3), second=dataset.a(8)))
+    start, end, caption, right = endpoints(z_test, data.y_test, dataset)
+    steps = right.slider(_("Steps"), 5, 20, 10, key="walk_steps")
     strip = decoder(explore.walk(start, end, steps))
     overlays["path"] = {"from": np.round(start, 4).tolist(), "to": np.round(end, 4).tolist()}
     image_png = state.image_png(digit_rows([list(strip)], scale=3))
-    st.image(image_png, caption=f"{steps} steps from {name}")
-    st.download_button("Download the strip (PNG)", image_png, file_name="interpolation.png", mime="image/png",
+    st.image(image_png, caption=caption(steps))
+    st.download_button(_("Download the strip (PNG)"), image_png, file_name="interpolation.png", mime="image/png",
                        key="download_strip")
 
 
@@ -196,23 +237,26 @@ def style_rows(run, z, dataset: DataSet) -> np.ndarray:
 
 
 def drawing_section(run, z_test, data, dataset: DataSet, plane, overlays) -> None:
-    thing = "one digit" if dataset.item == "digit" else "a piece of clothing or a shoe"
-    st.subheader("Draw a digit" if dataset.item == "digit" else "Draw something to wear")
-    st.markdown(
-        f"Draw {thing} with the mouse, a finger or a pen. It is prepared the way MNIST's digits were "
+    st.subheader(_("Draw a digit") if digits(dataset) else _("Draw something to wear"))
+    st.markdown(_(
+        "Draw one digit with the mouse, a finger or a pen. It is prepared the way MNIST's digits were "
         "(cropped, scaled to fit 20 × 20 pixels, centred by its mass in 28 × 28), encoded, and shown on "
-        f"the map in pink with its posterior. Does the model read it as the {dataset.item} you meant?"
-    )
+        "the map in pink with its posterior. Does the model read it as the digit you meant?"
+    ) if digits(dataset) else _(
+        "Draw a piece of clothing or a shoe with the mouse, a finger or a pen. It is prepared the way MNIST's "
+        "digits were (cropped, scaled to fit 20 × 20 pixels, centred by its mass in 28 × 28), encoded, and shown "
+        "on the map in pink with its posterior. Does the model read it as the item you meant?"
+    ))
     pad, result = st.columns([1, 2])
     with pad:
         drawn = drawing_pad(key="drawing_pad")
         label = None
         if run.config.conditional:  # this model is told the class: the drawing's author names it
-            label = st.selectbox(f"Which {dataset.item} did you draw?", range(CLASSES), key="drawing_label",
-                                 format_func=dataset.class_name)
+            label = st.selectbox(_("Which digit did you draw?") if digits(dataset) else _("Which item did you draw?"),
+                                 range(CLASSES), key="drawing_label", format_func=class_labels(dataset).get)
     overlays["drawn"] = None
     if drawn is None:
-        result.caption("Nothing drawn yet.")
+        result.caption(_("Nothing drawn yet."))
         return
     try:
         image = state.prepared_drawing(drawn)
@@ -225,24 +269,26 @@ def drawing_section(run, z_test, data, dataset: DataSet, plane, overlays) -> Non
     neighbours = explore.nearest(z_mean, z_test, NEIGHBOURS)
     with result:
         pair = digit_rows([[image, reconstruction]], scale=5)
-        st.image(pair, caption="what the model sees (28 × 28) and its reconstruction", output_format="PNG")
+        st.image(pair, caption=_("what the model sees (28 × 28) and its reconstruction"), output_format="PNG")
         st.image(digit_rows([list(data.x_test[neighbours])], scale=3), output_format="PNG",
-                 caption="nearest test images in latent space: "
-                 + ", ".join(dataset.a(data.y_test[i]) for i in neighbours))
-        st.download_button("Download drawing and reconstruction (PNG)", png(pair), file_name="drawing.png",
+                 caption=_("nearest test images in latent space: {classes}").format(
+                     classes=", ".join(dataset.a(data.y_test[i]) for i in neighbours)))
+        st.download_button(_("Download drawing and reconstruction (PNG)"), png(pair), file_name="drawing.png",
                            mime="image/png", key="download_drawing")
         if run.config.conditional:
-            st.image(style_rows(run, z_mean, dataset), output_format="PNG",
-                     caption=f"your style in every {dataset.item}: your drawing's code, decoded as each "
-                     f"{dataset.item} in turn ({', '.join(dataset.class_names)})")
+            names = ", ".join(class_labels(dataset).values())
+            caption = (_("your style in every digit: your drawing's code, decoded as each digit in turn ({names})")
+                       if digits(dataset) else
+                       _("your style in every item: your drawing's code, decoded as each item in turn ({names})"))
+            st.image(style_rows(run, z_mean, dataset), output_format="PNG", caption=caption.format(names=names))
 
 
 def server_digit_fallback(decoder, z, z_test, labels, plane, dataset: DataSet) -> None:
     """For a decoder the browser cannot run: the server draws the digit and a plotly map."""
-    st.info("This run's decoder cannot run in the browser: the digit is drawn by the server after each move.")
-    st.image(enlarge(decoder(z[None, :])[0], DIGIT_SCALE), caption="generated digit", output_format="PNG")
+    st.info(_("This run's decoder cannot run in the browser: the digit is drawn by the server after each move."))
+    st.image(enlarge(decoder(z[None, :])[0], DIGIT_SCALE), caption=_("generated digit"), output_format="PNG")
     figure = latent_scatter(project(plane, z_test[:MAP_POINTS]), labels[:MAP_POINTS], (0.0, 0.0),
-                            tuple(plane["axes"]), EXTENT, dataset=dataset)
+                            tuple(_(axis) for axis in plane["axes"]), EXTENT, dataset=dataset)
     st.plotly_chart(move_current_marker(figure, project(plane, z[None, :])[0]), key="latent_scatter",
                     config={"displayModeBar": False})
 
@@ -251,9 +297,11 @@ def class_picker(run, dataset: DataSet) -> None:
     """A conditional run's class to draw: the map is then its style space, decoded as that class. A
     new class is a new decoder for the browser, so the whole page runs again with it."""
     shown = state.shown_class(run)
-    picked = st.selectbox(f"{dataset.item.capitalize()} to draw", range(CLASSES), index=shown,
-                          format_func=dataset.class_name, key="class_picker",
-                          help=f"This model is told which {dataset.item} to draw; the map's place is the style.")
+    picked = st.selectbox(_("Digit to draw") if digits(dataset) else _("Item to draw"), range(CLASSES), index=shown,
+                          format_func=class_labels(dataset).get, key="class_picker",
+                          help=_("This model is told which digit to draw; the map's place is the style.")
+                          if digits(dataset) else
+                          _("This model is told which item to draw; the map's place is the style."))
     if picked != shown:
         st.session_state[state.SHOWN_CLASS] = picked
         st.rerun(scope="app")
@@ -279,12 +327,12 @@ def explorer(run, z_test, data, payload) -> None:
         slider's move reruns only this, and the map's large payload is neither rebuilt nor hashed
         again; the browser's map hears the new point through map_state."""
         z = sliders(latent_dim)
-        overlays["show_grid"] = st.toggle(f"{dataset.item.capitalize()}s behind the map", key="map_show_grid",
-                                          disabled=payload is None)
+        overlays["show_grid"] = st.toggle(_("Digits behind the map") if digits(dataset) else _("Items behind the map"),
+                                          key="map_show_grid", disabled=payload is None)
         digit_download(decoder, z, key="download_digit", item=dataset.item)
         if run.config.conditional:
             st.image(state.image_png(style_rows(run, z, dataset)),
-                     caption=f"this style as every {dataset.item}")
+                     caption=_("this style as every digit") if digits(dataset) else _("this style as every item"))
         overlays["z"] = np.round(z, 4).tolist()
         follow.lead_point(overlays["z"])  # students who follow the teacher see this point
         send("state", ("z", "show_grid"))
@@ -307,9 +355,12 @@ def explorer(run, z_test, data, payload) -> None:
         with map_column:
             result = latent_map(payload, key=f"latent-map-{run.name}")
             apply_map_release(result, shown)  # before the sliders are drawn: they take the released point
-            st.caption(f"Each dot is a test image, placed where the encoder puts it (colours: {dataset.item}s). "
-                       f"Press and drag anywhere: the {dataset.item} for that point is drawn as you move. "
-                       "Click a dot to see its posterior below.")
+            st.caption(_("Each dot is a test image, placed where the encoder puts it (colours: digits). "
+                         "Press and drag anywhere: the digit for that point is drawn as you move. "
+                         "Click a dot to see its posterior below.") if digits(dataset) else
+                       _("Each dot is a test image, placed where the encoder puts it (colours: items). "
+                         "Press and drag anywhere: the item for that point is drawn as you move. "
+                         "Click a dot to see its posterior below."))
         with controls:
             if run.config.conditional:
                 class_picker(run, dataset)
@@ -341,37 +392,38 @@ def explorer(run, z_test, data, payload) -> None:
 
 
 def grid_section(run):
-    item = state.dataset_of(run).item
+    dataset = state.dataset_of(run)
 
     @st.fragment
     def grid():
-        st.subheader("Manifold grid")
+        st.subheader(_("Manifold grid"))
         left, right = st.columns([1, 3])
         with left:
-            n = st.slider(f"{item.capitalize()}s per side", 2, 30, 3, key="grid_n")
-            extent = st.slider("Range ±", 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
-            st.caption("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0.")
+            n = st.slider(_("Digits per side") if digits(dataset) else _("Items per side"), 2, 30, 3, key="grid_n")
+            extent = st.slider(_("Range ±"), 0.5, 6.0, EXTENT, 0.5, key="grid_extent")
+            st.caption(_("The seed tutorial's grid is 3 × 3 over [−4, 4]². Other dimensions are 0."))
         with right:
             image_png = state.manifold(run, n, extent)[1]
-            caption = f"{n}×{n} {item}s decoded over [−{extent:g}, {extent:g}]²"
-            st.image(image_png, caption=caption)
-            st.download_button("Download the grid (PNG)", image_png, file_name="manifold.png", mime="image/png",
+            caption = (_("{n}×{n} digits decoded over [−{extent:g}, {extent:g}]²") if digits(dataset)
+                       else _("{n}×{n} items decoded over [−{extent:g}, {extent:g}]²"))
+            st.image(image_png, caption=caption.format(n=n, extent=extent))
+            st.download_button(_("Download the grid (PNG)"), image_png, file_name="manifold.png", mime="image/png",
                                key="download_grid")
 
     grid()
 
 
 ensure_app_shell("explorer")
-st.title("Latent explorer")
-st.markdown(
+st.title(_("Latent explorer"))
+st.markdown(_(
     "Every point of the latent space is a recipe for an image: a digit, or a piece of clothing. Drag across the "
     "map and your browser decodes the image for each point as you move; the sliders do the same one dimension "
     "at a time. Notice how one class morphs into another as you cross the borders between the coloured clusters."
-)
+))
 watched = live.watched_job_id()
 if watched is not None and (state.active_run() is None or st.toggle(
-        "Watch the model being trained, live", key="explorer_live",
-        help="The map of the model in training, with its latest weights, instead of the active run.")):
+        _("Watch the model being trained, live"), key="explorer_live",
+        help=_("The map of the model in training, with its latest weights, instead of the active run."))):
     live.live_explorer(watched)
     st.stop()
 run, data = training.run_and_data_or_stop("explorer")
@@ -381,11 +433,13 @@ try:
     payload = state.map_payload(run)
 except LabError as error:
     state.show_run_error_and_stop(error)
-st.caption(f"Run **{escape(run.name)}**: {run.config.describe()}")
+st.caption(_("Run **{name}**: {description}").format(name=escape(run.name), description=run.config.describe()))
 if run.config.conditional:
-    item = state.dataset_of(run).item
-    st.info(f"This model is told which {item} each image is (a conditional VAE), so its code need not say it: "
-            f"the map places the test images by their style, and everything generated here is drawn as the "
-            f"{item} you pick beside the map.")
+    st.info(_("This model is told which digit each image is (a conditional VAE), so its code need not say it: "
+              "the map places the test images by their style, and everything generated here is drawn as the "
+              "digit you pick beside the map.") if digits(state.dataset_of(run)) else
+            _("This model is told which item each image is (a conditional VAE), so its code need not say it: "
+              "the map places the test images by their style, and everything generated here is drawn as the "
+              "item you pick beside the map."))
 explorer(run, encodings, data, payload)
 grid_section(run)

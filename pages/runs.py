@@ -6,12 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from ui import state, training
+from ui.language import labels_now
 from ui.latent_map.pack import EXTENT, MAP_POINTS, project
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
 from vae import cost, runs
+from vae.config import ARCH_WORDS
 from vae.errors import LabError
 from vae.evaluate import IW_SAMPLES
+from vae.i18n import _
 from vae.plots import runs_overlay, small_latent_map
 
 MAX_RUNS = 6
@@ -26,7 +29,7 @@ def readable_curves(selected: list[runs.RunSummary]) -> dict[str, pd.DataFrame]:
         try:
             histories[run.name] = runs.load_history(run)
         except LabError as error:
-            st.error(f"{escape(str(error))}; it is left out of the chart.")
+            st.error(_("{error}; it is left out of the chart.").format(error=escape(str(error))))
     return histories
 
 
@@ -36,27 +39,31 @@ def number(value) -> float:
 
 def model_description(run: runs.RunSummary) -> str:
     config = run.config
-    kind = "autoencoder" if config.model == "ae" else "VAE"
-    loss = ", tutorial's averaged loss" if config.loss == "tutorial" and config.model == "vae" else ""
-    return f"{config.arch} {kind}{loss}"
+    arch = _(ARCH_WORDS.get(config.arch, config.arch))
+    if config.model == "ae":
+        return _("{arch} autoencoder").format(arch=arch)
+    if config.loss == "tutorial":
+        return _("{arch} VAE, tutorial's averaged loss").format(arch=arch)
+    return _("{arch} VAE").format(arch=arch)
 
 
 def final_numbers(selected: list[runs.RunSummary]) -> pd.DataFrame:
-    """One row per run from its metrics.json: what it is and its test figures in nats per image."""
+    """One row per run from its metrics.json: what it is and its test figures in nats per image
+    (the columns named in the session's language)."""
     rows = []
     for run in selected:
         metrics = run.metrics
         epochs = metrics.get("epochs_completed")
         rows.append({
-            "run": run.name,
-            "data set": state.dataset_of(run).title,
-            "preset": metrics.get("preset") or "custom",
-            "model": model_description(run),
-            "latent dim": run.config.latent_dim,
-            "epochs": epochs if isinstance(epochs, int) else run.config.epochs,
-            "test −ELBO": number(metrics.get("test_neg_elbo")),
-            "test reconstruction": number(metrics.get("test_reconstruction_loss")),
-            "test KL": number(metrics.get("test_kl_loss")),
+            _("run"): run.name,
+            _("data set"): state.dataset_of(run).title,
+            _("preset"): metrics.get("preset") or _("custom"),
+            _("model"): model_description(run),
+            _("latent dim"): run.config.latent_dim,
+            _("epochs"): epochs if isinstance(epochs, int) else run.config.epochs,
+            _("test −ELBO"): number(metrics.get("test_neg_elbo")),
+            _("test reconstruction"): number(metrics.get("test_reconstruction_loss")),
+            _("test KL"): number(metrics.get("test_kl_loss")),
         })
     return pd.DataFrame(rows)
 
@@ -73,45 +80,49 @@ def likelihood_numbers(selected: list[runs.RunSummary]) -> tuple[pd.DataFrame, i
         try:
             figures = state.likelihood(run, images)
         except LabError as error:
-            st.error(f"{escape(str(error))}; it is left out of the likelihood table.")
+            st.error(_("{error}; it is left out of the likelihood table.").format(error=escape(str(error))))
             continue
-        rows.append({"run": run.name, "data set": state.dataset_of(run).title, "−ELBO": figures["neg_elbo"],
-                     f"IW bound (K={IW_SAMPLES})": figures["iw_nll"],
-                     "gap": figures["neg_elbo"] - figures["iw_nll"]})
+        rows.append({_("run"): run.name, _("data set"): state.dataset_of(run).title, "−ELBO": figures["neg_elbo"],
+                     _("IW bound (K={samples})").format(samples=IW_SAMPLES): figures["iw_nll"],
+                     _("gap"): figures["neg_elbo"] - figures["iw_nll"]})
     return pd.DataFrame(rows), images
 
 
 def likelihood_table(selected: list[runs.RunSummary]) -> None:
-    st.subheader("Which model is better? The likelihood bound")
-    with st.spinner("Bounding each run's likelihood…"):
+    st.subheader(_("Which model is better? The likelihood bound"))
+    with st.spinner(_("Bounding each run's likelihood…")):
         table, images = likelihood_numbers(selected)
     if table.empty:
-        st.info("Autoencoders define no likelihood: pick a VAE run to see its bound.")
+        st.info(_("Autoencoders define no likelihood: pick a VAE run to see its bound."))
         return
-    numbers = [name for name in table.columns if name not in ("run", "data set")]
+    numbers = [name for name in table.columns if name not in (_("run"), _("data set"))]
     st.dataframe(table, hide_index=True,
                  column_config={name: st.column_config.NumberColumn(format="%.1f") for name in numbers})
-    st.caption(
-        f"On the first {images:,} test images, in nats per image; lower is better. The −ELBO is a bound on "
-        f"−log p(x) that a model can loosen by how it splits reconstruction and KL; the importance-weighted "
-        f"bound (K = {IW_SAMPLES} samples of each image's code) is much closer to −log p(x), so it is the fairer "
+    st.caption(_(
+        "On the first {images:,} test images, in nats per image; lower is better. The −ELBO is a bound on "
+        "−log p(x) that a model can loosen by how it splits reconstruction and KL; the importance-weighted "
+        "bound (K = {samples} samples of each image's code) is much closer to −log p(x), so it is the fairer "
         "way to rank models. The gap is what the −ELBO leaves on the table. `python -m vae evaluate NAME` "
-        "gives both on all 10,000 test images.")
+        "gives both on all 10,000 test images.").format(images=images, samples=IW_SAMPLES))
 
 
 def map_caption(run: runs.RunSummary, points: np.ndarray) -> str:
     latent_dim = run.config.latent_dim
     if latent_dim == 2:
-        plane = "the latent space itself"
+        caption = _("{model}: the first {count} test images at their z_mean, on the latent space itself.")
     elif latent_dim == 1:
-        plane = "its one latent dimension along the horizontal axis"
+        caption = _("{model}: the first {count} test images at their z_mean, on its one latent dimension along "
+                    "the horizontal axis.")
     else:
-        plane = f"the plane of the first two principal components of its {latent_dim}-D codes"
-    caption = f"{model_description(run)}: the first {len(points)} test images at their z_mean, on {plane}."
+        caption = _("{model}: the first {count} test images at their z_mean, on the plane of the first two "
+                    "principal components of its {dim}-D codes.")
+    caption = caption.format(model=model_description(run), count=len(points), dim=latent_dim)
     outside = int(np.count_nonzero(np.abs(points).max(axis=1) > EXTENT))
     if outside:
-        caption += f" {outside} of them lie outside the square [−{EXTENT:g}, {EXTENT:g}]²"
-        caption += ": nothing pulls an autoencoder's codes towards the origin." if run.config.model == "ae" else "."
+        beyond = (_("{outside} of them lie outside the square [−{extent:g}, {extent:g}]²: nothing pulls an "
+                    "autoencoder's codes towards the origin.") if run.config.model == "ae"
+                  else _("{outside} of them lie outside the square [−{extent:g}, {extent:g}]²."))
+        caption += " " + beyond.format(outside=outside, extent=EXTENT)
     return caption
 
 
@@ -141,25 +152,25 @@ def final_maps(selected: list[runs.RunSummary]) -> None:
 
 
 ensure_app_shell("runs")
-st.title("Compare runs")
-st.markdown(
+st.title(_("Compare runs"))
+st.markdown(_(
     "Pick a few runs to see their learning curves on one chart and their latent maps side by side. "
     "With the seed tutorial's averaged loss the KL falls to 0: the encoder stops encoding and every "
     "digit lands in one blob at the origin, where the default VAE's digits form separate clusters. "
     "A plain autoencoder reconstructs better but has no KL at all, and a 16-D VAE reaches a lower "
     "−ELBO than a 2-D one."
-)
+))
 available = state.listing().runs
 if not available:
     training.first_run_prompt("runs")
     st.stop()
 by_name = {run.name: run for run in available}
 chosen = st.multiselect(
-    "Runs to compare", list(by_name), default=list(by_name)[:DEFAULT_RUNS], key="runs_compared",
-    max_selections=MAX_RUNS, format_func=lambda name: by_name[name].one_line(),
+    _("Runs to compare"), list(by_name), default=list(by_name)[:DEFAULT_RUNS], key="runs_compared",
+    max_selections=MAX_RUNS, format_func=labels_now(by_name, lambda name: by_name[name].one_line()),
 )
 if len(chosen) < 2:
-    st.info("Pick two or more runs above to compare them.")
+    st.info(_("Pick two or more runs above to compare them."))
 if not chosen:
     st.stop()
 selected = [by_name[name] for name in chosen]
@@ -167,16 +178,16 @@ selected = [by_name[name] for name in chosen]
 histories = readable_curves(selected)
 if histories:
     st.plotly_chart(runs_overlay(histories), key="runs_overlay", config={"displayModeBar": False})
-    st.caption("Solid lines: the training set, averaged over each epoch; dotted with markers: the test set at "
-               "each epoch's end. All in nats per image, whatever loss a run was trained on, so runs compare "
-               "on one scale. Click a run's name to hide or show it.")
+    st.caption(_("Solid lines: the training set, averaged over each epoch; dotted with markers: the test set at "
+                 "each epoch's end. All in nats per image, whatever loss a run was trained on, so runs compare "
+                 "on one scale. Click a run's name to hide or show it."))
 st.dataframe(final_numbers(selected), hide_index=True, column_config={
-    name: st.column_config.NumberColumn(format="%.1f") for name in ("test −ELBO", "test reconstruction", "test KL")
+    _(name): st.column_config.NumberColumn(format="%.1f") for name in ("test −ELBO", "test reconstruction", "test KL")
 })
 
 likelihood_table(selected)
 
-st.subheader("Final latent maps")
+st.subheader(_("Final latent maps"))
 final_maps(selected)
-st.caption(f"Every map spans [−{EXTENT:g}, {EXTENT:g}]² and the classes keep the explorer's colours, "
-           "so a run whose codes collapsed to the prior shows as one blob at the centre.")
+st.caption(_("Every map spans [−{extent:g}, {extent:g}]² and the classes keep the explorer's colours, "
+             "so a run whose codes collapsed to the prior shows as one blob at the centre.").format(extent=EXTENT))

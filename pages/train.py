@@ -1,10 +1,13 @@
 """Train page: choose a preset or hyperparameters, train with live charts, stop at any time."""
 
+from functools import partial
+
 import streamlit as st
 
 from ui import classroom, live, state, training
 from ui.config_form import config_widget
 from ui.formation.mount import formation
+from ui.language import in_this_language, labels_now
 from ui.live_curves.mount import live_curves
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
@@ -14,17 +17,18 @@ from vae.classroom import ClassroomError, student_name
 from vae.config import FIELDS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from vae.cost import duration_text, estimated_seconds
 from vae.errors import LabError
+from vae.i18n import N_, _, ngettext
 from vae.plots import history_points, training_curves
 from vae.runs import load_history, validate_run_name
 from vae.states import JobState
 
-PRESET_LABELS = {
-    "default": "Default VAE (recommended)",
-    "tutorial": "Tutorial recipe (seed)",
-    "autoencoder": "Plain autoencoder",
-    "latent16": "VAE with a 16-D latent space",
-    "conv": "Convolutional VAE",
-    "conditional": "Conditional VAE (told the class)",
+PRESET_LABELS = {  # marked with N_, shown through _
+    "default": N_("Default VAE (recommended)"),
+    "tutorial": N_("Tutorial recipe (seed)"),
+    "autoencoder": N_("Plain autoencoder"),
+    "latent16": N_("VAE with a 16-D latent space"),
+    "conv": N_("Convolutional VAE"),
+    "conditional": N_("Conditional VAE (told the class)"),
 }
 FORM_COLUMNS = (("model", "condition", "arch", "latent_dim", "hidden_dim"),
                 ("epochs", "batch_size", "train_subset", "seed"),
@@ -78,36 +82,45 @@ def remember_form() -> None:
     st.session_state.train_form_saved = {key: st.session_state[key] for key in FORM_KEYS if key in st.session_state}
 
 
+def student_limits_text(limits, values: dict) -> str:
+    """What this class allows each student, and what the form's training would take."""
+    return ngettext(
+        "In this class each student may have {jobs} training queued or running, of at most {epochs} epochs on "
+        "{images:,} training images and about {minutes} min of training here. This one: about {estimate}.",
+        "In this class each student may have {jobs} trainings queued or running, of at most {epochs} epochs on "
+        "{images:,} training images and about {minutes} min of training here. This one: about {estimate}.",
+        limits.jobs,
+    ).format(jobs=limits.jobs, epochs=limits.epochs, images=limits.images, minutes=limits.minutes,
+             estimate=duration_text(estimated_seconds(TrainConfig(**values))))
+
+
 def settings_form() -> None:
     restore_form()
     if "train_preset" not in st.session_state:
         st.session_state.train_preset = "default"
         apply_preset()
     preset_column, data_column = st.columns([2, 1])
-    preset_column.selectbox("Preset", list(PRESETS), key="train_preset", format_func=PRESET_LABELS.get,
+    preset_column.selectbox(_("Preset"), list(PRESETS), key="train_preset",
+                            format_func=labels_now(PRESETS, lambda preset: _(PRESET_LABELS[preset])),
                             on_change=apply_preset)
     with data_column:
         config_widget("dataset", widget_key("dataset"))
-    st.caption(PRESET_DESCRIPTIONS[st.session_state.train_preset])
-    with st.expander("Hyperparameters", expanded=False):
+    st.caption(_(PRESET_DESCRIPTIONS[st.session_state.train_preset]))
+    with st.expander(_("Hyperparameters"), expanded=False):
         values = hyperparameter_widgets()
     remember_form()
     me = classroom.person()
     if me.role == "student":
-        limits = classroom.shared_state().limits
-        st.caption(f"In this class each student may have {limits.jobs} training(s) queued or running, of at most "
-                   f"{limits.epochs} epochs on {limits.images:,} training images and about {limits.minutes} min "
-                   f"of training here. This one: about {duration_text(estimated_seconds(TrainConfig(**values)))}."
-                   if valid_config(values) else "")
-    name = st.text_input("Run name (optional)", max_chars=80, placeholder="e.g. my-first-vae",
-                         help="Letters, digits, '-', '_' and '.'; leave empty for an automatic name.")
-    if st.button("Start training", type="primary"):
+        st.caption(student_limits_text(classroom.shared_state().limits, values) if valid_config(values) else "")
+    name = st.text_input(_("Run name (optional)"), max_chars=80, placeholder=_("e.g. my-first-vae"),
+                         help=_("Letters, digits, '-', '_' and '.'; leave empty for an automatic name."))
+    if st.button(_("Start training"), type="primary"):
         try:
             config = TrainConfig(**values)
             if name:
                 validate_run_name(name)
         except LabError as error:
-            st.error(f"Cannot start: {error}")
+            st.error(_("Cannot start: {error}").format(error=error))
             return
         if training.start_training(st.session_state.train_preset, config, name) is not None:
             st.rerun()
@@ -120,13 +133,13 @@ LIVE_REFRESH_SECONDS = 2.0
 
 def job_panel(snap) -> None:
     """One job: its progress, its Stop/Cancel (for its owner) and, once running, its live curves."""
-    whose = "Your training" if training.is_mine(snap) else "Training"
-    st.subheader(f"{whose} {escape(snap.run_name)}{by_whom(snap)}")
+    title = _("Your training {run}") if training.is_mine(snap) else _("Training {run}")
+    st.subheader(title.format(run=escape(snap.run_name)) + by_whom(snap))
     st.progress(snap.fraction_done, text=training.progress_text(snap))
     if snap.stalled:
-        st.warning(f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck. "
-                   f"It is ended after {training.training_queue().stall_seconds:.0f} s without progress, "
-                   "and the queue moves on; its owner can stop it now.")
+        st.warning(_("No progress for {seconds:.0f} s: the training process may be stuck. It is ended after "
+                     "{limit:.0f} s without progress, and the queue moves on; its owner can stop it now.").format(
+                         seconds=snap.seconds_since_progress, limit=training.training_queue().stall_seconds))
     training.cancel_button(snap, "panel")
     if not snap.running:
         return
@@ -137,17 +150,17 @@ def job_panel(snap) -> None:
     with latent_space:
         payload = live.formation_payload(snap.id)
         if payload is None:
-            st.caption("The latent space appears here after the first moments of training.")
+            st.caption(_("The latent space appears here after the first moments of training."))
         else:
             formation(payload, key=f"formation_{snap.id}")
-            st.caption("1000 test images where the encoder puts them now (colours: digits), and digits "
-                       "decoded across the same plane. Watch the clusters separate as it learns.")
+            st.caption(_("1000 test images where the encoder puts them now (colours: digits), and digits "
+                         "decoded across the same plane. Watch the clusters separate as it learns."))
 
 
 def owner_name(snap) -> str:
     """In classroom mode, " by <name>" of the student who queued a job (the teacher's need none)."""
     name = student_name(snap.owner)
-    return f" by {name}" if name else ""
+    return " " + _("by {name}").format(name=name) if name else ""
 
 
 def by_whom(snap) -> str:
@@ -158,21 +171,22 @@ def queue_table(snaps) -> None:
     waiting = [snap for snap in snaps if snap.state == JobState.QUEUED]
     if not waiting:
         return
-    st.markdown(f"**Waiting in the queue ({len(waiting)})**")
+    st.markdown(_("**Waiting in the queue ({count})**").format(count=len(waiting)))
     st.dataframe(
-        {"position": [snap.position for snap in waiting],
-         "run": [snap.run_name + (" (yours)" if training.is_mine(snap) else "") + owner_name(snap)
-                 for snap in waiting],
-         "model": [snap.config.describe() for snap in waiting],
-         "starts": [training.about(snap.estimated_start_seconds) for snap in waiting]},
+        {_("position"): [snap.position for snap in waiting],
+         _("run"): [(_("{run} (yours)").format(run=snap.run_name) if training.is_mine(snap) else snap.run_name)
+                    + owner_name(snap) for snap in waiting],
+         _("model"): [snap.config.describe() for snap in waiting],
+         _("starts"): [training.about(snap.estimated_start_seconds) for snap in waiting]},
         hide_index=True,
     )
     for snap in waiting:
         if training.may_cancel(snap):
-            whose = "Your" if training.is_mine(snap) else "Waiting:"
-            st.caption(f"{whose} {escape(snap.run_name)}{by_whom(snap)}: "
-                       + (training.progress_text(snap) if snap.held else
-                          f"position {snap.position}, starts {training.about(snap.estimated_start_seconds)}."))
+            whose = _("Your {run}") if training.is_mine(snap) else _("Waiting: {run}")
+            where = (training.progress_text(snap) if snap.held else
+                     _("position {position}, starts {when}.").format(
+                         position=snap.position, when=training.about(snap.estimated_start_seconds)))
+            st.caption(f"{whose.format(run=escape(snap.run_name))}{by_whom(snap)}: {where}")
             training.cancel_button(snap, "queue")
 
 
@@ -208,12 +222,13 @@ def forget_pending_delete() -> None:
 
 
 # The pending deletion lives in session state, so the dialog is redrawn on every rerun until the
-# person confirms, cancels or closes it: nothing is deleted by a single click.
-@st.dialog("Delete this run?", on_dismiss=forget_pending_delete)
+# person confirms, cancels or closes it: nothing is deleted by a single click. (A page script runs on
+# every rerun, in the session: its title is translated each time, in the reader's language.)
+@st.dialog(_("Delete this run?"), on_dismiss=forget_pending_delete)
 def confirm_delete(run_name: str) -> None:
-    st.write(f"Run **{escape(run_name)}** and its trained model will be removed for good.")
+    st.write(_("Run **{run}** and its trained model will be removed for good.").format(run=escape(run_name)))
     delete, cancel = st.columns(2)
-    if delete.button("Delete", type="primary", key="confirm_delete"):
+    if delete.button(_("Delete"), type="primary", key="confirm_delete"):
         forget_pending_delete()
         try:  # the classroom rules decide, where it acts: not the hidden button
             vae_classroom.delete_run(classroom.person(), state.runs_dir(), run_name)
@@ -221,11 +236,11 @@ def confirm_delete(run_name: str) -> None:
             st.error(str(error))
             return
         except (LabError, OSError) as error:
-            st.error(f"Could not delete the run: {error}")
+            st.error(_("Could not delete the run: {error}").format(error=error))
             return
         st.session_state.pop(state.ACTIVE_RUN, None)
         st.rerun()
-    if cancel.button("Cancel", key="cancel_delete"):
+    if cancel.button(_("Cancel"), key="cancel_delete"):
         forget_pending_delete()
         st.rerun()
 
@@ -242,7 +257,7 @@ def saved_curves() -> None:
     run = state.active_run()
     if run is None:
         return
-    st.markdown(f"**Training curves of the active run** `{run.name}`")
+    st.markdown(_("**Training curves of the active run** `{run}`").format(run=run.name))
     try:
         train_points, test_points = history_points(load_history(run))
     except LabError as error:
@@ -251,7 +266,7 @@ def saved_curves() -> None:
         st.plotly_chart(training_curves(train_points, test_points), key="saved_curves",
                         config={"displayModeBar": False})
         replay_section(run)
-    delete_button(run.name, run.metrics.get("owner"), "Delete this run…", "delete_run")
+    delete_button(run.name, run.metrics.get("owner"), _("Delete this run…"), "delete_run")
 
 
 def unreadable_runs() -> None:
@@ -260,36 +275,38 @@ def unreadable_runs() -> None:
         return
     for problem in state.listing().problems:
         st.warning(f"{escape(str(problem))}.")
-        delete_button(problem.name, None, f"Delete {problem.name}…", f"delete_unreadable_{problem.name}")
+        delete_button(problem.name, None, _("Delete {run}…").format(run=problem.name),
+                      f"delete_unreadable_{problem.name}")
 
 
 def replay_section(run) -> None:
     """How the active run's latent space formed, epoch by epoch: scrub or play it, export it."""
-    st.markdown("**How its latent space formed, epoch by epoch**")
+    st.markdown(_("**How its latent space formed, epoch by epoch**"))
     try:
         payload = state.replay(run)[1]
     except LabError as error:
         st.info(str(error))
         return
     formation(payload, key=f"replay_{run.name}")
-    st.caption("Drag the slider or press Play to replay the training; each frame is the model at an epoch's end.")
+    st.caption(_("Drag the slider or press Play to replay the training; each frame is the model at an epoch's "
+                 "end."))
     for column, (image_format, mime) in zip(st.columns(2), (("gif", "image/gif"), ("webp", "image/webp")),
                                            strict=True):
         column.download_button(
-            f"Export the replay ({image_format.upper()})",
-            data=lambda image_format=image_format: state.replay_animation(run, image_format),
+            _("Export the replay ({format})").format(format=image_format.upper()),
+            data=in_this_language(partial(state.replay_animation, run, image_format)),  # made when clicked
             file_name=f"{run.name}-replay.{image_format}", mime=mime, key=f"export_replay_{image_format}",
             on_click="ignore",
         )
 
 
 ensure_app_shell("train")
-st.title("Train a model")
-st.markdown(
+st.title(_("Train a model"))
+st.markdown(_(
     "Pick a preset and press **Start training**: the charts show the loss falling as the network learns. "
     "The loss is the negative ELBO, a reconstruction term plus a KL term that keeps the latent space tidy. "
     "Try the *Tutorial recipe* and watch its KL drop to zero: the latent space collapses."
-)
+))
 training.follow_finished_jobs()
 training.unavailable_notice()
 if training.training_queue().snapshots(active_only=True):
@@ -297,10 +314,10 @@ if training.training_queue().snapshots(active_only=True):
 else:
     last_finished_notice()
     if state.active_run() is None:
-        st.info("There is no trained model yet: press Start training with the default preset to begin.")
-st.markdown("**New training**")
-st.caption(f"Trainings wait in one queue for everyone and run {training.training_queue().workers_text()}; "
-           "you can leave this page while yours runs.")
+        st.info(_("There is no trained model yet: press Start training with the default preset to begin."))
+st.markdown(_("**New training**"))
+st.caption(_("Trainings wait in one queue for everyone and run {workers}; you can leave this page while yours "
+             "runs.").format(workers=training.training_queue().workers_text()))
 settings_form()
 saved_curves()
 unreadable_runs()

@@ -1,6 +1,7 @@
 """Screenshots of every page for the README, taken in Debian's chromium with Playwright.
 
 Run: python scripts/screenshots.py --runs-dir COPY-OF-RUNS [--run NAME] [--out docs]
+     python scripts/screenshots.py --runs-dir COPY-OF-RUNS --lang es   (docs/explorer-es.png only)
 Starts `streamlit run app.py` on a free 127.0.0.1 port with that runs folder, visits each page,
 and writes docs/<page>.png, then docs/train-live.png while a default training runs (stopped then,
 so its partial run is added to the folder). Needs `apt-get install chromium` and the dev requirements.
@@ -52,7 +53,9 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--run", help="the run to show (default: the newest)")
+    parser.add_argument("--lang", help="only the explorer, in this language, as explorer-LANG.png")
     args = parser.parse_args()
+    pages = {f"explorer-{args.lang}": ""} if args.lang else PAGES
     port = free_port()
     env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(args.runs_dir.resolve())}
     server = subprocess.Popen(
@@ -62,10 +65,11 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            for name, path in PAGES.items():
+            for name, path in pages.items():
                 for _ in range(60):  # the server needs a few seconds to start
                     try:
-                        query = f"?run={args.run}" if args.run else ""
+                        asked = {"run": args.run, "lang": args.lang}
+                        query = "?" + "&".join(f"{key}={value}" for key, value in asked.items() if value)
                         page.goto(f"http://127.0.0.1:{port}/{path}{query}")
                         break
                     except Exception:
@@ -75,7 +79,8 @@ def main() -> None:
                 args.out.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
                 print(f"wrote {args.out / f'{name}.png'}")
-            training_screenshot(page, port, args.out)
+            if not args.lang:
+                training_screenshot(page, port, args.out)
             browser.close()
     finally:
         server.terminate()

@@ -152,7 +152,8 @@ def sign_in(at: AppTest, code: str = CODE) -> AppTest:
 
 
 def run_names(at: AppTest) -> list[str]:
-    return list(at.sidebar.selectbox[0].options) if at.sidebar.selectbox else []
+    pickers = [box for box in at.sidebar.selectbox if box.label == "Active run"]  # not the language's
+    return list(pickers[0].options) if pickers else []
 
 
 def test_a_student_names_themself_and_sees_the_teachers_runs_and_their_own_only(class_mode):

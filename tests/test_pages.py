@@ -359,7 +359,7 @@ def test_an_unreadable_run_is_skipped_and_reported_in_the_sidebar(runs_dir, save
     (runs_dir / "ae2" / "config.json").write_text("{broken")
     at = open_app()
     assert at.sidebar.selectbox[0].options == [o for o in at.sidebar.selectbox[0].options if o.startswith("vae2")]
-    assert "1 run(s) could not be read" in at.sidebar.expander[0].label
+    assert "1 run could not be read" in at.sidebar.expander[0].label
     assert "ae2" in texts(at)
 
 

@@ -26,6 +26,21 @@ def pack_blob(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
     return struct.pack("<I", len(encoded)) + encoded + b"".join(chunks)
 
 
+def read_header(blob: bytes) -> dict:
+    """The JSON header of a pack_blob payload alone (its arrays left unread)."""
+    (length,) = struct.unpack_from("<I", blob)
+    return json.loads(blob[4 : 4 + length])
+
+
+def with_header(blob: bytes, extra: dict) -> bytes:
+    """The same payload with `extra` added to its header (the arrays' bytes untouched): what changes
+    per session, such as the words in the session's language, beside what is packed once for all."""
+    (length,) = struct.unpack_from("<I", blob)
+    encoded = json.dumps({**json.loads(blob[4 : 4 + length]), **extra}).encode()
+    encoded += b" " * (-len(encoded) % 4)
+    return b"".join((struct.pack("<I", len(encoded)), encoded, memoryview(blob)[4 + length :]))
+
+
 def read_blob(blob: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """(header, arrays) of a pack_blob payload: what the browser reads, for tests and tools."""
     (length,) = struct.unpack_from("<I", blob)

@@ -16,6 +16,7 @@ from vae.classroom import Person
 from vae.classroom.board import Board, Placement, Question, cluster_of, place, spread
 from vae.datasets import DataSet
 from vae.errors import LabError
+from vae.i18n import _, ngettext
 from vae.lab_record import DrawingEntry, GuessEntry, RunEntry, lab_record
 from vae.runs import RunSummary, load_history
 from vae.snapshots import project
@@ -66,7 +67,7 @@ def map_overlay(run: RunSummary, me: Person) -> dict:
     marks = state.dataset_of(run).marks
     drawings = [{"id": p.drawing.id, "at": [round(float(x), 3), round(float(y), 3)], "digit": p.drawing.digit,
                  "mark": marks[p.drawing.digit],
-                 "surprise": p.surprise, "name": "" if hide else p.drawing.name,
+                 "surprise": p.surprise, "name": "" if hide else classroom.shown_name(p.drawing.name),
                  "pixels": base64.b64encode(p.drawing.image).decode() if may_see_image(p, me) else None}
                 for p, (x, y) in zip(placed, points, strict=True)]
     overlay = {"board": drawings, "guesses": [], "answer": None, "target": None}
@@ -138,8 +139,8 @@ def lab_record_html(run: RunSummary, me: Person) -> str:
                 continue
             run_entries.append(RunEntry(summary.name, summary.config.describe(), summary.one_line(), history))
     z_test, labels = state.test_encodings(run)[:500], state.run_test_set(run).y_test[:500]
-    who = "the whole class" if everyone and classroom.classroom_on() else (me.name or "this browser")
-    return lab_record(f"Latent Lab record: {run.name}", who, drawings, guesses, run_entries,
+    who = _("the whole class") if everyone and classroom.classroom_on() else (me.name or _("this browser"))
+    return lab_record(_("Latent Lab record: {run}").format(run=run.name), who, drawings, guesses, run_entries,
                       project(plane, z_test), labels, dataset=dataset)
 
 
@@ -152,12 +153,18 @@ def _guess_entries(question: Question, answers: dict, me, dataset: DataSet) -> l
         answer = dataset.a(question.answer)
     if me.is_teacher:
         summary = spread(list(answers.values()), centre) if question.kind == "encode" else None
-        guess = (f"{len(answers)} guesses, median distance {summary['median_distance']}" if summary and
-                 summary["count"] else f"{sum(a == question.answer for a in answers.values())} of {len(answers)} right")
+        if summary and summary["count"]:
+            guess = ngettext("{count} guesses, median distance {distance}",
+                             "{count} guesses, median distance {distance}",
+                             len(answers)).format(count=len(answers), distance=summary["median_distance"])
+        else:
+            right = sum(a == question.answer for a in answers.values())
+            guess = ngettext("{right} of {count} right", "{right} of {count} right", right).format(
+                right=right, count=len(answers))
         return [GuessEntry(sentence, guess, answer, None)]
     mine = answers.get(me.browser)
     if mine is None:
-        return [GuessEntry(sentence, "(no guess)", answer, None)]
+        return [GuessEntry(sentence, _("(no guess)"), answer, None)]
     if question.kind == "encode":
         close = float(np.hypot(mine[0] - centre[0], mine[1] - centre[1])) <= 1.0
         return [GuessEntry(sentence, f"({mine[0]:.2f}, {mine[1]:.2f})", answer, close)]

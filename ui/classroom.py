@@ -21,6 +21,7 @@ from vae.classroom import LOCAL, STUDENT, TEACHER, ClassroomError, ClassroomStat
 from vae.classroom.board import Board
 from vae.classroom.sign_in import SignInLimits
 from vae.database import SET_ASIDE_KEY
+from vae.i18n import N_, _
 from vae.settings import settings
 
 ROLE = "classroom_role"  # session state: TEACHER once the code was entered
@@ -29,6 +30,7 @@ KEY_COOKIE = "latent_lab_key"  # ... kept in this cookie, so a reload is the sam
 KEY_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
 SECRET_PARAMETERS = ("student", "job")  # where earlier versions put keys and tokens: removed from the address
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TEACHER_NAME = N_("the teacher")  # the teacher's name as the board keeps it (in English): shown through shown_name
 
 
 def classroom_on() -> bool:
@@ -120,8 +122,13 @@ def person() -> Person:
     if not classroom_on():
         return Person(LOCAL, browser=browser, address=address())
     if st.session_state.get(ROLE) == TEACHER:
-        return Person(TEACHER, "the teacher", browser=browser, address=address())
+        return Person(TEACHER, TEACHER_NAME, browser=browser, address=address())
     return Person(STUDENT, shared_state().name_of(browser), browser, browser=browser, address=address())
+
+
+def shown_name(name: str) -> str:
+    """A person's name as the page shows it: a student's as typed, the teacher's in this session's language."""
+    return _(name) if name == TEACHER_NAME else name
 
 
 def is_teacher() -> bool:
@@ -160,7 +167,7 @@ def sign_in() -> None:
     try:
         expected = teacher_code()
     except ClassroomError as error:  # a code fixed in the environment that is too short
-        st.session_state.sign_in_message = f"{error}. Restart the app with another code."
+        st.session_state.sign_in_message = _("{error}. Restart the app with another code.").format(error=error)
         return
     limits, here = _sign_in_limits(str(job_store().path)), address()
     try:
@@ -173,7 +180,7 @@ def sign_in() -> None:
         st.session_state[ROLE] = TEACHER
         st.session_state.pop("sign_in_message", None)
     else:
-        st.session_state.sign_in_message = "That is not the teacher code (it was printed where the app started)."
+        st.session_state.sign_in_message = _("That is not the teacher code (it was printed where the app started).")
 
 
 def sign_out() -> None:
@@ -188,9 +195,9 @@ def forget_browser() -> None:
         st.session_state.pop(name, None)
 
 
-NOT_ME = "Not me — forget this browser"
-NOT_ME_HELP = ("On a shared computer: start afresh as someone new. The last person's name and runs stay "
-               "theirs, and this browser no longer has them.")
+NOT_ME = N_("Not me — forget this browser")  # marked here, translated where shown: _(NOT_ME)
+NOT_ME_HELP = N_("On a shared computer: start afresh as someone new. The last person's name and runs stay "
+                 "theirs, and this browser no longer has them.")
 
 
 def set_name() -> None:
@@ -213,16 +220,16 @@ def sidebar_panel() -> None:
     me = person()
     st.divider()
     if me.role == TEACHER:
-        st.success("Signed in as the teacher.")
-        st.button("Sign out", key="teacher_sign_out", on_click=sign_out)
+        st.success(_("Signed in as the teacher."))
+        st.button(_("Sign out"), key="teacher_sign_out", on_click=sign_out)
         return
     if me.name:
-        st.caption(f"Classroom mode · you are **{escape(me.name)}**; your runs carry this name.")
-        st.button(NOT_ME, key="forget_browser", on_click=forget_browser, help=NOT_ME_HELP)
-    with st.expander("I am the teacher"):
-        st.text_input("Teacher code (printed where the app was started)", type="password",
+        st.caption(_("Classroom mode · you are **{name}**; your runs carry this name.").format(name=escape(me.name)))
+        st.button(_(NOT_ME), key="forget_browser", on_click=forget_browser, help=_(NOT_ME_HELP))
+    with st.expander(_("I am the teacher")):
+        st.text_input(_("Teacher code (printed where the app was started)"), type="password",
                       key="teacher_code_input", autocomplete="off")
-        st.button("Sign in", key="teacher_sign_in", on_click=sign_in)
+        st.button(_("Sign in"), key="teacher_sign_in", on_click=sign_in)
     if "sign_in_message" in st.session_state:
         st.error(st.session_state.sign_in_message)
 
@@ -236,11 +243,11 @@ def name_prompt() -> None:
     if me.role != STUDENT or me.name:
         return
     with st.container(border=True):
-        st.text_input("Your name (a student's runs carry it)", key="student_name_input", max_chars=24,
-                      on_change=set_name, placeholder="e.g. Ada", help="Type it once and press Enter (or Go).")
+        st.text_input(_("Your name (a student's runs carry it)"), key="student_name_input", max_chars=24,
+                      on_change=set_name, placeholder=_("e.g. Ada"), help=_("Type it once and press Enter (or Go)."))
         if "name_message" in st.session_state:
             st.error(st.session_state.name_message)
-        st.button(NOT_ME, key="forget_browser_prompt", on_click=forget_browser, help=NOT_ME_HELP)
+        st.button(_(NOT_ME), key="forget_browser_prompt", on_click=forget_browser, help=_(NOT_ME_HELP))
 
 
 def pinned_run_name(listed) -> str | None:

@@ -10,6 +10,7 @@ import streamlit as st
 from ui import classroom, state
 from ui.navigation import PAGES
 from vae.classroom import STUDENT, TEACHER
+from vae.i18n import _
 
 STEPPED_AWAY = "follow_stepped_away"  # session state: this student chose to look elsewhere
 SEEN = "follow_seen_version"  # session state: the lead this session last applied
@@ -67,11 +68,11 @@ def banner(page: str, lead) -> None:
     if not lead.on:
         return
     if st.session_state.get(STEPPED_AWAY):
-        st.button("Follow the teacher again", key="follow_again", on_click=come_back, type="primary",
-                  help="The teacher is showing something: go there.")
+        st.button(_("Follow the teacher again"), key="follow_again", on_click=come_back, type="primary",
+                  help=_("The teacher is showing something: go there."))
     else:
-        st.caption("You are following the teacher's screen.")
-        st.button("Step away", key="follow_step_away", on_click=step_away)
+        st.caption(_("You are following the teacher's screen."))
+        st.button(_("Step away"), key="follow_step_away", on_click=step_away)
 
 
 def step_away() -> None:

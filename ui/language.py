@@ -5,6 +5,9 @@ screen reader speaks the page in the right voice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -19,6 +22,7 @@ PICKER = "language_picker"
 COOKIE = "latent_lab_lang"
 COOKIE_MAX_AGE_SECONDS = 365 * 24 * 3600
 QUERY = "lang"
+T = TypeVar("T")
 
 
 def session_language() -> str:
@@ -59,3 +63,23 @@ def language_picker() -> None:
                  on_change=_picked, help=_("The language of the whole app; this browser remembers it."))
     if st.session_state.get(CHOSEN):  # a default is not a choice: a later class default still applies
         set_cookie(COOKIE, code, COOKIE_MAX_AGE_SECONDS, key="language_cookie")
+
+
+def in_this_language(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, to be run later outside this run (a download built when it is clicked, in a thread of
+    its own, where no session is known), in the language this page is shown in now."""
+    code = i18n.current_language()
+
+    def run_in_language() -> T:
+        with i18n.in_language(code):
+            return work()
+
+    return run_in_language
+
+
+def labels_now(options, label: Callable[[object], str]) -> Callable[[object], str]:
+    """A selector's format_func whose words are taken now, in this run's language: Streamlit may call
+    format_func again later, outside the session (AppTest does, between runs), where `_` would
+    answer in the default language and the shown option would no longer be found."""
+    shown = {option: label(option) for option in options}
+    return lambda option: shown.get(option, str(option))

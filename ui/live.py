@@ -14,9 +14,12 @@ from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from vae import cost, timeline
 from vae.datasets import DATASETS, DataSet
+from vae.i18n import N_, _
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, SHOWN_CLASS, Snapshot
 
 LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
+# What a data set's images show, in the plural, for a sentence (keyed by DataSet.item).
+ITEMS = {"digit": N_("digits"), "item": N_("items")}
 
 
 def watched_job_id() -> str | None:
@@ -76,19 +79,22 @@ def live_explorer(job_id: str) -> None:
         training.cancel_button(job, "live")
         if snapshot is None:
             if 4 * cost.parameter_counts(job.config)[1] > LIVE_DECODER_MAX_BYTES:
-                st.info("This model is too large to stream while it trains; its map appears when the run is saved.")
+                st.info(_("This model is too large to stream while it trains; its map appears when the run is "
+                          "saved."))
             else:
-                st.info("The map appears here a moment after this training starts learning.")
+                st.info(_("The map appears here a moment after this training starts learning."))
             return
         dataset = DATASETS[job.config.dataset]
-        told = (f" This model is told each image's class: the map is of style, and it draws "
-                f"{dataset.a(SHOWN_CLASS)} everywhere (pick any class once the run is saved)."
+        told = (" " + _("This model is told each image's class: the map is of style, and it draws {a_class} "
+                        "everywhere (pick any class once the run is saved).").format(a_class=dataset.a(SHOWN_CLASS))
                 if job.config.conditional else "")
-        st.markdown(f"**Training, {snapshot.label()}**: the map and the {dataset.item}s come from the model as it "
-                    f"is now, and change as it learns. Drag across the map to decode any point.{told}")
+        items = _(ITEMS[dataset.item]) if dataset.item in ITEMS else f"{dataset.item}s"
+        st.markdown(_("**Training, {epoch}**: the map and the {items} come from the model as it is now, and change "
+                      "as it learns. Drag across the map to decode any point.").format(epoch=snapshot.label(),
+                                                                                        items=items) + told)
         payload = _map_payload(job_id, snapshot.epoch, dataset.name, snapshot)
         if payload is None:
-            st.info("This model's decoder cannot run in the browser; its map appears when the run is saved.")
+            st.info(_("This model's decoder cannot run in the browser; its map appears when the run is saved."))
             return
         latent_map(payload, key=f"latent-map-live-{job_id}")
         timeline.mark(f"page: job {job_id} live map sent to a browser")

@@ -9,6 +9,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
+from vae.i18n import _
+
 STYLESHEET = Path(__file__).with_name("presenter.css")
 TOGGLE_KEY = "presenter_mode"
 FIGURE_FACTOR = 2
@@ -22,8 +24,8 @@ def presenter_on() -> bool:
 def presenter_switch() -> bool:
     """The "Presenter mode" toggle; returns whether presenter mode is on. Its value is kept for the
     whole session, also on pages that do not draw the toggle."""
-    return st.toggle("Presenter mode", key=TOGGLE_KEY, persist_state="session",
-                     help="Larger text, code and figures, for a projector at the back of a classroom.")
+    return st.toggle(_("Presenter mode"), key=TOGGLE_KEY, persist_state="session",
+                     help=_("Larger text, code and figures, for a projector at the back of a classroom."))
 
 
 @functools.cache

@@ -21,22 +21,28 @@ from vae.datasets import DATASETS, DataSet, load_dataset
 from vae.drawing import drawing_from_png
 from vae.errors import LabError
 from vae.evaluate import IW_SAMPLES, decode, given_for, iw_neg_log_likelihood, manifold_grid, neg_elbo
+from vae.i18n import _, current_language
 from vae.numpy_model import NumpyModel, given_label
 from vae.plots import enlarge, png
 from vae.snapshots import Replay
 
 ACTIVE_RUN = "active_run"
 
+# The slow loads below show a spinner from inside the cached function, not through `show_spinner`
+# (a text fixed at import, in English): the body runs only on a miss, in the session that waits for
+# it, so the spinner shows then only, in that session's language.
+
 
 def runs_dir() -> Path:
     return runs.default_runs_dir()
 
 
-@st.cache_resource(show_spinner="Loading the test images…")
+@st.cache_resource(show_spinner=False)
 def test_set(dataset: str = "mnist") -> MnistData:
     """A data set's 10 000 test images, one read-only copy for every session. The training images
     stay in the training processes: the server never needs them."""
-    return load_dataset(dataset, with_training_set=False)
+    with st.spinner(_("Loading the test images…")):
+        return load_dataset(dataset, with_training_set=False)
 
 
 def data_or_error(dataset: str = "mnist") -> MnistData | None:
@@ -68,9 +74,9 @@ def _folder_stamp(folder: Path) -> int:
         return 0
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _listing(folder: str, stamp: int) -> runs.RunListing:
-    return runs.list_runs(Path(folder))
+@st.cache_data(show_spinner=False, max_entries=8)
+def _listing(folder: str, stamp: int, language: str) -> runs.RunListing:
+    return runs.list_runs(Path(folder))  # an unreadable run's reason is said in `language`
 
 
 def listing() -> runs.RunListing:
@@ -78,7 +84,7 @@ def listing() -> runs.RunListing:
     mtime changes). In classroom mode a student sees the teacher's runs, their own, and the class run,
     and no unreadable ones."""
     folder = runs_dir()
-    every = _listing(str(folder), _folder_stamp(folder))
+    every = _listing(str(folder), _folder_stamp(folder), current_language())
     me = classroom.person()
     if me.is_teacher:
         return every
@@ -87,9 +93,10 @@ def listing() -> runs.RunListing:
     return runs.RunListing([run for run in every.runs if run.name == pinned or may_see(me, run.metrics.get("owner"))])
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _models(path: str, stamp: int, _run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
-    return runs.load_numpy_models(_run)
+    with st.spinner(_("Loading the model…")):
+        return runs.load_numpy_models(_run)
 
 
 def models(run: runs.RunSummary) -> tuple[NumpyModel, NumpyModel]:
@@ -204,15 +211,19 @@ def replay(run: runs.RunSummary) -> tuple[Replay, bytes]:
     return _replay(str(run.path), _folder_stamp(run.path), run)
 
 
-@st.cache_resource(show_spinner="Making the animation…", max_entries=4)
-def _replay_animation(path: str, stamp: int, image_format: str, _run: runs.RunSummary) -> bytes:
-    return animation(replay(_run)[0], run_test_set(_run).y_test, _run.name, image_format)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _replay_animation(path: str, stamp: int, image_format: str, language: str, _run: runs.RunSummary) -> bytes:
+    with st.spinner(_("Making the animation…")):
+        return animation(replay(_run)[0], run_test_set(_run).y_test, _run.name, image_format, language)
 
 
-def replay_animation(run: runs.RunSummary, image_format: str) -> bytes:
-    """The run's epoch replay as an animated GIF or WebP: made once per run and format, then
-    served to every session from memory (a 10-epoch GIF takes about a second to make)."""
-    return _replay_animation(str(run.path), _folder_stamp(run.path), image_format, run)
+def replay_animation(run: runs.RunSummary, image_format: str, language: str | None = None) -> bytes:
+    """The run's epoch replay as an animated GIF or WebP, its frames titled in `language` (by default
+    the session's; a download made after the page's run, outside the session, must say which): made
+    once per run, format and language, then served to every session from memory (a 10-epoch GIF
+    takes about a second to make)."""
+    language = language or current_language()
+    return _replay_animation(str(run.path), _folder_stamp(run.path), image_format, language, run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -267,9 +278,9 @@ def apply_run_query_parameter(names: list[str]) -> None:
         set_active_run(requested)
     else:
         shown = requested if len(requested) <= 60 else requested[:60] + "…"
-        st.warning(f"There is no run named “{escape(shown)}”; showing the newest run instead.")
+        st.warning(_("There is no run named “{name}”; showing the newest run instead.").format(name=escape(shown)))
 
 
 def show_run_error_and_stop(error: LabError) -> None:
-    st.error(f"{error}. Pick another run in the sidebar, or train a new one.")
+    st.error(_("{error}. Pick another run in the sidebar, or train a new one.").format(error=error))
     st.stop()

@@ -17,6 +17,7 @@ from vae.classroom.dispatch import queue_in_own_process
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
+from vae.i18n import _, ngettext
 from vae.jobs.job import JobSnapshot
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store_queue import StoreQueue
@@ -76,32 +77,39 @@ def unavailable_notice() -> None:
     """When training cannot start at all (the training process keeps failing), say why."""
     reason = training_queue().unavailable()
     if reason:
-        st.error(reason + " The server's terminal shows the whole error.")
+        st.error(_("{reason} The server's terminal shows the whole error.").format(reason=reason))
 
 
 def progress_text(snap: JobSnapshot) -> str:
     if snap.held:
-        return "Waiting: the teacher has paused student training"
+        return _("Waiting: the teacher has paused student training")
     if snap.state == JobState.QUEUED:
-        return f"Waiting in the queue: position {snap.position}, starts {about(snap.estimated_start_seconds)}"
+        return _("Waiting in the queue: position {position}, starts {when}").format(
+            position=snap.position, when=about(snap.estimated_start_seconds))
     if snap.state == JobState.SAVING:
-        return "Evaluating on the test set and saving…"
+        return _("Evaluating on the test set and saving…")
     if snap.stalled:
-        return f"No progress for {snap.seconds_since_progress:.0f} s: the training process may be stuck"
+        return _("No progress for {seconds:.0f} s: the training process may be stuck").format(
+            seconds=snap.seconds_since_progress)
     if snap.epoch == 0:
-        return "Starting…"
-    eta = "" if not np.isfinite(snap.eta_seconds) else f" · about {snap.eta_seconds:.0f} s left"
-    stopping = " · stopping after this group of batches" if snap.state == JobState.STOPPING else ""
-    return (f"Epoch {snap.epoch}/{snap.config.epochs} · batch {snap.batch}/{snap.batches_per_epoch}"
-            f" · {snap.fraction_done:.0%}{eta}{stopping}")
+        return _("Starting…")
+    parts = [_("Epoch {epoch}/{epochs} · batch {batch}/{batches} · {done:.0%}").format(
+        epoch=snap.epoch, epochs=snap.config.epochs, batch=snap.batch, batches=snap.batches_per_epoch,
+        done=snap.fraction_done)]
+    if np.isfinite(snap.eta_seconds):
+        parts.append(_("about {seconds:.0f} s left").format(seconds=snap.eta_seconds))
+    if snap.state == JobState.STOPPING:
+        parts.append(_("stopping after this group of batches"))
+    return " · ".join(parts)
 
 
 def about(seconds: float) -> str:
+    """When a queued job starts, for "starts {when}": "now", "in about 40 s"."""
     if seconds < 1:
-        return "now"
+        return _("now")
     if seconds < 90:
-        return f"in about {seconds:.0f} s"
-    return f"in about {seconds / 60:.0f} min"
+        return _("in about {seconds:.0f} s").format(seconds=seconds)
+    return _("in about {minutes:.0f} min").format(minutes=seconds / 60)
 
 
 def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
@@ -110,27 +118,28 @@ def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
     if not may_cancel(snap):
         return
     if snap.state == JobState.QUEUED:
-        st.button("Cancel", key=f"{key_prefix}-cancel-{snap.id}", on_click=cancel, args=(snap.id,))
+        st.button(_("Cancel"), key=f"{key_prefix}-cancel-{snap.id}", on_click=cancel, args=(snap.id,))
     elif snap.state == JobState.STOPPING and not snap.stalled:
-        st.button("Stopping…", key=f"{key_prefix}-stop-{snap.id}", disabled=True)
+        st.button(_("Stopping…"), key=f"{key_prefix}-stop-{snap.id}", disabled=True)
     elif snap.state == JobState.SAVING:
-        st.button("Stop saving (the run is not kept)", key=f"{key_prefix}-stop-{snap.id}", on_click=cancel,
-                  args=(snap.id,), help="Training is over; this ends the process now and keeps nothing.")
+        st.button(_("Stop saving (the run is not kept)"), key=f"{key_prefix}-stop-{snap.id}", on_click=cancel,
+                  args=(snap.id,), help=_("Training is over; this ends the process now and keeps nothing."))
     elif snap.running:
-        label = "Stop the stuck training" if snap.stalled else "Stop training"
+        label = _("Stop the stuck training") if snap.stalled else _("Stop training")
         st.button(label, key=f"{key_prefix}-stop-{snap.id}", on_click=cancel, args=(snap.id,),
-                  help="Ends after the current group of batches and keeps the run.")
+                  help=_("Ends after the current group of batches and keeps the run."))
 
 
 def finished_notice(snap: JobSnapshot) -> None:
     if snap.state in (JobState.FAILED, JobState.INTERRUPTED):
-        st.error(snap.message)
+        st.error(_(snap.message))  # a fixed sentence is kept in English and said in the reader's
     elif snap.state == JobState.CANCELLED:
-        st.info(f"Training {escape(snap.run_name)}: {escape(snap.message)}")
+        st.info(_("Training {run}: {message}").format(run=escape(snap.run_name), message=escape(_(snap.message))))
     elif snap.state == JobState.STOPPED:
-        st.warning(snap.message + " Training was stopped early; the partial model was kept.")
+        st.warning(_("{message} Training was stopped early; the partial model was kept.").format(
+            message=_(snap.message)))
     else:
-        st.success(snap.message)
+        st.success(_(snap.message))
 
 
 def follow_finished_jobs() -> bool:
@@ -155,7 +164,7 @@ def job_status(snap_id: str) -> None:
         snap = training_queue().snapshot(snap_id)
         if snap is None or not snap.active:
             if snap is not None and snap.state == JobState.FAILED:
-                st.error(snap.message)
+                st.error(_(snap.message))
             if follow_finished_jobs():
                 st.rerun(scope="app")
             return
@@ -169,16 +178,18 @@ def first_run_prompt(page_key: str) -> None:
     """Shown by a page that needs a trained model when there is none: one sentence, one button."""
     mine = [snap for snap in my_snapshots() if snap.active]
     if mine:
-        st.info("Your model is training; this page fills in as soon as it is saved.")
+        st.info(_("Your model is training; this page fills in as soon as it is saved."))
         job_status(mine[-1].id)
         return
     others = training_queue().snapshots(active_only=True)
     if others:
-        st.info(f"{len(others)} training(s) in the queue; this page fills in when a run is saved. "
-                "You can also queue your own.")
+        st.info(ngettext("{count} training in the queue; this page fills in when a run is saved. "
+                         "You can also queue your own.",
+                         "{count} trainings in the queue; this page fills in when a run is saved. "
+                         "You can also queue your own.", len(others)).format(count=len(others)))
     else:
-        st.info("There is no trained model yet. Train the default VAE (a minute or two) to begin.")
-    clicked = st.button("Train the default model", type="primary", key=f"first-run-{page_key}")
+        st.info(_("There is no trained model yet. Train the default VAE (a minute or two) to begin."))
+    clicked = st.button(_("Train the default model"), type="primary", key=f"first-run-{page_key}")
     if clicked and start_training("default", PRESETS["default"]) is not None:
         st.rerun()
 

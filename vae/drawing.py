@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from vae.errors import LabError
+from vae.i18n import _
 
 BOX = 20  # MNIST's digits fit a 20x20 box ...
 SIZE = 28  # ... centred by mass in 28x28
@@ -36,14 +37,15 @@ def ink_from_png(data: bytes) -> np.ndarray:
             image = Image.open(io.BytesIO(data), formats=["PNG"])  # reads the header only
         width, height = image.size
         if width > MAX_SIDE or height > MAX_SIDE:
-            raise DrawingError(f"The drawing is {width:,} × {height:,} pixels; the pad draws {PAD_SIDE} × "
-                               f"{PAD_SIDE} and at most {MAX_SIDE} × {MAX_SIDE} is read. Clear the pad and draw again.")
+            raise DrawingError(_("The drawing is {width:,} × {height:,} pixels; the pad draws {pad} × {pad} and at "
+                                 "most {most} × {most} is read. Clear the pad and draw again.").format(
+                width=width, height=height, pad=PAD_SIDE, most=MAX_SIDE))
         image.load()
         rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
     except DrawingError:
         raise
     except Exception as error:  # noqa: BLE001 - Pillow raises many types for a bad image
-        raise DrawingError(f"The drawing could not be read ({type(error).__name__}).") from None
+        raise DrawingError(_("The drawing could not be read ({error}).").format(error=type(error).__name__)) from None
     darkness = 1 - rgba[..., :3].mean(axis=2)
     return np.clip(rgba[..., 3] * darkness, 0, 1)
 
@@ -58,15 +60,15 @@ def prepare_drawing(ink: np.ndarray) -> np.ndarray:
     the drawing is empty, a single dot, or fills the pad."""
     ink = np.clip(np.nan_to_num(np.asarray(ink, np.float32)), 0, 1)
     if ink.ndim != 2 or min(ink.shape) < SIZE:
-        raise DrawingError(f"The drawing must be a 2-D image of at least {SIZE}×{SIZE} pixels.")
+        raise DrawingError(_("The drawing must be a 2-D image of at least {size}×{size} pixels.").format(size=SIZE))
     inked = ink > INK_THRESHOLD
     count = int(inked.sum())
     if count == 0:
-        raise DrawingError("The pad is empty: draw a digit first.")
+        raise DrawingError(_("The pad is empty: draw a digit first."))
     if count < MIN_INK_PIXELS:
-        raise DrawingError("That is only a dot: draw a whole digit.")
+        raise DrawingError(_("That is only a dot: draw a whole digit."))
     if count > MAX_INK_FRACTION * ink.size:
-        raise DrawingError("Most of the pad is filled in: clear it and draw one digit.")
+        raise DrawingError(_("Most of the pad is filled in: clear it and draw one digit."))
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = BOX / max(cropped.shape)

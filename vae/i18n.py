@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import gettext as _gettext
 import io
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SOURCE_LANGUAGE = "en"  # the language the code is written in: it needs no catalog
@@ -21,6 +23,7 @@ DOMAIN = "latent_lab"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 _resolver: Callable[[], str] = lambda: SOURCE_LANGUAGE  # noqa: E731
+_this_thread = threading.local()  # a language set for a piece of work outside the session's run
 
 
 def language_codes() -> tuple[str, ...]:
@@ -68,7 +71,22 @@ def set_language_resolver(resolver: Callable[[], str]) -> None:
     _resolver = resolver
 
 
+@contextmanager
+def in_language(code: str) -> Iterator[None]:
+    """Answer in `code` in this thread for the block: for work done outside the session's run (a
+    download built when it is clicked, in a thread of its own), with the language taken while the
+    page ran."""
+    before = getattr(_this_thread, "code", None)
+    _this_thread.code = code
+    try:
+        yield
+    finally:
+        _this_thread.code = before
+
+
 def current_language() -> str:
+    if getattr(_this_thread, "code", None):
+        return _this_thread.code
     try:
         return _resolver()
     except Exception:  # outside a session (a worker's thread, a test): the source language

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vae.array_files import load_npz
+from vae.i18n import _
 
 IMAGE_PIXELS = 784
 ACTIVATIONS = {
@@ -61,8 +62,8 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 def conv2d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, strides, padding: str) -> np.ndarray:
     """Keras Conv2D, channels last. kernel (kh, kw, in, out). One matrix product per kernel tap."""
-    (kh, kw, _, out_channels), (sh, sw) = kernel.shape, strides
-    n, h, w, _ = x.shape
+    (kh, kw, _in_channels, out_channels), (sh, sw) = kernel.shape, strides
+    n, h, w, _channels = x.shape
     if padding == "same":
         (top, bottom), (left, right) = _same_padding(h, kh, sh), _same_padding(w, kw, sw)
         x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
@@ -79,8 +80,8 @@ def conv2d_transpose(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride
     """Keras Conv2DTranspose, channels last. kernel (kh, kw, out, in). Each input pixel adds its
     kernel-weighted copy to the output, stride apart; "same" then crops to input size x stride,
     dropping what TensorFlow's matching Conv2D would have padded before."""
-    (kh, kw, out_channels, _), (sh, sw) = kernel.shape, strides
-    n, h, w, _ = x.shape
+    (kh, kw, out_channels, _in_channels), (sh, sw) = kernel.shape, strides
+    n, h, w, _channels = x.shape
     full = np.zeros((n, (h - 1) * sh + kh, (w - 1) * sw + kw, out_channels), np.float32)
     for i in range(kh):
         for j in range(kw):
@@ -142,7 +143,8 @@ def given_label(model: NumpyModel, label: int, classes: int) -> NumpyModel:
         return model
     first, *rest = model.trunk
     if first.kind != "Dense" or not 0 <= label < classes:
-        raise UnsupportedModel(f"no label {label} for a model whose first layer is a {first.kind}")
+        raise UnsupportedModel(_("no label {label} for a model whose first layer is a {kind}").format(
+            label=label, kind=first.kind))
     kernel, bias = first.weights
     features = model.input_dim - classes
     folded = Layer("Dense", first.settings, (kernel[:features], bias + kernel[features + label]))
@@ -156,19 +158,22 @@ def layer_record(layer) -> tuple[dict, list[np.ndarray]]:
     """(JSON-able description, weights) of a built Keras layer; UnsupportedModel otherwise."""
     kind = type(layer).__name__
     if kind not in LAYER_KINDS:
-        raise UnsupportedModel(f"layer {layer.name!r} of type {kind} cannot run in numpy")
+        raise UnsupportedModel(_("layer {layer!r} of type {kind} cannot run in numpy").format(
+            layer=layer.name, kind=kind))
     config = layer.get_config()
     settings = {}
     if kind in ("Dense", "Conv2D", "Conv2DTranspose"):
         settings["activation"] = config.get("activation") or "linear"
         if settings["activation"] not in ACTIVATIONS:
-            raise UnsupportedModel(f"activation {settings['activation']!r} of layer {layer.name!r}")
+            raise UnsupportedModel(_("activation {activation!r} of layer {layer!r}").format(
+                activation=settings["activation"], layer=layer.name))
     if kind in ("Conv2D", "Conv2DTranspose"):
         if config.get("data_format", "channels_last") != "channels_last" or tuple(config["dilation_rate"]) != (1, 1):
-            raise UnsupportedModel(f"layer {layer.name!r}: only channels-last, undilated convolutions")
+            raise UnsupportedModel(_("layer {layer!r}: only channels-last, undilated convolutions").format(
+                layer=layer.name))
         settings.update(strides=list(config["strides"]), padding=config["padding"])
         if kind == "Conv2DTranspose" and config.get("output_padding"):
-            raise UnsupportedModel(f"layer {layer.name!r}: output_padding is not supported")
+            raise UnsupportedModel(_("layer {layer!r}: output_padding is not supported").format(layer=layer.name))
     if kind == "Reshape":
         settings["target_shape"] = list(config["target_shape"])
     return {"kind": kind, "name": layer.name, **settings}, [np.asarray(w, np.float32) for w in layer.get_weights()]
@@ -198,7 +203,7 @@ def model_from_arrays(arrays, prefix: str) -> NumpyModel:
     for index, record in enumerate(spec["layers"]):
         kind = record["kind"]
         if kind not in LAYER_KINDS:
-            raise UnsupportedModel(f"unknown layer kind {kind!r}")
+            raise UnsupportedModel(_("unknown layer kind {kind!r}").format(kind=kind))
         count = 2 if kind in ("Dense", "Conv2D", "Conv2DTranspose") else 0
         with np.errstate(over="ignore"):  # a damaged file's huge numbers become inf: check_shapes runs them
             weights = tuple(np.asarray(arrays[f"{prefix}.{index}.{w}"], np.float32) for w in range(count))
@@ -216,12 +221,13 @@ def _is_small_ints(value, count: int | None, low: int, high: int) -> bool:
 def _check_settings(kind: str, settings: dict) -> None:
     """UnsupportedModel unless a layer's settings are ones this project's models can have."""
     if kind in ("Dense", "Conv2D", "Conv2DTranspose") and settings.get("activation") not in ACTIVATIONS:
-        raise UnsupportedModel(f"unknown activation {settings.get('activation')!r}")
+        raise UnsupportedModel(_("unknown activation {activation!r}").format(activation=settings.get("activation")))
     if kind in ("Conv2D", "Conv2DTranspose") and (not _is_small_ints(settings.get("strides"), 2, 1, 4)
                                                   or settings.get("padding") not in ("same", "valid")):
-        raise UnsupportedModel(f"a {kind} layer with strides {settings.get('strides')!r}")
+        raise UnsupportedModel(_("a {kind} layer with strides {strides!r}").format(
+            kind=kind, strides=settings.get("strides")))
     if kind == "Reshape" and not _is_small_ints(settings.get("target_shape"), None, 1, IMAGE_PIXELS * 64):
-        raise UnsupportedModel(f"a Reshape to {settings.get('target_shape')!r}")
+        raise UnsupportedModel(_("a Reshape to {shape!r}").format(shape=settings.get("target_shape")))
 
 
 def model_arrays_of(model: NumpyModel, prefix: str) -> dict[str, np.ndarray]:
@@ -256,9 +262,10 @@ def check_shapes(encoder: NumpyModel, decoder: NumpyModel, latent_dim: int, clas
     (damaged, or edited by hand) is caught here, not in a page."""
     if (encoder.input_dim != IMAGE_PIXELS + classes or decoder.input_dim != latent_dim + classes
             or len(encoder.heads) != 2):
-        raise ValueError(f"the models do not map {IMAGE_PIXELS} pixels to {latent_dim} dimensions and back")
+        raise ValueError(_("the models do not map {pixels} pixels to {latent_dim} dimensions and back").format(
+            pixels=IMAGE_PIXELS, latent_dim=latent_dim))
     if classes and not all(model.trunk and model.trunk[0].kind == "Dense" for model in (encoder, decoder)):
-        raise ValueError("a conditional model's label must meet a dense layer first")
+        raise ValueError(_("a conditional model's label must meet a dense layer first"))
     try:
         with np.errstate(all="ignore"):
             z_mean, z_log_var = encoder(np.zeros((1, IMAGE_PIXELS + classes), np.float32))
@@ -266,6 +273,6 @@ def check_shapes(encoder: NumpyModel, decoder: NumpyModel, latent_dim: int, clas
     # Weights that do not fit their layers fail in numpy in many ways (a shape mismatch, a bad
     # reshape, a kernel of the wrong rank); each means the same: this file cannot be used.
     except Exception as error:  # noqa: BLE001
-        raise ValueError(f"its layers do not fit together ({type(error).__name__})") from None
+        raise ValueError(_("its layers do not fit together ({error})").format(error=type(error).__name__)) from None
     if z_mean.shape != (1, latent_dim) or z_log_var.shape != (1, latent_dim) or image.shape != (1, IMAGE_PIXELS):
-        raise ValueError("its layers give the wrong shapes")
+        raise ValueError(_("its layers give the wrong shapes"))

@@ -10,11 +10,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from vae.datasets import MNIST, DataSet
+from vae.i18n import N_, _
 
-METRIC_TITLES = {
-    "loss": "−ELBO (loss)",
-    "reconstruction_loss": "reconstruction (BCE)",
-    "kl_loss": "KL divergence",
+METRIC_TITLES = {  # metric -> its panel's title, in English: `_(title)` where shown
+    "loss": N_("−ELBO (loss)"),
+    "reconstruction_loss": N_("reconstruction (BCE)"),
+    "kl_loss": N_("KL divergence"),
 }
 # The ten class colours: told apart under protanopia, deuteranopia and tritanopia as well as normal
 # vision (smallest ΔE*ab between two classes 20-23 under each, where plotly's D3 palette fell to 4.6),
@@ -27,20 +28,21 @@ TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
 def training_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict]) -> go.Figure:
     """Three panels (loss, reconstruction, KL) in nats per image: train as a line over fractional
     epochs, test as markers at each epoch's end."""
-    figure = make_subplots(rows=1, cols=3, subplot_titles=list(METRIC_TITLES.values()), horizontal_spacing=0.07)
+    figure = make_subplots(rows=1, cols=3, subplot_titles=[_(title) for title in METRIC_TITLES.values()],
+                           horizontal_spacing=0.07)
     for column, metric in enumerate(METRIC_TITLES, start=1):
         figure.add_trace(go.Scatter(
             x=[p["epoch"] for p in batch_points], y=[p[metric] for p in batch_points],
-            mode="lines", name="train", legendgroup="train", showlegend=column == 1,
+            mode="lines", name=_("train"), legendgroup="train", showlegend=column == 1,
             line={"color": TRAIN_COLOUR, "width": 2},
         ), row=1, col=column)
         figure.add_trace(go.Scatter(
             x=[p["epoch"] for p in epoch_points], y=[p[f"test_{metric}"] for p in epoch_points],
-            mode="lines+markers", name="test", legendgroup="test", showlegend=column == 1,
+            mode="lines+markers", name=_("test"), legendgroup="test", showlegend=column == 1,
             line={"color": TEST_COLOUR, "dash": "dot"}, marker={"size": 8},
         ), row=1, col=column)
-        figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=column)
-    figure.update_yaxes(title_text="nats per image", row=1, col=1)
+        figure.update_xaxes(title_text=_("epoch"), rangemode="tozero", row=1, col=column)
+    figure.update_yaxes(title_text=_("nats per image"), row=1, col=1)
     figure.update_layout(height=330, margin={"l": 50, "r": 10, "t": 40, "b": 40},
                          legend={"orientation": "h", "y": -0.25}, uirevision="training")
     return figure
@@ -56,15 +58,15 @@ def history_points(history: pd.DataFrame) -> tuple[list[dict], list[dict]]:
 def per_class_error_bars(table: pd.DataFrame, dataset: DataSet = MNIST) -> go.Figure:
     """Grouped bars of mean per-image SSE by class, named as `dataset` names them; `table` has
     columns run, digit (the class label), mean_sse."""
-    figure = go.Figure()
+    figure, item = go.Figure(), _(dataset.item)
     for run_name, rows in table.groupby("run", sort=False):
         figure.add_trace(go.Bar(
             x=[dataset.class_name(label) for label in rows["digit"]], y=rows["mean_sse"], name=str(run_name),
-            hovertemplate=f"{dataset.item} %{{x}}: %{{y:.2f}}<extra>%{{fullData.name}}</extra>",
+            hovertemplate=f"{item} %{{x}}: %{{y:.2f}}<extra>%{{fullData.name}}</extra>",
         ))
     figure.update_layout(
         barmode="group", height=380, margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        xaxis_title=dataset.item, yaxis_title="mean sum of squared errors per image",
+        xaxis_title=item, yaxis_title=_("mean sum of squared errors per image"),
         legend={"orientation": "h", "y": 1.12}, showlegend=True,
     )
     return figure
@@ -80,14 +82,15 @@ def move_current_marker(figure: go.Figure, current: Sequence[float]) -> go.Figur
 def add_digit_traces(figure: go.Figure, points: np.ndarray, labels: np.ndarray, marker_size: int,
                      dataset: DataSet = MNIST) -> None:
     """One trace per class (so the legend toggles classes), coloured by DIGIT_COLOURS, named as
-    `dataset` names them."""
+    `dataset` names them (in the session's language)."""
+    item = _(dataset.item)
     for digit in range(10):
         mask = labels == digit
         name = dataset.class_name(digit)
         figure.add_trace(go.Scattergl(
             x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
             marker={"size": marker_size, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
-            hovertemplate=f"{dataset.item} {name}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            hovertemplate=f"{item} {name}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
         ))
 
 
@@ -100,17 +103,17 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, current: Sequence[float] =
     grid = np.linspace(-extent, extent, click_grid_steps)
     gx, gy = np.meshgrid(grid, grid)
     figure.add_trace(go.Scattergl(
-        x=gx.ravel(), y=gy.ravel(), mode="markers", name="any point", showlegend=False,
+        x=gx.ravel(), y=gy.ravel(), mode="markers", name=_("any point"), showlegend=False,
         marker={"size": 9, "color": "rgba(0,0,0,0.03)"}, hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
     ))
     add_digit_traces(figure, z, labels, marker_size=4, dataset=dataset)
     figure.add_trace(go.Scatter(
-        x=[float(current[0])], y=[float(current[1])], mode="markers", name="you are here", showlegend=False,
+        x=[float(current[0])], y=[float(current[1])], mode="markers", name=_("you are here"), showlegend=False,
         marker={"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "black"}}, hoverinfo="skip",
     ))
     figure.update_layout(
         height=460, margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        legend={"title": dataset.item, "itemsizing": "constant"},
+        legend={"title": _(dataset.item), "itemsizing": "constant"},
         xaxis={"title": axis_titles[0], "range": [-extent, extent], "zeroline": False},
         yaxis={"title": axis_titles[1], "range": [-extent, extent], "zeroline": False, "scaleanchor": "x"},
         dragmode="pan", uirevision="latent",
@@ -157,22 +160,26 @@ def runs_overlay(histories: dict[str, pd.DataFrame]) -> go.Figure:
     """Saved histories of several runs on one figure of three panels (loss, reconstruction, KL) in
     nats per image: one colour per run, train solid and test dotted with markers. Each run is named
     once in the legend, and a click on its name hides all six of its lines."""
-    figure = make_subplots(rows=1, cols=3, subplot_titles=list(METRIC_TITLES.values()), horizontal_spacing=0.07)
+    # The words of the hover text are translated; plotly fills its own %{...} fields.
+    on_train = _("epoch {x}: {y} (train)").format(x="%{x}", y="%{y:.2f}") + "<extra>%{fullData.name}</extra>"
+    on_test = _("epoch {x}: {y} (test)").format(x="%{x}", y="%{y:.2f}") + "<extra>%{fullData.name}</extra>"
+    figure = make_subplots(rows=1, cols=3, subplot_titles=[_(title) for title in METRIC_TITLES.values()],
+                           horizontal_spacing=0.07)
     for index, (run_name, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[index % len(RUN_COLOURS)]
         for column, metric in enumerate(METRIC_TITLES, start=1):
             figure.add_trace(go.Scatter(
                 x=history["epoch"], y=history[metric], mode="lines", name=run_name, legendgroup=run_name,
                 showlegend=column == 1, line={"color": colour, "dash": "solid", "width": 2},
-                hovertemplate="epoch %{x}: %{y:.2f} (train)<extra>%{fullData.name}</extra>",
+                hovertemplate=on_train,
             ), row=1, col=column)
             figure.add_trace(go.Scatter(
                 x=history["epoch"], y=history[f"test_{metric}"], mode="lines+markers", name=run_name,
                 legendgroup=run_name, showlegend=False, line={"color": colour, "dash": "dot"},
-                marker={"size": 7}, hovertemplate="epoch %{x}: %{y:.2f} (test)<extra>%{fullData.name}</extra>",
+                marker={"size": 7}, hovertemplate=on_test,
             ), row=1, col=column)
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="nats per image", row=1, col=1)
+    figure.update_xaxes(title_text=_("epoch"))
+    figure.update_yaxes(title_text=_("nats per image"), row=1, col=1)
     figure.update_layout(height=360, margin={"l": 50, "r": 10, "t": 40, "b": 40},
                          legend={"orientation": "h", "y": -0.25})
     return figure
@@ -190,7 +197,7 @@ def small_latent_map(points: np.ndarray, labels: np.ndarray, axis_titles: tuple[
     axis = {"range": [-extent, extent], "fixedrange": True, "zeroline": False, "constrain": "domain"}
     figure.update_layout(
         height=360, margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        legend={"title": dataset.item, "orientation": "h", "y": -0.2, "itemsizing": "constant", "itemwidth": 30,
+        legend={"title": _(dataset.item), "orientation": "h", "y": -0.2, "itemsizing": "constant", "itemwidth": 30,
                 "entrywidth": 0.2, "entrywidthmode": "fraction"},  # two rows of five digits
         xaxis={**axis, "title": axis_titles[0]}, yaxis={**axis, "title": axis_titles[1], "scaleanchor": "x"},
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vae.evaluate import decode, encode, principal_components
+from vae.i18n import _
 from vae.numpy_model import NumpyModel
 
 SUBSET = 1000  # test images on the live map and in the replay (the first ones: every digit appears)
@@ -46,9 +47,10 @@ class Snapshot:
         return project(self.plane, self.z)
 
     def label(self) -> str:
+        """Where the training was, in the session's language: "epoch 3 of 10"."""
         if self.epoch_end:
-            return f"epoch {int(self.epoch)} of {self.epochs}"
-        return f"epoch {int(self.epoch) + 1} of {self.epochs} (part way)"
+            return _("epoch {epoch} of {epochs}").format(epoch=int(self.epoch), epochs=self.epochs)
+        return _("epoch {epoch} of {epochs} (part way)").format(epoch=int(self.epoch) + 1, epochs=self.epochs)
 
 
 def plane_for(z: np.ndarray, previous: dict | None = None) -> dict:
@@ -57,7 +59,7 @@ def plane_for(z: np.ndarray, previous: dict | None = None) -> dict:
     latent_dim = z.shape[1]
     if latent_dim == 2:
         return {"mean": [0.0, 0.0], "components": [[1.0, 0.0], [0.0, 1.0]]}
-    _, components, mean = principal_components(z)
+    _projection, components, mean = principal_components(z)
     if previous is not None and np.shape(previous["components"]) == components.shape:
         signs = np.sign(np.sum(components * np.asarray(previous["components"]), axis=1))
         components = components * np.where(signs == 0, 1, signs)[:, None]
@@ -125,9 +127,9 @@ def replay_from_arrays(arrays, total_epochs: int) -> Replay:
         points = np.asarray(arrays["points"], np.float32)
     grids = np.asarray(arrays["grids"])
     if epochs.ndim != 1 or not np.all(np.isfinite(epochs)) or not np.all(np.isfinite(points)):
-        raise ValueError("the replay's epochs or points are not finite numbers")
+        raise ValueError(_("the replay's epochs or points are not finite numbers"))
     k = len(epochs)
     if (points.ndim != 3 or points.shape[0] != k or points.shape[2] != 2 or grids.dtype != np.uint8
             or grids.shape != (k, GRID_SIDE**2, 784)):
-        raise ValueError("the replay's arrays do not fit together")
+        raise ValueError(_("the replay's arrays do not fit together"))
     return Replay(epochs, points, grids, int(total_epochs))

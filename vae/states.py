@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from vae.i18n import N_
+
 
 class JobState(StrEnum):
     QUEUED = "queued"
@@ -32,3 +34,9 @@ class RunStatus(StrEnum):
 
 
 SAVED_STATUSES = (RunStatus.COMPLETED, RunStatus.STOPPED)
+# A run's status as a person reads it (marked here, `_()` where shown: RunSummary.one_line).
+RUN_STATUS_LABELS = {
+    RunStatus.COMPLETED: N_("completed"),
+    RunStatus.STOPPED: N_("stopped"),
+    RunStatus.DIVERGED: N_("diverged"),
+}

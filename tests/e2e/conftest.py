@@ -43,3 +43,10 @@ def new_phone(browser):
     yield open_phone
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def english_only_words():
+    from tests.test_language import english_words_not_in_spanish
+
+    return english_words_not_in_spanish()

@@ -323,3 +323,62 @@ def test_in_presenter_mode_every_page_reflows_at_200_percent(a11y_server, browse
         watcher.assert_clean()
     finally:
         context.close()
+
+
+# --- A second language ---------------------------------------------------------------------------
+
+HTML_LANG = "() => document.documentElement.lang"
+VISIBLE_TEXT = "() => document.querySelector('[data-testid=stApp]').innerText"
+
+
+def pick_language(watcher, name: str) -> None:
+    """The sidebar's language picker, by the keyboard and mouse as a person would."""
+    picker = watcher.page.locator(".st-key-language_picker input")
+    picker.scroll_into_view_if_needed()
+    picker.click()
+    watcher.page.get_by_role("option", name=name).click()
+    watcher.wait_idle()
+
+
+def test_spanish_is_picked_in_the_sidebar_remembered_by_this_browser_and_sets_the_page_language(a11y_server,
+                                                                                                 browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        from tests.support.harness import PageWatcher
+
+        watcher = PageWatcher(context.new_page())
+        watcher.goto(a11y_server.url)
+        assert watcher.page.evaluate(HTML_LANG) == "en"
+        pick_language(watcher, "Español")
+        watcher.page.wait_for_selector('h1:has-text("Explorador latente")', timeout=30_000)
+        wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message="<html lang> to say es")
+        watcher.goto(a11y_server.url + "/train")  # a new session of the same browser: its cookie says es
+        watcher.page.wait_for_selector('h1:has-text("Entrenar un modelo")', timeout=30_000)
+        wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message="<html lang> es after a reload")
+        watcher.goto(a11y_server.url + "/?lang=en")  # a link overrides it
+        watcher.page.wait_for_selector('h1:has-text("Latent explorer")', timeout=30_000)
+        watcher.assert_clean()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_every_page_in_spanish_is_clean_under_axe_and_shows_no_english(a11y_server, new_page, new_phone, size,
+                                                                        english_only_words):
+    """What the browser shows, the components' words included (the map's live text, the pad's
+    buttons), with <html lang="es">, and axe as clean as in English."""
+    from tests.test_language import words
+
+    watcher = new_page() if size == "desktop" else new_phone()
+    found, english = {}, {}
+    for path in PAGES:
+        watcher.goto(f"{a11y_server.url}/{path}?lang=es")
+        wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message=f"lang=es on /{path}")
+        violations = serious_violations(watcher.page)
+        if violations:
+            found[path or "explorer"] = violations
+        leaked = words(watcher.page.evaluate(VISIBLE_TEXT)) & english_only_words
+        if leaked:
+            english[path or "explorer"] = sorted(leaked)
+    assert found == {} and english == {}, (found, english)
+    watcher.assert_clean()

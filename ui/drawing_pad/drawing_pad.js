@@ -1,17 +1,23 @@
 // A drawing pad for one digit: mouse, touch or pen (pointer events), a stroke about as thick,
 // relative to the digit, as MNIST's pen strokes. Each finished stroke is sent to Python once, as
-// a PNG; Clear sends nothing-drawn. The pad keeps its drawing across reruns.
+// a PNG; Clear sends nothing-drawn. The pad keeps its drawing across reruns (and a language change).
 const SIZE = 280;
 const STROKE = 18;
 
-export default function ({ parentElement, setStateValue }) {
-  if (parentElement.querySelector("canvas.pad")) return; // already built: keep the drawing
+export default function ({ data, parentElement, setStateValue }) {
+  // Its words come from Python, in the session's language (mount.py).
+  const label = () => {
+    parentElement.querySelector("canvas.pad").setAttribute("aria-label", data.text.pad);
+    parentElement.querySelector("button.clear").textContent = data.text.clear;
+  };
+  if (parentElement.querySelector("canvas.pad")) { label(); return; } // already built: keep the drawing
   const container = document.createElement("div"); // beside the stylesheet Streamlit put in the root
   container.className = "drawing-pad";
   container.innerHTML = `
-      <canvas class="pad" width="${SIZE}" height="${SIZE}" aria-label="Drawing pad: draw one digit"></canvas>
-      <button type="button" class="clear">Clear</button>`;
+      <canvas class="pad" width="${SIZE}" height="${SIZE}"></canvas>
+      <button type="button" class="clear"></button>`;
   parentElement.appendChild(container);
+  label();
   const canvas = parentElement.querySelector("canvas.pad");
   const ctx = canvas.getContext("2d");
   ctx.lineCap = ctx.lineJoin = "round";

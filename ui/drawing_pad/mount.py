@@ -8,6 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from vae.i18n import _
+
 HERE = Path(__file__).parent
 PNG_PREFIX = "data:image/png;base64,"
 MAX_PNG_BYTES = 2_000_000  # a 280x280 pad is ~10-40 KB; anything bigger did not come from it
@@ -19,7 +21,8 @@ _PAD = st.components.v2.component(
 
 def drawing_pad(key: str) -> bytes | None:
     # As tall as it draws (no fixed height): a phone's pad is the screen's width, and as tall.
-    result = _PAD(key=key, default={"png": None}, on_png_change=lambda: None)
+    text = {"pad": _("Drawing pad: draw one digit"), "clear": _("Clear")}  # the words the pad shows
+    result = _PAD(key=key, data={"text": text}, default={"png": None}, on_png_change=lambda: None)
     return png_bytes(result.png)
 
 

@@ -1,7 +1,8 @@
 // The latent space as it forms: the encoded test subset on the latent plane (coloured by digit)
 // beside a grid of digits decoded over the same plane. One frame while a model trains (the page
 // sends a new one as snapshots arrive); a saved run's every epoch, with a scrubber and Play.
-// ui/blob.js, ui/palette.js and ui/plane.js are prepended to this file by mount.py.
+// ui/blob.js, ui/palette.js and ui/plane.js are prepended to this file by mount.py. Its words come
+// translated in the payload's header (header.text, and the titles and class names: mount.py).
 
 const SIZE = 300;
 const PLAY_FRAME_MS = 700;
@@ -9,7 +10,7 @@ const PLAY_FRAME_MS = 700;
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
 lab.formation = lab.formation || {};
 
-function build(root, frames) {
+function build(root, frames, text) {
   root.querySelector(".formation")?.remove();
   const container = document.createElement("div");
   container.className = "formation";
@@ -17,16 +18,20 @@ function build(root, frames) {
   container.innerHTML = `
       <div class="title"></div>
       <div class="views">
-        <canvas class="scatter" width="${SIZE}" height="${SIZE}" aria-label="Test images on the latent plane"></canvas>
-        <canvas class="grid" aria-label="Digits decoded over the same plane"></canvas>
+        <canvas class="scatter" width="${SIZE}" height="${SIZE}"></canvas>
+        <canvas class="grid"></canvas>
       </div>
       <div class="legend"></div>
       <div class="player" ${frames > 1 ? "" : "hidden"}>
-        <button type="button" class="play">▶ Play</button>
-        <input class="scrub" type="range" min="0" max="${frames - 1}" step="1" value="${frames - 1}"
-               aria-label="Epoch">
+        <button type="button" class="play"></button>
+        <input class="scrub" type="range" min="0" max="${frames - 1}" step="1" value="${frames - 1}">
       </div>`;
   const get = (selector) => container.querySelector(selector);
+  // Set as text, never as HTML: a translation may hold any character.
+  get("canvas.scatter").setAttribute("aria-label", text.scatter);
+  get("canvas.grid").setAttribute("aria-label", text.grid);
+  get("input.scrub").setAttribute("aria-label", text.epoch);
+  get("button.play").textContent = `▶ ${text.play}`;
   return { container, title: get(".title"), scatter: get("canvas.scatter"), grid: get("canvas.grid"),
            legend: get(".legend"), play: get("button.play"), scrub: get("input.scrub") };
 }
@@ -62,7 +67,7 @@ function drawGrid(canvas, grids, frame, side) {
 export default function ({ data, parentElement, key }) {
   const { header, arrays } = readBlob(data);
   const frames = header.epochs.length;
-  const ui = build(parentElement, frames);
+  const ui = build(parentElement, frames, header.text);
   ui.legend.innerHTML = legendHtml(header.classes);
   ui.title.classList.toggle("live", header.live);
   const seen = (lab.formation[key] = lab.formation[key] || { shown: [] });
@@ -79,12 +84,12 @@ export default function ({ data, parentElement, key }) {
   }
 
   let timer = null;
-  const stop = () => { clearInterval(timer); timer = null; ui.play.textContent = "▶ Play"; };
+  const stop = () => { clearInterval(timer); timer = null; ui.play.textContent = `▶ ${header.text.play}`; };
   ui.play.onclick = () => {
     if (timer) return stop();
     let frame = Number(ui.scrub.value) >= frames - 1 ? 0 : Number(ui.scrub.value);
     show(frame);
-    ui.play.textContent = "❚❚ Pause";
+    ui.play.textContent = `❚❚ ${header.text.pause}`;
     timer = setInterval(() => {
       frame += 1;
       if (frame >= frames) return stop();

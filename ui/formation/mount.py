@@ -7,7 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.formation.pack import in_words
 from ui.js import UI, es_module
+from vae.i18n import _
 
 HERE = Path(__file__).parent
 
@@ -18,5 +20,12 @@ _COMPONENT = st.components.v2.component(
 )
 
 
+def view_text() -> dict[str, str]:
+    """The words formation.js shows, in this session's language."""
+    return {"scatter": _("Test images on the latent plane"), "grid": _("Digits decoded over the same plane"),
+            "play": _("Play"), "pause": _("Pause"), "epoch": _("Epoch")}
+
+
 def formation(payload: bytes, key: str) -> None:
-    _COMPONENT(key=key, data=payload, height=410)
+    """`payload`: formation_payload's (shared by every session, in English), shown in this session's language."""
+    _COMPONENT(key=key, data=in_words(payload, _, view_text()), height=410)

@@ -2,7 +2,9 @@
 // here in the browser while you drag (at most one decode per animation frame, no server round
 // trip). The page sends the weights once per run; what changes (the sliders' z, a posterior,
 // a path, the background toggle) arrives through the small "map state" component, which hands it
-// over in window.__latentLab. Only a release goes back to Python, once.
+// over in window.__latentLab. Only a release goes back to Python, once. Every word it shows comes
+// from Python in the session's language (the payload header's "text", mount.py); templates' {fields}
+// are filled here.
 // ui/blob.js, ui/palette.js, ui/plane.js and decoder.js are prepended to this file by mount.py.
 
 const MAP_SIZE = 480;
@@ -14,6 +16,9 @@ const KEY_STEPS = 40; // an arrow key moves the point 1/40 of the map's side (Sh
 const KEY_SETTLE_MS = 400; // a run of key presses is one gesture: told to Python and read out once it settles
 
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
+
+// A template's {name} fields, filled.
+const fill = (template, fields) => template.replace(/\{(\w+)\}/g, (match, name) => (name in fields ? String(fields[name]) : match));
 
 // The page sends one binary blob per run (pack.py, read by ui/blob.js).
 function readPayload(data) {
@@ -30,20 +35,18 @@ function build(root) {
   container.innerHTML = `
       <div class="map-column">
         <div class="map-frame">
-          <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="0" role="application"
-                  aria-roledescription="latent map"
-                  aria-label="Latent map. Drag, or use the arrow keys to move the point (Shift: bigger steps), Home for the centre, Enter to pick the nearest test image."></canvas>
-          <canvas class="drawing-tip" width="28" height="28" hidden aria-label="A drawing on the class map"></canvas>
+          <canvas class="map" width="${MAP_SIZE}" height="${MAP_SIZE}" tabindex="0" role="application"></canvas>
+          <canvas class="drawing-tip" width="28" height="28" hidden></canvas>
         </div>
         <div class="legend"></div>
         <div class="map-status" aria-live="polite"></div>
       </div>
       <div class="digit-column">
-        <canvas class="digit" width="28" height="28" aria-label="The decoded digit"></canvas>
-        <div class="caption">decoded in your browser</div>
+        <canvas class="digit" width="28" height="28"></canvas>
+        <div class="caption"></div>
         <div class="player" hidden>
-          <button type="button" class="play">▶ Play</button>
-          <input class="scrub" type="range" min="0" max="1000" value="0" aria-label="Position along the path">
+          <button type="button" class="play"></button>
+          <input class="scrub" type="range" min="0" max="1000" value="0">
         </div>
       </div>`;
   return {
@@ -51,12 +54,25 @@ function build(root) {
     map: root.querySelector("canvas.map"),
     tip: root.querySelector("canvas.drawing-tip"),
     digit: root.querySelector("canvas.digit"),
+    caption: root.querySelector(".caption"),
     legend: root.querySelector(".legend"),
     status: root.querySelector(".map-status"),
     player: root.querySelector(".player"),
     play: root.querySelector("button.play"),
     scrub: root.querySelector("input.scrub"),
   };
+}
+
+// The map's words (labels, caption, legend), in the language Python sent them in.
+function label(ui, text) {
+  ui.map.setAttribute("aria-roledescription", text.roledescription);
+  ui.map.setAttribute("aria-label", text.map);
+  ui.tip.setAttribute("aria-label", text.tip);
+  ui.digit.setAttribute("aria-label", text.digit);
+  ui.caption.textContent = text.caption;
+  ui.play.textContent = text.play;
+  ui.scrub.setAttribute("aria-label", text.scrub);
+  ui.legend.innerHTML = legendHtml(text.classes);
 }
 
 function createMap(root, data, setStateValue, setTriggerValue) {
@@ -67,6 +83,8 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   let labels = data.labels;
   let plane = data.plane;
   let extent = data.extent;
+  let text = data.text;
+  let classes = data.classes || text.classes; // as the payload names them: which article an English name takes
   const toPx = (v) => ((v + extent) / (2 * extent)) * MAP_SIZE;
   const fromPx = (p) => (p / MAP_SIZE) * 2 * extent - extent;
   const stats = (lab.stats[data.run] = { frames: 0, paintMs: [], swaps: 0 });
@@ -83,7 +101,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 
   const view = { z: plane.mean.slice(), state: {}, gridDone: 0, dragging: null, pending: null, playing: null };
 
-  ui.legend.innerHTML = legendHtml(data.classes);
+  label(ui, text);
 
   function paintDigit(z) {
     const started = performance.now();
@@ -110,8 +128,8 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     drawDigitDots(ctx, toPx, points, labels, 0, view.state.show_grid ? 0.55 : 0.8);
     ctx.fillStyle = "#666";
     ctx.font = `${(presenting() ? 20 : 12) * unit()}px sans-serif`; // CSS pixels on the screen
-    ctx.fillText(`${plane.axes[0]} →`, MAP_SIZE - 150, MAP_SIZE - 6);
-    ctx.save(); ctx.translate(12, 150); ctx.rotate(-Math.PI / 2); ctx.fillText(`${plane.axes[1]} →`, 0, 0); ctx.restore();
+    ctx.fillText(`${text.axes[0]} →`, MAP_SIZE - 150, MAP_SIZE - 6);
+    ctx.save(); ctx.translate(12, 150); ctx.rotate(-Math.PI / 2); ctx.fillText(`${text.axes[1]} →`, 0, 0); ctx.restore();
   }
 
   // The decoded manifold behind the dots, a few tiles per frame so dragging never stalls.
@@ -302,7 +320,6 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   // returns to the centre, Enter picks the nearest test image (or, while a question is open on the
   // class map, sends the guess). A run of presses is one gesture: one message to Python, and one
   // polite sentence for a screen reader, once the keys settle.
-  const names = data.classes || DIGIT_COLOURS.map((_, d) => String(d));
   let settle = null;
   function nearestOverall(x, y) {
     let best = -1, bestDistance = Infinity;
@@ -315,9 +332,10 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   function describe(z) {
     const [x, y] = latentToPlane(plane, z);
     const near = nearestOverall(x, y);
-    const among = near >= 0 ? `, among the ${names[labels[near]]}s` : "";
     const fmt = (v) => (v < 0 ? "−" : "") + Math.abs(v).toFixed(2);
-    return `${plane.axes.length && plane.axes[0] === "z₁" ? "z" : "point"} = (${fmt(x)}, ${fmt(y)})${among}`;
+    const axis = plane.axes.length && plane.axes[0] === "z₁" ? "z" : text.point;
+    if (near < 0) return `${axis} = (${fmt(x)}, ${fmt(y)})`;
+    return fill(text.among, { axis, x: fmt(x), y: fmt(y), name: text.classes[labels[near]] });
   }
   function settled() {
     settle = null;
@@ -346,7 +364,8 @@ function createMap(root, data, setStateValue, setTriggerValue) {
       lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.pending || view.z) });
       const picked = nearestOverall(x, y);
       if (picked >= 0) {
-        ui.status.textContent = `Picked test image ${picked}, ${/^[aeiou8]/i.test(names[labels[picked]]) ? "an" : "a"} ${names[labels[picked]]}.`;
+        const an = /^[aeiou8]/i.test(String(classes[labels[picked]])); // English's "an 8", "an Ankle boot"
+        ui.status.textContent = fill(an ? text.picked_an : text.picked_a, { index: picked, name: text.classes[labels[picked]] });
         setTriggerValue("picked", picked);
       }
       return;
@@ -398,6 +417,9 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     labels = next.labels;
     plane = next.plane;
     extent = next.extent;
+    text = next.text; // a page run again in another language sends the same weights with other words
+    classes = next.classes || text.classes;
+    label(ui, text);
     view.gridDone = 0;
     drawBackdrop();
     if (!view.pending) view.pending = view.z.slice();

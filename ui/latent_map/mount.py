@@ -1,5 +1,7 @@
 """Mount the latent map (its JavaScript and CSS are the files beside this one) and its small state
-companion. Python sends the static payload once per run; the state is a few hundred bytes."""
+companion. Python sends the static payload once per run; the state is a few hundred bytes. The
+words the map shows (labels, its live region) are the session's language, added to the payload's
+header as it is sent: the payload itself is packed once for every session."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.blob import read_header, with_header
 from ui.js import UI, es_module
 from ui.presenter import presenter_on
+from vae.i18n import _
 
 HERE = Path(__file__).parent
 
@@ -20,10 +24,32 @@ _MAP = st.components.v2.component(
 _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
 
 
-def latent_map(payload: dict, key: str):
+def map_text(header: dict) -> dict:
+    """Every word the map's JavaScript shows, in the session's language; templates keep their {fields},
+    filled in the browser. The class names and the plane's axes are the payload's, translated."""
+    return {
+        "roledescription": _("latent map"),
+        "map": _("Latent map. Drag, or use the arrow keys to move the point (Shift: bigger steps), Home for the "
+                 "centre, Enter to pick the nearest test image."),
+        "tip": _("A drawing on the class map"),
+        "digit": _("The decoded digit"),
+        "caption": _("decoded in your browser"),
+        "play": _("▶ Play"),
+        "scrub": _("Position along the path"),
+        "point": _("point"),  # the live region's name of a point off the latent space's own axes
+        "among": _("{axis} = ({x}, {y}), among the {name}s"),
+        "picked_a": _("Picked test image {index}, a {name}."),
+        "picked_an": _("Picked test image {index}, an {name}."),
+        "axes": [_(axis) for axis in header["plane"]["axes"]],
+        "classes": [_(name) for name in header.get("classes") or [str(digit) for digit in range(10)]],
+    }
+
+
+def latent_map(payload: bytes, key: str):
     """The map; returns its result: `.z` (the latent point of the last release, or None) and
     `.picked` (the test-image index clicked this run, or None)."""
-    return _MAP(key=key, data=payload, default={"z": None},
+    data = with_header(payload, {"text": map_text(read_header(payload))})
+    return _MAP(key=key, data=data, default={"z": None},
                 on_z_change=lambda: None, on_picked_change=lambda: None)
 
 

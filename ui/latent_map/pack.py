@@ -12,6 +12,7 @@ import numpy as np
 
 from ui.blob import pack_blob, read_blob
 from vae.datasets import MNIST
+from vae.i18n import N_
 from vae.numpy_model import Layer, NumpyModel
 from vae.snapshots import EXTENT, plane_for, project
 
@@ -59,8 +60,9 @@ def half_is_enough(decoder: NumpyModel, z_test: np.ndarray) -> bool:
 
 def map_plane(z_test: np.ndarray) -> dict:
     """The map's plane (vae.snapshots.plane_for: the latent space itself when 2-D, else its first
-    two principal components), with its axes named. A map point (x, y) is mean + x c1 + y c2."""
-    axes = ["z₁", "z₂"] if z_test.shape[1] == 2 else ["principal component 1", "principal component 2"]
+    two principal components), with its axes named (in English, for every session: show them through `_`).
+    A map point (x, y) is mean + x c1 + y c2."""
+    axes = ["z₁", "z₂"] if z_test.shape[1] == 2 else [N_("principal component 1"), N_("principal component 2")]
     return {**plane_for(z_test), "axes": axes}
 
 

@@ -25,7 +25,7 @@ function panelRange(values) {
   return [Math.max(0, low - pad), high + pad];
 }
 
-function drawPanel(ctx, box, panel, train, test, epochs) {
+function drawPanel(ctx, box, panel, train, test, epochs, text) {
   const { x, y, w, h } = box;
   const [low, high] = panelRange([...train.values, ...test.values]);
   const px = (epoch) => x + (epoch / epochs) * w;
@@ -41,7 +41,7 @@ function drawPanel(ctx, box, panel, train, test, epochs) {
   }
   ctx.textAlign = "center";
   for (const tick of niceTicks(0, epochs, Math.min(epochs, 5))) ctx.fillText(String(tick), px(tick), y + h + 14);
-  ctx.fillText("epoch", x + w / 2, y + h + 28);
+  ctx.fillText(text.epoch, x + w / 2, y + h + 28);
   ctx.font = "13px sans-serif";
   ctx.fillStyle = "#222";
   ctx.fillText(panel.title, x + w / 2, y - 8);
@@ -71,13 +71,15 @@ function draw(root, data) {
   data.panels.forEach((panel, index) => {
     const box = { x: left + index * (panelWidth + gap), y: top, w: panelWidth, h: HEIGHT - top - bottom };
     drawPanel(ctx, box, panel, { epochs: data.train_epochs, values: panel.train },
-              { epochs: data.test_epochs, values: panel.test }, data.epochs);
+              { epochs: data.test_epochs, values: panel.test }, data.epochs, data.text);
   });
   ctx.font = "12px sans-serif"; ctx.textAlign = "left";
   ctx.fillStyle = TRAIN_COLOUR; ctx.fillRect(left, HEIGHT - 16, 18, 3); ctx.fillStyle = "#222";
-  ctx.fillText("train (running mean over the epoch)", left + 24, HEIGHT - 11);
-  ctx.fillStyle = TEST_COLOUR; ctx.fillRect(left + 260, HEIGHT - 16, 18, 3); ctx.fillStyle = "#222";
-  ctx.fillText("test (each epoch's end)", left + 284, HEIGHT - 11);
+  ctx.fillText(data.text.train, left + 24, HEIGHT - 11);
+  // The second key after the first's text, however long it is in the reader's language.
+  const testKey = Math.max(260, 24 + ctx.measureText(data.text.train).width + 24);
+  ctx.fillStyle = TEST_COLOUR; ctx.fillRect(left + testKey, HEIGHT - 16, 18, 3); ctx.fillStyle = "#222";
+  ctx.fillText(data.text.test, left + testKey + 24, HEIGHT - 11);
   canvas.dataset.trainPoints = String(data.train_epochs.length);
   canvas.dataset.testPoints = String(data.test_epochs.length);
 }
@@ -88,8 +90,8 @@ export default function ({ data, parentElement }) {
     canvas = document.createElement("canvas");
     canvas.className = "live-curves";
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", "Training curves: loss, reconstruction and KL per epoch");
     parentElement.appendChild(canvas);
   }
+  canvas.setAttribute("aria-label", data.text.label);  // each time: the reader may change language
   draw(parentElement, data);
 }

@@ -1,5 +1,5 @@
 """The live training curves as a small browser component (components v2): the page sends only the
-points; the browser draws them on a canvas (live_curves.js)."""
+points, and the words in the reader's language; the browser draws them on a canvas (live_curves.js)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vae.i18n import _
 from vae.plots import METRIC_TITLES
 
 HERE = Path(__file__).parent
@@ -21,7 +22,7 @@ _COMPONENT = st.components.v2.component(
 
 
 def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int) -> dict:
-    """What the browser draws: thinned train points, every test point, one list per panel."""
+    """What the browser draws: thinned train points, every test point, one list per panel, and its words."""
     step = max(1, -(-len(batch_points) // MAX_TRAIN_POINTS))
     train = list(batch_points[::step])
     if batch_points and train[-1] is not batch_points[-1]:
@@ -30,9 +31,12 @@ def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], e
         "epochs": epochs,
         "train_epochs": [round(p["epoch"], 4) for p in train],
         "test_epochs": [round(p["epoch"], 4) for p in epoch_points],
-        "panels": [{"title": title, "train": [round(p[metric], 3) for p in train],
+        "panels": [{"title": _(title), "train": [round(p[metric], 3) for p in train],
                     "test": [round(p[f"test_{metric}"], 3) for p in epoch_points]}
                    for metric, title in METRIC_TITLES.items()],
+        "text": {"epoch": _("epoch"), "train": _("train (running mean over the epoch)"),
+                 "test": _("test (each epoch's end)"),
+                 "label": _("Training curves: loss, reconstruction and KL per epoch")},
     }
 
 

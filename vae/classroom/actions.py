@@ -9,6 +9,7 @@ from pathlib import Path
 from vae import runs
 from vae.classroom.people import STUDENT, ClassroomError, Person, may_change, owner_role, require_teacher
 from vae.errors import LabError, RunError
+from vae.i18n import _
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def delete_run(person: Person, runs_dir: Path, name: str) -> None:
     except RunError:
         owner = None
     if not may_change(person, owner):
-        raise ClassroomError("Only the teacher and the run's owner can delete it.")
+        raise ClassroomError(_("Only the teacher and the run's owner can delete it."))
     runs.delete_run(runs_dir, name)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from vae.classroom.people import STUDENT, TEACHER, ClassroomError, Person, require_teacher
 from vae.explore import nearest
+from vae.i18n import _
 from vae.numpy_model import with_labels
 
 MAX_DRAWINGS = 400  # on the board at once; the oldest go first
@@ -78,9 +79,14 @@ class Question:
     answer: object = None  # once revealed: the plane point (encode) or the digit (decode)
 
     def sentence(self, item: str = "digit") -> str:
+        """The question as a person reads it (`item`: what the data set's images show, "digit" or "item")."""
         if self.kind == "encode":
-            return f"Where will the encoder put test image {self.image}?"
-        return f"Which {item} will the decoder draw at the marked point?"
+            return _("Where will the encoder put test image {number}?").format(number=self.image)
+        if item == "digit":
+            return _("Which digit will the decoder draw at the marked point?")
+        if item == "item":
+            return _("Which item will the decoder draw at the marked point?")
+        return _("Which {item} will the decoder draw at the marked point?").format(item=item)
 
 
 @dataclass(frozen=True)
@@ -174,18 +180,19 @@ class Board:
     def add(self, person: Person, digit: int, image: np.ndarray) -> Drawing:
         """Put a drawing (784 values in [0, 1], prepared as MNIST's were) on the board."""
         if not (isinstance(digit, int) and 0 <= digit <= 9):
-            raise ClassroomError("Say which digit you drew (0 to 9) before sending it.")
+            raise ClassroomError(_("Say which digit you drew (0 to 9) before sending it."))
         if person.role == STUDENT and not person.name:
-            raise ClassroomError("Type your name first (at the top of the page): the board shows whose drawing "
-                                 "is whose.")
+            raise ClassroomError(_("Type your name first (at the top of the page): the board shows whose drawing "
+                                   "is whose."))
         now, pixels = self._clock(), _to_bytes(image)
         with self._db.transaction() as db:
             last = db.execute("SELECT at FROM sends WHERE author = ?", (person.browser,)).fetchone()
             if last is not None and now - last[0] < MIN_SECONDS_BETWEEN_DRAWINGS:
-                raise ClassroomError("One drawing at a time: wait a moment before sending the next.")
+                raise ClassroomError(_("One drawing at a time: wait a moment before sending the next."))
             mine = db.execute("SELECT COUNT(*) FROM drawings WHERE author = ?", (person.browser,)).fetchone()[0]
             if mine >= MAX_PER_STUDENT and not person.is_teacher:
-                raise ClassroomError(f"You have {MAX_PER_STUDENT} drawings on the board, the most one person may.")
+                raise ClassroomError(_("You have {count} drawings on the board, the most one person may.").format(
+                    count=MAX_PER_STUDENT))
             db.execute("INSERT INTO sends VALUES (?, ?) ON CONFLICT(author) DO UPDATE SET at = excluded.at",
                        (person.browser, now))
             number = db.execute("INSERT INTO drawings (author, name, digit, image, posted) VALUES (?, ?, ?, ?, ?)",
@@ -228,7 +235,7 @@ class Board:
     def ask(self, person: Person, kind: str, image: int | None = None, z=None, point=None) -> Question:
         require_teacher(person)
         if kind not in KINDS:
-            raise ClassroomError(f"A question is one of {', '.join(KINDS)}.")
+            raise ClassroomError(_("A question is one of {kinds}.").format(kinds=", ".join(KINDS)))
         z = tuple(float(v) for v in z) if z is not None else None
         point = _plane_point(point) if point is not None else None
         with self._db.transaction() as db:
@@ -245,17 +252,17 @@ class Board:
         key), who must have a name; the last one counts. The teacher's taps pick points, never
         guesses (local mode's one person may guess)."""
         if person.role == TEACHER:
-            raise ClassroomError("The class guesses; the teacher reveals the answer.")
+            raise ClassroomError(_("The class guesses; the teacher reveals the answer."))
         if person.role == STUDENT and not (person.name and person.key_hash):
-            raise ClassroomError("Type your name first (at the top of the page): each person's guess counts once.")
+            raise ClassroomError(_("Type your name first (at the top of the page): each person's guess counts once."))
         with self._db.transaction() as db:
             question = self._open_question(db)
             if question is None or question.revealed:
-                raise ClassroomError("There is no open question to answer right now.")
+                raise ClassroomError(_("There is no open question to answer right now."))
             if question.kind == "encode":
                 answer = _plane_point(answer)
             elif not (isinstance(answer, int) and 0 <= answer <= 9):
-                raise ClassroomError("Pick a digit from 0 to 9.")
+                raise ClassroomError(_("Pick a digit from 0 to 9."))
             db.execute("INSERT INTO guesses VALUES (?, ?, ?) ON CONFLICT(question, person) DO UPDATE SET "
                        "answer = excluded.answer", (question.id, _guesser(person), json.dumps(answer)))
             self._db.bump(db, VERSION)
@@ -282,7 +289,7 @@ class Board:
         with self._db.transaction() as db:
             question = self._open_question(db)
             if question is None or question.revealed:
-                raise ClassroomError("Ask a question first.")
+                raise ClassroomError(_("Ask a question first."))
             db.execute("UPDATE questions SET revealed = 1, answer = ? WHERE id = ?",
                        (json.dumps(answer, default=float), question.id))
             db.execute("DELETE FROM questions WHERE revealed = 1 AND id <= ?", (question.id - KEEP_ANSWERED,))
@@ -357,9 +364,9 @@ def _plane_point(answer) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in answer)
     except (TypeError, ValueError):
-        raise ClassroomError("Tap a point on the map to guess.") from None
+        raise ClassroomError(_("Tap a point on the map to guess.")) from None
     if not (np.isfinite(x) and np.isfinite(y) and abs(x) <= 10 and abs(y) <= 10):
-        raise ClassroomError("Tap a point on the map to guess.")
+        raise ClassroomError(_("Tap a point on the map to guess."))
     return (round(x, 3), round(y, 3))
 
 

@@ -9,6 +9,7 @@ import secrets
 
 from vae import settings as vae_settings
 from vae.classroom.people import ClassroomError
+from vae.i18n import _
 from vae.settings import settings
 
 TEACHER_CODE_ENV = vae_settings.TEACHER_CODE  # fixes the teacher code (otherwise a new one at each start)
@@ -18,7 +19,7 @@ MIN_CODE_LENGTH = 10  # a fixed code lasts: it must not be guessable in a lesson
 
 
 def new_teacher_code() -> str:
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    code = "".join(secrets.choice(CODE_ALPHABET) for _index in range(CODE_LENGTH))
     return f"{code[:4]}-{code[4:]}"
 
 
@@ -30,8 +31,8 @@ def normalise_code(text: str) -> str:
 def check_teacher_code(code: str) -> str:
     """A code fixed by the environment: at least MIN_CODE_LENGTH letters or digits."""
     if len(normalise_code(code)) < MIN_CODE_LENGTH or not normalise_code(code).isalnum():
-        raise ClassroomError(f"{TEACHER_CODE_ENV}: the teacher code must be at least {MIN_CODE_LENGTH} "
-                             "letters or digits")
+        raise ClassroomError(_("{variable}: the teacher code must be at least {count} letters or digits").format(
+            variable=TEACHER_CODE_ENV, count=MIN_CODE_LENGTH))
     return code
 
 

@@ -11,20 +11,21 @@ from vae import cost
 from vae.classroom.people import MAX_NAMES_PER_DEVICE, STUDENT, ClassroomError, Person, owner_role
 from vae.config import MNIST_TRAIN_SIZE, TrainConfig
 from vae.errors import LabError
+from vae.i18n import N_, _, ngettext
 
 STUDENT_MAX_MEMORY_BYTES = 2_000_000_000  # one student job's batches (vae.cost.memory_bytes)
 
 
-LIMIT_RANGES = {  # field: (low, high, what a person reads)
-    "jobs": (1, 5, "Trainings per student"),
-    "jobs_per_device": (1, 50, "Trainings per device"),
-    "class_jobs": (1, 200, "Student trainings in all"),
-    "epochs": (1, 200, "Epochs at most"),
-    "images": (256, MNIST_TRAIN_SIZE, "Training images at most"),
-    "minutes": (1, 60, "Minutes of training at most"),
-    "disk_mb": (1, 10_000, "Disk per student (MB)"),
-    "class_disk_mb": (10, 100_000, "Disk for all students (MB)"),
-    "names_per_device": (1, 500, "Students per device"),
+LIMIT_RANGES = {  # field: (low, high, what a person reads: marked here, shown through _())
+    "jobs": (1, 5, N_("Trainings per student")),
+    "jobs_per_device": (1, 50, N_("Trainings per device")),
+    "class_jobs": (1, 200, N_("Student trainings in all")),
+    "epochs": (1, 200, N_("Epochs at most")),
+    "images": (256, MNIST_TRAIN_SIZE, N_("Training images at most")),
+    "minutes": (1, 60, N_("Minutes of training at most")),
+    "disk_mb": (1, 10_000, N_("Disk per student (MB)")),
+    "class_disk_mb": (10, 100_000, N_("Disk for all students (MB)")),
+    "names_per_device": (1, 500, N_("Students per device")),
 }
 
 
@@ -48,7 +49,8 @@ class Limits:
         for field_name, (low, high, label) in LIMIT_RANGES.items():
             value = getattr(self, field_name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ClassroomError(f"{label}: must be a whole number from {low} to {high}.")
+                raise ClassroomError(_("{label}: must be a whole number from {low} to {high}.").format(
+                    label=_(label), low=low, high=high))
 
 
 def check_training(person: Person, config: TrainConfig, limits: Limits) -> None:
@@ -58,7 +60,7 @@ def check_training(person: Person, config: TrainConfig, limits: Limits) -> None:
     if person.is_teacher:
         return
     if not person.name:
-        raise ClassroomError("Type your name first: your runs are marked with it.")
+        raise ClassroomError(_("Type your name first: your runs are marked with it."))
     check_within(config, limits)
 
 
@@ -68,25 +70,30 @@ def limits_from(record: dict) -> Limits:
     try:
         return Limits(**{name: record[name] for name in Limits.__dataclass_fields__ if name in record})
     except (TypeError, ValueError, LabError) as error:
-        raise ClassroomError(f"The class's limits sent with this training cannot be read ({error}).") from None
+        raise ClassroomError(_("The class's limits sent with this training cannot be read ({error}).").format(
+            error=error)) from None
 
 
 def check_within(config: TrainConfig, limits: Limits) -> None:
     """What a student's config alone may not pass (a training process checks it again, from the
     limits sent with the job: a request that got past the web server still does not run)."""
     if config.epochs > limits.epochs:
-        raise ClassroomError(f"In this class a training may have at most {limits.epochs} epochs.")
+        raise ClassroomError(ngettext("In this class a training may have at most {count} epochs.",
+                                      "In this class a training may have at most {count} epochs.",
+                                      limits.epochs).format(count=limits.epochs))
     if (config.train_subset or MNIST_TRAIN_SIZE) > limits.images:
-        raise ClassroomError(f"In this class a training may use at most {limits.images:,} training images "
-                             "(set “Training images” lower).")
+        raise ClassroomError(_("In this class a training may use at most {count:,} training images "
+                               "(set “Training images” lower).").format(count=limits.images))
     seconds = cost.estimated_seconds(config)
     if seconds > 60 * limits.minutes:
-        raise ClassroomError(f"This training would take about {cost.duration_text(seconds)} here; this class allows "
-                             f"at most {limits.minutes} min per training. Use fewer epochs, images or hidden units, "
-                             "the dense architecture, or a larger batch.")
+        raise ClassroomError(_("This training would take about {duration} here; this class allows at most {minutes} "
+                               "min per training. Use fewer epochs, images or hidden units, the dense architecture, "
+                               "or a larger batch.").format(duration=cost.duration_text(seconds),
+                                                            minutes=limits.minutes))
     if cost.memory_bytes(config) > STUDENT_MAX_MEMORY_BYTES:
-        raise ClassroomError(f"This training would need about {cost.memory_bytes(config) / 1e9:.1f} GB of memory; "
-                             f"a student's may use {STUDENT_MAX_MEMORY_BYTES / 1e9:.0f} GB. Use a smaller batch.")
+        raise ClassroomError(_("This training would need about {needed:.1f} GB of memory; a student's may use "
+                               "{allowed:.0f} GB. Use a smaller batch.").format(
+            needed=cost.memory_bytes(config) / 1e9, allowed=STUDENT_MAX_MEMORY_BYTES / 1e9))
 
 
 FREE_DISK_MARGIN_BYTES = 200_000_000  # never fill the disk: the server, its logs and the OS need room
@@ -98,26 +105,36 @@ def check_capacity(person: Person, config: TrainConfig, limits: Limits, load) ->
     load never refuses the teacher's work."""
     needed = cost.run_bytes(config)
     if load.free_bytes - needed < FREE_DISK_MARGIN_BYTES:
-        raise ClassroomError(f"The disk is nearly full ({max(load.free_bytes, 0) / 1e6:,.0f} MB free): delete some "
-                             "runs before training another.")
+        raise ClassroomError(_("The disk is nearly full ({free:,.0f} MB free): delete some runs before training "
+                               "another.").format(free=max(load.free_bytes, 0) / 1e6))
     if person.is_teacher:
         return
     if load.owner_jobs >= limits.jobs:
-        raise ClassroomError(f"You already have {load.owner_jobs} training(s) queued or running, the most this class "
-                             "allows; wait for one to finish or cancel it.")
+        raise ClassroomError(ngettext(
+            "You already have {count} training(s) queued or running, the most this class allows; wait for one to "
+            "finish or cancel it.",
+            "You already have {count} training(s) queued or running, the most this class allows; wait for one to "
+            "finish or cancel it.", load.owner_jobs).format(count=load.owner_jobs))
     if load.device_jobs >= limits.jobs_per_device:
-        raise ClassroomError(f"This device already has {load.device_jobs} training(s) queued or running, the most "
-                             "this class allows per device; wait for one to finish.")
+        raise ClassroomError(ngettext(
+            "This device already has {count} training(s) queued or running, the most this class allows per device; "
+            "wait for one to finish.",
+            "This device already has {count} training(s) queued or running, the most this class allows per device; "
+            "wait for one to finish.", load.device_jobs).format(count=load.device_jobs))
     if load.class_jobs >= limits.class_jobs:
-        raise ClassroomError(f"The class already has {load.class_jobs} trainings queued or running, the most the "
-                             "teacher allows; try again when some have run.")
+        raise ClassroomError(ngettext(
+            "The class already has {count} trainings queued or running, the most the teacher allows; try again when "
+            "some have run.",
+            "The class already has {count} trainings queued or running, the most the teacher allows; try again when "
+            "some have run.", load.class_jobs).format(count=load.class_jobs))
     if load.owner_bytes + needed > limits.disk_mb * 1_000_000:
-        raise ClassroomError(f"Your runs take {load.owner_bytes / 1e6:.0f} MB and this one would add about "
-                             f"{needed / 1e6:.0f} MB; each student may keep {limits.disk_mb} MB. Delete one of yours "
-                             "first.")
+        raise ClassroomError(_("Your runs take {used:.0f} MB and this one would add about {needed:.0f} MB; each "
+                               "student may keep {allowed} MB. Delete one of yours first.").format(
+            used=load.owner_bytes / 1e6, needed=needed / 1e6, allowed=limits.disk_mb))
     if load.class_bytes + needed > limits.class_disk_mb * 1_000_000:
-        raise ClassroomError(f"Students' runs take {load.class_bytes / 1e6:.0f} MB, the most the teacher allows "
-                             f"is {limits.class_disk_mb} MB; ask the teacher to clear some.")
+        raise ClassroomError(_("Students' runs take {used:.0f} MB, the most the teacher allows is {allowed} MB; ask "
+                               "the teacher to clear some.").format(used=load.class_bytes / 1e6,
+                                                                   allowed=limits.class_disk_mb))
 
 
 def time_limit_seconds(owner: dict | None, limits: Limits) -> float | None:

@@ -14,9 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from vae.errors import LabError
+from vae.i18n import N_, _
 
 NAME_PATTERN = re.compile(r"[^\W_][\w .'-]{0,23}")  # any script's letters and digits; 1-24 characters
-THIS_MACHINE = "this machine"  # the address of a session on the server's own machine (loopback)
+THIS_MACHINE = N_("this machine")  # the address of a session on the server's own machine (loopback); _() if shown
 MAX_NAMES_PER_DEVICE = 4  # students who may name themselves from one address (a shared lab computer)
 
 TEACHER, STUDENT, LOCAL = "teacher", "student", "local"
@@ -42,9 +43,10 @@ def validate_student_name(name: str) -> str:
     plain letters), or one sentence saying what is wrong with it."""
     name = " ".join(unicodedata.normalize("NFKC", str(name)).split())
     if not NAME_PATTERN.fullmatch(name):
-        raise ClassroomError("Your name: 1–24 letters, digits, spaces, ' . - or _, starting with a letter or digit.")
+        raise ClassroomError(_("Your name: 1–24 letters, digits, spaces, ' . - or _, starting with a letter or "
+                                "digit."))
     if "teacher" in name_identity(name):
-        raise ClassroomError("Names with “teacher” in them are kept for the teacher: type your own name.")
+        raise ClassroomError(_("Names with “teacher” in them are kept for the teacher: type your own name."))
     return name
 
 
@@ -112,4 +114,4 @@ def may_change(person: Person, owner: dict | None) -> bool:
 
 def require_teacher(person: Person) -> None:
     if not person.is_teacher:
-        raise ClassroomError("Only the teacher can do that.")
+        raise ClassroomError(_("Only the teacher can do that."))

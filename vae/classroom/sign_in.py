@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from vae.classroom.people import THIS_MACHINE, ClassroomError
+from vae.i18n import _
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sign_in_tries (at REAL NOT NULL, address TEXT NOT NULL);
@@ -33,12 +34,14 @@ class SignInLimits:
                 (address, now - DEVICE_WINDOW_SECONDS))]
             if len(device) >= DEVICE_TRIES:
                 wait = _wait(device, DEVICE_TRIES, DEVICE_WINDOW_SECONDS, now)
-                raise ClassroomError(f"Too many tries from this device: wait {wait} s and try again.")
+                raise ClassroomError(_("Too many tries from this device: wait {seconds} s and try again.").format(
+                    seconds=wait))
             everyone = [at for (at,) in db.execute("SELECT at FROM sign_in_tries WHERE at > ? ORDER BY at",
                                                    (now - CLASS_WINDOW_SECONDS,))]
             if address != THIS_MACHINE and len(everyone) >= CLASS_TRIES:
-                raise ClassroomError(f"Too many wrong teacher codes in this class just now: wait "
-                                     f"{_wait(everyone, CLASS_TRIES, CLASS_WINDOW_SECONDS, now)} s and try again.")
+                raise ClassroomError(_("Too many wrong teacher codes in this class just now: wait {seconds} s and "
+                                       "try again.").format(
+                    seconds=_wait(everyone, CLASS_TRIES, CLASS_WINDOW_SECONDS, now)))
             db.execute("INSERT INTO sign_in_tries VALUES (?, ?)", (now, address))
 
     def succeeded(self, address: str) -> None:

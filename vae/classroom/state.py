@@ -19,6 +19,7 @@ from vae.classroom.people import (
     validate_student_name,
 )
 from vae.config import TrainConfig
+from vae.i18n import _, ngettext
 
 NAMES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
@@ -92,14 +93,17 @@ class ClassroomState:
             holder = db.execute("SELECT name FROM names WHERE identity = ? AND key_hash != ?",
                                 (name_identity(name), key_hash)).fetchone()
             if holder is not None:
-                raise ClassroomError(f"Someone in this class is already called {holder[0]}: add an initial or a "
-                                     "surname.")
+                raise ClassroomError(_("Someone in this class is already called {name}: add an initial or a "
+                                       "surname.").format(name=holder[0]))
             known = db.execute("SELECT 1 FROM names WHERE key_hash = ?", (key_hash,)).fetchone()
             from_here = db.execute("SELECT COUNT(*) FROM names WHERE address = ? AND key_hash != ?",
                                    (address, key_hash)).fetchone()[0]
             if known is None and from_here >= per_device:
-                raise ClassroomError(f"{from_here} students have already joined from this device, the most one "
-                                     "device may have; join from your own, or ask the teacher.")
+                raise ClassroomError(ngettext(
+                    "{count} students have already joined from this device, the most one device may have; join "
+                    "from your own, or ask the teacher.",
+                    "{count} students have already joined from this device, the most one device may have; join "
+                    "from your own, or ask the teacher.", from_here).format(count=from_here))
             db.execute("INSERT INTO names VALUES (?, ?, ?, ?, ?) ON CONFLICT(key_hash) DO UPDATE SET "
                        "name = excluded.name, identity = excluded.identity, address = excluded.address",
                        (key_hash, name, name_identity(name), address, time.time()))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from vae import runs, timeline
 from vae.config import TrainConfig
+from vae.i18n import N_, _, ngettext
 from vae.jobs import protocol
 from vae.jobs.admission import QueueError, admit, check_request
 from vae.jobs.broker import broker_from_environment
@@ -39,13 +40,23 @@ from vae.settings import DEFAULT_STALL_SECONDS, settings
 from vae.snapshots import Snapshot
 from vae.states import JobState
 
-__all__ = ["QueueError", "TrainingQueue"]
+__all__ = ["QueueError", "TrainingQueue", "workers_sentence"]
 
 KEEP_FINISHED = 50  # finished jobs remembered (for their owners' pages)
 WATCH_SECONDS = 10.0  # a live view that asked for a snapshot this recently counts as watching
 FOLLOW_SECONDS = 0.2  # with several web servers: how often the queue's process looks at the store's changes
 VIEW_SECONDS = 0.5  # and at most how often it writes its view (places in line, estimates) there
 log = logging.getLogger(__name__)
+
+
+def workers_sentence(remote: bool, count: int) -> str:
+    """Who trains, for a sentence, in the session's language: "one at a time on this machine" or
+    "on 3 training machines (Celery)". `count`: the slots, or the training machines (remote)."""
+    if not remote:
+        return _("one at a time on this machine") if count == 1 else _("{slots} at a time on this machine").format(
+            slots=count)
+    return ngettext("on {count} training machine (Celery)", "on {count} training machines (Celery)", count).format(
+        count=count)
 
 
 class TrainingQueue(Housekeeping):
@@ -106,7 +117,7 @@ class TrainingQueue(Housekeeping):
         disk = check_request(config, runs_dir, requester, self.policy)
         with self._lock:
             if self._closed:
-                raise QueueError("The training queue is shutting down.")
+                raise QueueError(_("The training queue is shutting down."))
             job = admit(list(self._jobs.values()), config, runs_dir, preset_name, name, requester, self.policy, disk)
             timeline.mark(f"queue: job {job.id} submitted")
             self._jobs[job.id] = job
@@ -124,18 +135,19 @@ class TrainingQueue(Housekeeping):
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
-                raise QueueError("That training is no longer known (the server may have restarted).")
+                raise QueueError(_("That training is no longer known (the server may have restarted)."))
             if not self.policy.may_change(requester, job.owner):
-                raise QueueError("Only the teacher and the person who started a training can cancel or stop it.")
+                raise QueueError(_("Only the teacher and the person who started a training can cancel or stop it."))
             self._cancel(job)
 
+    # A job's message is kept (and stored) in English, marked N_: the page that shows it translates it.
     def _cancel(self, job: Job) -> None:
         with self._lock:
             now = time.monotonic()
             if job.state == JobState.QUEUED:
-                self._end_queued(job, "Cancelled before it started.")
+                self._end_queued(job, N_("Cancelled before it started."))
             elif job.state == JobState.SAVING and job.worker is not None:
-                self._kill(job, "Stopped while it was being saved: the run was not kept.")
+                self._kill(job, N_("Stopped while it was being saved: the run was not kept."))
             elif job.state in RUNNING_STATES and job.worker is not None:
                 if self._stalled(job, now):
                     self._kill(job, self._stall_sentence())
@@ -162,9 +174,9 @@ class TrainingQueue(Housekeeping):
                 return
             job.discard = True
             if job.state == JobState.QUEUED:
-                self._end_queued(job, "Cancelled: the teacher cleared the students' runs.")
+                self._end_queued(job, N_("Cancelled: the teacher cleared the students' runs."))
             elif job.worker is not None:
-                self._kill(job, "Stopped: the teacher cleared the students' runs; nothing was kept.")
+                self._kill(job, N_("Stopped: the teacher cleared the students' runs; nothing was kept."))
             self._changed.notify_all()
 
     def hold_students(self, held: bool) -> None:
@@ -221,10 +233,10 @@ class TrainingQueue(Housekeeping):
 
     def workers_text(self) -> str:
         """Who trains, for a sentence: "one at a time on this machine" or "on 3 training machines"."""
-        if not self._remote:
-            return "one at a time on this machine" if self.slots == 1 else f"{self.slots} at a time on this machine"
-        count = self._pool.capacity(self.slots)
-        return f"on {count} training machine{'s' if count != 1 else ''} (Celery)"
+        return workers_sentence(bool(self._remote), self._workers_count())
+
+    def _workers_count(self) -> int:
+        return self._pool.capacity(self.slots) if self._remote else self.slots
 
     def unavailable(self) -> str | None:
         """Why training cannot start now (warm workers keep dying at start), in one sentence; else None."""
@@ -262,9 +274,9 @@ class TrainingQueue(Housekeeping):
         with self._lock:
             for job in self._jobs.values():
                 if job.state == JobState.QUEUED:
-                    self._end_queued(job, "Cancelled before it started.")
+                    self._end_queued(job, N_("Cancelled before it started."))
                 elif job.state in RUNNING_STATES and job.worker is not None:
-                    self._kill(job, "The training was stopped by the server; nothing was saved.")
+                    self._kill(job, N_("The training was stopped by the server; nothing was saved."))
             self._changed.notify_all()
 
     def shutdown(self) -> None:
@@ -362,8 +374,8 @@ class TrainingQueue(Housekeeping):
             job.last_event = time.monotonic()
             if isinstance(event, Exception):  # the reader could not understand the worker
                 log.warning("worker %s: %s", worker.pid, event)
-                job.kill_reason = job.kill_reason or ("The training process sent something this server cannot read "
-                                                      "and was stopped; nothing was saved.")
+                job.kill_reason = job.kill_reason or N_("The training process sent something this server cannot "
+                                                        "read and was stopped; nothing was saved.")
             else:
                 job.apply(event)
                 if isinstance(event, protocol.SnapshotEvent):
@@ -403,7 +415,8 @@ class TrainingQueue(Housekeeping):
     def _ended_sentence(self, worker, returncode: int) -> str:
         if worker.ready.is_set() or not worker.last_error():
             return ended_unexpectedly(returncode)
-        return f"The training process could not start ({worker.last_error()}); nothing was saved."
+        return _("The training process could not start ({error}); nothing was saved.").format(
+            error=worker.last_error())
 
     def _waiting_estimates(self) -> dict[str, tuple[int, float]]:
         """(position, seconds until start) of each queued job that is not held."""
@@ -485,7 +498,8 @@ class TrainingQueue(Housekeeping):
                         "progress_at": round(wall - (now - job.last_event)) if job.last_event else None,
                         "pid": self.pid_of(job.id)}
             return {"jobs": jobs, "unavailable": self._pool.unavailable(), "warm": self._pool.warm(),
-                    "workers": self.workers_text(), "stall_seconds": self.stall_seconds,
+                    "workers": self.workers_text(), "remote": bool(self._remote),
+                    "workers_count": self._workers_count(), "stall_seconds": self.stall_seconds,
                     "worker_pids": self.worker_pids()}
 
     def _watched_from_files(self, job: Job) -> None:

@@ -20,10 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from vae.config import TrainConfig
+from vae.i18n import _
 from vae.jobs.admission import QueueError, admit, check_request
 from vae.jobs.job import ACTIVE_STATES, Job, JobSnapshot
 from vae.jobs.live_files import LiveReader, live_folder
 from vae.jobs.policy import OpenPolicy, Requester
+from vae.jobs.queue import workers_sentence
 from vae.jobs.store import VIEW, JobStore
 from vae.settings import DEFAULT_STALL_SECONDS
 from vae.snapshots import Snapshot
@@ -55,9 +57,9 @@ class StoreQueue:
     def cancel(self, job_id: str, requester=None) -> None:
         job = next((job for job in self._store.jobs() if job.id == job_id), None)
         if job is None:
-            raise QueueError("That training is no longer known (the server may have restarted).")
+            raise QueueError(_("That training is no longer known (the server may have restarted)."))
         if not self.policy.may_change(requester or Requester(), job.owner):
-            raise QueueError("Only the teacher and the person who started a training can cancel or stop it.")
+            raise QueueError(_("Only the teacher and the person who started a training can cancel or stop it."))
         if job.state in ACTIVE_STATES:
             self._store.ask("cancel", [job_id])
 
@@ -132,7 +134,11 @@ class StoreQueue:
         return float(self._view().get("stall_seconds", DEFAULT_STALL_SECONDS))
 
     def workers_text(self) -> str:
-        return str(self._view().get("workers", "one at a time on this machine"))
+        """As TrainingQueue.workers_text, in this session's language, from what the queue's process published."""
+        view = self._view()
+        if isinstance(view.get("workers_count"), int):
+            return workers_sentence(bool(view.get("remote")), view["workers_count"])
+        return _(str(view.get("workers", "one at a time on this machine")))  # a view published before they were
 
     def unavailable(self) -> str | None:
         return self._view().get("unavailable")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vae.errors import RunError
+from vae.i18n import _
 from vae.runs.names import run_path
 from vae.runs.saving import TEMP_PREFIX
 from vae.runs.summary import find_run, list_runs
@@ -50,7 +51,7 @@ def delete_run(root: Path, name: str) -> None:
     """Remove a run: renamed out of sight first, so a crash never leaves half a run listed."""
     path = run_path(Path(root), name)
     if not path.is_dir():
-        raise RunError(f"No run named {name!r} in {root}.")
+        raise RunError(_("No run named {name!r} in {root}.").format(name=name, root=root))
     trash = path.with_name(f"{TRASH_PREFIX}{name}-{time.time_ns()}")
     os.rename(path, trash)
     shutil.rmtree(trash, ignore_errors=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vae import settings as vae_settings
 from vae.errors import RunError
+from vae.i18n import _
 from vae.settings import settings
 
 RUNS_DIR_ENV = vae_settings.RUNS_DIR
@@ -23,10 +24,10 @@ def default_runs_dir() -> Path:
 def validate_run_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]!r}…"
-        raise RunError(
-            f"Run name {shown!r} is not allowed: use 1–80 letters, digits, '-', '_' or '.', "
+        raise RunError(_(
+            "Run name {shown!r} is not allowed: use 1–80 letters, digits, '-', '_' or '.', "
             "starting with a letter or digit."
-        )
+        ).format(shown=shown))
     return name
 
 
@@ -49,7 +50,7 @@ def free_run_name(root: Path, name: str | None, stem: str | None, reserved: set[
     name, a new one made from `stem` and the time."""
     if name:
         if run_path(root, name).exists() or name in reserved:
-            raise RunError(f"A run named {name!r} already exists; choose another name.")
+            raise RunError(_("A run named {name!r} already exists; choose another name.").format(name=name))
         return name
     name = unique_run_name(root, stem or "custom")
     base, n = name, 2

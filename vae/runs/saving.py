@@ -17,6 +17,7 @@ import pandas as pd
 
 from vae.config import TrainConfig
 from vae.errors import RunError
+from vae.i18n import _
 from vae.numpy_model import save_weights
 from vae.runs.names import run_path
 
@@ -65,7 +66,8 @@ def check_writable(root: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=root, prefix=TEMP_PREFIX):
             pass
     except OSError as error:
-        raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
+        raise RunError(_("Cannot write runs to {root}: {error}").format(
+            root=root, error=error.strerror or error)) from None
 
 
 def save_run(root: Path, name: str, config: TrainConfig, encoder, decoder,
@@ -97,18 +99,20 @@ def publish_run(root: Path, name: str, write) -> Path:
     try:
         root.mkdir(parents=True, exist_ok=True)
         if final.exists():
-            raise RunError(f"A run named {name!r} already exists; choose another name.")
+            raise RunError(_("A run named {name!r} already exists; choose another name.").format(name=name))
         staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{name}-", dir=root))
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes it private; a run is an ordinary folder
     except OSError as error:
-        raise RunError(f"Cannot write runs to {root}: {error.strerror or error}") from None
+        raise RunError(_("Cannot write runs to {root}: {error}").format(
+            root=root, error=error.strerror or error)) from None
     try:
         write(staging)
         _fsync_tree(staging)
         _publish(staging, final)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RunError(f"Saving run {name!r} to {root} failed: {error.strerror or error}") from None
+        raise RunError(_("Saving run {name!r} to {root} failed: {error}").format(
+            name=name, root=root, error=error.strerror or error)) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -149,6 +153,7 @@ def _publish(staging: Path, final: Path) -> None:
         os.rename(staging, final)
     except OSError as error:
         if final.exists():
-            raise RunError(f"A run named {final.name!r} already exists; choose another name.") from None
+            raise RunError(_("A run named {name!r} already exists; choose another name.").format(
+                name=final.name)) from None
         raise error
     _fsync_dir(final.parent)

@@ -12,6 +12,7 @@ from pathlib import Path
 from vae import cost
 from vae.config import TrainConfig
 from vae.errors import RunError
+from vae.i18n import _
 from vae.runs.saving import REPLAY_FILE, TEST_ENCODINGS_FILE, TEST_ERRORS_FILE, WEIGHTS_FILE, publish_run
 from vae.runs.summary import MAX_JSON_BYTES, RUN_FILES
 
@@ -37,15 +38,16 @@ def unpacked_files(data: bytes, config: TrainConfig) -> dict[str, bytes]:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
             for member in archive:
                 if not member.isfile() or member.name not in PACKED_FILES or member.name in files:
-                    raise RunError(f"the packed run holds {member.name[:40]!r}, which is not a run's file")
+                    raise RunError(_("the packed run holds {name!r}, which is not a run's file").format(
+                        name=member.name[:40]))
                 if member.size > limit - sum(map(len, files.values())):
-                    raise RunError("the packed run is larger than its config allows")
+                    raise RunError(_("the packed run is larger than its config allows"))
                 files[member.name] = archive.extractfile(member).read(member.size + 1)[: member.size]
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise RunError(f"the packed run cannot be read ({type(error).__name__})") from None
+        raise RunError(_("the packed run cannot be read ({error})").format(error=type(error).__name__)) from None
     missing = [name for name in RUN_FILES if name not in files]
     if missing:
-        raise RunError(f"the packed run has no {', '.join(missing)}")
+        raise RunError(_("the packed run has no {files}").format(files=", ".join(missing)))
     return files
 
 
@@ -71,6 +73,6 @@ def _metrics_of_job(data: bytes, owner: dict | None, preset: str | None) -> dict
     except (ValueError, UnicodeDecodeError):
         metrics = None
     if not isinstance(metrics, dict):
-        raise RunError("the packed run's metrics.json cannot be read")
+        raise RunError(_("the packed run's metrics.json cannot be read"))
     metrics.pop("owner", None)
     return {**metrics, "preset": preset, **({"owner": owner} if owner else {})}
