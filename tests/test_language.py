@@ -30,7 +30,7 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 # run and student names of the fixtures, the data sets, the tutorial's and the math's own words.
 NOT_ENGLISH = {"mnist", "fashion", "keras", "tensorflow", "elbo", "relu", "sigmoid", "dense", "rmsprop", "adam",
                "latent", "lab", "vae", "prepared", "adas", "bobs", "ada", "bob", "streamlit", "numpy", "python",
-               "conv", "png", "qr", "url", "kl", "bce", "mse", "iw", "nats", "max", "min", "told"}
+               "conv", "png", "qr", "url", "kl", "bce", "mse", "iw", "nats", "max", "min", "told", "first"}
 
 
 def extracted() -> dict[str, str | tuple[str, str]]:
