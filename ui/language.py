@@ -59,7 +59,7 @@ def language_picker() -> None:
     languages = i18n.available_languages()
     code = choose_language()
     st.session_state[PICKER] = code
-    st.selectbox("🌐 " + _("Language"), list(languages), format_func=languages.get, key=PICKER,
+    st.selectbox(_("Language"), list(languages), format_func=languages.get, key=PICKER,
                  on_change=_picked, help=_("The language of the whole app; this browser remembers it."))
     if st.session_state.get(CHOSEN):  # a default is not a choice: a later class default still applies
         set_cookie(COOKIE, code, COOKIE_MAX_AGE_SECONDS, key="language_cookie")
