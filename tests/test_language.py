@@ -87,6 +87,20 @@ def test_outside_a_session_the_core_speaks_english_and_a_resolver_picks_the_lang
     assert i18n.gettext("Active run") == "Active run"
 
 
+def test_a_jobs_sentence_written_in_english_by_the_queue_is_said_again_in_the_readers_language(monkeypatch):
+    from vae.jobs.job import JOB_SENTENCES, SAVED, TIME_LIMIT_REACHED
+
+    written = (SAVED.format(run="'default-1'", elbo="153.9", epochs=10) + " "
+               + TIME_LIMIT_REACHED.format(minutes="5"))
+    assert i18n.say_again(written, JOB_SENTENCES) == written  # English: as written
+    monkeypatch.setattr(i18n, "_resolver", lambda: "es")
+    assert i18n.say_again(written, JOB_SENTENCES) == (
+        "Ejecución 'default-1' guardada: −ELBO de prueba 153.9 tras 10 épocas. Llegó al límite de tiempo de esta "
+        "clase (5 min) y se detuvo; se conservó la ejecución parcial.")
+    assert i18n.say_again("Cancelled before it started.", JOB_SENTENCES) == "Cancelado antes de empezar."
+    assert i18n.say_again("Something no template knows.", JOB_SENTENCES) == "Something no template knows."
+
+
 # --- Choosing the language (AppTest) -------------------------------------------------------------
 
 

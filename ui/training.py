@@ -17,8 +17,8 @@ from vae.classroom.dispatch import queue_in_own_process
 from vae.config import PRESETS, TrainConfig
 from vae.data import MnistData
 from vae.errors import LabError
-from vae.i18n import _, ngettext
-from vae.jobs.job import JobSnapshot
+from vae.i18n import _, ngettext, say_again
+from vae.jobs.job import JOB_SENTENCES, JobSnapshot
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store_queue import StoreQueue
 from vae.states import SAVED_STATES, JobState
@@ -130,16 +130,22 @@ def cancel_button(snap: JobSnapshot, key_prefix: str) -> None:
                   help=_("Ends after the current group of batches and keeps the run."))
 
 
+def job_sentence(message: str) -> str:
+    """A job's sentence, written in English by the queue, in this reader's language."""
+    return say_again(message, JOB_SENTENCES)
+
+
 def finished_notice(snap: JobSnapshot) -> None:
     if snap.state in (JobState.FAILED, JobState.INTERRUPTED):
-        st.error(_(snap.message))  # a fixed sentence is kept in English and said in the reader's
+        st.error(job_sentence(snap.message))
     elif snap.state == JobState.CANCELLED:
-        st.info(_("Training {run}: {message}").format(run=escape(snap.run_name), message=escape(_(snap.message))))
+        st.info(_("Training {run}: {message}").format(run=escape(snap.run_name),
+                                                      message=escape(job_sentence(snap.message))))
     elif snap.state == JobState.STOPPED:
         st.warning(_("{message} Training was stopped early; the partial model was kept.").format(
-            message=_(snap.message)))
+            message=job_sentence(snap.message)))
     else:
-        st.success(_(snap.message))
+        st.success(job_sentence(snap.message))
 
 
 def follow_finished_jobs() -> bool:
@@ -164,7 +170,7 @@ def job_status(snap_id: str) -> None:
         snap = training_queue().snapshot(snap_id)
         if snap is None or not snap.active:
             if snap is not None and snap.state == JobState.FAILED:
-                st.error(_(snap.message))
+                st.error(job_sentence(snap.message))
             if follow_finished_jobs():
                 st.rerun(scope="app")
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import gettext as _gettext
 import io
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,3 +108,37 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, transl
 
 
 _ = gettext
+
+
+# --- Sentences written in English elsewhere (another process, a thread with no session) -------------
+
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}")
+
+
+@functools.lru_cache(maxsize=256)
+def _template_pattern(template: str) -> re.Pattern:
+    """A template with named fields as a pattern that reads them back out of its English sentence."""
+    parts, last = [], 0
+    for field in _FIELD.finditer(template):
+        parts += [re.escape(template[last:field.start()]), f"(?P<{field.group(1)}>.+?)"]
+        last = field.end()
+    return re.compile("".join(parts) + re.escape(template[last:]))
+
+
+def say_again(sentence: str, templates: tuple[str, ...]) -> str:
+    """A sentence some other process wrote in English, from one or more of `templates` (marked N_)
+    run together, said in the current language: each template's fields are read back out of the
+    English and put into its translation, as they were written (numbers keep their English format).
+    A part no template matches is looked up as a fixed sentence, or left as it is."""
+    said, rest = [], sentence.strip()
+    while rest:
+        for template in templates:
+            found = _template_pattern(template).match(rest)
+            if found and (found.end() == len(rest) or rest[found.end()] == " "):
+                said.append(_FIELD.sub(r"{\1}", gettext(template)).format(**found.groupdict()))
+                rest = rest[found.end():].strip()
+                break
+        else:
+            said.append(gettext(rest))
+            break
+    return " ".join(said)

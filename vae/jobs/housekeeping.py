@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from vae.jobs import protocol
-from vae.jobs.job import RUNNING_STATES, Job
+from vae.jobs.job import NOT_STOPPED_IN_TIME, RUNNING_STATES, STALLED, Job
 
 HOUSEKEEPING_SECONDS = 0.5
 STARTUP_STALL_SECONDS = 300.0  # a worker still importing TensorFlow when its job arrives: silent for this long, ended
@@ -21,8 +21,7 @@ class Housekeeping:
         job.worker.kill()
 
     def _stall_sentence(self) -> str:
-        return (f"The training process stalled (no progress for over {self.stall_seconds:.0f} s) and was "
-                "stopped; nothing was saved.")
+        return STALLED.format(seconds=f"{self.stall_seconds:.0f}")
 
     def _stalled(self, job: Job, now: float) -> bool:
         """Silent past the stall limit (a worker still warming up gets the longer start-up limit)."""
@@ -45,7 +44,7 @@ class Housekeeping:
             if self._stalled(job, now):
                 self._kill(job, self._stall_sentence())
             elif job.stop_asked is not None and now - job.stop_asked > STOP_GRACE_SECONDS:
-                self._kill(job, f"{job.stop_note} It did not stop in time and was ended; nothing was saved.")
+                self._kill(job, f"{job.stop_note} {NOT_STOPPED_IN_TIME}")
             elif job.past_time_limit(now):
                 job.ask_to_stop(now)
                 self._save(job)

@@ -9,12 +9,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vae.config import TrainConfig
+from vae.i18n import N_
 from vae.jobs import protocol
 from vae.snapshots import Snapshot
 from vae.states import ACTIVE_STATES, RUNNING_STATES, JobState
 
 MAX_BATCH_POINTS = 4000  # beyond this a job's curve is thinned: memory stays bounded for long runs
 # Ended: completed, stopped (its partial run kept), failed, cancelled, interrupted (the server restarted).
+
+# A job's sentences are written here in English (in the queue's process or thread, where no reader is
+# known) and said again in each reader's language by vae.i18n.say_again: fields are given as text.
+SAVED = N_("Run {run} saved: test −ELBO {elbo} after {epochs} epochs.")
+TIME_LIMIT_REACHED = N_("It reached this class's time limit ({minutes} min) and was stopped; the partial run was kept.")
+NOT_STOPPED_IN_TIME = N_("It did not stop in time and was ended; nothing was saved.")
+STALLED = N_("The training process stalled (no progress for over {seconds} s) and was stopped; nothing was saved.")
+ENDED_BY_SIGNAL = N_("The training process ended unexpectedly (signal {signal}); nothing was saved.")
+ENDED_WITH_CODE = N_("The training process ended unexpectedly (exit code {code}); nothing was saved.")
+JOB_SENTENCES = (SAVED, TIME_LIMIT_REACHED, NOT_STOPPED_IN_TIME, STALLED, ENDED_BY_SIGNAL, ENDED_WITH_CODE)
 
 
 @dataclass(frozen=True)
@@ -134,8 +145,9 @@ class Job:
             self.state = JobState.SAVING
         elif isinstance(event, protocol.Finished):
             self.state = event.state
-            self.message = (f"Run {event.run_name!r} saved: test −ELBO {event.test_neg_elbo:.1f} after "
-                            f"{event.epochs_completed} epochs." + (f" {self.stop_note}" if self.stop_note else ""))
+            saved = SAVED.format(run=repr(event.run_name), elbo=f"{event.test_neg_elbo:.1f}",
+                                 epochs=event.epochs_completed)
+            self.message = saved + (f" {self.stop_note}" if self.stop_note else "")
         elif isinstance(event, protocol.Failed):
             self.state, self.message = JobState.FAILED, event.message
 
@@ -145,8 +157,7 @@ class Job:
     def ask_to_stop(self, now: float) -> None:
         """Past its time limit: stop after the current group of batches; the partial run is kept."""
         self.stop_asked = now
-        self.stop_note = (f"It reached this class's time limit ({self.time_limit / 60:.0f} min) and was stopped; "
-                          "the partial run was kept.")
+        self.stop_note = TIME_LIMIT_REACHED.format(minutes=f"{self.time_limit / 60:.0f}")
         if self.state in (JobState.STARTING, JobState.RUNNING):
             self.state = JobState.STOPPING
         self.worker.send(protocol.Stop())

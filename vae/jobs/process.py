@@ -115,6 +115,8 @@ def reusable_worker(on_event, on_exit) -> WorkerProcess:
 
 def ended_unexpectedly(returncode: int) -> str:
     """One sentence for a worker that exited without saying how its job ended."""
+    from vae.jobs.job import ENDED_BY_SIGNAL, ENDED_WITH_CODE
+
     if returncode < 0:
-        return f"The training process ended unexpectedly (signal {-returncode}); nothing was saved."
-    return f"The training process ended unexpectedly (exit code {returncode}); nothing was saved."
+        return ENDED_BY_SIGNAL.format(signal=-returncode)
+    return ENDED_WITH_CODE.format(code=returncode)
