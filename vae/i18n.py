@@ -29,7 +29,7 @@ _this_thread = threading.local()  # a language set for a piece of work outside t
 
 def language_codes() -> tuple[str, ...]:
     """English, then every language with a catalog in vae/locale."""
-    found = sorted(path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    found = sorted(path.relative_to(LOCALE_DIR).parts[0] for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
     return (SOURCE_LANGUAGE, *found)
 
 

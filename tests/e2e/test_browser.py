@@ -158,10 +158,15 @@ def painted_frames(watcher) -> int:
     return int(canvas.first.get_attribute("data-frames") or 0) if canvas.count() else 0
 
 
+def run_picker(page):
+    """The sidebar's run picker (not the language picker below it)."""
+    return page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Active run")
+
+
 def test_explorer_sliders_by_keyboard_and_mouse_move_the_maps_digit(trained_server, new_page):
     watcher = new_page()
     watcher.goto(trained_server.url)
-    watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
+    run_picker(watcher.page).click()
     watcher.page.get_by_role("option", name="vae-run", exact=False).click()
     watcher.wait_idle()
     watcher.page.wait_for_selector("canvas.map", timeout=30_000)
@@ -238,7 +243,7 @@ def test_a_page_opened_by_its_address_right_after_start_gets_the_whole_app(train
     links.first.wait_for(timeout=30_000)
     assert [links.nth(i).inner_text() for i in range(links.count())] == PAGE_TITLES
     # The first run stops early and reruns through app.py: wait for what only app.py draws.
-    picker = watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+    picker = run_picker(watcher.page)
     picker.wait_for(timeout=30_000)
     watcher.wait_idle()
     assert picker.count() == 1
@@ -256,7 +261,7 @@ def test_the_pages_folder_workaround_is_still_needed(trained_server, tmp_path, m
         watcher.goto(f"{server.url}/reconstruction")
         watcher.page.wait_for_selector("h1", timeout=30_000)
         watcher.wait_idle()
-        assert watcher.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() == 0, \
+        assert run_picker(watcher.page).count() == 0, \
             "Streamlit ran app.py for a page opened first by its address: the workaround is no longer needed"
     finally:
         server.stop()
