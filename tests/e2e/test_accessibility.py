@@ -55,6 +55,21 @@ NOTHING_FADED = """() => !document.querySelector('[data-stale="true"]') && Array
     .every((element) => getComputedStyle(element).opacity === '1')"""
 
 
+# A fade that begins and ends within one scan leaves nothing faded afterwards, yet axe may have read
+# the faded colours: note any element that went stale while the scan ran (then it scans again).
+WATCH_FOR_FADING = """() => {
+    window.__latentLabFadedDuringScan = false;
+    if (window.__latentLabFadeWatch) window.__latentLabFadeWatch.disconnect();
+    window.__latentLabFadeWatch = new MutationObserver((changes) => {
+        if (changes.some((change) => change.target.getAttribute('data-stale') === 'true')) {
+            window.__latentLabFadedDuringScan = true;
+        }
+    });
+    window.__latentLabFadeWatch.observe(document.body, {attributes: true, attributeFilter: ['data-stale'],
+                                                        subtree: true});
+}"""
+
+
 def serious_violations(page) -> list[tuple[str, str, list]]:
     """axe's critical and serious findings on the page as a person reads it once it has settled.
     The images' names come from a component (ui/a11y) that names each image as it appears, and a
@@ -67,10 +82,11 @@ def serious_violations(page) -> list[tuple[str, str, list]]:
     for _ in range(3):
         page.wait_for_function(EVERY_IMAGE_NAMED, timeout=30_000)
         page.wait_for_function(NOTHING_FADED, timeout=30_000)
+        page.evaluate(WATCH_FOR_FADING)
         results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
         found = [(v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
                  for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
-        settled = page.evaluate(NOTHING_FADED)
+        settled = page.evaluate(NOTHING_FADED) and not page.evaluate("() => window.__latentLabFadedDuringScan")
         if settled and {rule for rule, _, _ in found} != {"image-alt"}:
             return found
     return found
