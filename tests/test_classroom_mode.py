@@ -133,8 +133,10 @@ def class_mode(monkeypatch, runs_dir, class_runs):
     training.training_queue().hold_students(False)
 
 
-def open_as(page: str | None = None, student_key: str | None = None) -> AppTest:
+def open_as(page: str | None = None, student_key: str | None = None, lang: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if lang:  # as a link with ?lang= opens it
+        at.query_params["lang"] = lang
     if student_key:  # what the browser's cookie brings (AppTest cannot send cookies)
         at.session_state["browser_key"] = student_key
     at.run()

@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TINY
-from tests.test_classroom_mode import class_mode, class_runs, sign_in  # noqa: F401 (fixtures)
+from tests.test_classroom_mode import class_mode, class_runs, open_as, sign_in  # noqa: F401 (fixtures)
 from tests.test_pages import APP, PAGES, TIMEOUT, app_env, saved_runs  # noqa: F401 (fixtures)
 from vae import i18n
 from vae.training.lab import train_and_save
@@ -105,16 +105,7 @@ def test_a_jobs_sentence_written_in_english_by_the_queue_is_said_again_in_the_re
 
 
 def open_app(page: str | None = None, lang: str | None = None, key: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if lang:
-        at.query_params["lang"] = lang
-    if key:  # what the browser's cookie brings (AppTest cannot send cookies)
-        at.session_state["browser_key"] = key
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_as(page, student_key=key, lang=lang)
 
 
 def picker(at: AppTest):
