@@ -239,14 +239,14 @@ def test_reconstruction_csv_download(trained_server, new_page):
 def test_a_page_opened_by_its_address_right_after_start_gets_the_whole_app(trained_server_fresh, new_page):
     watcher = new_page()
     watcher.goto(f"{trained_server_fresh.url}/reconstruction")
-    links = watcher.page.locator('[data-testid="stSidebarNavLink"]')
-    links.first.wait_for(timeout=30_000)
-    assert [links.nth(i).inner_text() for i in range(links.count())] == PAGE_TITLES
-    # The first run stops early and reruns through app.py: wait for what only app.py draws.
+    # The first run stops early and reruns through app.py: wait for what only app.py draws, then
+    # read the navigation (read while that rerun redraws it, a link counted could be gone).
     picker = run_picker(watcher.page)
     picker.wait_for(timeout=30_000)
     watcher.wait_idle()
     assert picker.count() == 1
+    links = watcher.page.locator('[data-testid="stSidebarNavLink"]')
+    assert links.all_inner_texts() == PAGE_TITLES
     assert "Reconstruction errors by class" in watcher.page.inner_text("h1")
     watcher.assert_clean()
 
