@@ -39,7 +39,8 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.class_room import NAME_FIELD, board_of, pad_png
 from tests.support.classroom_load import TEACHER_CODE, sign_in_as_teacher
-from tests.support.harness import IDLE, free_port, free_ports, launch_chromium, wait_healthy
+from tests.support.harness import IDLE, AppServer, ClassServers, launch_chromium
+from tests.support.waiting import wait_until
 from tests.support.ws_client import StreamlitClient
 from vae.data import default_cache_dir
 
@@ -51,44 +52,15 @@ SINKS = ("vae/jobs/queue.py:submit", "vae/jobs/process.py:send", "vae/runs/savin
 PROJECTOR_REFRESH = 0.5  # pages/class_map.py's run_every for the teacher's board
 NOT_THE_APP = ("benchmarks/", "tests/")
 QUIET_SECONDS = 2.0
-SLICE_SECONDS = 0.05  # call_path_tracer's
+SLICE_SECONDS = 0.05  # how finely the tracer tells moments apart
 WEB_SERVER = "web server (streamlit run app.py)"
 
 
-def traced_env(repo: Path, trace_dir: Path, runs_dir: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(TRACER), str(repo)]),
-            "LATENT_LAB_TRACE_DIR": str(trace_dir), "LATENT_LAB_TRACE_ROOT": f"{repo}/",
-            "LATENT_LAB_TRACE_SINKS": ";".join(SINKS),
-            "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(default_cache_dir())}
-
-
-def start_server(repo: Path, trace_dir: Path, runs_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = traced_env(repo, trace_dir, runs_dir)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(repo / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=repo, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_healthy(url, server, 60):
-        server.kill()
-        raise SystemExit(f"the server did not start within 60 s; see {log_path}")
-    return server, url
-
-
-def start_class(repo: Path, trace_dir: Path, runs_dir: Path, log_path: Path,
-                servers: int) -> tuple[subprocess.Popen, list[str]]:
-    """`make classroom SERVERS=servers` in the checkout, on 127.0.0.1."""
-    port = free_ports(servers + 1)
-    env = {**traced_env(repo, trace_dir, runs_dir), "LATENT_LAB_TEACHER_CODE": TEACHER_CODE}
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "vae.classroom", "--servers", str(servers), "--address", "127.0.0.1", "--port",
-         str(port)], cwd=repo, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    urls = [f"http://127.0.0.1:{port + n}" for n in range(1, servers + 1)]
-    if not all(wait_healthy(url, launcher, 90) for url in urls):
-        os.killpg(launcher.pid, 9)
-        raise SystemExit(f"the class did not start within 90 s; see {log_path}")
-    return launcher, urls
+def traced_env(repo: Path, trace_dir: Path) -> dict:
+    """What the app's processes need to run the checkout's code, traced."""
+    return {"PYTHONPATH": os.pathsep.join([str(TRACER), str(repo)]), "LATENT_LAB_TRACE_DIR": str(trace_dir),
+            "LATENT_LAB_TRACE_ROOT": f"{repo}/", "LATENT_LAB_TRACE_SINKS": ";".join(SINKS),
+            "LATENT_LAB_TRACE_SLICE_SECONDS": str(SLICE_SECONDS)}
 
 
 def read_traces(trace_dir: Path) -> dict[int, dict]:
@@ -112,20 +84,6 @@ def training_process_ready(trace_dir: Path) -> bool:
     return last is not None and time.time() - last > QUIET_SECONDS
 
 
-def latest_calls(trace_dir: Path) -> str:
-    slices = [(t, role(process["argv"]), files) for process in read_traces(trace_dir).values()
-              for t, files in process["slices"]]
-    return "; ".join(f"{name}: {', '.join(files)}" for _, name, files in sorted(slices)[-3:])
-
-
-def wait_for(condition, seconds: float, what: str, explain=lambda: "") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gave up after {seconds:.0f} s waiting for {what}. {explain()}")
-        time.sleep(0.05)
-
-
 def saved_runs(runs_dir: Path) -> list[Path]:
     return [path for path in runs_dir.iterdir() if path.is_dir() and not path.name.startswith(".")]
 
@@ -134,7 +92,8 @@ def trace_one_training(repo: Path, work: Path) -> tuple[dict, float, float, floa
     trace_dir, runs_dir = work / "trace", work / "runs"
     trace_dir.mkdir()
     runs_dir.mkdir()
-    server, url = start_server(repo, trace_dir, runs_dir, work / "server.log")
+    server = AppServer(runs_dir, default_cache_dir(), work / "server.log", traced_env(repo, trace_dir), root=repo)
+    url = server.url
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -143,8 +102,7 @@ def trace_one_training(repo: Path, work: Path) -> tuple[dict, float, float, floa
             button = page.get_by_role("button", name="Start training")
             button.wait_for(timeout=60_000)
             page.wait_for_selector(IDLE, timeout=60_000)
-            wait_for(lambda: training_process_ready(trace_dir), 180, "the warm training process to be ready",
-                     lambda: latest_calls(trace_dir))
+            wait_until(lambda: training_process_ready(trace_dir), 180, message="the warm training process ready")
             clicked = time.time()
             button.click()
             time.sleep(0.3)  # let the click's rerun begin, then wait for it to end
@@ -152,13 +110,12 @@ def trace_one_training(repo: Path, work: Path) -> tuple[dict, float, float, floa
             page.close()
             browser.close()
             closed = time.time()
-        wait_for(lambda: saved_runs(runs_dir), 600, "the run to be saved")
+        wait_until(lambda: saved_runs(runs_dir), 600, 0.05, message="the run saved")
         saved = time.time()
         time.sleep(3 * SLICE_SECONDS)  # the last slices written
         return read_traces(trace_dir), clicked, closed, saved
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        server.stop()
 
 
 def train_class_run(repo: Path, runs_dir: Path) -> None:
@@ -181,7 +138,9 @@ def trace_one_drawing(repo: Path, work: Path, servers: int) -> tuple[dict, tuple
     trace_dir, runs_dir = work / "trace", work / "runs"
     trace_dir.mkdir()
     train_class_run(repo, runs_dir)
-    launcher, urls = start_class(repo, trace_dir, runs_dir, work / "class.log", servers)
+    env = {**traced_env(repo, trace_dir), "LATENT_LAB_TEACHER_CODE": TEACHER_CODE}
+    launcher = ClassServers(runs_dir, default_cache_dir(), work / "class.log", servers, env, root=repo)
+    urls = launcher.urls
     projector = student = None
     try:
         projector = StreamlitClient(urls[0])
@@ -214,8 +173,7 @@ def trace_one_drawing(repo: Path, work: Path, servers: int) -> tuple[dict, tuple
         for client in (projector, student):
             if client:
                 client.close()
-        os.killpg(launcher.pid, 15)
-        launcher.wait(timeout=60)
+        launcher.stop()
 
 
 def role(argv: list[str]) -> str:

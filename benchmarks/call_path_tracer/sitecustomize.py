@@ -1,9 +1,10 @@
 """Put on PYTHONPATH by benchmarks/call_paths.py, this runs at the start of every Python process of the
-app (web server, queue, training processes). With LATENT_LAB_TRACE_DIR set, it notes which of the
-project's files had a function called, in 0.05 s slices, so that the benchmark can tell which files run
-between two moments. Imports made on the way are not counted: a module's top level, and what it calls
-itself, are not on the path. Each call of a function named in LATENT_LAB_TRACE_SINKS ("file:function;…")
-is written down with the project's frames that led to it: the chain a reader follows."""
+app (web server, queue, training processes). With LATENT_LAB_TRACE_DIR, _ROOT and _SLICE_SECONDS set,
+it notes which of the project's files had a function called, slice by slice, so that the benchmark can
+tell which files run between two moments. Imports made on the way are not counted: a module's top
+level, and what it calls itself, are not on the path. Each call of a function named in
+LATENT_LAB_TRACE_SINKS ("file:function;…") is written down with the project's frames that led to it:
+the chain a reader follows."""
 
 import json
 import os
@@ -15,7 +16,7 @@ _DIRECTORY = os.environ.get("LATENT_LAB_TRACE_DIR")
 _ROOT = os.environ.get("LATENT_LAB_TRACE_ROOT", "")
 _SINKS = [sink.split(":") for sink in os.environ.get("LATENT_LAB_TRACE_SINKS", "").split(";") if sink]
 _SINK_NAMES = {name for _, name in _SINKS}
-_SLICE_SECONDS = 0.05  # benchmarks/call_paths.py's SLICE_SECONDS
+_SLICE_SECONDS = float(os.environ.get("LATENT_LAB_TRACE_SLICE_SECONDS", "0"))
 
 
 def _in_project(path: str) -> bool:
@@ -66,5 +67,5 @@ def _start_tracing() -> None:
     threading.setprofile(note_calls)
 
 
-if _DIRECTORY and _ROOT:
+if _DIRECTORY and _ROOT and _SLICE_SECONDS > 0:
     _start_tracing()

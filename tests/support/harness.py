@@ -30,7 +30,9 @@ def free_port() -> int:
 class AppServer:
     """A real Streamlit server in a subprocess, stopped at the end; startup is bounded."""
 
-    def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path, extra_env: dict | None = None):
+    def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path, extra_env: dict | None = None,
+                 root: Path = ROOT):
+        """`root`: the checkout whose app.py is run (benchmarks/call_paths.py runs an older one)."""
         self.runs_dir = runs_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,9 +40,9 @@ class AppServer:
         env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir),
                **(extra_env or {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
+            [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         if wait_healthy(self.url, self.process, 60):
             return
@@ -120,7 +122,7 @@ class ClassServers:
     that spreads browsers over them. Startup is bounded; stopped (the whole process group) at the end."""
 
     def __init__(self, runs_dir: Path, cache_dir: Path, log_path: Path, servers: int = 2,
-                 extra_env: dict | None = None):
+                 extra_env: dict | None = None, root: Path = ROOT):
         self.runs_dir = runs_dir
         self.port = free_ports(servers + 1)
         self.join_url = f"http://127.0.0.1:{self.port}"
@@ -130,7 +132,7 @@ class ClassServers:
                **(extra_env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vae.classroom", "--servers", str(servers), "--address", "127.0.0.1",
-             "--port", str(self.port)], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+             "--port", str(self.port)], cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         # The join address is a process of its own, started beside the web servers: wait for it too.
         deadline = time.monotonic() + 90
