@@ -18,7 +18,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from tests.support.processes import cpu_seconds, parents
+
 KINDS = [  # (what the command line holds, the kind's name); first match wins
     ("chrom", "chromium (the browser tests)"),
     ("node", "node (Playwright's driver, the decoder's tests)"),
@@ -34,16 +35,10 @@ KINDS = [  # (what the command line holds, the kind's name); first match wins
 
 def descendants(root: int, known: set[int]) -> set[int]:
     """`root`'s processes: those whose parent is known (kept once seen: an orphan is still ours)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
+    now = parents()
     found, grew = known | {root}, True
     while grew:
-        new = {pid for pid, parent in parents.items() if parent in found and pid not in found}
+        new = {pid for pid, parent in now.items() if parent in found and pid not in found}
         found |= new
         grew = bool(new)
     return found
@@ -51,11 +46,10 @@ def descendants(root: int, known: set[int]) -> set[int]:
 
 def sample(pid: int) -> tuple[str, float] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return cmdline, cpu_seconds(pid)
     except OSError:
         return None
-    return cmdline, (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def kind_of(cmdline: str) -> str:

@@ -11,16 +11,19 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def children_of(pid: int) -> list[int]:
-    children = []
+def parents() -> dict[int, int]:
+    """Every process now, with its parent."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = _stat_fields(int(stat.parent.name))
+            found[int(stat.parent.name)] = int(_stat_fields(int(stat.parent.name))[1])
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
+    return found
+
+
+def children_of(pid: int) -> list[int]:
+    return [child for child, parent in parents().items() if parent == pid]
 
 
 def running(pid: int) -> bool:
