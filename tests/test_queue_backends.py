@@ -106,7 +106,7 @@ def make_queue(shared_queue):
 
 def capacity(queue) -> int:
     """Trainings that run at once: the local slots, or the Celery workers alive."""
-    return queue._pool.slots() if queue._remote else queue.slots
+    return queue._pool.capacity(queue.slots)
 
 
 def listed(runs_dir) -> list[str]:

@@ -236,7 +236,7 @@ class TrainingQueue(Housekeeping):
         return workers_sentence(bool(self._remote), self._workers_count())
 
     def _workers_count(self) -> int:
-        return self._pool.capacity(self.slots) if self._remote else self.slots
+        return self._pool.capacity(self.slots)  # the local pool answers its slots; Celery, its workers alive
 
     def unavailable(self) -> str | None:
         """Why training cannot start now (warm workers keep dying at start), in one sentence; else None."""
