@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import string
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir, extract_from_file
@@ -18,12 +17,12 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TINY
+from tests.support.harness import ROOT
 from tests.test_classroom_mode import class_mode, class_runs, open_as, sign_in  # noqa: F401 (fixtures)
 from tests.test_pages import APP, PAGES, TIMEOUT, app_env, saved_runs  # noqa: F401 (fixtures)
 from vae import i18n
 from vae.training.lab import train_and_save
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pages", "ui", "vae")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 # Words that read the same in both languages or are names, never English prose on a Spanish page:
