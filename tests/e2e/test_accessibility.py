@@ -374,25 +374,19 @@ def pick_language(watcher, name: str) -> None:
 
 
 def test_spanish_is_picked_in_the_sidebar_remembered_by_this_browser_and_sets_the_page_language(a11y_server,
-                                                                                                 browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        from tests.support.harness import PageWatcher
-
-        watcher = PageWatcher(context.new_page())
-        watcher.goto(a11y_server.url)
-        assert watcher.page.evaluate(HTML_LANG) == "en"
-        pick_language(watcher, "Español")
-        watcher.page.wait_for_selector('h1:has-text("Explorador latente")', timeout=30_000)
-        wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message="<html lang> to say es")
-        watcher.goto(a11y_server.url + "/train")  # a new session of the same browser: its cookie says es
-        watcher.page.wait_for_selector('h1:has-text("Entrenar un modelo")', timeout=30_000)
-        wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message="<html lang> es after a reload")
-        watcher.goto(a11y_server.url + "/?lang=en")  # a link overrides it
-        watcher.page.wait_for_selector('h1:has-text("Latent explorer")', timeout=30_000)
-        watcher.assert_clean()
-    finally:
-        context.close()
+                                                                                                 new_page):
+    watcher = new_page()
+    watcher.goto(a11y_server.url)
+    assert watcher.page.evaluate(HTML_LANG) == "en"
+    pick_language(watcher, "Español")
+    watcher.page.wait_for_selector('h1:has-text("Explorador latente")', timeout=30_000)
+    wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message="<html lang> to say es")
+    watcher.goto(a11y_server.url + "/train")  # a new session of the same browser: its cookie says es
+    watcher.page.wait_for_selector('h1:has-text("Entrenar un modelo")', timeout=30_000)
+    wait_until(lambda: watcher.page.evaluate(HTML_LANG) == "es", 30, 0.1, message="<html lang> es after a reload")
+    watcher.goto(a11y_server.url + "/?lang=en")  # a link overrides it
+    watcher.page.wait_for_selector('h1:has-text("Latent explorer")', timeout=30_000)
+    watcher.assert_clean()
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
