@@ -404,7 +404,9 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     ui.player.hidden = !view.state.path;
     if (gridChanged) view.gridDone = 0;
     if (gridChanged || restyled) drawBackdrop();
-    if (!view.dragging && !view.playing && state.z) view.pending = state.z.slice();
+    // A gesture under way keeps its point: a rerun begun by an earlier one (the Home before these
+    // arrows) brings back that older point, and would undo the keys pressed since.
+    if (!view.dragging && !view.playing && !settle && state.z) view.pending = state.z.slice();
     requestFrame();
   }
 
