@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import follow, live, state, training
 from ui.drawing_pad.mount import drawing_pad
-from ui.latent_map.mount import BOARD_OVERLAYS, cleared, latent_map, map_state
+from ui.latent_map.mount import BOARD_OVERLAYS, cleared, latent_map, map_state, point_sliders
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.markdown import escape
 from ui.shell import ensure_app_shell
@@ -70,7 +70,20 @@ def apply_map_release(result, count: int) -> None:
             set_sliders(z, count)
 
 
+def take_point_report(key: str, count: int) -> None:
+    """The end of a gesture on the browser's sliders or on the map (their one message, a callback run
+    before the sliders' fragment): the session's point moves there. Anything but a short list of
+    finite numbers is ignored."""
+    value = st.session_state.get(key)
+    z = value.get("z") if hasattr(value, "get") else None
+    if (isinstance(z, list) and 0 < len(z) <= count
+            and all(isinstance(v, (int, float)) and np.isfinite(v) for v in z)):
+        set_sliders(z, count)
+
+
 def sliders(latent_dim: int) -> np.ndarray:
+    """Streamlit's sliders, for a run whose decoder the browser cannot run (each move is a rerun that
+    draws the digit on the server)."""
     shown = min(latent_dim, MAX_SLIDERS)
     z = np.zeros(latent_dim, np.float32)
     for index in range(shown):
@@ -322,21 +335,26 @@ def explorer(run, z_test, data, payload) -> None:
             shown = {**(cleared(BOARD_OVERLAYS) if part == "state" else {}), **{k: overlays.get(k) for k in keys}}
             map_state(run.name, shown, key=f"latent-map-{part}-{run.name}")
 
-    def point_controls() -> np.ndarray:
-        """The sliders and what follows from them: a fragment of its own inside the map's (below), so a
-        slider's move reruns only this, and the map's large payload is neither rebuilt nor hashed
-        again; the browser's map hears the new point through map_state."""
-        z = sliders(latent_dim)
-        overlays["show_grid"] = st.toggle(_("Digits behind the map") if digits(dataset) else _("Items behind the map"),
-                                          key="map_show_grid", disabled=payload is None)
+    point_key = f"latent-point-{run.name}"
+
+    def point_follows(z: np.ndarray) -> None:
+        """What follows from the point: its digit's download, a conditional run's style as every class,
+        and the lead for students who follow the teacher."""
         digit_download(decoder, z, key="download_digit", item=dataset.item)
         if run.config.conditional:
             st.image(state.image_png(style_rows(run, z, dataset)),
                      caption=_("this style as every digit") if digits(dataset) else _("this style as every item"))
-        overlays["z"] = np.round(z, 4).tolist()
-        follow.lead_point(overlays["z"])  # students who follow the teacher see this point
-        send("state", ("z", "show_grid"))
-        return z
+        follow.lead_point(np.round(z, 4).tolist())  # students who follow the teacher see this point
+
+    def point_controls() -> None:
+        """The sliders, drawn in the browser beside the map, and what follows from their point: a
+        fragment of its own inside the map's (below), so the end of a gesture (on a slider or on the
+        map) reruns only this; the map's large payload is neither rebuilt nor hashed again."""
+        point_sliders(run.name, slider_point(latent_dim)[:shown].tolist(), latent_dim, EXTENT, key=point_key,
+                      on_report=partial(take_point_report, point_key, shown))
+        if latent_dim > MAX_SLIDERS:
+            st.caption(_("Dimensions {first}–{last} stay at 0.").format(first=MAX_SLIDERS + 1, last=latent_dim))
+        point_follows(slider_point(latent_dim))
 
     point_controls_fragment = st.fragment(point_controls)
 
@@ -348,7 +366,8 @@ def explorer(run, z_test, data, payload) -> None:
             with controls:
                 if run.config.conditional:
                     class_picker(run, dataset)
-                z = point_controls()
+                z = sliders(latent_dim)
+                point_follows(z)
             with map_column:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane, dataset)
             return
@@ -365,6 +384,9 @@ def explorer(run, z_test, data, payload) -> None:
             if run.config.conditional:
                 class_picker(run, dataset)
             point_controls_fragment()
+            overlays["show_grid"] = st.toggle(_("Digits behind the map") if digits(dataset)
+                                              else _("Items behind the map"), key="map_show_grid")
+            send("state", ("show_grid",))
         picked = result.picked
         if isinstance(picked, int) and 0 <= picked < len(z_test):
             st.session_state.posterior_index = picked

@@ -10,7 +10,7 @@ import numpy as np
 
 from tests import test_classroom_mode
 from tests.test_classroom_mode import open_as, sign_in
-from tests.test_pages import app_env, component_data, texts  # noqa: F401 (app_env: autouse)
+from tests.test_pages import app_env, component_data, point_data, texts  # noqa: F401 (app_env: autouse)
 from vae import classroom
 from vae.classroom import LOCAL, Person
 
@@ -149,7 +149,7 @@ def test_students_follow_the_teachers_page_run_and_point_and_may_step_away(class
     assert shared().lead.page == "explorer" and shared().lead.z == (1.5, -2.0)
     ada.run()
     assert ada.title[0].value == "Latent explorer"
-    assert (ada.slider(key="z0").value, ada.slider(key="z1").value) == (1.5, -2.0)
+    assert point_data(ada, shared().lead.run)["z"] == [1.5, -2.0]  # the explorer's sliders, drawn in the browser
     ada.switch_page("pages/explorer.py")
     ada.button(key="follow_step_away").click().run()
     teacher.switch_page("pages/lesson.py").run()

@@ -40,8 +40,8 @@ def empty_server(tmp_path, mnist_cache_dir, mnist):
 
 
 def slider_value(watcher, key: str) -> float:
-    # Streamlit 1.67 sliders are react-aria: the thumb is a visually hidden input[type=range].
-    return float(watcher.page.locator(f".st-key-{key} input[type=range]").evaluate("input => input.value"))
+    """An explorer's slider (drawn in the browser by ui/latent_map/point.js; `key` z0, z1, ...)."""
+    return float(watcher.page.locator(f"input.point-slider[name={key}]").evaluate("input => input.value"))
 
 
 def chart_point_count(watcher) -> int:
@@ -172,16 +172,15 @@ def test_explorer_sliders_by_keyboard_and_mouse_move_the_maps_digit(trained_serv
     watcher.page.wait_for_selector("canvas.map", timeout=30_000)
 
     before = painted_frames(watcher)
-    thumb = watcher.page.locator(".st-key-z0 input[type=range]")
+    thumb = watcher.page.locator("input.point-slider[name=z0]")
     thumb.focus()
-    for _ in range(20):  # each press is a release; a person pauses to look, so does this test
+    for _ in range(20):  # each press moves the point a step; Python hears of it once the keys settle
         thumb.press("ArrowRight")
-        watcher.wait_idle()
     assert slider_value(watcher, "z0") == pytest.approx(1.0)
     wait_until(lambda: map_z(watcher, "vae-run")[0] == pytest.approx(1.0), 10, message="the map to follow the keys")
     assert painted_frames(watcher) > before
 
-    box = watcher.page.locator(".st-key-z1 [role=group] > div").first.bounding_box()
+    box = watcher.page.locator("input.point-slider[name=z1]").bounding_box()
     watcher.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     watcher.page.mouse.down()
     watcher.page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] / 2, steps=5)

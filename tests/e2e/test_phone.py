@@ -76,7 +76,7 @@ def test_on_a_phone_the_explorer_map_fits_and_its_digit_stays_in_sight_while_a_f
         assert inside_the_screen(digit) and digit["width"] >= 64, digit
     finger.up()
     # The release reaches Python: the sliders move to where the finger lifted (x at 0.70: z1 = 1.6).
-    wait_until(lambda: abs(float(phone.page.locator(".st-key-z0 input[type=range]").evaluate("i => i.value")) - 1.6)
+    wait_until(lambda: abs(float(phone.page.locator("input.point-slider[name=z0]").evaluate("i => i.value")) - 1.6)
                <= 0.1, 20, 0.2, message="the slider to follow the release")
     phone.assert_clean()
 

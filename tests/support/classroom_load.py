@@ -24,10 +24,21 @@ def percentile(values, fraction):
 
 
 def reached_the_map(outcome, value: float) -> bool:
-    """The map's state (sent to its browser component) carries the new z₁; or, for a run whose
-    decoder cannot run in the browser, the server drew a new image."""
-    states = [c["state"] for c in outcome.components if "state" in c and "z" in (c["state"] or {})]
-    return any(abs(state["z"][0] - value) < 1e-6 for state in states) or bool(outcome.images)
+    """The session's point has the new z₁: the explorer's sliders (drawn in the browser) are sent it
+    back, or, as the code before them did, the map's state (its browser component) carries it; or, for a
+    run whose decoder cannot run in the browser, the server drew a new image."""
+    points = [c["z"] for c in outcome.components if isinstance(c.get("z"), list)]
+    points += [c["state"]["z"] for c in outcome.components if "z" in (c.get("state") or {})]
+    return any(abs(z[0] - value) < 1e-6 for z in points) or bool(outcome.images)
+
+
+def move_the_point(client: StreamlitClient, value: float):
+    """One move of z₁ to `value`, as its browser sends it: the end of a gesture on the explorer's
+    sliders (one message from ui/latent_map/point.js); or, on the code before them, a release of
+    Streamlit's slider "z1"."""
+    if "z1" in client.widgets:
+        return client.set_slider("z1", value)
+    return client.set_component_state("latent_lab_point", {"z": [value, 0.0]})
 
 
 def student(url: str, deadline: float, seed: int, latencies: list, errors: list, joined: list,
@@ -47,7 +58,7 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list,
             wait_refreshing(client, time.monotonic() + rng.uniform(0.5, 1.5), due, refreshes, errors, seed)
             began, started = time.monotonic(), time.perf_counter()
             value = round(rng.uniform(-4, 4), 2)
-            outcome = client.set_slider("z1", value)
+            outcome = move_the_point(client, value)
             if outcome.exceptions or not reached_the_map(outcome, value):
                 errors.append(f"session {seed}: {outcome.exceptions or 'the new point did not reach the map'}")
                 continue

@@ -1,8 +1,8 @@
 // The latent map: encoded test images on the latent plane, and the digit for any point decoded
 // here in the browser while you drag (at most one decode per animation frame, no server round
-// trip). The page sends the weights once per run; what changes (the sliders' z, a posterior,
-// a path, the background toggle) arrives through the small "map state" component, which hands it
-// over in window.__latentLab. Only a release goes back to Python, once. Every word it shows comes
+// trip). The page sends the weights once per run; what changes (a posterior, a path, the background
+// toggle) arrives through the small "map state" component, and the explorer's point from its sliders
+// (point.js), both handing it over in window.__latentLab. Only a release goes back to Python, once. Every word it shows comes
 // from Python in the session's language (the payload header's "text", mount.py); templates' {fields}
 // are filled here.
 // ui/blob.js, ui/palette.js, ui/plane.js and decoder.js are prepended to this file by mount.py.
@@ -232,6 +232,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
       view.z = view.pending;
       view.pending = null;
       paintDigit(view.z);
+      sliders()?.follow(view.z);
     }
     if (view.state.show_grid && view.gridDone < GRID_TILES * GRID_TILES) {
       const budgetEnd = performance.now() + 6;
@@ -265,6 +266,21 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   }
 
   const round = (values) => values.map((v) => Math.round(v * 1000) / 1000);
+
+  // The explorer's sliders for this run (point.js), when they are on the page: they show where the
+  // point is, and tell Python the end of each gesture, in a rerun of their own small fragment.
+  const sliders = () => {
+    const point = lab.points && lab.points[data.run];
+    return point && point.connected() ? point : null;
+  };
+  // The one message to Python for a gesture that ends at z. Kept here too: a map rebuilt for a new
+  // model (a live training's next epoch) starts there.
+  function tell(z) {
+    lab.states[data.run] = Object.assign({}, lab.states[data.run], { z });
+    const point = sliders();
+    if (point) point.report(z);
+    else setStateValue("z", z);
+  }
 
   ui.map.onpointerdown = (event) => {
     ui.map.setPointerCapture(event.pointerId);
@@ -308,11 +324,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     requestFrame();
     // The one message to Python for the whole gesture.
     if (picked >= 0) setTriggerValue("picked", picked);
-    else {
-      // Kept here too: a map rebuilt for a new model (a live training's next epoch) starts there.
-      lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(view.pending) });
-      setStateValue("z", round(view.pending));
-    }
+    else tell(round(view.pending));
   };
   ui.map.onpointercancel = () => { view.dragging = null; };
 
@@ -341,8 +353,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     settle = null;
     const z = view.pending || view.z; // a key pressed since the last frame has not reached view.z yet
     ui.status.textContent = describe(z);
-    lab.states[data.run] = Object.assign({}, lab.states[data.run], { z: round(z) });
-    setStateValue("z", round(z));
+    tell(round(z));
   }
   ui.map.onkeydown = (event) => {
     const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
@@ -396,6 +407,15 @@ function createMap(root, data, setStateValue, setTriggerValue) {
     requestFrame();
   };
 
+  // The sliders moved (point.js): the digit follows at the next frame, unless a gesture on the map
+  // itself is under way.
+  function setPoint(z) {
+    if (view.dragging || settle) return;
+    view.playing = null;
+    view.pending = z.slice();
+    requestFrame();
+  }
+
   function apply(state) {
     const gridChanged = Boolean(state.show_grid) !== Boolean(view.state.show_grid);
     const restyled = Boolean(state.presenter) !== presenting();
@@ -433,7 +453,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   drawBackdrop();
   paintDigit(view.z);
   new ResizeObserver(fitToScreen).observe(ui.map);
-  return { apply, replace, decode: (z) => Array.from(decode(model, z)), stats };
+  return { apply, replace, setPoint, decode: (z) => Array.from(decode(model, z)), stats };
 }
 
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {

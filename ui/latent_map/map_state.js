@@ -1,4 +1,4 @@
-// The map's changing state (the sliders' z, a posterior, a path, the background toggle), a few
+// The map's changing state (a posterior, a path, the background toggle, a class's board), a few
 // hundred bytes per rerun. Kept apart from the map's own data so that data (the weights, ~1 MB)
 // stays byte-identical and the browser is not sent it again on every rerun. Each section of the
 // page sends only its own part (its own fragment reruns alone); the parts are merged here.

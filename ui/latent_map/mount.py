@@ -22,6 +22,9 @@ _MAP = st.components.v2.component(
     css=(HERE / "latent_map.css").read_text(),
 )
 _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
+_POINT = st.components.v2.component("latent_lab_point", js=(HERE / "point.js").read_text(),
+                                    css=(HERE / "point.css").read_text())
+SLIDER_STEP = 0.05
 
 
 def map_text(header: dict) -> dict:
@@ -67,3 +70,14 @@ def cleared(keys: tuple[str, ...]) -> dict:
 def map_state(run: str, state: dict, key: str) -> None:
     """Send the map its changing state; presenter mode rides along (the map grows for a projector)."""
     _STATE(key=key, data={"run": run, "state": {**state, "presenter": presenter_on()}}, height=1)
+
+
+def point_sliders(run: str, z: list[float], latent_dim: int, extent: float, key: str, on_report) -> None:
+    """The explorer's sliders, drawn in the browser (point.js): one per value of `z` (the dimensions
+    shown), each moving the map's point with no message to Python until the gesture ends. That end,
+    and the end of a drag or of keys on the map, calls `on_report` before the fragment runs again;
+    st.session_state[key]["z"] then holds the point."""
+    data = {"run": run, "z": [round(float(v), 4) for v in z], "latent_dim": latent_dim, "extent": extent,
+            "step": SLIDER_STEP, "labels": [f"z{index + 1}" for index in range(len(z))],
+            "text": {"group": _("The point in the latent space, one slider per dimension")}}
+    _POINT(key=key, data=data, default={"z": None}, on_z_change=on_report)
