@@ -125,8 +125,8 @@ def main() -> None:
         "cold_start_phases_median_s": {phase: round(statistics.median(start[phase] for start in cold), 2)
                                        for phase in cold[0]},
     }
-    print(f"slider key press -> new digit painted (in the browser), {len(latencies)} moves: median {figures['slider_median_ms']} ms, "
-          f"p95 {figures['slider_p95_ms']} ms (goal 150 / 300)")
+    print(f"slider key press -> new digit painted (in the browser), {len(latencies)} moves: "
+          f"median {figures['slider_median_ms']} ms, p95 {figures['slider_p95_ms']} ms (goal 150 / 300)")
     print(f"page switch: median {figures['page_switch_median_s']} s over {len(switches)} switches")
     print(f"cold start (streamlit run -> digit shown): median {figures['cold_start_median_s']} s "
           f"over {len(cold)} (goal 2 s); at (medians, seconds from the start): "
