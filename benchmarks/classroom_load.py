@@ -11,7 +11,7 @@ class's board, classroom state and training queue (kept by the class's own proce
 spread over them in turn, the teacher and the trainings on the first.
 
 Run: .venv/bin/python -m benchmarks.classroom_load [--sessions 40] [--seconds 60] [--trainings 2] [--classroom]
-     [--servers 1]
+     [--servers 1] [--repo PATH]
 """
 
 import argparse
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.support.browser_steps import server_rss_mb
 from tests.support.classroom_load import TEACHER_CODE, run_load
-from tests.support.harness import AppServer, ClassServers
+from tests.support.harness import ROOT, AppServer, ClassServers
 from tests.support.processes import cpu_seconds
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
@@ -39,6 +39,9 @@ def main() -> None:
                              "class's board, state and queue, kept by the class's own process); the students "
                              "spread over them in turn, the teacher and the trainings on the first. Implies "
                              "--classroom when above 1")
+    parser.add_argument("--repo", type=Path, default=ROOT,
+                        help="the checkout whose app the servers run (the students are this one's): an older "
+                             "commit's worktree, to measure the code before beside this one")
     args = parser.parse_args()
     args.classroom = args.classroom or args.servers > 1
     runs_dir = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
@@ -46,21 +49,27 @@ def main() -> None:
     log = runs_dir.parent / f"{runs_dir.name}.log"
     if args.servers > 1:
         launched = ClassServers(runs_dir, default_cache_dir(), log, args.servers,
-                                {"LATENT_LAB_TEACHER_CODE": TEACHER_CODE})
+                                {"LATENT_LAB_TEACHER_CODE": TEACHER_CODE}, root=args.repo)
         urls, pids = launched.urls, launched.pids()  # the class's own process first, then its web servers
     else:
         extra_env = {"LATENT_LAB_CLASSROOM": "1", "LATENT_LAB_TEACHER_CODE": TEACHER_CODE} if args.classroom else {}
-        launched = AppServer(runs_dir, default_cache_dir(), log, extra_env)
+        launched = AppServer(runs_dir, default_cache_dir(), log, extra_env, root=args.repo)
         urls, pids = [launched.url], [launched.process.pid]
     try:
         cpu_before = [cpu_seconds(pid) for pid in pids]
-        figures = run_load(urls, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom)
+        at_all_joined: list[float] = []
+        figures = run_load(urls, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom,
+                           on_all_joined=lambda: at_all_joined.append(sum(cpu_seconds(pid) for pid in pids)))
         # The web servers' own CPU (a Streamlit process runs Python on one core at a time), per move;
         # with several, the class's own process (the shared board, state and queue) counts too.
         cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         figures["server_cpu_seconds"] = round(sum(cpu), 1)
         figures["server_cpu_seconds_each"] = [round(seconds, 1) for seconds in cpu]
         figures["server_cpu_ms_per_move"] = round(1000 * figures["server_cpu_seconds"] / max(1, figures["moves"]), 1)
+        # Once the whole class has joined: the moves, with the timed refreshes and the teacher's page beside them.
+        after = sum(cpu) + sum(cpu_before) - at_all_joined[0] if at_all_joined else None
+        figures["server_cpu_ms_per_move_after_joining"] = (
+            round(1000 * after / max(1, figures["moves_after_joining"]), 1) if after is not None else None)
         figures["server_rss_mb"] = round(sum(server_rss_mb(pid) for pid in pids))
     finally:
         launched.stop()
@@ -75,7 +84,8 @@ def main() -> None:
           f"{figures['refreshes']} timed refreshes of the students' pages (p95 {figures['refresh_p95_ms']} ms); "
           f"errors {figures['errors']}; server CPU {figures['server_cpu_seconds']} s "
           f"{str(figures['server_cpu_seconds_each']) + ' ' if args.servers > 1 else ''}"
-          f"({figures['server_cpu_ms_per_move']} ms a move, joining and the teacher's page included); "
+          f"({figures['server_cpu_ms_per_move']} ms a move, joining and the teacher's page included; "
+          f"{figures['server_cpu_ms_per_move_after_joining']} ms a move once every session had joined); "
           f"server RSS {figures['server_rss_mb']} MB; each student received {figures['student_mb_per_minute']} MB a "
           "minute (median, uncompressed, joining included); trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "

@@ -180,6 +180,13 @@ def slider_point(latent_dim: int) -> np.ndarray:
 WALK_MODES = (N_("two test images"), "the average of one class and another", N_("two points you pick on the map"))
 
 
+WALK_MODE_CHANGED = "walk_mode_changed"  # session state: the whole page runs again (the sliders' report follows)
+
+
+def note_walk_mode_changed() -> None:
+    st.session_state[WALK_MODE_CHANGED] = True
+
+
 def walk_mode_label(dataset: DataSet, mode: str) -> str:
     if mode == WALK_MODES[1]:
         return (_("the average of one digit and another") if digits(dataset)
@@ -190,7 +197,8 @@ def walk_mode_label(dataset: DataSet, mode: str) -> str:
 def endpoints(z_test, labels, dataset: DataSet):
     """The walk's two ends, the caption of its strip (given the steps), and the column left for the steps."""
     mode_labels = {mode: walk_mode_label(dataset, mode) for mode in WALK_MODES}
-    mode = st.radio(_("Walk between"), WALK_MODES, horizontal=True, key="walk_mode", format_func=mode_labels.get)
+    mode = st.radio(_("Walk between"), WALK_MODES, horizontal=True, key="walk_mode", format_func=mode_labels.get,
+                    on_change=note_walk_mode_changed)
     left, middle, right = st.columns(3)
     if mode == WALK_MODES[2]:
         marks = st.session_state.setdefault("walk_marks", {})
@@ -338,20 +346,21 @@ def explorer(run, z_test, data, payload) -> None:
     point_key = f"latent-point-{run.name}"
 
     def point_follows(z: np.ndarray) -> None:
-        """What follows from the point: its digit's download, a conditional run's style as every class,
-        and the lead for students who follow the teacher."""
-        digit_download(decoder, z, key="download_digit", item=dataset.item)
+        """What follows from the point on the server: a conditional run's style as every class, and the
+        lead for students who follow the teacher."""
         if run.config.conditional:
             st.image(state.image_png(style_rows(run, z, dataset)),
                      caption=_("this style as every digit") if digits(dataset) else _("this style as every item"))
         follow.lead_point(np.round(z, 4).tolist())  # students who follow the teacher see this point
 
     def point_controls() -> None:
-        """The sliders, drawn in the browser beside the map, and what follows from their point: a
-        fragment of its own inside the map's (below), so the end of a gesture (on a slider or on the
-        map) reruns only this; the map's large payload is neither rebuilt nor hashed again."""
+        """The sliders, drawn in the browser beside the map: a fragment of its own inside the map's
+        (below), so the end of a gesture (on a slider or on the map), when Python needs it, reruns only
+        this; the map's large payload is neither rebuilt nor hashed again."""
+        # Where Python needs every point: the style drawn as every class, a lead, a walk from the map's point.
+        report = run.config.conditional or follow.leading() or st.session_state.get("walk_mode") == WALK_MODES[2]
         point_sliders(run.name, slider_point(latent_dim)[:shown].tolist(), latent_dim, EXTENT, key=point_key,
-                      on_report=partial(take_point_report, point_key, shown))
+                      on_report=partial(take_point_report, point_key, shown), report=report, item=dataset.item)
         if latent_dim > MAX_SLIDERS:
             st.caption(_("Dimensions {first}–{last} stay at 0.").format(first=MAX_SLIDERS + 1, last=latent_dim))
         point_follows(slider_point(latent_dim))
@@ -367,6 +376,7 @@ def explorer(run, z_test, data, payload) -> None:
                 if run.config.conditional:
                     class_picker(run, dataset)
                 z = sliders(latent_dim)
+                digit_download(decoder, z, key="download_digit", item=dataset.item)
                 point_follows(z)
             with map_column:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane, dataset)
@@ -399,6 +409,8 @@ def explorer(run, z_test, data, payload) -> None:
 
     @st.fragment
     def walk_panel():
+        if st.session_state.pop(WALK_MODE_CHANGED, False):  # from or to the map's point: the sliders must know
+            st.rerun(scope="app")
         interpolation_section(decoder, z_test, data, dataset, overlays)
         send("path", ("path",))
 

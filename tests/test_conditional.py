@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
-from tests.test_pages import PAGES, app_env, copy_runs, open_app  # noqa: F401  (app_env: autouse fixture)
+from tests.test_pages import PAGES, app_env, copy_runs, open_app, point_data, release_point  # noqa: F401  (app_env: autouse)
 from ui.blob import read_blob
 from vae import evaluate
 from vae.config import CLASSES, PRESETS, TrainConfig
@@ -131,6 +131,17 @@ def test_the_explorer_draws_the_class_picked_beside_the_map(runs_dir, conditiona
     folded = given_label(raw, 7, CLASSES)
     np.testing.assert_allclose(folded(z), raw(with_labels(z, 7, CLASSES)), atol=1e-6)
     assert header["decoder"]["input_dim"] == 2
+
+
+def test_its_sliders_tell_python_every_gesture_for_the_style_drawn_as_every_class(runs_dir, conditional_runs):
+    copy_runs(conditional_runs, runs_dir, "told")
+    at = open_app("pages/explorer.py")
+    assert point_data(at, "told")["report"] is True
+    style = next(image for image in at.image if image.proto.imgs[0].caption == "this style as every digit")
+    release_point(at, "told", [3.0, 3.0])
+    assert not at.exception, at.exception
+    after = next(image for image in at.image if image.proto.imgs[0].caption == "this style as every digit")
+    assert after.proto.imgs[0].url != style.proto.imgs[0].url
 
 
 def test_the_class_map_places_a_drawing_with_the_class_its_author_named(trained, small_data):

@@ -192,10 +192,11 @@ def image_with_caption(at, text):
     return next(image for image in at.image if text in image.proto.imgs[0].caption)
 
 
-def test_explorer_slider_moves_reach_python_in_one_message_and_the_map_is_sent_nothing_again(runs_dir, saved_runs):
-    """The sliders are drawn in the browser, which moves the map's point itself: the end of a gesture
-    is one small message, its rerun sends the map nothing (neither its weights nor its state), and
-    the session's point, the sliders' data and the digit's download follow it."""
+def test_explorer_sliders_are_the_browsers_and_python_hears_of_a_move_only_where_it_needs_it(runs_dir, saved_runs):
+    """The sliders are drawn in the browser, which moves the map's point itself and makes the digit's
+    download: by default Python is told nothing (report off). Where it needs the point (a walk from the
+    map's point) it is told at the end of each gesture, in one message whose rerun sends the map
+    nothing (neither its weights nor its state)."""
     copy_runs(saved_runs, runs_dir, "vae2")
     at = open_app()
     payload = component_data(at, "latent-map-vae2")
@@ -204,8 +205,11 @@ def test_explorer_slider_moves_reach_python_in_one_message_and_the_map_is_sent_n
     assert len(element.proto.bytes) < 1_200_000
     assert point_data(at, "vae2") | {"text": None} == {
         "run": "vae2", "z": [0.0, 0.0], "latent_dim": 2, "extent": 4.0, "step": 0.05, "labels": ["z1", "z2"],
-        "text": None}
-    before = at.get("download_button")[0].proto.deferred_file_id
+        "report": False, "file_name": "digit.png", "text": None}
+    assert point_data(at, "vae2")["text"]["download"] == "Download this digit (PNG)"
+    assert "download_digit" not in [button.key for button in at.get("download_button")]  # the browser's
+    at.radio(key="walk_mode").set_value("two points you pick on the map").run()
+    assert point_data(at, "vae2")["report"] is True
     release_point(at, "vae2", [2.5, -3.0])
     assert not at.exception
     assert (at.session_state["z0"], at.session_state["z1"]) == (2.5, -3.0)
@@ -216,8 +220,8 @@ def test_explorer_slider_moves_reach_python_in_one_message_and_the_map_is_sent_n
     assert map_state["state"] == {"show_grid": False, "presenter": False, **dict.fromkeys(BOARD_OVERLAYS)}
     assert len(json.dumps(map_state)) < 5_000
     assert component_data(at, "latent-map-vae2") == payload  # the same bytes: the browser keeps its copy
-    # The digit's PNG is made when asked for (tests/e2e/test_latent_map.py downloads it), for the point now.
-    assert at.get("download_button")[0].proto.deferred_file_id not in ("", before)
+    at.radio(key="walk_mode").set_value("two test images").run()
+    assert point_data(at, "vae2")["report"] is False
 
 
 @pytest.mark.parametrize("z", [[1e9, 0.0], [float("nan"), 1.0], ["4", 0.0], [0.0] * 17, [], "2.5", None])

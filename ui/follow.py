@@ -34,12 +34,15 @@ def lead_or_follow(page: str) -> None:
         follow(page, shared.lead)
 
 
+def leading() -> bool:
+    """This session is the teacher's, leading the class (students follow its page, run and point)."""
+    return classroom.classroom_on() and classroom.is_teacher() and classroom.shared_board().lead.on
+
+
 def lead_point(z) -> None:
     """The teacher's point on the explorer's map becomes the lead's, while the teacher leads."""
-    if not classroom.classroom_on():
-        return
-    if classroom.is_teacher() and (shared := classroom.shared_board()).lead.on:  # every move: students skip it
-        shared.follow(classroom.person(), z=[float(v) for v in z])
+    if leading():  # every move: students skip it at its first test
+        classroom.shared_board().follow(classroom.person(), z=[float(v) for v in z])
 
 
 def follow(page: str, lead) -> None:

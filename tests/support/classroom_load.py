@@ -143,9 +143,18 @@ def wait_for_saved_runs(runs_dir: Path, count: int, timeout: float) -> int:
     return len(list_runs(runs_dir).runs)
 
 
+def when_all_joined(joined: list, sessions: int, deadline: float, then) -> None:
+    """Calls `then()` once every session has opened its page (if that happens before `deadline`)."""
+    while len(joined) < sessions and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if len(joined) == sessions:
+        then()
+
+
 def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int, runs_dir: Path,
-             classroom: bool = False) -> dict:
-    """`url`: the server, or several (students spread over them in turn; the teacher on the first)."""
+             classroom: bool = False, on_all_joined=None) -> dict:
+    """`url`: the server, or several (students spread over them in turn; the teacher on the first).
+    `on_all_joined`: called (in a thread of its own) once every session has opened its page."""
     urls = [url] if isinstance(url, str) else list(url)
     url = urls[0]
     latencies: list[float] = []
@@ -161,6 +170,8 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined,
                                                       refreshes, received), daemon=True)
                for n in range(sessions)]
+    if on_all_joined is not None:
+        threading.Thread(target=when_all_joined, args=(joined, sessions, deadline, on_all_joined), daemon=True).start()
     if teacher is not None:
         threads.append(threading.Thread(target=teacher_watches, args=(teacher, deadline, teacher_latencies, errors),
                                         daemon=True))

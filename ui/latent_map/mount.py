@@ -72,12 +72,16 @@ def map_state(run: str, state: dict, key: str) -> None:
     _STATE(key=key, data={"run": run, "state": {**state, "presenter": presenter_on()}}, height=1)
 
 
-def point_sliders(run: str, z: list[float], latent_dim: int, extent: float, key: str, on_report) -> None:
+def point_sliders(run: str, z: list[float], latent_dim: int, extent: float, key: str, on_report, report: bool,
+                  item: str = "digit") -> None:
     """The explorer's sliders, drawn in the browser (point.js): one per value of `z` (the dimensions
-    shown), each moving the map's point with no message to Python until the gesture ends. That end,
-    and the end of a drag or of keys on the map, calls `on_report` before the fragment runs again;
-    st.session_state[key]["z"] then holds the point."""
+    shown), each moving the map's point with no message to Python. With `report`, the end of each
+    gesture (on a slider or on the map) is one message: `on_report` runs before the fragment runs
+    again, and st.session_state[key]["z"] then holds the point. Without, the point stays in the
+    browser, which also makes the digit's PNG download."""
     data = {"run": run, "z": [round(float(v), 4) for v in z], "latent_dim": latent_dim, "extent": extent,
-            "step": SLIDER_STEP, "labels": [f"z{index + 1}" for index in range(len(z))],
-            "text": {"group": _("The point in the latent space, one slider per dimension")}}
+            "step": SLIDER_STEP, "labels": [f"z{index + 1}" for index in range(len(z))], "report": report,
+            "file_name": f"{item}.png",  # as the server's downloads are named, in every language
+            "text": {"group": _("The point in the latent space, one slider per dimension"),
+                     "download": _("Download this digit (PNG)") if item == "digit" else _("Download this item (PNG)")}}
     _POINT(key=key, data=data, default={"z": None}, on_z_change=on_report)

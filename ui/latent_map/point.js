@@ -1,17 +1,23 @@
 // The explorer's sliders, one per latent dimension shown (up to 16), drawn here in the browser
 // beside the latent map. Moving one hands the point to the map, which decodes and paints the digit
-// at once (window.__latentLab.maps): no server round trip while a person explores. Only the end of
-// a gesture goes to Python, once: a pointer's release, or a run of key presses once it settles. The
-// map's own drags and keys end here too (lab.points), so on the explorer every move costs the
-// server one small rerun of the sliders' fragment, never of the map's.
+// at once (window.__latentLab.maps): no server round trip while a person explores. The map's own
+// drags and keys end here too (lab.points), so the sliders always show the map's point.
+// Python hears of the point only where it needs it (data.report: a teacher who leads the class, a
+// conditional run's style drawn as every class, a walk that starts at the map's point): then once
+// per gesture, at its end (a pointer's release, or a run of key presses once it settles). Otherwise
+// the point stays here, and the digit's download is made here too: a class's moves cost its server
+// nothing.
 // Native range inputs: Tab reaches each; the arrows move it a step, Page Up/Down a tenth of the
 // range, Home and End to its ends; a screen reader reads its name and its value.
 
 const SETTLE_MS = 400; // a run of key presses is one gesture, told to Python once it settles
 const ECHOES = 8; // the points told to Python lately, whose echo in a rerun must not move the sliders back
 
+const DOWNLOAD_SCALE = 10; // the digit's PNG: 28 px -> 280 px, nearest neighbour (as the server's)
+
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
 lab.points = lab.points || {};
+lab.serverPoints = lab.serverPoints || {}; // run -> the point Python last sent (its identity)
 
 const rounded = (z) => z.map((v) => Math.round(v * 100) / 100);
 const identity = (z) => JSON.stringify(rounded(z));
@@ -29,9 +35,13 @@ function build(root, data) {
         <output class="point-value" aria-hidden="true"></output>
         <input class="point-slider" type="range" name="z${index}" min="${-data.extent}" max="${data.extent}"
                step="${data.step}" aria-label="${name}">
-      </label>`).join("");
+      </label>`).join("") + `
+      <button type="button" class="point-download"></button>`;
   root.appendChild(container);
-  return { container, inputs: [...container.querySelectorAll("input")], outputs: [...container.querySelectorAll("output")] };
+  const download = container.querySelector("button.point-download");
+  download.textContent = data.text.download;
+  return { container, download, inputs: [...container.querySelectorAll("input")],
+           outputs: [...container.querySelectorAll("output")] };
 }
 
 function createPoint(root, data, setStateValue) {
@@ -61,13 +71,42 @@ function createPoint(root, data, setStateValue) {
     lab.maps[run]?.setPoint(z);
   }
 
+  // The end of a gesture: told to Python when it needs the point (data.report), else kept here.
   function report(z = values()) {
     settle = null;
     z = rounded(z.slice(0, ui.inputs.length));
+    if (!data.report) return;
     sent.push(identity(z));
     if (sent.length > ECHOES) sent.shift();
     setStateValue("z", z);
   }
+
+  // The digit at the point, as a PNG made here from the map's own decoder (no server on the way).
+  ui.download.onclick = () => {
+    const map = lab.maps[run];
+    if (!map) return;
+    const pixels = map.decode(full(values()));
+    const small = document.createElement("canvas");
+    small.width = small.height = 28;
+    const image = small.getContext("2d").createImageData(28, 28);
+    pixels.forEach((v, i) => {
+      image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+      image.data[4 * i + 3] = 255;
+    });
+    small.getContext("2d").putImageData(image, 0, 0);
+    const big = document.createElement("canvas");
+    big.width = big.height = 28 * DOWNLOAD_SCALE;
+    const context = big.getContext("2d");
+    context.imageSmoothingEnabled = false;
+    context.drawImage(small, 0, 0, big.width, big.height);
+    big.toBlob((blob) => {
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = data.file_name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    }, "image/png");
+  };
 
   for (const input of ui.inputs) {
     let keys = false; // this slider is moved by keys (a change event for each press), not by a pointer
@@ -90,15 +129,34 @@ function createPoint(root, data, setStateValue) {
 
   // What Python sends: the point kept in the session, on the first draw and after any change the
   // server made (a teacher's lead, a run switched). A point this page told Python itself, coming
-  // back in the rerun it started, is not applied again: the sliders may have moved on since.
+  // back in the rerun it started, is not applied again: the sliders may have moved on since. A point
+  // Python sent before, and sends again because it has not heard of the moves since, is not either.
   function update(next) {
+    const before = data;
     data = next;
     const incoming = identity(next.z);
-    if (incoming === lastIncoming) return;
-    lastIncoming = incoming;
-    if (held || settle || sent.includes(incoming)) return;
-    show(next.z);
-    toMap(full(next.z));
+    lab.serverPoints[run] = incoming;
+    if (incoming !== lastIncoming) {
+      lastIncoming = incoming;
+      if (!held && !settle && !sent.includes(incoming)) {
+        show(next.z);
+        toMap(full(next.z));
+        return;
+      }
+    }
+    // Python needs the point from now on (a walk from the map's point, a lead): tell it where it is.
+    if (next.report && !before.report && identity(values()) !== incoming) report();
+  }
+
+  // A map page opened again in the same browser: the point it had, unless Python moved it since.
+  function start(first) {
+    const kept = lab.states[run] && lab.states[run].z;
+    const movedByPython = lab.serverPoints[run] !== identity(first.z);
+    lastIncoming = lab.serverPoints[run] = identity(first.z);
+    const z = kept && !movedByPython ? kept : full(first.z);
+    show(z);
+    toMap(z);
+    if (first.report && identity(values()) !== lastIncoming) report();
   }
 
   // The map's drags and keys end here too: the sliders show the point, and it is told to Python once.
@@ -107,6 +165,7 @@ function createPoint(root, data, setStateValue) {
     follow: (z) => show(z),
     report: (z) => { show(z); report(z); },
     letGo: () => { held = false; },
+    start,
     update,
   };
   return point;
@@ -129,5 +188,5 @@ export default function ({ data, parentElement, setStateValue }) {
   const point = createPoint(parentElement, data, setStateValue);
   parentElement.__latentPoint = { run: data.run, count: data.labels.length, point };
   lab.points[data.run] = point;
-  point.update(data);
+  point.start(data);
 }
