@@ -39,6 +39,9 @@ def main() -> None:
                              "class's board, state and queue, kept by the class's own process); the students "
                              "spread over them in turn, the teacher and the trainings on the first. Implies "
                              "--classroom when above 1")
+    parser.add_argument("--report-moves", action="store_true",
+                        help="every move is told to the server, as a conditional run's sliders or a leading "
+                             "teacher's do (the default's stay in the browser)")
     parser.add_argument("--repo", type=Path, default=ROOT,
                         help="the checkout whose app the servers run (the students are this one's): an older "
                              "commit's worktree, to measure the code before beside this one")
@@ -59,7 +62,8 @@ def main() -> None:
         cpu_before = [cpu_seconds(pid) for pid in pids]
         at_all_joined: list[float] = []
         figures = run_load(urls, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom,
-                           on_all_joined=lambda: at_all_joined.append(sum(cpu_seconds(pid) for pid in pids)))
+                           on_all_joined=lambda: at_all_joined.append(sum(cpu_seconds(pid) for pid in pids)),
+                           report_moves=args.report_moves)
         # The web servers' own CPU (a Streamlit process runs Python on one core at a time), per move;
         # with several, the class's own process (the shared board, state and queue) counts too.
         cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
@@ -77,9 +81,11 @@ def main() -> None:
     where = (f" on {args.servers} web servers sharing the class (CPU: the class's process, then each server)"
              if args.servers > 1 else "")
     print(f"{mode}{figures['sessions']} sessions{where}, {figures['moves']} slider moves in {args.seconds:.0f} s while "
-          f"{args.trainings} default training(s) run back to back: median {figures['median_ms']} ms, "
+          f"{args.trainings} default training(s) run back to back; {figures['moves_sent']} of the moves sent to the "
+          f"server (the others stay in the browser): median {figures['median_ms']} ms, "
           f"p95 {figures['p95_ms']} ms (goal 250); once every session had joined, p95 "
-          f"{figures['p95_after_joining_ms']} ms of {figures['moves_after_joining']} moves; worst session p95 "
+          f"{figures['p95_after_joining_ms']} ms of {figures['moves_sent_after_joining']} moves sent; "
+          f"worst session p95 "
           f"{figures['worst_session_p95_ms']} ms; "
           f"{figures['refreshes']} timed refreshes of the students' pages (p95 {figures['refresh_p95_ms']} ms); "
           f"errors {figures['errors']}; server CPU {figures['server_cpu_seconds']} s "

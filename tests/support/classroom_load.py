@@ -32,25 +32,36 @@ def reached_the_map(outcome, value: float) -> bool:
     return any(abs(z[0] - value) < 1e-6 for z in points) or bool(outcome.images)
 
 
-def move_the_point(client: StreamlitClient, value: float):
-    """One move of z₁ to `value`, as its browser sends it: the end of a gesture on the explorer's
-    sliders (one message from ui/latent_map/point.js); or, on the code before them, a release of
-    Streamlit's slider "z1"."""
+def move_the_point(client: StreamlitClient, value: float, reports: bool):
+    """One move of z₁ to `value`, as its browser sends it: on the code before the sliders were drawn in
+    the browser, a release of Streamlit's slider "z1"; else, where the page's sliders tell Python each
+    gesture (`reports`: their data's "report", or forced), the end of the gesture (one message from
+    ui/latent_map/point.js); else nothing at all (None): the browser moves the point by itself."""
     if "z1" in client.widgets:
         return client.set_slider("z1", value)
-    return client.set_component_state("latent_lab_point", {"z": [value, 0.0]})
+    if reports:
+        return client.set_component_state("latent_lab_point", {"z": [value, 0.0]})
+    return None
+
+
+def sliders_report(outcome) -> bool:
+    """Do the explorer's browser-drawn sliders tell Python each gesture on this page (their data)?"""
+    return any(component.get("report") for component in outcome.components if "labels" in component)
 
 
 def student(url: str, deadline: float, seed: int, latencies: list, errors: list, joined: list,
-            refreshes: list, received: list) -> None:
-    """Appends (when the move started, its milliseconds) to `latencies`, and when its page had opened to
-    `joined`; the milliseconds of each timed refresh its browser would make (the sidebar's queue while
-    trainings run) to `refreshes`; the bytes the server sent it per minute on the page to `received`."""
+            refreshes: list, received: list, report_moves: bool = False) -> None:
+    """Appends (when the move started, its milliseconds, or None for a move its browser kept to itself)
+    to `latencies`, and when its page had opened to `joined`; the milliseconds of each timed refresh its
+    browser would make (the sidebar's queue while trainings run) to `refreshes`; the bytes the server
+    sent it per minute on the page to `received`. `report_moves`: every move is told to Python, as a
+    conditional run's or a leading teacher's page does."""
     rng = random.Random(seed)
     try:
         client = StreamlitClient(url)
         opened_at = time.monotonic()
-        client.open_page("")
+        opened = client.open_page("")
+        reports = report_moves or sliders_report(opened)
         joined.append(time.monotonic())
         due: dict[str, float] = {}
         while time.monotonic() < deadline:
@@ -58,7 +69,10 @@ def student(url: str, deadline: float, seed: int, latencies: list, errors: list,
             wait_refreshing(client, time.monotonic() + rng.uniform(0.5, 1.5), due, refreshes, errors, seed)
             began, started = time.monotonic(), time.perf_counter()
             value = round(rng.uniform(-4, 4), 2)
-            outcome = move_the_point(client, value)
+            outcome = move_the_point(client, value, reports)
+            if outcome is None:
+                latencies.append((began, None))
+                continue
             if outcome.exceptions or not reached_the_map(outcome, value):
                 errors.append(f"session {seed}: {outcome.exceptions or 'the new point did not reach the map'}")
                 continue
@@ -152,9 +166,11 @@ def when_all_joined(joined: list, sessions: int, deadline: float, then) -> None:
 
 
 def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int, runs_dir: Path,
-             classroom: bool = False, on_all_joined=None) -> dict:
+             classroom: bool = False, on_all_joined=None, report_moves: bool = False) -> dict:
     """`url`: the server, or several (students spread over them in turn; the teacher on the first).
-    `on_all_joined`: called (in a thread of its own) once every session has opened its page."""
+    `on_all_joined`: called (in a thread of its own) once every session has opened its page.
+    `report_moves`: every move is told to Python (see student). Latency figures are of the moves sent
+    to the server; "moves" counts them all."""
     urls = [url] if isinstance(url, str) else list(url)
     url = urls[0]
     latencies: list[float] = []
@@ -168,7 +184,7 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     refreshes: list[float] = []
     received: list[float] = []
     threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined,
-                                                      refreshes, received), daemon=True)
+                                                      refreshes, received, report_moves), daemon=True)
                for n in range(sessions)]
     if on_all_joined is not None:
         threading.Thread(target=when_all_joined, args=(joined, sessions, deadline, on_all_joined), daemon=True).start()
@@ -181,8 +197,10 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
         thread.join(timeout=seconds + 120)
     all_joined = max(joined) if len(joined) == sessions else float("inf")
     # Once every session has opened its page: the class at work, past the burst of a whole class joining.
-    after_joining = [ms for values in per_session for started, ms in values if started >= all_joined]
-    per_session = [[ms for _, ms in values] for values in per_session]
+    moves = sum(len(values) for values in per_session)
+    moves_after_joining = sum(started >= all_joined for values in per_session for started, _ in values)
+    after_joining = [ms for values in per_session for started, ms in values if started >= all_joined and ms is not None]
+    per_session = [[ms for _, ms in values if ms is not None] for values in per_session]
     for values in per_session:
         latencies += values
     saved_during_load = len(list_runs(runs_dir).runs) - runs_before
@@ -190,10 +208,11 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     medians = [statistics.median(v) for v in per_session if v]
     p95s = [percentile(v, 0.95) for v in per_session if v]
     return {
-        "sessions": sessions, "moves": len(latencies), "errors": len(errors), "error_samples": errors[:5],
+        "sessions": sessions, "moves": moves, "moves_sent": len(latencies), "errors": len(errors),
+        "error_samples": errors[:5],
         "median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
-        "moves_after_joining": len(after_joining),
+        "moves_after_joining": moves_after_joining, "moves_sent_after_joining": len(after_joining),
         "p95_after_joining_ms": round(percentile(after_joining, 0.95), 1) if after_joining else None,
         "worst_session_median_ms": round(max(medians), 1) if medians else None,
         "worst_session_p95_ms": round(max(p95s), 1) if p95s else None,
