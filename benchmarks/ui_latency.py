@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.support.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.harness import ROOT, AppServer, PageWatcher, launch_chromium
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
 from vae.training.lab import train_and_save
@@ -45,6 +45,8 @@ def digit_src(page) -> str:
 def slider_latencies(watcher: PageWatcher, moves: int) -> list[float]:
     """Key press on the explorer's first slider (drawn in the browser) -> the map's digit painted
     again: decoded in the browser, no server on the way."""
+    if moves == 0:
+        return []
     page = watcher.page
     thumb = page.locator("input.point-slider[name=z0]")
     thumb.wait_for(timeout=60_000)
@@ -74,12 +76,12 @@ def page_switch_seconds(watcher: PageWatcher, rounds: int) -> list[float]:
     return times
 
 
-def cold_start_seconds(browser, runs_dir: Path, cache_dir: Path, log_dir: Path) -> dict[str, float]:
+def cold_start_seconds(browser, runs_dir: Path, cache_dir: Path, log_dir: Path, repo: Path) -> dict[str, float]:
     """From spawning `streamlit run` to the explorer showing its digit, and its phases: the server
     answering its health check, the browser loading Streamlit's page, the app's sidebar shown (the
     script running), the digit shown (the explorer's run and its rendering)."""
     started = time.perf_counter()
-    server = AppServer(runs_dir, cache_dir, log_dir / "cold.log")
+    server = AppServer(runs_dir, cache_dir, log_dir / "cold.log", root=repo)
     try:
         phases = {"server_ready": time.perf_counter() - started}
         page = browser.new_page()
@@ -101,25 +103,28 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=30)
     parser.add_argument("--cold-starts", type=int, default=3)
     parser.add_argument("--runs-dir", type=Path)
+    parser.add_argument("--repo", type=Path, default=ROOT,
+                        help="the checkout whose app is started (an older commit's worktree: --moves 0 if its "
+                             "sliders are Streamlit's)")
     args = parser.parse_args()
     runs_dir = ensure_run(args.runs_dir)
     cache_dir, log_dir = default_cache_dir(), Path(tempfile.mkdtemp(prefix="latency-logs-"))
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        server = AppServer(runs_dir, cache_dir, log_dir / "server.log")
+        server = AppServer(runs_dir, cache_dir, log_dir / "server.log", root=args.repo)
         try:
             watcher = PageWatcher(browser.new_page(viewport={"width": 1400, "height": 1000}))
             watcher.goto(server.url)
-            slider_latencies(watcher, 3)  # warm-up: first decodes, first PNGs
+            slider_latencies(watcher, min(3, args.moves))  # warm-up: first decodes
             latencies = slider_latencies(watcher, args.moves)
             switches = page_switch_seconds(watcher, 3)
         finally:
             server.stop()
-        cold = [cold_start_seconds(browser, runs_dir, cache_dir, log_dir) for _ in range(args.cold_starts)]
+        cold = [cold_start_seconds(browser, runs_dir, cache_dir, log_dir, args.repo) for _ in range(args.cold_starts)]
         browser.close()
     figures = {
-        "slider_median_ms": round(statistics.median(latencies), 1),
-        "slider_p95_ms": round(percentile(latencies, 0.95), 1),
+        "slider_median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "slider_p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
         "page_switch_median_s": round(statistics.median(switches), 2),
         "cold_start_median_s": round(statistics.median(start["digit_shown"] for start in cold), 2),
         "cold_start_phases_median_s": {phase: round(statistics.median(start[phase] for start in cold), 2)
