@@ -1,6 +1,7 @@
-"""The latent map in a real browser: a drag paints a new digit every frame and sends nothing until
-the release, which moves the sliders; the browser's decoder equals numpy's; a drawn digit lands
-on the map; the walk plays; every export is a PNG; no console errors."""
+"""The latent map in a real browser: a drag paints a new digit every frame and sends nothing while
+it lasts, and the sliders follow; a slider's drag does the same, and its point reaches Python only
+where it is needed; the browser's decoder equals numpy's; a drawn digit lands on the map; the walk
+plays; every export is a PNG; no console errors."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def open_map(watcher, server):
     watcher.page.wait_for_selector("canvas.map", timeout=30_000)
 
 
-def test_a_drag_paints_every_frame_and_only_the_release_reaches_python(map_server, new_page):
+def test_a_drag_paints_every_frame_sends_nothing_and_the_sliders_follow(map_server, new_page):
     watcher = new_page()
     sent = []
     watcher.page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(time.monotonic())))
