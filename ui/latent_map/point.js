@@ -28,7 +28,6 @@ function build(root, data) {
   const container = document.createElement("div");
   container.className = "latent-point";
   container.setAttribute("role", "group");
-  container.setAttribute("aria-label", data.text.group);
   container.innerHTML = data.labels.map((name, index) => `
       <label class="point-row">
         <span class="point-name">${name}</span>
@@ -39,7 +38,6 @@ function build(root, data) {
       <button type="button" class="point-download"></button>`;
   root.appendChild(container);
   const download = container.querySelector("button.point-download");
-  download.textContent = data.text.download;
   return { container, download, inputs: [...container.querySelectorAll("input")],
            outputs: [...container.querySelectorAll("output")] };
 }
@@ -55,6 +53,11 @@ function createPoint(root, data, setStateValue) {
   const values = () => ui.inputs.map((input) => Number(input.value));
   // The map's latent point: the sliders' dimensions, and 0 for those past them.
   const full = (shown) => [...shown, ...new Array(Math.max(0, data.latent_dim - shown.length)).fill(0)];
+
+  function words(text) {
+    ui.container.setAttribute("aria-label", text.group);
+    ui.download.textContent = text.download;
+  }
 
   function show(z) {
     ui.inputs.forEach((input, index) => {
@@ -134,6 +137,7 @@ function createPoint(root, data, setStateValue) {
   function update(next) {
     const before = data;
     data = next;
+    words(next.text); // the page may have run again in another language
     const incoming = identity(next.z);
     lab.serverPoints[run] = incoming;
     if (incoming !== lastIncoming) {
@@ -150,6 +154,7 @@ function createPoint(root, data, setStateValue) {
 
   // A map page opened again in the same browser: the point it had, unless Python moved it since.
   function start(first) {
+    words(first.text);
     const kept = lab.states[run] && lab.states[run].z;
     const movedByPython = lab.serverPoints[run] !== identity(first.z);
     lastIncoming = lab.serverPoints[run] = identity(first.z);
