@@ -10,6 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The secret the web server and its Celery workers sign with (vae.jobs.signing), as the README sets it
 # on every machine of a class; the tests' workers inherit it.
 os.environ.setdefault("LATENT_LAB_WORKER_SECRET", secrets.token_hex(32))
+# Pages and servers under test start a training process only when a test asks for a training: none
+# is kept warm beside each of them, importing TensorFlow for nothing (tests/e2e/test_browser.py's
+# first run keeps the product's warm one, LATENT_LAB_WARM_TRAINING=1).
+os.environ.setdefault("LATENT_LAB_WARM_TRAINING", "0")
 
 
 import pytest  # noqa: E402

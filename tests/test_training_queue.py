@@ -177,6 +177,28 @@ def test_a_worker_that_takes_more_jobs_trains_the_next_and_none_warms_beside_it(
         queue.shutdown()
 
 
+def test_without_warm_training_a_worker_starts_only_when_a_job_waits_and_stays_for_the_next(runs_dir):
+    """LATENT_LAB_WARM_TRAINING=0 (a machine that rarely trains, a test server): no process imports
+    TensorFlow until a training is asked for; the one started then stays warm after its job."""
+    StandInWorker.made = []
+    queue = TrainingQueue(slots=1, stall_seconds=5.0, worker_factory=ReusedStandIn, warm=False)
+    try:
+        assert StandInWorker.made == []
+        first = queue.submit(SMALL, runs_dir, "default")
+        worker = worker_of(queue, first)
+        assert StandInWorker.made == [worker]
+        worker.finish("default-1")
+        assert queue.snapshot(first).state == "completed" and queue._pool.spares == [worker]
+        worker.kill()  # it ends: none is started until another job waits
+        assert len(StandInWorker.made) == 1
+        second = queue.submit(SMALL, runs_dir, "default")  # (after the pool's back-off for a spare that died)
+        wait_until(lambda: len(StandInWorker.made) == 2 and StandInWorker.made[1].job is not None, 10,
+                   message="a worker started for the job")
+        assert worker_of(queue, second) is StandInWorker.made[1]
+    finally:
+        queue.shutdown()
+
+
 def test_start_estimates_fill_the_slot_that_frees_first():
     assert start_estimates([10.0], [5.0, 5.0], slots=1) == [10.0, 15.0]
     assert start_estimates([10.0], [5.0, 5.0, 5.0], slots=2) == [0.0, 5.0, 10.0]

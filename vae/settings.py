@@ -13,6 +13,7 @@ the variable.
 | LATENT_LAB_TEACHER_CODE | teacher_code | none: a new code at each start |
 | LATENT_LAB_JOIN_ADDRESS | join_address | none: this machine's address, worked out |
 | LATENT_LAB_TRAINING_SLOTS | training_slots | 1 (from 1 to 8) |
+| LATENT_LAB_WARM_TRAINING | warm_training | 1: a training process kept ready (0: one starts with a training) |
 | LATENT_LAB_STALL_SECONDS | stall_seconds | 120 (from 1 to 86 400) |
 | LATENT_LAB_WORKER_NICENESS | worker_niceness | 10 (from 0 to 19) |
 | LATENT_LAB_BROKER | broker | none: training on this machine (vae.jobs.broker checks it) |
@@ -43,6 +44,7 @@ FASHION_MNIST = "LATENT_LAB_FASHION_MNIST"
 TEACHER_CODE = "LATENT_LAB_TEACHER_CODE"
 JOIN_ADDRESS = "LATENT_LAB_JOIN_ADDRESS"
 TRAINING_SLOTS = "LATENT_LAB_TRAINING_SLOTS"
+WARM_TRAINING = "LATENT_LAB_WARM_TRAINING"
 STALL_SECONDS = "LATENT_LAB_STALL_SECONDS"
 WORKER_NICENESS = "LATENT_LAB_WORKER_NICENESS"
 BROKER = "LATENT_LAB_BROKER"
@@ -53,9 +55,9 @@ QUEUE_PROCESS = "LATENT_LAB_QUEUE_PROCESS"
 NO_STREAMLIT_WORKAROUNDS = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"
 TIMELINE = "LATENT_LAB_TIMELINE"
 LANGUAGE = "LATENT_LAB_LANGUAGE"
-NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, STALL_SECONDS,
-         WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS,
-         TIMELINE, LANGUAGE)
+NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, WARM_TRAINING,
+         STALL_SECONDS, WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS,
+         NO_STREAMLIT_WORKAROUNDS, TIMELINE, LANGUAGE)
 # Not ours, but where they point is worked out here too.
 OTHERS = ("XDG_CACHE_HOME", "KERAS_HOME", "HOME")
 DEFAULT_STALL_SECONDS = 120.0
@@ -85,6 +87,7 @@ class Settings:
     streamlit_workarounds: bool
     timeline_file: Path | None = None
     language: str = "en"
+    warm_training: bool = True
 
 
 def settings() -> Settings:
@@ -116,7 +119,16 @@ def _read(values: tuple) -> Settings:
         streamlit_workarounds=env.get(NO_STREAMLIT_WORKAROUNDS) != "1",
         timeline_file=Path(env[TIMELINE]) if TIMELINE in env else None,
         language=_language(env),
+        warm_training=_switch(env, WARM_TRAINING, True),
     )
+
+
+def _switch(env: dict, name: str, default: bool) -> bool:
+    if name not in env:
+        return default
+    if env[name].strip() not in ("0", "1"):
+        raise SettingsError(name, f"must be 0 or 1, got {env[name][:20]!r}")
+    return env[name].strip() == "1"
 
 
 def _language(env: dict) -> str:

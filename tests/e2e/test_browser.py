@@ -34,7 +34,8 @@ def trained_server(tmp_path_factory, mnist_cache_dir, mnist):
 
 @pytest.fixture
 def empty_server(tmp_path, mnist_cache_dir, mnist):
-    server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log")
+    # As the product runs: a training process kept warm (the suite's other servers start one on demand).
+    server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log", {"LATENT_LAB_WARM_TRAINING": "1"})
     yield server
     server.stop()
 

@@ -64,12 +64,15 @@ class TrainingQueue(Housekeeping):
     priority, then first come, first served. Thread-safe: every browser session shares one."""
 
     def __init__(self, slots: int = 1, stall_seconds: float = DEFAULT_STALL_SECONDS, worker_factory=None,
-                 policy=None, store: JobStore | None = None, backend=None, live: LiveWriter | None = None):
+                 policy=None, store: JobStore | None = None, backend=None, live: LiveWriter | None = None,
+                 warm: bool = True):
         """`store`: where the line survives a restart (vae.jobs.store); `backend(on_event, on_exit)`:
         who runs the jobs, if not local worker processes (vae.jobs.remote.CeleryBackend). `live`:
         this is the queue's own process of a class on several web servers (vae.classroom.dispatch):
-        it takes submissions and requests from the store, and writes live progress to files."""
+        it takes submissions and requests from the store, and writes live progress to files. `warm`:
+        a worker is kept ready for each free slot (else one starts when a job waits for it)."""
         self.slots = slots
+        self.warm = warm
         self.stall_seconds = stall_seconds
         self.policy = policy or OpenPolicy()
         self._lock = threading.RLock()
@@ -103,7 +106,7 @@ class TrainingQueue(Housekeeping):
         backend = partial(CeleryBackend, broker) if broker else None
         current = settings()
         return cls(current.training_slots, current.stall_seconds, policy=policy, store=store,
-                   backend=backend, live=live)
+                   backend=backend, live=live, warm=current.warm_training)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -322,9 +325,9 @@ class TrainingQueue(Housekeeping):
             self._live.forget(forgotten)
 
     def _top_up_spares(self) -> None:
-        """Keep a warm worker for each free slot. A new one imports TensorFlow (a few seconds of
-        CPU that a running training would feel), so while every slot is busy one is started only
-        if a job is waiting for it."""
+        """Keep a warm worker for each free slot (unless `warm` is off). A new one imports TensorFlow
+        (a few seconds of CPU that a running training would feel), so while every slot is busy, or
+        with `warm` off, one is started only if a job is waiting for it."""
         if self._closed:
             return
         running = sum(job.state in RUNNING_STATES for job in self._jobs.values())
@@ -333,7 +336,8 @@ class TrainingQueue(Housekeeping):
         # wait beside it.
         returning = sum(worker.job is not None and getattr(worker, "takes_more", False)
                         for worker in self._pool.workers)
-        self._pool.top_up(max(self.slots - max(running, returning), 1 if waiting and not returning else 0))
+        spares = self.slots - max(running, returning) if self.warm else 0
+        self._pool.top_up(max(spares, 1 if waiting and not returning else 0))
 
     def _dispatch(self) -> None:
         """Start queued jobs while slots are free (lock held)."""
