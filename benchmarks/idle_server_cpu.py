@@ -15,20 +15,11 @@ import time
 from pathlib import Path
 
 from tests.support.harness import AppServer
-from tests.support.processes import children_of, cpu_seconds
+from tests.support.processes import cpu_seconds, descendants
 from tests.support.ws_client import StreamlitClient
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
 from vae.training.lab import train_and_save
-
-
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        children = children_of(todo.pop())
-        found += children
-        todo += children
-    return found
 
 
 def server_cpu(runs_dir: Path, warm: bool, seconds: float) -> tuple[float, int]:
@@ -40,7 +31,7 @@ def server_cpu(runs_dir: Path, warm: bool, seconds: float) -> tuple[float, int]:
         client = StreamlitClient(server.url)
         client.open_page("")
         time.sleep(seconds)  # a fixed span to measure over, not a wait for a condition
-        pids = [server.process.pid, *descendants(server.process.pid)]
+        pids = descendants(server.process.pid)
         total = sum(cpu_seconds(pid) for pid in pids)
         client.close()
         return total, len(pids)

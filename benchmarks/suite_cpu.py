@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tests.support.processes import cpu_seconds, parents
+from tests.support.processes import cpu_seconds, descendants
 
 KINDS = [  # (what the command line holds, the kind's name); first match wins
     ("chrom", "chromium (the browser tests)"),
@@ -31,17 +31,6 @@ KINDS = [  # (what the command line holds, the kind's name); first match wins
     ("exec(eval(", "pytest-xdist workers (the tests themselves, AppTest included)"),
     ("pytest", "pytest (the controller)"),
 ]
-
-
-def descendants(root: int, known: set[int]) -> set[int]:
-    """`root`'s processes: those whose parent is known (kept once seen: an orphan is still ours)."""
-    now = parents()
-    found, grew = known | {root}, True
-    while grew:
-        new = {pid for pid, parent in now.items() if parent in found and pid not in found}
-        found |= new
-        grew = bool(new)
-    return found
 
 
 def sample(pid: int) -> tuple[str, float] | None:

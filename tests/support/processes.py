@@ -26,6 +26,18 @@ def children_of(pid: int) -> list[int]:
     return [child for child, parent in parents().items() if parent == pid]
 
 
+def descendants(root: int, known: frozenset[int] | set[int] = frozenset()) -> set[int]:
+    """`root` and every process below it, however deep, from one reading of /proc; `known`: processes
+    seen below it before (kept: an orphan is still its)."""
+    now = parents()
+    found, grew = set(known) | {root}, True
+    while grew:
+        new = {pid for pid, parent in now.items() if parent in found and pid not in found}
+        found |= new
+        grew = bool(new)
+    return found
+
+
 def running(pid: int) -> bool:
     """Alive and not a zombie (a zombie has exited; its parent is gone or has not reaped it)."""
     try:
