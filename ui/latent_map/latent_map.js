@@ -2,9 +2,10 @@
 // here in the browser while you drag (at most one decode per animation frame, no server round
 // trip). The page sends the weights once per run; what changes (a posterior, a path, the background
 // toggle) arrives through the small "map state" component, and the explorer's point from its sliders
-// (point.js), both handing it over in window.__latentLab. Only a release goes back to Python, once. Every word it shows comes
-// from Python in the session's language (the payload header's "text", mount.py); templates' {fields}
-// are filled here.
+// (point.js), both handing it over in window.__latentLab. The end of a gesture goes to Python once:
+// on the explorer through the sliders, which tell it only where it needs the point. Every word it
+// shows comes from Python in the session's language (the payload header's "text", mount.py);
+// templates' {fields} are filled here.
 // ui/blob.js, ui/palette.js, ui/plane.js and decoder.js are prepended to this file by mount.py.
 
 const MAP_SIZE = 480;
