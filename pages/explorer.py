@@ -359,11 +359,12 @@ def explorer(run, z_test, data, payload) -> None:
         this; the map's large payload is neither rebuilt nor hashed again."""
         # Where Python needs every point: the style drawn as every class, a lead, a walk from the map's point.
         report = run.config.conditional or follow.leading() or st.session_state.get("walk_mode") == WALK_MODES[2]
-        point_sliders(run.name, slider_point(latent_dim)[:shown].tolist(), latent_dim, EXTENT, key=point_key,
+        z = slider_point(latent_dim)  # a report, if any, was taken before this run (its callback)
+        point_sliders(run.name, z[:shown].tolist(), latent_dim, EXTENT, key=point_key,
                       on_report=partial(take_point_report, point_key, shown), report=report, item=dataset.item)
         if latent_dim > MAX_SLIDERS:
             st.caption(_("Dimensions {first}–{last} stay at 0.").format(first=MAX_SLIDERS + 1, last=latent_dim))
-        point_follows(slider_point(latent_dim))
+        point_follows(z)
 
     point_controls_fragment = st.fragment(point_controls)
 
