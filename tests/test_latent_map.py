@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import TINY
 from tests.support.programs import program_or_skip
 from ui.drawing_pad.mount import png_bytes
+from ui.latent_map import weight_grid
 from ui.latent_map.pack import (
-    HALF_CHECK_POINTS,
+    CHECK_POINTS,
     MAP_POINTS,
     ellipse,
     half_is_enough,
@@ -81,26 +82,30 @@ def test_the_map_payload_is_the_same_bytes_each_time_small_and_reads_back(mnist)
     z_test = np.random.default_rng(0).normal(size=(10_000, 2)).astype(np.float32)
     first = map_payload("run", decoder, z_test, mnist.y_test)
     assert first == map_payload("run", decoder, z_test, mnist.y_test)
-    assert len(first) < 1_200_000  # goal: at most 1.2 MB per run for the dense decoder
     header, arrays = read_map_payload(first)
     assert header["plane"]["axes"] == ["z₁", "z₂"] and header["run"] == "run"
-    np.testing.assert_array_equal(arrays["points"].reshape(-1, 2), project(header["plane"], z_test[:MAP_POINTS]))
+    np.testing.assert_array_equal(arrays["points"].reshape(-1, 2),
+                                  project(header["plane"], z_test[:MAP_POINTS]).astype(np.float16))
     np.testing.assert_array_equal(arrays["labels"], mnist.y_test[:MAP_POINTS])
-    first_kernel = decoder.trunk[0].weights[0]
-    start = header["decoder"]["layers"][0]["offsets"][0]
-    assert arrays["weights"].dtype == np.float16  # this decoder draws within a grey level with half floats
-    np.testing.assert_array_equal(arrays["weights"][start : start + first_kernel.size],
-                                  first_kernel.ravel().astype(np.float16))
-    assert len(first) < 500_000  # the dense 2-D decoder's 202 k weights in 0.40 MB, not 0.81
+    # The weights on a grid, whole (a saved run's map holds no earlier codes), each within half a step.
+    codes = header["codes"]
+    assert codes["base"] is None and codes["count"] == pack_decoder(decoder)["weights"].size
+    sent = weight_grid.unpack_codes(arrays["weight_codes"].tobytes(), codes["count"]) * codes["step"]
+    np.testing.assert_allclose(sent, pack_decoder(decoder)["weights"], atol=codes["step"] / 2 + 1e-9, rtol=0)
+    assert len(first) < 350_000  # the dense 2-D decoder's 202 k weights in ~0.3 MB, not 0.40 (float16) or 0.81
 
 
-def test_half_float_weights_draw_within_a_grey_level_of_float32_on_the_test_points():
+def test_weights_go_as_floats_where_no_grid_draws_within_a_grey_level():
     decoder = numpy_decoder("dense", hidden_dim=256)
-    z_test = np.random.default_rng(2).normal(size=(HALF_CHECK_POINTS, 2)).astype(np.float32)
+    z_test = np.random.default_rng(2).normal(size=(CHECK_POINTS, 2)).astype(np.float32)
     halved = with_weights_as(decoder, np.float16)
     assert np.abs(halved(z_test) - decoder(z_test)).max() <= 1 / 255
     assert half_is_enough(decoder, z_test)
-    # Weights float16 cannot hold, or that move pixels further, are sent as float32.
+    # Weights too large for the grid's codes: float16 where that draws within a grey level, else float32.
+    scaled = NumpyModel([Layer(layer.kind, layer.settings, tuple(w * 1e3 for w in layer.weights))
+                         for layer in decoder.trunk], input_dim=decoder.input_dim)
+    header, arrays = read_map_payload(map_payload("run", scaled, z_test, np.zeros(len(z_test), np.uint8)))
+    assert header["codes"] is None and "weight_codes" not in arrays
     huge = NumpyModel([Layer(layer.kind, layer.settings, tuple(w * 1e5 for w in layer.weights))
                        for layer in decoder.trunk], input_dim=decoder.input_dim)
     assert not half_is_enough(huge, z_test)

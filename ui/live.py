@@ -9,6 +9,7 @@ import streamlit as st
 from ui import state, training
 from ui.formation import pack as formation_pack
 from ui.latent_map import pack as map_pack
+from ui.latent_map import weight_grid
 from ui.latent_map.mount import latent_map
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
@@ -18,6 +19,7 @@ from vae.i18n import N_, _
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, SHOWN_CLASS, Snapshot
 
 LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
+LIVE_HELD = "live_map_held"  # session state: job id -> {"epoch" last sent, "base" it was sent as a change from}
 # What a data set's images show, in the plural, for a sentence (keyed by DataSet.item).
 ITEMS = {"digit": N_("digits"), "item": N_("items")}
 
@@ -44,9 +46,34 @@ def _formation_payload(job_id: str, epoch: float, dataset: str, _snapshot: Snaps
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _map_payload(job_id: str, epoch: float, dataset: str, _snapshot: Snapshot) -> bytes | None:
+def _weight_chain(job_id: str) -> weight_grid.Chain:
+    """The training's weights on one grid, shared by this process's sessions (ui/latent_map/weight_grid.py)."""
+    return weight_grid.Chain()
+
+
+# Keyed by the epoch the viewer already holds too: viewers one epoch behind share one change.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _map_payload(job_id: str, epoch: float, base: float | None, dataset: str, _snapshot: Snapshot) -> bytes | None:
     labels = state.test_set(dataset).y_test[: len(_snapshot.z)]
-    return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels, DATASETS[dataset].class_names)
+    live = map_pack.LiveWeights(_weight_chain(job_id), epoch, base)
+    return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels, DATASETS[dataset].class_names,
+                                live=live)
+
+
+def _held_epoch(job_id: str, epoch: float) -> float | None:
+    """The epoch whose weights this session's browser holds, for the change to `epoch`: the one it
+    was last sent before it. A page shown again at the same epoch gets the same bytes (Streamlit then
+    sends none)."""
+    held = st.session_state.setdefault(LIVE_HELD, {})
+    record = held.get(job_id)
+    if record is None or record["epoch"] != epoch:
+        held[job_id] = record = {"epoch": epoch, "base": record["epoch"] if record else None}
+    return record["base"]
+
+
+def _forget_held(job_id: str) -> None:
+    """The browser lacks the weights a change was made from: send them whole next."""
+    st.session_state.setdefault(LIVE_HELD, {}).pop(job_id, None)
 
 
 def formation_payload(job_id: str) -> bytes | None:
@@ -92,11 +119,11 @@ def live_explorer(job_id: str) -> None:
         st.markdown(_("**Training, {epoch}**: the map and the {items} come from the model as it is now, and change "
                       "as it learns. Drag across the map to decode any point.").format(epoch=snapshot.label(),
                                                                                         items=items) + told)
-        payload = _map_payload(job_id, snapshot.epoch, dataset.name, snapshot)
+        payload = _map_payload(job_id, snapshot.epoch, _held_epoch(job_id, snapshot.epoch), dataset.name, snapshot)
         if payload is None:
             st.info(_("This model's decoder cannot run in the browser; its map appears when the run is saved."))
             return
-        latent_map(payload, key=f"latent-map-live-{job_id}")
+        latent_map(payload, key=f"latent-map-live-{job_id}", on_missing=lambda: _forget_held(job_id))
         timeline.mark(f"page: job {job_id} live map sent to a browser")
 
     live_map()

@@ -15,7 +15,8 @@ from PIL import Image
 
 from tests.conftest import TINY, wait_until
 from tests.support.harness import AppServer, focus_the_map
-from ui.latent_map.pack import MAP_POINTS, map_plane, project, with_weights_as
+from ui.latent_map import pack
+from ui.latent_map.pack import MAP_POINTS, map_plane, project
 from vae import runs
 from vae.config import CLASSES
 from vae.numpy_model import given_label, with_labels
@@ -145,10 +146,11 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
     z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
     decoded = np.array(watcher.page.evaluate(f"zs => zs.map(z => window.__latentLab.maps['{run}'].decode(z))",
                                              z.tolist()))
-    # The page sends float16 weights where they draw within a grey level of float32's (ui/latent_map/pack.py):
-    # the browser then equals numpy with those weights; else numpy with the float32 ones.
-    errors = [np.abs(decoded - model(z)).max() for model in (decoder, with_weights_as(decoder, np.float16))]
-    assert min(errors) <= 1e-4, errors
+    # The page sends the weights on a grid where that draws within a grey level of float32's (else as
+    # float16 or float32: ui/latent_map/pack.py): the browser equals numpy with the weights as sent.
+    as_sent = pack.as_sent(decoder, runs.load_test_encodings(runs.read_summary(map_server.runs_dir / run), 10_000))
+    assert np.abs(decoded - as_sent(z)).max() <= 1e-4
+    assert np.abs(decoded - decoder(z)).max() <= 1 / 255 + 1e-4
     watcher.assert_clean()
 
 
@@ -164,10 +166,13 @@ def test_a_conditional_run_draws_the_class_picked_beside_the_map(map_server, new
     sevens = given_label(decoder, 7, CLASSES)
     np.testing.assert_allclose(sevens(z), decoder(with_labels(z, 7, CLASSES)), atol=1e-5)
 
-    def gap() -> float:  # to numpy with the weights as sent: float16 where that is within a grey level
+    z_test = runs.load_test_encodings(runs.read_summary(map_server.runs_dir / "told-run"), 10_000)
+    as_sent = pack.as_sent(sevens, z_test)
+
+    def gap() -> float:  # to numpy with the weights as sent (on a grid within a grey level of float32's)
         decoded = np.array(watcher.page.evaluate("zs => zs.map(z => window.__latentLab.maps['told-run'].decode(z))",
                                                  z.tolist()))
-        return min(float(np.abs(decoded - model(z)).max()) for model in (sevens, with_weights_as(sevens, np.float16)))
+        return float(np.abs(decoded - as_sent(z)).max())
 
     wait_until(lambda: gap() <= 1e-4, 30, 0.2, message="the browser's decoder to draw 7s")
     assert "this style as every digit" in watcher.page.content()
@@ -283,9 +288,17 @@ def live_map_stats(watcher) -> dict:
     }""")
 
 
+CODES_RECEIVED = """() => {
+    const received = window.__latentLab.codesReceived;
+    const run = Object.keys(received).find((name) => name.startsWith('live-'));
+    return run ? received[run] : {whole: 0, changes: 0, missing: 0};
+}"""
+
+
 def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnist_cache_dir, mnist, new_page):
     """During a training the explorer's map gets each new epoch's decoder: swapped in place, under
-    the finger, so a drag that began before an epoch ended keeps painting after it."""
+    the finger, so a drag that began before an epoch ended keeps painting after it; each as the change
+    from the one before, or whole to a browser that lost that one."""
     server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log")
     try:
         watcher = new_page()
@@ -322,6 +335,17 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
             drag_a_little()  # still dragging: every move still paints
         watcher.page.mouse.up()
         assert canvas.evaluate("c => c.__marked === true"), "the map was rebuilt under the drag"
+        # Each epoch after the first came as the change from the one before (ui/latent_map/weight_grid.py).
+        received = watcher.page.evaluate(CODES_RECEIVED)
+        assert received["whole"] == 1 and received["changes"] >= 1 and received["missing"] == 0, received
+        # A browser that lost the codes a change is made from says so, and is sent them whole.
+        watcher.page.evaluate("() => { const lab = window.__latentLab; "
+                              "for (const run in lab.codes) if (run.startsWith('live-')) delete lab.codes[run]; }")
+        wait_until(lambda: watcher.page.evaluate(CODES_RECEIVED)["whole"] == 2, 120, 0.2,
+                   message="the next epoch's weights whole, after the browser lost its codes")
+        assert watcher.page.evaluate(CODES_RECEIVED)["missing"] == 1
+        swaps = live_map_stats(watcher)["swaps"]
+        wait_until(lambda: live_map_stats(watcher)["swaps"] > swaps, 120, 0.2, message="the map swapped to them")
         watcher.page.get_by_role("button", name="Stop training").first.click()
         watcher.assert_clean()
     finally:

@@ -6,7 +6,8 @@
 // on the explorer through the sliders, which tell it only where it needs the point. Every word it
 // shows comes from Python in the session's language (the payload header's "text", mount.py);
 // templates' {fields} are filled here.
-// ui/blob.js, ui/palette.js, ui/plane.js and decoder.js are prepended to this file by mount.py.
+// ui/blob.js, ui/palette.js, ui/plane.js, board.js, decoder.js and weight_codes.js are prepended to
+// this file by mount.py.
 
 const MAP_SIZE = 480;
 const GRID_TILES = 20;
@@ -17,14 +18,43 @@ const KEY_STEPS = 40; // an arrow key moves the point 1/40 of the map's side (Sh
 const KEY_SETTLE_MS = 400; // a run of key presses is one gesture: told to Python and read out once it settles
 
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
+lab.codes = lab.codes || {}; // a training's run -> its codes last unpacked {step, epoch, codes}: the base of its next epoch
+lab.codesReceived = lab.codesReceived || {}; // run -> {whole, changes, missing}: how its weights came (for tests and benchmarks)
 
 // A template's {name} fields, filled.
 const fill = (template, fields) => template.replace(/\{(\w+)\}/g, (match, name) => (name in fields ? String(fields[name]) : match));
 
-// The page sends one binary blob per run (pack.py, read by ui/blob.js).
-function readPayload(data) {
+// The page sends one binary blob per run (pack.py, read by ui/blob.js); null when its weights are a
+// change from codes this browser does not hold.
+async function readPayload(data) {
   const { header, arrays } = readBlob(data);
-  return { ...header, weights: arrays.weights, points: arrays.points, labels: arrays.labels };
+  const weights = header.codes ? await weightsFromCodes(header.run, header.codes, arrays.weight_codes) : arrays.weights;
+  return weights && { ...header, weights, points: arrays.points, labels: arrays.labels };
+}
+
+// Weights on a grid (weight_grid.py): whole, or the change since an epoch whose codes we hold.
+async function weightsFromCodes(run, coded, packed) {
+  const held = lab.codes[run];
+  const same = held && held.step === coded.step;
+  const counts = (lab.codesReceived[run] = lab.codesReceived[run] || { whole: 0, changes: 0, missing: 0 });
+  if (same && coded.epoch !== null && held.epoch === coded.epoch) return weightsOnGrid(held.codes, coded.step); // sent again
+  if (coded.base !== null && !(same && held.epoch === coded.base)) {
+    counts.missing += 1;
+    return null;
+  }
+  counts[coded.base === null ? "whole" : "changes"] += 1;
+  const sent = unzigzag(await inflate(packed), coded.count);
+  const codes = coded.base === null ? sent : addCodes(held.codes, sent);
+  if (coded.epoch !== null) keepCodes(run, { step: coded.step, epoch: coded.epoch, codes });
+  return weightsOnGrid(codes, coded.step);
+}
+
+const KEPT_TRAININGS = 4;
+function keepCodes(run, held) {
+  delete lab.codes[run]; // re-added last: the keys stay in the order trainings were last seen
+  lab.codes[run] = held;
+  const runs = Object.keys(lab.codes);
+  for (const old of runs.slice(0, Math.max(0, runs.length - KEPT_TRAININGS))) delete lab.codes[old];
 }
 
 function build(root) {
@@ -458,9 +488,21 @@ function createMap(root, data, setStateValue, setTriggerValue) {
 }
 
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
-  // Runs again whenever `data` changes. The same run with a new model (a live training's next
-  // epoch) is swapped into the map that is there; another run gets a map of its own.
-  data = readPayload(data);
+  // Runs again whenever `data` changes. Payloads are shown in the order they came: a training's next
+  // epoch may be a change from the one before, whose weights are then still being unpacked.
+  parentElement.__payloads = (parentElement.__payloads || Promise.resolve())
+    .then(() => show(data, parentElement, setStateValue, setTriggerValue))
+    .catch((error) => console.error("latent map:", error));
+}
+
+async function show(raw, parentElement, setStateValue, setTriggerValue) {
+  const data = await readPayload(raw);
+  if (!data) {
+    setTriggerValue("missing", true); // Python sends the weights whole
+    return;
+  }
+  // The same run with a new model (a live training's next epoch) is swapped into the map that is
+  // there; another run gets a map of its own.
   const existing = parentElement.__latentMap;
   if (existing && existing.run === data.run && parentElement.querySelector(".latent-map")) {
     existing.map.replace(data);

@@ -5,6 +5,7 @@ header as it is sent: the payload itself is packed once for every session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -18,7 +19,7 @@ HERE = Path(__file__).parent
 
 _MAP = st.components.v2.component(
     "latent_lab_map", js=es_module(HERE / "latent_map.js", UI / "blob.js", UI / "palette.js", UI / "plane.js",
-                                       HERE / "board.js", HERE / "decoder.js"),
+                                       HERE / "board.js", HERE / "decoder.js", HERE / "weight_codes.js"),
     css=(HERE / "latent_map.css").read_text(),
 )
 _STATE = st.components.v2.component("latent_lab_map_state", js=(HERE / "map_state.js").read_text())
@@ -48,12 +49,13 @@ def map_text(header: dict) -> dict:
     }
 
 
-def latent_map(payload: bytes, key: str):
+def latent_map(payload: bytes, key: str, on_missing: Callable[[], None] = lambda: None):
     """The map; returns its result: `.z` (the latent point of the last release, or None) and
-    `.picked` (the test-image index clicked this run, or None)."""
+    `.picked` (the test-image index clicked this run, or None). `on_missing` is called when the
+    browser was sent a change of weights from codes it does not hold (ui/live.py then sends them whole)."""
     data = with_header(payload, {"text": map_text(read_header(payload))})
     return _MAP(key=key, data=data, default={"z": None},
-                on_z_change=lambda: None, on_picked_change=lambda: None)
+                on_z_change=lambda: None, on_picked_change=lambda: None, on_missing_change=on_missing)
 
 
 # The browser keeps one map state per run, and the explorer and the Class map show the same run's map:

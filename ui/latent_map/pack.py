@@ -7,19 +7,30 @@ hashes once (~1.5 ms). Pure functions of numpy data (no Streamlit), so tests can
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ui.blob import pack_blob, read_blob
+from ui.latent_map import weight_grid
 from vae.datasets import MNIST
 from vae.i18n import N_
 from vae.numpy_model import Layer, NumpyModel
 from vae.snapshots import EXTENT, plane_for, project
 
 BROWSER_LAYERS = ("Dense", "Reshape", "Flatten", "Conv2DTranspose")
-HALF_TOLERANCE = 1 / 255  # float16 weights only if no decoded pixel moves by more than one grey level
-HALF_CHECK_POINTS = 500  # of the test set's encodings: where the check decodes
+CHECK_POINTS = 500  # of the test set's encodings: where the weights as sent are checked against float32's
 MAP_POINTS = 2000  # of the 10 000 test images: enough to see the clusters
+
+
+@dataclass(frozen=True)
+class LiveWeights:
+    """A training's snapshot for one viewer: the training's grid, the snapshot's epoch, and the
+    epoch whose codes the viewer holds (None: none)."""
+
+    chain: weight_grid.Chain
+    epoch: float
+    base: float | None
 
 
 def pack_decoder(decoder: NumpyModel) -> dict | None:
@@ -49,13 +60,47 @@ def with_weights_as(decoder: NumpyModel, dtype) -> NumpyModel:
 
 
 def half_is_enough(decoder: NumpyModel, z_test: np.ndarray) -> bool:
-    """Does the decoder with float16 weights draw every check point within HALF_TOLERANCE of float32's?"""
-    points = np.asarray(z_test[:HALF_CHECK_POINTS], np.float32)
+    """Does the decoder with float16 weights draw every check point within a grey level of float32's?"""
+    points = check_points(z_test)
     with np.errstate(over="ignore"):
         if not all(np.isfinite(w.astype(np.float16)).all() for layer in decoder.trunk for w in layer.weights):
             return False
         difference = np.abs(with_weights_as(decoder, np.float16)(points) - decoder(points))
-    return float(difference.max()) <= HALF_TOLERANCE
+    return float(difference.max()) <= weight_grid.TOLERANCE
+
+
+def check_points(z_test: np.ndarray) -> np.ndarray:
+    return np.asarray(z_test[:CHECK_POINTS], np.float32)
+
+
+def weights_section(decoder: NumpyModel, flat: np.ndarray, z_test: np.ndarray, live: LiveWeights | None = None
+                    ) -> tuple[dict | None, dict[str, np.ndarray]]:
+    """The weights as the browser is sent them: ({"step", "count", "epoch", "base"}, {"weight_codes":
+    deflated codes}) on a grid (weight_grid: within a grey level of float32's drawing), the change
+    since `live.base`'s codes when the viewer holds them; else (None, {"weights": float16 where that
+    draws within a grey level, else float32})."""
+    points = check_points(z_test)
+    coded = (weight_grid.choose(decoder, flat, points) if live is None
+             else live.chain.add(live.epoch, decoder, flat, points))
+    if coded is None:
+        weight_type = np.float16 if half_is_enough(decoder, z_test) else np.float32
+        return None, {"weights": flat.astype(weight_type)}
+    base = live.chain.base(live.base, coded.step) if live is not None else None
+    sent = coded.codes if base is None else coded.codes - base
+    header = {"step": coded.step, "count": int(coded.codes.size), "epoch": live.epoch if live else None,
+              "base": live.base if base is not None else None}
+    return header, {"weight_codes": np.frombuffer(weight_grid.pack_codes(sent), np.uint8)}
+
+
+def as_sent(decoder: NumpyModel, z_test: np.ndarray) -> NumpyModel:
+    """The decoder the browser computes with for a saved run's payload: its weights on the grid, or
+    as float16 or float32 (for tests and tools)."""
+    packed = pack_decoder(decoder)
+    header, arrays = weights_section(decoder, packed["weights"], z_test)
+    if header is None:
+        return weight_grid.with_flat_weights(decoder, arrays["weights"].astype(np.float32))
+    codes = weight_grid.unpack_codes(arrays["weight_codes"].tobytes(), header["count"])
+    return weight_grid.with_flat_weights(decoder, codes.astype(np.float32) * np.float32(header["step"]))
 
 
 def map_plane(z_test: np.ndarray) -> dict:
@@ -67,25 +112,25 @@ def map_plane(z_test: np.ndarray) -> dict:
 
 
 def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray,
-                class_names: Sequence[str] = MNIST.class_names, shown_class: int | None = None) -> bytes | None:
+                class_names: Sequence[str] = MNIST.class_names, shown_class: int | None = None,
+                live: LiveWeights | None = None) -> bytes | None:
     """Everything static the map needs for one run (about 0.45 MB for the dense 2-D decoder), or
     None when the decoder cannot run in the browser. Built once per run and cached, so it is the
     same bytes on every rerun and the browser keeps its copy. A conditional run's `decoder` has
-    its label given (vae.numpy_model.given_label): `shown_class`, the class it draws."""
+    its label given (vae.numpy_model.given_label): `shown_class`, the class it draws. A training's
+    snapshot gives `live`: its weights then go on the training's grid, as a change where they can."""
     packed = pack_decoder(decoder)
     if packed is None:
         return None
     plane = map_plane(z_test)
     shown = slice(0, MAP_POINTS)
-    # Half the bytes for the browser where that changes no pixel by more than a grey level (the default's
-    # weights: 0.40 MB, not 0.81); else float32. ui/blob.js widens them to float32 once.
-    weight_type = np.float16 if half_is_enough(decoder, z_test) else np.float32
-    arrays = {
-        "weights": packed.pop("weights").astype(weight_type),
-        "points": project(plane, z_test[shown]).astype(np.float32),
-        "labels": np.asarray(labels[shown], np.uint8),
-    }
-    return pack_blob({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane,
+    # The weights in as few bytes as change no pixel by more than a grey level (the default's: ~0.28 MB
+    # on a grid, a training's next epoch ~0.2 MB, where float32 takes 0.81).
+    codes, weights = weights_section(decoder, packed.pop("weights"), z_test, live)
+    # The points as float16: a 480-pixel map of [-4, 4]² places them within 0.12 pixels.
+    arrays = {**weights, "points": project(plane, z_test[shown]).astype(np.float16),
+              "labels": np.asarray(labels[shown], np.uint8)}
+    return pack_blob({"run": run_name, "extent": EXTENT, "decoder": packed, "plane": plane, "codes": codes,
                       "classes": list(class_names), "shown_class": shown_class}, arrays)
 
 
