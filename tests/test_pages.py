@@ -134,6 +134,18 @@ def test_first_run_button_trains_the_default_preset_and_the_explorer_is_live_unt
     assert not at.exception
     assert component_data(at, f"latent-map-live-{snap.id}")["run"] == f"live-{snap.id}"
     assert "Training, epoch" in texts(at)
+    # The first weights go whole; a later epoch's as the change since the one this session was sent;
+    # a browser that lost those is sent the later epoch's whole.
+    first = component_data(at, f"latent-map-live-{snap.id}")["codes"]
+    assert first["base"] is None and first["epoch"] > 0
+    wait_until(lambda: queue().live_decoder_snapshot(snap.id).epoch > first["epoch"], 120, message="a later epoch")
+    at.run()
+    later = component_data(at, f"latent-map-live-{snap.id}")["codes"]
+    assert later["epoch"] > first["epoch"] and later["base"] == first["epoch"]
+    send_trigger(at, f"latent-map-live-{snap.id}", "missing", True)
+    assert not at.exception
+    resent = component_data(at, f"latent-map-live-{snap.id}")["codes"]
+    assert resent["base"] is None and resent["epoch"] >= later["epoch"]
     at.button(key=f"live-stop-{snap.id}").click().run()
     assert queue().wait_until_idle(120)
     assert queue().snapshot(snap.id).state == "stopped", queue().snapshot(snap.id).message
@@ -185,6 +197,18 @@ def release_point(at, run: str, z) -> None:
     state = states.widgets.add()
     state.id = element.proto.id
     state.json_value = json.dumps({"z": z})
+    at._run(states)
+
+
+def send_trigger(at, key: str, event: str, value) -> None:
+    """What a component's setTriggerValue(event, value) sends, added by hand as release_point does."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    (element,) = [c for c in at.get("bidi_component") if c.key == key]
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = _make_trigger_id(element.proto.id, "events")
+    state.json_trigger_value = json.dumps([{"event": event, "value": value}])
     at._run(states)
 
 
