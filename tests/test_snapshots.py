@@ -42,7 +42,9 @@ def test_a_snapshot_at_every_epoch_end_and_live_ones_between(watched_run):
     saved, received, data = watched_run
     ends = [s for s in received if s.epoch_end]
     assert [s.epoch for s in ends] == [1.0, 2.0, 3.0]
-    between = [s for s in received if not s.epoch_end]
+    # The first is of the model before its first step: what a person sees while the step compiles.
+    first, *between = [s for s in received if not s.epoch_end]
+    assert first is received[0] and first.epoch == 0.0 and first.label() == "epoch 1 of 3 (part way)"
     assert between and all(0 < s.epoch < 3 for s in between)
     assert [s.epoch for s in received] == sorted(s.epoch for s in received)
     for snap in received:

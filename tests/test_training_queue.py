@@ -5,6 +5,7 @@ die at start); then real worker processes: progress streamed, stop, and every fa
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -624,6 +625,32 @@ def test_a_worker_takes_job_after_job_and_a_late_stop_reaches_no_other(monkeypat
     finally:
         os.close(loop.write_end)
     wait_until(loop.closed.is_set, 10, message="the reader to see stdin close")
+
+
+@pytest.mark.parametrize("job_first", [True, False])
+def test_a_job_that_arrives_while_a_worker_warms_up_is_not_kept_waiting_for_the_compile(monkeypatch, job_first):
+    """A worker reads its commands from its start: a job sent while it loads MNIST is taken without
+    the default's compile (the job's training builds its own); with none waiting it compiles."""
+    read_end, write_end = os.pipe()
+    reader = training_job.CommandReader(os.fdopen(read_end, "rb"), on_close=lambda: None)
+    monkeypatch.setattr(training_job, "CommandReader", lambda stdin: reader)
+    if job_first:
+        os.write(write_end, protocol.encode_command(train_command("early")))
+
+    def load_dataset(name, download):  # once the reader has read what was sent
+        wait_until(lambda: reader.job_waiting() == job_first, 10, message="the command read")
+        return "mnist arrays"
+
+    warmed, taken = [], []
+    monkeypatch.setattr(training_job, "load_dataset", load_dataset)
+    monkeypatch.setattr(training_job, "warm_up", warmed.append)
+    monkeypatch.setattr(training_job, "take_jobs", lambda stream, commands, jobs, data: taken.append(
+        (commands, data)) or 0)
+    try:
+        assert training_job.serve(io.BytesIO(), jobs=1) == 0
+        assert warmed == ([] if job_first else ["mnist arrays"]) and taken == [(reader, "mnist arrays")]
+    finally:
+        os.close(write_end)
 
 
 def test_a_worker_that_has_grown_takes_no_more_jobs(monkeypatch):

@@ -55,7 +55,9 @@ def _weight_chain(job_id: str) -> weight_grid.Chain:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _map_payload(job_id: str, epoch: float, base: float | None, dataset: str, _snapshot: Snapshot) -> bytes | None:
     labels = state.test_set(dataset).y_test[: len(_snapshot.z)]
-    live = map_pack.LiveWeights(_weight_chain(job_id), epoch, base)
+    # The untrained model (before its first step) draws an almost flat grey, so its check says nothing of
+    # the grid a trained one needs: it goes whole on a grid of its own, and the training's starts after.
+    live = map_pack.LiveWeights(_weight_chain(job_id), epoch, base) if epoch > 0 else None
     return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels, DATASETS[dataset].class_names,
                                 live=live)
 
@@ -86,8 +88,9 @@ def formation_payload(job_id: str) -> bytes | None:
 
 def explorer_snapshot(job_id: str) -> Snapshot | None:
     """The explorer's model: the latest finished epoch's (refreshed once per epoch), or, before
-    the first epoch ends, the first snapshot taken a moment into training. Asking for it tells the
-    training to stream its decoder; one over vae.snapshots.LIVE_DECODER_MAX_BYTES never is."""
+    the first epoch ends, the latest one (the first is of the model before its first step). Asking
+    for it tells the training to stream its decoder; one over vae.snapshots.LIVE_DECODER_MAX_BYTES
+    never is."""
     return training.training_queue().live_decoder_snapshot(job_id)
 
 

@@ -39,7 +39,8 @@ class Snapshot:
 
     @property
     def epoch_end(self) -> bool:
-        return float(self.epoch).is_integer()
+        """At an epoch's end (epoch 0.0, before the first step, is part way into the first)."""
+        return self.epoch >= 1 and float(self.epoch).is_integer()
 
     @property
     def points(self) -> np.ndarray:

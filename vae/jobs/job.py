@@ -94,7 +94,7 @@ class Job:
     # The latest snapshots of the latent space (vae.snapshots), while it trains: about 1 MB each.
     live: Snapshot | None = None
     live_epoch_end: Snapshot | None = None
-    live_decoder: Snapshot | None = None  # the latest epoch end's with a decoder; before one, the first
+    live_decoder: Snapshot | None = None  # the latest epoch end's with a decoder; before one, the latest
     snapshots_received: int = 0
     watched_until: float = 0.0
     watch_sent: bool = False
@@ -104,7 +104,8 @@ class Job:
         self.live = snapshot
         if snapshot.epoch_end:
             self.live_epoch_end = snapshot
-        if snapshot.decoder is not None and (snapshot.epoch_end or self.live_decoder is None):
+        first_epoch = self.live_decoder is None or not self.live_decoder.epoch_end
+        if snapshot.decoder is not None and (snapshot.epoch_end or first_epoch):
             self.live_decoder = snapshot
         self.snapshots_received += 1
 

@@ -96,6 +96,10 @@ class CommandReader:
     def next_job(self) -> JobCommands:
         return self._jobs.get()
 
+    def job_waiting(self) -> bool:
+        """Has a job (or a line where one was due) arrived that next_job has not taken yet?"""
+        return not self._jobs.empty()
+
     def _read(self, stdin: BinaryIO) -> None:
         for line in stdin:
             try:
@@ -172,14 +176,18 @@ def serve(out: BinaryIO, jobs: int = 1) -> int:
     """The worker's life after start-up: warm, then up to `jobs` jobs, one at a time, saying it is
     ready before each. Returns the process's exit status."""
     stream = ProgressStream(out)
+    commands = CommandReader(sys.stdin.buffer)  # reading now: a job may arrive while this process warms up
     try:
         data = load_dataset("mnist", download=DOWNLOADS["mnist"])
         timeline.mark("training process: MNIST loaded")
-        warm_up(data)
-        timeline.mark("training process: warm (the default's training compiled)")
+        # A job that already waits is not kept waiting for a compile it may not need: its training
+        # builds its own (and shows its model's first snapshot before compiling: vae.training.loop).
+        if not commands.job_waiting():
+            warm_up(data)
+            timeline.mark("training process: warm (the default's training compiled)")
     except DataError:
         data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
-    return take_jobs(stream, CommandReader(sys.stdin.buffer), jobs, data)
+    return take_jobs(stream, commands, jobs, data)
 
 
 def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data) -> int:

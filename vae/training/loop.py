@@ -111,9 +111,10 @@ class _Relay(keras.callbacks.Callback):
 
 class _Snapshots(keras.callbacks.Callback):
     """Takes a snapshot (vae.snapshots) at each epoch's end and, when `live_seconds` is set and
-    someone watches (`watching`; None: always), also after the first group of batches and then
-    every `live_seconds` in between, with the decoder when it fits the streaming budget; listeners
-    with an `on_snapshot` method hear of each. The model is copied to numpy first, so the
+    someone watches (`watching`; None: always), also before the first step (or, if watching
+    begins later, after the next group of batches) and then every `live_seconds` in between, with
+    the decoder when it fits the streaming budget; listeners with an `on_snapshot` method hear of
+    each. The model is copied to numpy first, so the
     snapshot's arithmetic never touches TensorFlow's state while it trains (~25 ms for the dense
     model)."""
 
@@ -128,11 +129,23 @@ class _Snapshots(keras.callbacks.Callback):
         self.last: snapshots.Snapshot | None = None
         self.last_taken = -math.inf
         self.was_watched = False
+        self.first_step_pending = False  # a snapshot was taken before the first step, which is still to come
 
     def watched(self) -> bool:
         return self.live_seconds is not None and (self.watching is None or self.watching.is_set())
 
+    def take_first(self, model) -> None:
+        """If someone watches, a snapshot of the model before its first step (epoch 0.0): the first
+        digit a person sees, before the step is compiled (seconds, on a training process that
+        has just started); the next comes at the epoch's end, or after `live_seconds` of training."""
+        if self.watched():
+            self.set_model(model)
+            self.was_watched = self.first_step_pending = True
+            self._take(0.0)
+
     def on_train_batch_end(self, batch, logs=None):
+        if self.first_step_pending:  # the next comes `live_seconds` of training after this, compiling aside
+            self.first_step_pending, self.last_taken = False, time.perf_counter()
         watched = self.watched()
         started_watching, self.was_watched = watched and not self.was_watched, watched
         if not watched or (time.perf_counter() - self.last_taken < self.live_seconds and not started_watching):
@@ -191,6 +204,7 @@ def train(
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     snapshot_taker = _Snapshots(x_test[: snapshots.SUBSET], config, batches_per_epoch, listeners,
                                 live_seconds, watching)
+    snapshot_taker.take_first(model)
     runner.run(config.epochs, [relay, snapshot_taker])
     if keep_trainer:
         _keep(config, x_train, x_test, compiled, model, runner)
