@@ -64,17 +64,27 @@ def draws_within(decoder: NumpyModel, coded: Coded, points: np.ndarray, referenc
 
 
 def choose(decoder: NumpyModel, flat: np.ndarray, points: np.ndarray, tolerance: float = TOLERANCE) -> Coded | None:
-    """The weights on the largest step of STEPS that draws within `tolerance`; None if none does
-    (the weights are then sent as floats)."""
+    """The weights on the largest step of STEPS that draws within `tolerance` (the next larger one
+    does not); None if none does (the weights are then sent as floats). A bisection: ~4 checks."""
     reference = decoder(points)
-    for step in STEPS:
-        codes = codes_for(flat, step)
-        if codes is None:
-            return None  # a finer step only makes the codes larger
-        coded = Coded(step, codes)
-        if draws_within(decoder, coded, points, reference, tolerance):
-            return coded
-    return None
+    largest = float(np.abs(flat).max(initial=0))  # NaN or infinite: no step is usable
+    usable = [step for step in STEPS if largest / step < CODE_LIMIT - 0.5]  # the codes fit
+
+    def on(index: int) -> Coded | None:
+        codes = codes_for(flat, usable[index])
+        coded = Coded(usable[index], codes) if codes is not None else None
+        return coded if coded is not None and draws_within(decoder, coded, points, reference, tolerance) else None
+
+    if not usable or (finest := on(len(usable) - 1)) is None:
+        return None
+    failing, passing, chosen = -1, len(usable) - 1, finest  # -1: a step coarser than any, taken to fail
+    while passing - failing > 1:
+        middle = (failing + passing) // 2
+        if (coded := on(middle)) is not None:
+            passing, chosen = middle, coded
+        else:
+            failing = middle
+    return chosen
 
 
 def pack_codes(codes: np.ndarray) -> bytes:
