@@ -114,7 +114,7 @@ def map_plane(z_test: np.ndarray) -> dict:
 def map_payload(run_name: str, decoder: NumpyModel, z_test: np.ndarray, labels: np.ndarray,
                 class_names: Sequence[str] = MNIST.class_names, shown_class: int | None = None,
                 live: LiveWeights | None = None) -> bytes | None:
-    """Everything static the map needs for one run (about 0.45 MB for the dense 2-D decoder), or
+    """Everything static the map needs for one run (about 0.29 MB for the dense 2-D decoder), or
     None when the decoder cannot run in the browser. Built once per run and cached, so it is the
     same bytes on every rerun and the browser keeps its copy. A conditional run's `decoder` has
     its label given (vae.numpy_model.given_label): `shown_class`, the class it draws. A training's
