@@ -383,7 +383,7 @@ def explorer(run, z_test, data, payload) -> None:
                 server_digit_fallback(decoder, z, z_test, data.y_test, plane, dataset)
             return
         with map_column:
-            result = latent_map(payload, key=f"latent-map-{run.name}")
+            result = latent_map(payload, key=f"latent-map-{run.name}", on_missing=lambda: live.forget_training_of(run))
             apply_map_release(result, shown)  # before the sliders are drawn: they take the released point
             st.caption(_("Each dot is a test image, placed where the encoder puts it (colours: digits). "
                          "Press and drag anywhere: the digit for that point is drawn as you move. "
@@ -465,7 +465,7 @@ run, data = training.run_and_data_or_stop("explorer")
 try:
     state.models(run)
     encodings = state.test_encodings(run)
-    payload = state.map_payload(run)
+    payload = live.saved_map_payload(run) or state.map_payload(run)  # the first: after watching it train
 except LabError as error:
     state.show_run_error_and_stop(error)
 st.caption(_("Run **{name}**: {description}").format(name=escape(run.name), description=run.config.describe()))

@@ -149,7 +149,12 @@ def test_first_run_button_trains_the_default_preset_and_the_explorer_is_live_unt
     at.button(key=f"live-stop-{snap.id}").click().run()
     assert queue().wait_until_idle(120)
     assert queue().snapshot(snap.id).state == "stopped", queue().snapshot(snap.id).message
+    # This session watched the training: the saved run's weights come as the change from its last epoch.
+    at.run()
+    saved = component_data(at, f"latent-map-{snap.run_name}")["codes"]
+    assert saved["chain"] == f"live-{snap.id}" and saved["epoch"] == "saved" and saved["base"] >= resent["epoch"]
     at = open_app()  # AppTest reruns pages without app.py's sidebar: reopen, as a reload would
+    assert component_data(at, f"latent-map-{snap.run_name}")["codes"]["base"] is None  # a new session: whole
     assert point_data(at, snap.run_name)["labels"] == ["z1", "z2"]
     assert component_data(at, f"latent-map-{snap.run_name}")["run"] == snap.run_name
     assert at.sidebar.selectbox[0].options[0].startswith("default-")

@@ -56,16 +56,16 @@ def test_a_training_sends_a_viewer_the_change_since_the_epoch_it_holds():
     first = numpy_decoder("dense", hidden_dim=256)
     second = moved(first, 0.002, seed=1)
     chain = weight_grid.Chain()
-    coded, held = sent_codes(map_payload("live-a", first, Z_TEST, LABELS, live=LiveWeights(chain, 1.0, None)))
+    coded, held = sent_codes(map_payload("live-a", first, Z_TEST, LABELS, live=LiveWeights(chain, "live-a", 1.0, None)))
     assert coded["epoch"] == 1.0 and coded["base"] is None
-    whole = map_payload("live-a", second, Z_TEST, LABELS, live=LiveWeights(chain, 2.0, None))
-    change = map_payload("live-a", second, Z_TEST, LABELS, live=LiveWeights(chain, 2.0, 1.0))
+    whole = map_payload("live-a", second, Z_TEST, LABELS, live=LiveWeights(chain, "live-a", 2.0, None))
+    change = map_payload("live-a", second, Z_TEST, LABELS, live=LiveWeights(chain, "live-a", 2.0, 1.0))
     coded, after = sent_codes(change, held)
     assert coded["base"] == 1.0
     np.testing.assert_array_equal(after, sent_codes(whole)[1])  # the change lands on the whole epoch's codes
     assert len(change) < 0.8 * len(whole)  # small changes deflate to fewer bytes
     # A base the training no longer keeps (or never had) gets the codes whole.
-    coded, _ = sent_codes(map_payload("live-a", second, Z_TEST, LABELS, live=LiveWeights(chain, 2.0, 0.5)))
+    coded, _ = sent_codes(map_payload("live-a", second, Z_TEST, LABELS, live=LiveWeights(chain, "live-a", 2.0, 0.5)))
     assert coded["base"] is None
 
 
@@ -80,7 +80,7 @@ def test_a_training_that_outgrows_its_grid_starts_a_finer_one_and_sends_it_whole
                         Layer(output.kind, output.settings, (output.weights[0] / 8, output.weights[1]))],
                        input_dim=first.input_dim)
     np.testing.assert_allclose(grown(Z_TEST), first(Z_TEST), atol=1e-5)
-    coded, codes = sent_codes(map_payload("live-a", grown, Z_TEST, LABELS, live=LiveWeights(chain, 2.0, 1.0)))
+    coded, codes = sent_codes(map_payload("live-a", grown, Z_TEST, LABELS, live=LiveWeights(chain, "live-a", 2.0, 1.0)))
     assert coded["step"] < step and coded["base"] is None and chain.base(1.0, coded["step"]) is None
     on_grid = weight_grid.with_flat_weights(grown, codes.astype(np.float32) * np.float32(coded["step"]))
     assert np.abs(on_grid(Z_TEST) - grown(Z_TEST)).max() <= 1 / 255

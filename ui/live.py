@@ -13,7 +13,7 @@ from ui.latent_map import weight_grid
 from ui.latent_map.mount import latent_map
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
-from vae import cost, timeline
+from vae import cost, runs, timeline
 from vae.datasets import DATASETS, DataSet
 from vae.i18n import N_, _
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, SHOWN_CLASS, Snapshot
@@ -57,7 +57,7 @@ def _map_payload(job_id: str, epoch: float, base: float | None, dataset: str, _s
     labels = state.test_set(dataset).y_test[: len(_snapshot.z)]
     # The untrained model (before its first step) draws an almost flat grey, so its check says nothing of
     # the grid a trained one needs: it goes whole on a grid of its own, and the training's starts after.
-    live = map_pack.LiveWeights(_weight_chain(job_id), epoch, base) if epoch > 0 else None
+    live = map_pack.LiveWeights(_weight_chain(job_id), f"live-{job_id}", epoch, base) if epoch > 0 else None
     return map_pack.map_payload(f"live-{job_id}", _snapshot.decoder, _snapshot.z, labels, DATASETS[dataset].class_names,
                                 live=live)
 
@@ -76,6 +76,40 @@ def _held_epoch(job_id: str, epoch: float) -> float | None:
 def _forget_held(job_id: str) -> None:
     """The browser lacks the weights a change was made from: send them whole next."""
     st.session_state.setdefault(LIVE_HELD, {}).pop(job_id, None)
+
+
+def _training_watched(run: runs.RunSummary) -> tuple[str, float] | None:
+    """(job id, last epoch sent) of the training of `run` whose live map this session watched, if any."""
+    for job_id, record in st.session_state.get(LIVE_HELD, {}).items():
+        job = training.training_queue().snapshot(job_id)
+        if job is not None and job.run_name == run.name:
+            return job_id, record["epoch"]
+    return None
+
+
+def saved_map_payload(run: runs.RunSummary) -> bytes | None:
+    """A saved run's map for a browser that watched it train: its weights as the change from the
+    training's last epoch this session was sent (nearly nothing: the saved model is that epoch's, or
+    a few steps on), not 0.29 MB again for each student of a class at once; None where it cannot be
+    (a conditional run's map draws a class of its own), and state.map_payload sends them whole."""
+    watched = None if run.config.conditional else _training_watched(run)
+    if watched is None:
+        return None
+    return _saved_after_training(str(run.path), state.folder_stamp(run.path), *watched, run)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _saved_after_training(path: str, stamp: int, job_id: str, held: float, _run: runs.RunSummary) -> bytes | None:
+    live = map_pack.LiveWeights(_weight_chain(job_id), f"live-{job_id}", "saved", held)
+    return map_pack.map_payload(_run.name, state.decoder(_run), state.test_encodings(_run),
+                                state.run_test_set(_run).y_test, state.dataset_of(_run).class_names, live=live)
+
+
+def forget_training_of(run: runs.RunSummary) -> None:
+    """The browser lacks the codes a saved run's map was sent as a change from: send them whole."""
+    watched = _training_watched(run)
+    if watched is not None:
+        _forget_held(watched[0])
 
 
 def formation_payload(job_id: str) -> bytes | None:

@@ -294,11 +294,18 @@ CODES_RECEIVED = """() => {
     return run ? received[run] : {whole: 0, changes: 0, missing: 0};
 }"""
 
+SAVED_CODES_RECEIVED = """() => {
+    const received = window.__latentLab.codesReceived;
+    const run = Object.keys(received).find((name) => !name.startsWith('live-'));
+    return run ? received[run] : null;
+}"""
+
 
 def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnist_cache_dir, mnist, new_page):
     """During a training the explorer's map gets each new epoch's decoder: swapped in place, under
     the finger, so a drag that began before an epoch ended keeps painting after it; each as the change
-    from the one before, or whole to a browser that lost that one."""
+    from the one before, or whole to a browser that lost that one; and the saved run's, as the change
+    from the last."""
     server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log")
     try:
         watcher = new_page()
@@ -350,6 +357,9 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
         swaps = live_map_stats(watcher)["swaps"]
         wait_until(lambda: live_map_stats(watcher)["swaps"] > swaps, 120, 0.2, message="the map swapped to them")
         watcher.page.get_by_role("button", name="Stop training").first.click()
+        # The saved run's map: its weights as the change from the last epoch this browser holds.
+        wait_until(lambda: watcher.page.evaluate(SAVED_CODES_RECEIVED), 120, 0.2, message="the saved run's map")
+        assert watcher.page.evaluate(SAVED_CODES_RECEIVED) == {"whole": 0, "changes": 1, "missing": 0}
         watcher.assert_clean()
     finally:
         server.stop()

@@ -34,7 +34,8 @@ async function readPayload(data) {
 
 // Weights on a grid (weight_grid.py): whole, or the change since an epoch whose codes we hold.
 async function weightsFromCodes(run, coded, packed) {
-  const held = lab.codes[run];
+  const chain = coded.chain || run; // a saved run's map may come as the change from its training's live map
+  const held = lab.codes[chain];
   const same = held && held.step === coded.step;
   const counts = (lab.codesReceived[run] = lab.codesReceived[run] || { whole: 0, changes: 0, missing: 0 });
   if (same && coded.epoch !== null && held.epoch === coded.epoch) return weightsOnGrid(held.codes, coded.step); // sent again
@@ -45,7 +46,7 @@ async function weightsFromCodes(run, coded, packed) {
   counts[coded.base === null ? "whole" : "changes"] += 1;
   const sent = unzigzag(await inflate(packed), coded.count);
   const codes = coded.base === null ? sent : addCodes(held.codes, sent);
-  if (coded.epoch !== null) keepCodes(run, { step: coded.step, epoch: coded.epoch, codes });
+  if (coded.epoch !== null) keepCodes(chain, { step: coded.step, epoch: coded.epoch, codes });
   return weightsOnGrid(codes, coded.step);
 }
 
@@ -254,6 +255,7 @@ function createMap(root, data, setStateValue, setTriggerValue) {
   }
   function frame(now) {
     frameRequested = false;
+    if (!ui.map.isConnected) return; // Streamlit mounted the element again: that map draws, not this one
     if (view.playing) {
       const t = Math.min(1, (now - view.playing.start) / (PLAY_SECONDS * 1000));
       setPathPosition(t);
@@ -497,6 +499,9 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
 
 async function show(raw, parentElement, setStateValue, setTriggerValue) {
   const data = await readPayload(raw);
+  // Unmounted while its weights were unpacked (Streamlit mounted the element again): the new mount's
+  // own call draws it; a map made here would draw into a detached canvas.
+  if (!parentElement.isConnected) return;
   if (!data) {
     setTriggerValue("missing", true); // Python sends the weights whole
     return;

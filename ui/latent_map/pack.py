@@ -25,12 +25,14 @@ MAP_POINTS = 2000  # of the 10 000 test images: enough to see the clusters
 
 @dataclass(frozen=True)
 class LiveWeights:
-    """A training's snapshot for one viewer: the training's grid, the snapshot's epoch, and the
-    epoch whose codes the viewer holds (None: none)."""
+    """A training's snapshot for one viewer: the training's grid (named as the browser keeps its
+    codes: the live map's run), the snapshot's epoch (or "saved": the run it saved), and the epoch
+    whose codes the viewer holds (None: none)."""
 
     chain: weight_grid.Chain
-    epoch: float
-    base: float | None
+    chain_name: str
+    epoch: float | str
+    base: float | str | None
 
 
 def pack_decoder(decoder: NumpyModel) -> dict | None:
@@ -75,7 +77,7 @@ def check_points(z_test: np.ndarray) -> np.ndarray:
 
 def weights_section(decoder: NumpyModel, flat: np.ndarray, z_test: np.ndarray, live: LiveWeights | None = None
                     ) -> tuple[dict | None, dict[str, np.ndarray]]:
-    """The weights as the browser is sent them: ({"step", "count", "epoch", "base"}, {"weight_codes":
+    """The weights as the browser is sent them: ({"step", "count", "epoch", "base", "chain"}, {"weight_codes":
     deflated codes}) on a grid (weight_grid: within a grey level of float32's drawing), the change
     since `live.base`'s codes when the viewer holds them; else (None, {"weights": float16 where that
     draws within a grey level, else float32})."""
@@ -88,7 +90,7 @@ def weights_section(decoder: NumpyModel, flat: np.ndarray, z_test: np.ndarray, l
     base = live.chain.base(live.base, coded.step) if live is not None else None
     sent = coded.codes if base is None else coded.codes - base
     header = {"step": coded.step, "count": int(coded.codes.size), "epoch": live.epoch if live else None,
-              "base": live.base if base is not None else None}
+              "base": live.base if base is not None else None, "chain": live.chain_name if live else None}
     return header, {"weight_codes": np.frombuffer(weight_grid.pack_codes(sent), np.uint8)}
 
 
