@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from ui.follow import new_app_run
 from ui.language import choose_language
 from ui.navigation import PAGES, TITLES
 from ui.presenter import presenter_on
@@ -14,7 +13,6 @@ from vae.i18n import _
 # and puts the pages in a bar along the top, so moving between them needs no sidebar.
 st.set_page_config(page_title="Latent Lab", layout="wide",
                    initial_sidebar_state="collapsed" if presenter_on() else "auto")
-new_app_run()
 choose_language()
 app_style()
 

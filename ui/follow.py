@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import classroom, state
 from ui.navigation import PAGES
+from ui.streamlit_private import in_fragment_run
 from vae.classroom import STUDENT, TEACHER
 from vae.i18n import _
 
@@ -87,19 +88,16 @@ def come_back() -> None:
     st.session_state.pop(SEEN, None)  # apply the lead again, page included
 
 
-def new_app_run() -> None:
-    """First thing in every full run (app.py): until this run's page has applied the lead (follow,
-    below), a fragment drawn before it (the sidebar's) has nothing to compare the lead with; with the
-    last page's version it would see the lead "moved", rerun the app, and so again, forever."""
-    st.session_state.pop(DRAWN, None)
-
-
 def rerun_if_lead_moved() -> None:
     """Redraw the whole page of a following student whose teacher has moved on since it was drawn.
     Called by the watch below and, first thing, by every fragment that refreshes on its own
-    (ui.refresh.refreshing_fragment)."""
-    if (classroom.classroom_on() and not classroom.is_teacher() and not st.session_state.get(STEPPED_AWAY)
-            and DRAWN in st.session_state and classroom.shared_board().lead.version != st.session_state[DRAWN]):
+    (ui.refresh.refreshing_fragment). Only in a run of fragments alone: inside a whole page's run a
+    fragment drawn before the page applied the lead (the sidebar's) would see it "moved" and rerun
+    the page, forever. Nothing here is reset by a run cut short: a page run stopped before it drew
+    the lead (DRAWN left behind) is redrawn by the next check, so a student can never be stranded."""
+    if (in_fragment_run() and classroom.classroom_on() and not classroom.is_teacher()
+            and not st.session_state.get(STEPPED_AWAY) and DRAWN in st.session_state
+            and classroom.shared_board().lead.version != st.session_state[DRAWN]):
         st.rerun(scope="app")
 
 

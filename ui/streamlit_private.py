@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vae import settings as vae_settings
 from vae.settings import settings
@@ -31,6 +32,13 @@ def mend_pages_directory_mode() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def in_fragment_run() -> bool:
+    """Is this a run of fragments alone (a timed refresh, a widget inside a fragment), not of the
+    whole page? (ScriptRunContext.fragment_ids_this_run; AppTest always runs the whole page.)"""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
 
 
 def connected_sessions() -> int | None:
