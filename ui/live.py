@@ -19,7 +19,8 @@ from vae.i18n import N_, _
 from vae.snapshots import LIVE_DECODER_MAX_BYTES, SHOWN_CLASS, Snapshot
 
 LIVE_EXPLORER_REFRESH_SECONDS = 1.0  # how soon a new epoch's model reaches the explorer
-LIVE_HELD = "live_map_held"  # session state: job id -> {"epoch" last sent, "base" it was sent as a change from}
+# session state: job id -> {"epoch" last sent, "base" it was sent as a change from, "run" the job saves}
+LIVE_HELD = "live_map_held"
 # What a data set's images show, in the plural, for a sentence (keyed by DataSet.item).
 ITEMS = {"digit": N_("digits"), "item": N_("items")}
 
@@ -62,14 +63,14 @@ def _map_payload(job_id: str, epoch: float, base: float | None, dataset: str, _s
                                 live=live)
 
 
-def _held_epoch(job_id: str, epoch: float) -> float | None:
+def _held_epoch(job_id: str, run_name: str, epoch: float) -> float | None:
     """The epoch whose weights this session's browser holds, for the change to `epoch`: the one it
     was last sent before it. A page shown again at the same epoch gets the same bytes (Streamlit then
-    sends none)."""
+    sends none). `run_name`: the run the job saves, for the saved map (saved_map_payload)."""
     held = st.session_state.setdefault(LIVE_HELD, {})
     record = held.get(job_id)
     if record is None or record["epoch"] != epoch:
-        held[job_id] = record = {"epoch": epoch, "base": record["epoch"] if record else None}
+        held[job_id] = record = {"epoch": epoch, "base": record["epoch"] if record else None, "run": run_name}
     return record["base"]
 
 
@@ -81,8 +82,7 @@ def _forget_held(job_id: str) -> None:
 def _training_watched(run: runs.RunSummary) -> tuple[str, float] | None:
     """(job id, last epoch sent) of the training of `run` whose live map this session watched, if any."""
     for job_id, record in st.session_state.get(LIVE_HELD, {}).items():
-        job = training.training_queue().snapshot(job_id)
-        if job is not None and job.run_name == run.name:
+        if record["run"] == run.name:
             return job_id, record["epoch"]
     return None
 
@@ -100,9 +100,8 @@ def saved_map_payload(run: runs.RunSummary) -> bytes | None:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _saved_after_training(path: str, stamp: int, job_id: str, held: float, _run: runs.RunSummary) -> bytes | None:
-    live = map_pack.LiveWeights(_weight_chain(job_id), f"live-{job_id}", "saved", held)
-    return map_pack.map_payload(_run.name, state.decoder(_run), state.test_encodings(_run),
-                                state.run_test_set(_run).y_test, state.dataset_of(_run).class_names, live=live)
+    return state.build_map_payload(_run, live=map_pack.LiveWeights(_weight_chain(job_id), f"live-{job_id}", "saved",
+                                                                   held))
 
 
 def forget_training_of(run: runs.RunSummary) -> None:
@@ -156,7 +155,8 @@ def live_explorer(job_id: str) -> None:
         st.markdown(_("**Training, {epoch}**: the map and the {items} come from the model as it is now, and change "
                       "as it learns. Drag across the map to decode any point.").format(epoch=snapshot.label(),
                                                                                         items=items) + told)
-        payload = _map_payload(job_id, snapshot.epoch, _held_epoch(job_id, snapshot.epoch), dataset.name, snapshot)
+        held = _held_epoch(job_id, job.run_name, snapshot.epoch)
+        payload = _map_payload(job_id, snapshot.epoch, held, dataset.name, snapshot)
         if payload is None:
             st.info(_("This model's decoder cannot run in the browser; its map appears when the run is saved."))
             return

@@ -188,8 +188,15 @@ def map_plane(run: runs.RunSummary) -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _map_payload(path: str, stamp: int, label: int | None, _run: runs.RunSummary) -> bytes | None:
-    return pack.map_payload(_run.name, decoder(_run, label), test_encodings(_run), run_test_set(_run).y_test,
-                            dataset_of(_run).class_names, label)
+    return build_map_payload(_run, label)
+
+
+def build_map_payload(run: runs.RunSummary, label: int | None = None, live: pack.LiveWeights | None = None
+                      ) -> bytes | None:
+    """A run's map payload, uncached (map_payload caches it): its weights whole, or as the change
+    `live` describes (ui.live.saved_map_payload)."""
+    return pack.map_payload(run.name, decoder(run, label), test_encodings(run), run_test_set(run).y_test,
+                            dataset_of(run).class_names, label, live=live)
 
 
 def map_payload(run: runs.RunSummary) -> bytes | None:
