@@ -63,17 +63,18 @@ def draws_within(decoder: NumpyModel, coded: Coded, points: np.ndarray, referenc
     return float(np.abs(on_grid(points) - reference).max(initial=0)) <= tolerance
 
 
-def choose(decoder: NumpyModel, flat: np.ndarray, points: np.ndarray, tolerance: float = TOLERANCE) -> Coded | None:
+def choose(decoder: NumpyModel, flat: np.ndarray, points: np.ndarray, tolerance: float = TOLERANCE,
+           reference: np.ndarray | None = None) -> Coded | None:
     """The weights on the largest step of STEPS that draws within `tolerance` (the next larger one
-    does not); None if none does (the weights are then sent as floats). A bisection: ~4 checks."""
-    reference = decoder(points)
+    does not); None if none does (the weights are then sent as floats). A bisection: ~4 checks.
+    `reference`: decoder(points), if the caller has it already."""
+    reference = decoder(points) if reference is None else reference
     largest = float(np.abs(flat).max(initial=0))  # NaN or infinite: no step is usable
-    usable = [step for step in STEPS if largest / step < CODE_LIMIT - 0.5]  # the codes fit
+    usable = [step for step in STEPS if largest / step < CODE_LIMIT - 0.5]  # so codes_for never refuses
 
     def on(index: int) -> Coded | None:
-        codes = codes_for(flat, usable[index])
-        coded = Coded(usable[index], codes) if codes is not None else None
-        return coded if coded is not None and draws_within(decoder, coded, points, reference, tolerance) else None
+        coded = Coded(usable[index], codes_for(flat, usable[index]))
+        return coded if draws_within(decoder, coded, points, reference, tolerance) else None
 
     if not usable or (finest := on(len(usable) - 1)) is None:
         return None
@@ -118,13 +119,13 @@ class Chain:
         with self._lock:
             if self._step is not None and epoch in self._codes:
                 return Coded(self._step, self._codes[epoch])
-            coded = None
+            coded, reference = None, decoder(points)
             if self._step is not None and (codes := codes_for(flat, self._step)) is not None:
                 coded = Coded(self._step, codes)
-                if not draws_within(decoder, coded, points, decoder(points), TOLERANCE):
+                if not draws_within(decoder, coded, points, reference, TOLERANCE):
                     coded = None
             if coded is None:
-                coded = choose(decoder, flat, points, TOLERANCE * CHAIN_MARGIN)
+                coded = choose(decoder, flat, points, TOLERANCE * CHAIN_MARGIN, reference)
                 if coded is None:
                     return None
                 self._step = coded.step
