@@ -14,7 +14,7 @@ import numpy as np
 
 from vae.evaluate import decode, encode, principal_components
 from vae.i18n import _
-from vae.numpy_model import NumpyModel
+from vae.numpy_model import NumpyModel, given_label
 
 SUBSET = 1000  # test images on the live map and in the replay (the first ones: every digit appears)
 GRID_SIDE = 10  # digits per side of the snapshot's grid
@@ -94,6 +94,15 @@ def take(encoder, decoder, images: np.ndarray, epoch: float, epochs: int, previo
     plane = plane_for(z, previous.plane if previous is not None else None)
     return Snapshot(float(epoch), int(epochs), z, plane, plane_grid(decoder, plane),
                     decoder if keep_decoder else None)
+
+
+def take_live(encoder: NumpyModel, decoder: NumpyModel, label_inputs: int, images: np.ndarray, epoch: float,
+              epochs: int, previous: Snapshot | None, watched: bool) -> Snapshot:
+    """A training's snapshot of its numpy twins: a conditional model's decoder shows SHOWN_CLASS,
+    and the snapshot keeps the decoder while someone watches, if it fits LIVE_DECODER_MAX_BYTES."""
+    streamable = sum(w.nbytes for layer in decoder.trunk for w in layer.weights) <= LIVE_DECODER_MAX_BYTES
+    return take(encoder, given_label(decoder, SHOWN_CLASS, label_inputs), images, epoch, epochs, previous,
+                keep_decoder=watched and streamable)
 
 
 # --- Saved with a run: one snapshot per epoch ---------------------------------------------------

@@ -12,7 +12,7 @@ from vae.data import MnistData
 from vae.errors import RunError, TrainingDiverged
 from vae.evaluate import decode, encode, given_for, squared_error_per_image, test_metrics
 from vae.progress import TrainingListener
-from vae.snapshots import replay_arrays
+from vae.snapshots import Snapshot, replay_arrays
 from vae.states import RunStatus
 from vae.training.loop import TrainingResult, train
 
@@ -37,6 +37,7 @@ def train_and_save(
     owner: dict | None = None,
     watching: threading.Event | None = None,
     keep_trainer: bool = False,
+    first_snapshot: Snapshot | None = None,
 ) -> SavedRun:
     """Train, evaluate on the test set and save. A stopped run is saved as it stands (status
     "stopped"); a diverged one is not saved at all. The name is checked before training starts.
@@ -44,7 +45,8 @@ def train_and_save(
     always, if None), for listeners that watch.
     `owner` (classroom mode: who asked for it, vae.classroom) is kept in the run's metrics.
     `keep_trainer`: the next training of the same settings in this process reuses this one's
-    compiled trainer (vae.training.loop.train), once this run is saved."""
+    compiled trainer (vae.training.loop.train), once this run is saved. `first_snapshot`: the
+    untrained model's, already sent to the listeners (vae.training.loop.train)."""
     runs_dir = Path(runs_dir)
     runs.check_writable(runs_dir)
     if name is None:
@@ -52,7 +54,7 @@ def train_and_save(
     elif (runs.run_path(runs_dir, name)).exists():
         raise RunError(f"A run named {name!r} already exists; choose another name.")
     result = train(config, data, listeners, stop_event, live_seconds=live_seconds, watching=watching,
-                   keep_trainer=keep_trainer)
+                   keep_trainer=keep_trainer, first_snapshot=first_snapshot)
     if result.status == RunStatus.DIVERGED:
         raise TrainingDiverged(
             "Training diverged (the loss became NaN); nothing was saved. "

@@ -18,11 +18,12 @@ import pandas as pd
 from vae import snapshots
 from vae.config import TrainConfig
 from vae.data import MnistData
-from vae.numpy_model import given_label, model_arrays, model_from_arrays
+from vae.numpy_model import model_arrays, model_from_arrays
 from vae.progress import BatchProgress, EpochSummary, TrainingListener, check_fits_data, test_inputs, training_inputs
 from vae.states import RunStatus
 from vae.training.epochs import EpochRunner, worth_compiling
 from vae.training.model import METRIC_NAMES, VariationalAutoencoder, build_model, steps_per_execution
+from vae.training.untrained import WeightShape, draw
 
 # Test-set evaluation at each epoch's end: large batches, since no gradients are kept.
 EVAL_BATCH_SIZE = 1000
@@ -134,11 +135,17 @@ class _Snapshots(keras.callbacks.Callback):
     def watched(self) -> bool:
         return self.live_seconds is not None and (self.watching is None or self.watching.is_set())
 
-    def take_first(self, model) -> None:
+    def take_first(self, model, taken: snapshots.Snapshot | None = None) -> None:
         """If someone watches, a snapshot of the model before its first step (epoch 0.0): the first
         digit a person sees, before the step is compiled (seconds, on a training process that
-        has just started); the next comes at the epoch's end, or after `live_seconds` of training."""
-        if self.watched():
+        has just started); the next comes at the epoch's end, or after `live_seconds` of training.
+        `taken`: that snapshot, already taken and sent (by a training process, of the same
+        weights, before TensorFlow had loaded): it counts as this one."""
+        if taken is not None:
+            self.set_model(model)
+            self.was_watched = self.first_step_pending = True
+            self.last = taken
+        elif self.watched():
             self.set_model(model)
             self.was_watched = self.first_step_pending = True
             self._take(0.0)
@@ -163,12 +170,9 @@ class _Snapshots(keras.callbacks.Callback):
     def _take(self, epoch: float) -> snapshots.Snapshot:
         self.last_taken = time.perf_counter()
         encoder = model_from_arrays(model_arrays(self.model.encoder, "encoder"), "encoder")
-        decoder_arrays = model_arrays(self.model.decoder, "decoder")
-        # A conditional model's map and grid show one class in every style (vae.snapshots.SHOWN_CLASS).
-        decoder = given_label(model_from_arrays(decoder_arrays, "decoder"), snapshots.SHOWN_CLASS, self.label_inputs)
-        streamable = sum(a.nbytes for a in decoder_arrays.values()) <= snapshots.LIVE_DECODER_MAX_BYTES
-        snapshot = snapshots.take(encoder, decoder, self.images, epoch, self.epochs, self.last,
-                                  keep_decoder=self.watched() and streamable)
+        decoder = model_from_arrays(model_arrays(self.model.decoder, "decoder"), "decoder")
+        snapshot = snapshots.take_live(encoder, decoder, self.label_inputs, self.images, epoch, self.epochs,
+                                       self.last, self.watched())
         self.last = snapshot
         for listener in self.listeners:
             listener.on_snapshot(snapshot)
@@ -185,6 +189,7 @@ def train(
     watching: threading.Event | None = None,
     compiled: bool | None = None,
     keep_trainer: bool = False,
+    first_snapshot: snapshots.Snapshot | None = None,
 ) -> TrainingResult:
     """Train `config` on `data` (the test set validates each epoch) and return the model and history.
 
@@ -195,7 +200,8 @@ def train(
     step; None decides by the model and the number of steps (vae.training.epochs.worth_compiling).
     `keep_trainer`: keep this training's compiled trainer as the prepared one (see prepare), so the
     next training of the same settings starts without compiling; it then trains the model returned
-    here, so the caller must be done with it (saved) before that next training.
+    here, so the caller must be done with it (saved) before that next training. `first_snapshot`:
+    the untrained model's snapshot, already sent to the listeners (vae.jobs.training_job).
     """
     x_train, batches_per_epoch, compiled = _plan(config, data, compiled)
     x_test = test_inputs(config, data)
@@ -204,7 +210,7 @@ def train(
     relay = _Relay(config, list(listeners), stop_event or threading.Event(), batches_per_epoch, report_every)
     snapshot_taker = _Snapshots(x_test[: snapshots.SUBSET], config, batches_per_epoch, listeners,
                                 live_seconds, watching)
-    snapshot_taker.take_first(model)
+    snapshot_taker.take_first(model, first_snapshot)
     runner.run(config.epochs, [relay, snapshot_taker])
     if keep_trainer:
         _keep(config, x_train, x_test, compiled, model, runner)
@@ -235,7 +241,18 @@ def _new_model(config: TrainConfig, batches_per_epoch: int) -> VariationalAutoen
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, total_steps=config.epochs * batches_per_epoch)
     model.optimizer.build(model.trainable_variables)
+    start_untrained(model, config.seed)
     return model
+
+
+def start_untrained(model: VariationalAutoencoder, seed: int) -> None:
+    """Set the model's weights to those vae.training.untrained draws from `seed` for its layers'
+    shapes: for a dense model, the same numbers a training process shows before TensorFlow loads."""
+    layers = [layer for part in (model.encoder, model.decoder) for layer in part.layers if layer.weights]
+    shapes = [WeightShape(tuple(layer.kernel.shape), tuple(layer.bias.shape),
+                          zeros=isinstance(layer.kernel_initializer, keras.initializers.Zeros)) for layer in layers]
+    for layer, (kernel, bias) in zip(layers, draw(seed, shapes), strict=True):
+        layer.set_weights([kernel, bias])
 
 
 def _new_trainer(config, x_train, x_test, compiled, batches_per_epoch) -> tuple[VariationalAutoencoder, EpochRunner]:
