@@ -30,6 +30,7 @@ from vae.jobs.estimates import start_estimates
 from vae.jobs.job import ACTIVE_STATES
 from vae.jobs.queue import QueueError, TrainingQueue
 from vae.settings import settings
+from vae.training.untrained import untrained_dense
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = TINY.replace(epochs=2, train_subset=512)
@@ -565,6 +566,25 @@ def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queu
     assert listed(runs_dir) == []
 
 
+class LoadedCode:
+    """vae.jobs.training_job.TrainingCode as the test says: loaded from the start, or once `load()`."""
+
+    def __init__(self, modules: dict | None = None, loaded: bool = True):
+        self.modules, self.done = modules or {}, threading.Event()
+        if loaded:
+            self.done.set()
+
+    def load(self):
+        self.done.set()
+
+    def loaded(self, timeout=0):
+        return self.done.wait(timeout)
+
+    def module(self, name):
+        self.done.wait()
+        return self.modules[name]
+
+
 class JobLoop:
     """vae.jobs.training_job's loop of jobs in this process: commands written to a pipe, jobs
     recorded instead of trained (each says whether Stop and Watch reached it)."""
@@ -579,7 +599,7 @@ class JobLoop:
         self.may_end = {}  # job name -> Event the test sets to let that job end
         self.result: list[int] = []
         self.thread = threading.Thread(target=lambda: self.result.append(
-            training_job.take_jobs(self, commands, jobs, None)), daemon=True)
+            training_job.take_jobs(self, commands, jobs, None, LoadedCode())), daemon=True)
         self.thread.start()
 
     def send(self, event):  # the ProgressStream
@@ -588,7 +608,7 @@ class JobLoop:
     def command(self, command):
         os.write(self.write_end, protocol.encode_command(command))
 
-    def run_job(self, job, stream, stop, watching, data, keep_trainer=False):
+    def run_job(self, job, stream, stop, watching, data, code, keep_trainer=False, first_snapshot=None):
         self.trained.append((job.name, keep_trainer, stop, watching))
         self.may_end.setdefault(job.name, threading.Event()).wait(30)
         self.ended.append((job.name, keep_trainer, stop.is_set(), watching.is_set()))
@@ -642,15 +662,78 @@ def test_a_job_that_arrives_while_a_worker_warms_up_is_not_kept_waiting_for_the_
         return "mnist arrays"
 
     warmed, taken = [], []
+    monkeypatch.setattr(training_job, "TrainingCode", lambda: LoadedCode({"vae.training.lab": "the code"}))
     monkeypatch.setattr(training_job, "load_dataset", load_dataset)
-    monkeypatch.setattr(training_job, "warm_up", warmed.append)
-    monkeypatch.setattr(training_job, "take_jobs", lambda stream, commands, jobs, data: taken.append(
+    monkeypatch.setattr(training_job, "warm_up", lambda data, code: warmed.append(data))
+    monkeypatch.setattr(training_job, "take_jobs", lambda stream, commands, jobs, data, *early: taken.append(
         (commands, data)) or 0)
     try:
         assert training_job.serve(io.BytesIO(), jobs=1) == 0
         assert warmed == ([] if job_first else ["mnist arrays"]) and taken == [(reader, "mnist arrays")]
     finally:
         os.close(write_end)
+
+
+def test_a_job_read_while_tensorflow_loads_shows_its_untrained_model_before_it_has(monkeypatch, small_data):
+    """A job that arrives before the training code has loaded is read at once; once someone
+    watches, its dense model's untrained snapshot is sent with no TensorFlow, and its training
+    is handed that snapshot (it starts from the same weights: tests/test_untrained.py)."""
+    read_end, write_end = os.pipe()
+    reader = training_job.CommandReader(os.fdopen(read_end, "rb"), on_close=lambda: None)
+    events, trained, result = [], [], []
+
+    class Recorder(training_job.ProgressStream):
+        def send(self, event):
+            events.append(event)
+
+    def train_and_save(config, data, runs_dir, name, preset_name, listeners, stop, **options):
+        trained.append((name, options["first_snapshot"]))
+        raise LabError("not trained here")
+
+    code = LoadedCode({"vae.training.lab": type("Lab", (), {"train_and_save": staticmethod(train_and_save)})},
+                      loaded=False)
+    monkeypatch.setattr(training_job, "CommandReader", lambda stdin: reader)
+    monkeypatch.setattr(training_job, "ProgressStream", Recorder)
+    monkeypatch.setattr(training_job, "TrainingCode", lambda: code)
+    monkeypatch.setattr(training_job, "load_dataset", lambda name, download: small_data)
+    thread = threading.Thread(target=lambda: result.append(training_job.serve(io.BytesIO(), jobs=1)), daemon=True)
+    thread.start()
+    try:
+        os.write(write_end, protocol.encode_command(train_command("early")))
+        os.write(write_end, protocol.encode_command(protocol.Watch(True)))
+        wait_until(lambda: any(isinstance(event, protocol.SnapshotEvent) for event in events), 30,
+                   message="the untrained snapshot")
+        (sent,) = [event.snapshot for event in events if isinstance(event, protocol.SnapshotEvent)]
+        assert sent.epoch == 0.0 and sent.decoder is not None and not code.loaded()
+        assert not any(isinstance(event, protocol.Ready) for event in events)  # ready once the code is there
+        encoder, _decoder = untrained_dense(SMALL)
+        np.testing.assert_allclose(sent.z, encoder(small_data.x_test[: snapshots.SUBSET])[0], atol=1e-6)
+        code.load()
+        thread.join(30)
+        assert result == [0] and trained == [("early", sent)]
+        assert events[-1] == protocol.Failed("not trained here")
+    finally:
+        os.close(write_end)
+
+
+def test_no_untrained_snapshot_before_tensorflow_for_a_model_numpy_does_not_draw_or_when_no_one_watches(
+        small_data):
+    stream = training_job.ProgressStream(io.BytesIO())
+    watching = threading.Event()
+    watching.set()
+    conv = protocol.Train(SMALL.replace(arch="conv").to_dict(), "/nowhere", "c", None, None)
+    assert training_job.untrained_snapshot(conv, watching, small_data, stream, LoadedCode(loaded=False)) is None
+    dense = train_command("d")
+    assert training_job.untrained_snapshot(dense, threading.Event(), small_data, stream, LoadedCode()) is None
+    assert training_job.untrained_snapshot(dense, watching, None, stream, LoadedCode(loaded=False)) is None
+
+
+def test_a_training_process_reads_its_job_before_tensorflow_has_loaded():
+    """Nothing vae.jobs.worker imports at start loads TensorFlow: it loads on TrainingCode's thread."""
+    done = subprocess.run([sys.executable, "-c", "import sys, vae.jobs.worker, vae.jobs.training_job; "
+                           "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.stdout.strip() == "[]", done.stderr
 
 
 def test_a_worker_that_has_grown_takes_no_more_jobs(monkeypatch):
@@ -686,9 +769,10 @@ def test_memory_error_in_a_job_is_one_sentence(monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(training_job, "train_and_save", out_of_memory)
+    lab = type("Lab", (), {"train_and_save": staticmethod(out_of_memory)})
     job = protocol.Train(SMALL.to_dict(), "/nowhere", "x", None, None)
-    training_job.run_job(job, Stream(), threading.Event(), threading.Event(), None)
+    training_job.run_job(job, Stream(), threading.Event(), threading.Event(), None,
+                         LoadedCode({"vae.training.lab": lab}))
     assert sent == [protocol.Failed("The training process ran out of memory; try a smaller model or batch.")]
 
 

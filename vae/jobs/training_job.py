@@ -1,13 +1,20 @@
 """What a worker process does once its priority and output are set (vae.jobs.worker): import
-TensorFlow and load MNIST, say it is ready ("warm"), take a job from stdin, stream its progress to
+TensorFlow (on a thread: TrainingCode) while it loads MNIST, say it is ready ("warm"), take a job
+from stdin, stream its progress to
 stdout (vae.jobs.protocol, one message per line), and then either say it is ready again and take
 the next (up to `jobs` in all, while its memory stays under REUSE_MAX_RSS_BYTES: the next job pays
 no TensorFlow import, data load or compile, and nothing else competes with the running training
 for the cores) or return, its memory going back to the system. When stdin closes (the server
-exited or was killed), the process exits at once: no orphans."""
+exited or was killed), the process exits at once: no orphans.
+
+A job that arrives while TensorFlow still loads is read at once, and a dense model's untrained
+snapshot (vae.training.untrained: the weights its training will start from) is sent as soon as
+someone watches: the first digit a person sees costs no TensorFlow. This module therefore imports
+none at module level (tests/test_training_queue.py checks it)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import queue
 import sys
@@ -17,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from vae import timeline
+from vae import snapshots, timeline
 from vae.classroom.limits import check_within, limits_from
 from vae.config import TrainConfig, preset
 from vae.datasets import load_dataset
 from vae.errors import DataError, LabError
 from vae.jobs import protocol
+from vae.progress import test_inputs
 from vae.training.download import DOWNLOADS
-from vae.training.lab import train_and_save
-from vae.training.loop import prepare
+from vae.training.untrained import untrained_dense
 
 EXIT_BAD_JOB = 2
 # A process that has trained takes another job only while it holds less than this (1.3-1.4 GB
@@ -35,6 +42,43 @@ REUSE_MAX_RSS_BYTES = 2_000_000_000
 # Live snapshots of the latent space between epochs, while someone watches: one after the first
 # group of batches, then at most one per this many seconds.
 LIVE_SNAPSHOT_SECONDS = 4.0
+# While TensorFlow loads, how often a job read early looks whether someone has started watching.
+WATCH_POLL_SECONDS = 0.05
+
+
+class TrainingCode:
+    """The training code (vae.training.lab and .loop: TensorFlow and Keras), imported on a thread
+    from the moment this is made, so the process reads its data and a job meanwhile. The thread
+    is made after vae.jobs.worker lowered the process's priority, so it and TensorFlow's own
+    threads inherit it."""
+
+    MODULES = ("vae.training.lab", "vae.training.loop")
+
+    def __init__(self):
+        self._loaded = threading.Event()
+        self._modules: dict = {}
+        self._error: BaseException | None = None
+        threading.Thread(target=self._load, daemon=True, name="import-tensorflow").start()
+
+    def _load(self) -> None:
+        try:
+            self._modules = {name: importlib.import_module(name) for name in self.MODULES}
+            timeline.mark("training process: TensorFlow imported")
+        except BaseException as error:  # noqa: BLE001 - raised again where the code is needed
+            self._error = error
+        finally:
+            self._loaded.set()
+
+    def loaded(self, timeout: float | None = 0) -> bool:
+        """Has the import ended (waiting up to `timeout` seconds; None: until it has)?"""
+        return self._loaded.wait(timeout)
+
+    def module(self, name: str):
+        """`name` once imported; the import's own exception if it failed."""
+        self.loaded(None)
+        if self._error is not None:
+            raise self._error
+        return self._modules[name]
 
 
 class ProgressStream:
@@ -96,6 +140,14 @@ class CommandReader:
     def next_job(self) -> JobCommands:
         return self._jobs.get()
 
+    def wait_for_job_or(self, code: TrainingCode) -> bool:
+        """Wait until a job (or a line where one was due) arrives or the training code has loaded,
+        whichever comes first: True if a job waits."""
+        while not code.loaded(WATCH_POLL_SECONDS):
+            if self.job_waiting():
+                return True
+        return self.job_waiting()
+
     def job_waiting(self) -> bool:
         """Has a job (or a line where one was due) arrived that next_job has not taken yet?"""
         return not self._jobs.empty()
@@ -121,9 +173,35 @@ class CommandReader:
         self._on_close()  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
 
 
+def untrained_snapshot(job: protocol.Train, watching: threading.Event, warm_data, stream: ProgressStream,
+                       code: TrainingCode) -> snapshots.Snapshot | None:
+    """For a job read while TensorFlow still loads: once someone watches, the snapshot of its dense
+    model as it will start, sent at once (vae.training.untrained). None (nothing sent) if the import
+    ends first, or the job is not a dense one on MNIST within its limits (run_job says why)."""
+    try:
+        config = TrainConfig.from_dict(job.config)
+        if job.limits is not None:
+            check_within(config, limits_from(job.limits))
+    except LabError:
+        return None
+    if config.arch != "dense" or config.dataset != "mnist" or warm_data is None:
+        return None
+    while not code.loaded(0):
+        if watching.wait(WATCH_POLL_SECONDS):
+            encoder, decoder = untrained_dense(config)
+            images = test_inputs(config, warm_data)[: snapshots.SUBSET]
+            snapshot = snapshots.take_live(encoder, decoder, config.label_inputs, images, 0.0, config.epochs,
+                                           None, watched=True)
+            stream.on_snapshot(snapshot)
+            return snapshot
+    return None
+
+
 def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, watching: threading.Event,
-            warm_data, keep_trainer: bool = False) -> None:
-    """`warm_data`: MNIST as loaded while warming up, or None if it could not be."""
+            warm_data, code: TrainingCode, keep_trainer: bool = False,
+            first_snapshot: snapshots.Snapshot | None = None) -> None:
+    """`warm_data`: MNIST as loaded while warming up, or None if it could not be. `first_snapshot`:
+    the untrained model's, sent already (untrained_snapshot)."""
     try:
         config = TrainConfig.from_dict(job.config)
         if job.limits is not None:  # a student's: checked again here, whatever the server let through
@@ -138,9 +216,11 @@ def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, 
                 if summary.epoch == summary.epochs or stop.is_set():
                     stream.send(protocol.Saving())
 
-        saved = train_and_save(config, data, Path(job.runs_dir), job.name, job.preset, [stream, SavingNotice()],
-                               stop, live_seconds=LIVE_SNAPSHOT_SECONDS, owner=job.owner, watching=watching,
-                               keep_trainer=keep_trainer)
+        lab = code.module("vae.training.lab")
+        saved = lab.train_and_save(config, data, Path(job.runs_dir), job.name, job.preset,
+                                   [stream, SavingNotice()], stop, live_seconds=LIVE_SNAPSHOT_SECONDS,
+                                   owner=job.owner, watching=watching, keep_trainer=keep_trainer,
+                                   first_snapshot=first_snapshot)
     except LabError as error:
         stream.send(protocol.Failed(str(error)))
         return
@@ -156,11 +236,11 @@ def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, 
                                   metrics["test_neg_elbo"], metrics["train_seconds"]))
 
 
-def warm_up(data) -> None:
+def warm_up(data, code: TrainingCode) -> None:
     """Build and compile the default's training before a job arrives (vae.training.loop.prepare):
     a default job, the most common in a class, then starts without compiling (~1.3 s sooner), and
     TensorFlow's and XLA's first-use costs in this process are paid for any other job."""
-    prepare(preset("default"), data)
+    code.module("vae.training.loop").prepare(preset("default"), data)
 
 
 def resident_bytes() -> int:
@@ -173,35 +253,47 @@ def resident_bytes() -> int:
 
 
 def serve(out: BinaryIO, jobs: int = 1) -> int:
-    """The worker's life after start-up: warm, then up to `jobs` jobs, one at a time, saying it is
-    ready before each. Returns the process's exit status."""
+    """The worker's life after start-up: TensorFlow imported beside MNIST's loading (a job that
+    arrives meanwhile is read, and its untrained model shown, at once), warm, then up to `jobs` jobs,
+    one at a time, saying it is ready before each. Returns the process's exit status."""
     stream = ProgressStream(out)
     commands = CommandReader(sys.stdin.buffer)  # reading now: a job may arrive while this process warms up
+    code = TrainingCode()
     try:
         data = load_dataset("mnist", download=DOWNLOADS["mnist"])
         timeline.mark("training process: MNIST loaded")
-        # A job that already waits is not kept waiting for a compile it may not need: its training
-        # builds its own (and shows its model's first snapshot before compiling: vae.training.loop).
-        if not commands.job_waiting():
-            warm_up(data)
-            timeline.mark("training process: warm (the default's training compiled)")
     except DataError:
         data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
-    return take_jobs(stream, commands, jobs, data)
+    early = first_snapshot = None
+    if commands.wait_for_job_or(code) and not code.loaded(0):
+        early = commands.next_job()
+        timeline.mark("training process: job read (TensorFlow still loading)")
+        if early.job is not None:
+            first_snapshot = untrained_snapshot(early.job, early.watching, data, stream, code)
+    code.module("vae.training.lab")  # TensorFlow's import failing ends the process here, saying why
+    # A job that already waits is not kept waiting for a compile it may not need: its training
+    # builds its own (and shows its model's first snapshot before compiling: vae.training.loop).
+    if early is None and data is not None and not commands.job_waiting():
+        warm_up(data, code)
+        timeline.mark("training process: warm (the default's training compiled)")
+    return take_jobs(stream, commands, jobs, data, code, early, first_snapshot)
 
 
-def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data) -> int:
-    """Up to `jobs` jobs, one at a time, saying it is ready before each; fewer if this process has
-    grown past REUSE_MAX_RSS_BYTES. Returns the process's exit status."""
+def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data, code: TrainingCode,
+              early: JobCommands | None = None, first_snapshot: snapshots.Snapshot | None = None) -> int:
+    """Up to `jobs` jobs, one at a time, saying it is ready before each (the first may be `early`,
+    read while TensorFlow loaded, its untrained snapshot sent); fewer if this process has grown
+    past REUSE_MAX_RSS_BYTES. Returns the process's exit status."""
     for taken in range(1, jobs + 1):
         stream.send(protocol.Ready(os.getpid()))
-        next_job = commands.next_job()
+        next_job, early = early or commands.next_job(), None
         timeline.mark("training process: job read")
         if next_job.job is None:
             stream.send(protocol.Failed("The training process received a request it does not understand."))
             return EXIT_BAD_JOB
         another = taken < jobs
-        run_job(next_job.job, stream, next_job.stop, next_job.watching, data, keep_trainer=another)
+        run_job(next_job.job, stream, next_job.stop, next_job.watching, data, code, keep_trainer=another,
+                first_snapshot=first_snapshot if taken == 1 else None)
         if another and resident_bytes() > REUSE_MAX_RSS_BYTES:
             break
     return 0

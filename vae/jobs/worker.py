@@ -4,7 +4,8 @@ entry point sets what must be set before TensorFlow loads: the protocol owns the
 (anything a library prints goes to stderr), Ctrl-C is the server's to handle, and the process runs
 at a lower priority than the web server, so a person waiting for a page comes first and training
 takes every cycle left (a thread inherits its priority when it is created, so this comes before
-TensorFlow starts its thread pools). Then vae.jobs.training_job runs.
+the thread that imports TensorFlow, and TensorFlow's thread pools, start). Then
+vae.jobs.training_job runs.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(niceness())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     timeline.mark("training process: started")
-    from vae.jobs import training_job  # TensorFlow loads here: after the priority is lowered, on purpose
-
-    timeline.mark("training process: TensorFlow imported")
+    # After the priority is lowered, on purpose: TensorFlow loads on a thread this starts.
+    from vae.jobs import training_job
 
     code = training_job.serve(out, jobs)
     out.flush()
