@@ -182,8 +182,8 @@ def untrained_snapshot(job: protocol.Train, watching: threading.Event, warm_data
         config = TrainConfig.from_dict(job.config)
         if job.limits is not None:
             check_within(config, limits_from(job.limits))
-    except LabError:
-        return None
+    except (LabError, TypeError, ValueError, KeyError):
+        return None  # run_job says what is wrong with it
     if config.arch != "dense" or config.dataset != "mnist" or warm_data is None:
         return None
     while not code.loaded(0):
@@ -286,8 +286,10 @@ def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data, 
     past REUSE_MAX_RSS_BYTES. Returns the process's exit status."""
     for taken in range(1, jobs + 1):
         stream.send(protocol.Ready(os.getpid()))
-        next_job, early = early or commands.next_job(), None
-        timeline.mark("training process: job read")
+        next_job, early = early, None
+        if next_job is None:
+            next_job = commands.next_job()
+            timeline.mark("training process: job read")
         if next_job.job is None:
             stream.send(protocol.Failed("The training process received a request it does not understand."))
             return EXIT_BAD_JOB
