@@ -1,11 +1,10 @@
-"""What a worker process does once its priority and output are set (vae.jobs.worker): import
-TensorFlow (on a thread: TrainingCode) while it loads MNIST, say it is ready ("warm"), take a job
-from stdin, stream its progress to
-stdout (vae.jobs.protocol, one message per line), and then either say it is ready again and take
-the next (up to `jobs` in all, while its memory stays under REUSE_MAX_RSS_BYTES: the next job pays
-no TensorFlow import, data load or compile, and nothing else competes with the running training
-for the cores) or return, its memory going back to the system. When stdin closes (the server
-exited or was killed), the process exits at once: no orphans.
+"""What a worker process does once its priority and output are set (vae.jobs.worker): load
+MNIST, import TensorFlow (on a thread: TrainingCode), say it is ready ("warm"), take a job from
+stdin, stream its progress to stdout (vae.jobs.protocol, one message per line), and then either
+say it is ready again and take the next (up to `jobs` in all, while its memory stays under
+REUSE_MAX_RSS_BYTES: the next job pays no TensorFlow import, data load or compile, and nothing
+else competes with the running training for the cores) or return, its memory going back to the
+system. When stdin closes (the server exited or was killed), the process exits at once: no orphans.
 
 A job that arrives while TensorFlow still loads is read at once, and a dense model's untrained
 snapshot (vae.training.untrained: the weights its training will start from) is sent as soon as
@@ -48,7 +47,7 @@ WATCH_POLL_SECONDS = 0.05
 
 class TrainingCode:
     """The training code (vae.training.lab and .loop: TensorFlow and Keras), imported on a thread
-    from the moment this is made, so the process reads its data and a job meanwhile. The thread
+    from the moment this is made, so the process reads a job meanwhile. The thread
     is made after vae.jobs.worker lowered the process's priority, so it and TensorFlow's own
     threads inherit it."""
 
@@ -253,17 +252,19 @@ def resident_bytes() -> int:
 
 
 def serve(out: BinaryIO, jobs: int = 1) -> int:
-    """The worker's life after start-up: TensorFlow imported beside MNIST's loading (a job that
-    arrives meanwhile is read, and its untrained model shown, at once), warm, then up to `jobs` jobs,
-    one at a time, saying it is ready before each. Returns the process's exit status."""
+    """The worker's life after start-up: MNIST loaded, then TensorFlow imported on a thread (a job
+    that arrives meanwhile is read, and its untrained model shown, at once), warm, then up to `jobs`
+    jobs, one at a time, saying it is ready before each. Returns the process's exit status."""
     stream = ProgressStream(out)
     commands = CommandReader(sys.stdin.buffer)  # reading now: a job may arrive while this process warms up
-    code = TrainingCode()
     try:
         data = load_dataset("mnist", download=DOWNLOADS["mnist"])
         timeline.mark("training process: MNIST loaded")
     except DataError:
         data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
+    # Only now: loaded beside TensorFlow's import, MNIST took ~2 s instead of ~0.5 (one interpreter
+    # lock), and a job's untrained snapshot needs MNIST, not TensorFlow.
+    code = TrainingCode()
     early = first_snapshot = None
     if commands.wait_for_job_or(code) and not code.loaded(0):
         early = commands.next_job()
