@@ -23,7 +23,7 @@ from tests.conftest import TINY, wait_until
 from tests.support.processes import running
 from vae import classroom, cost, runs, snapshots
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
-from vae.errors import LabError
+from vae.errors import DataError, LabError
 from vae.jobs import housekeeping, policy, process, protocol, training_job
 from vae.jobs import queue as training_queue
 from vae.jobs.estimates import start_estimates
@@ -669,7 +669,8 @@ def test_a_job_that_arrives_while_a_worker_warms_up_is_not_kept_waiting_for_the_
         (commands, data)) or 0)
     try:
         assert training_job.serve(io.BytesIO(), jobs=1) == 0
-        assert warmed == ([] if job_first else ["mnist arrays"]) and taken == [(reader, "mnist arrays")]
+        assert warmed == ([] if job_first else ["mnist arrays"])
+        assert [(commands, datasets.loaded("mnist")) for commands, datasets in taken] == [(reader, "mnist arrays")]
     finally:
         os.close(write_end)
 
@@ -717,15 +718,41 @@ def test_a_job_read_while_tensorflow_loads_shows_its_untrained_model_before_it_h
 
 
 def test_no_untrained_snapshot_before_tensorflow_for_a_model_numpy_does_not_draw_or_when_no_one_watches(
-        small_data):
+        small_data, monkeypatch):
     stream = training_job.ProgressStream(io.BytesIO())
     watching = threading.Event()
     watching.set()
+    datasets = training_job.DataSets({"mnist": small_data})
     conv = protocol.Train(SMALL.replace(arch="conv").to_dict(), "/nowhere", "c", None, None)
-    assert training_job.untrained_snapshot(conv, watching, small_data, stream, LoadedCode(loaded=False)) is None
+    assert training_job.untrained_snapshot(conv, watching, datasets, stream, LoadedCode(loaded=False)) is None
     dense = train_command("d")
-    assert training_job.untrained_snapshot(dense, threading.Event(), small_data, stream, LoadedCode()) is None
-    assert training_job.untrained_snapshot(dense, watching, None, stream, LoadedCode(loaded=False)) is None
+    assert training_job.untrained_snapshot(dense, threading.Event(), datasets, stream, LoadedCode()) is None
+
+    def no_data(name, download):
+        raise DataError("no data here")
+
+    monkeypatch.setattr(training_job, "load_dataset", no_data)
+    nothing = training_job.DataSets()
+    assert training_job.untrained_snapshot(dense, watching, nothing, stream, LoadedCode(loaded=False)) is None
+
+
+def test_a_fashion_job_read_early_loads_its_data_once_for_its_snapshot_and_its_training(monkeypatch, small_data):
+    loads = []
+
+    def load_dataset(name, download):
+        loads.append(name)
+        return small_data
+
+    monkeypatch.setattr(training_job, "load_dataset", load_dataset)
+    sent = []
+    stream = type("Stream", (), {"on_snapshot": lambda self, snapshot: sent.append(snapshot)})()
+    watching = threading.Event()
+    watching.set()
+    datasets = training_job.DataSets()
+    fashion = protocol.Train(SMALL.replace(dataset="fashion-mnist").to_dict(), "/nowhere", "f", None, None)
+    snapshot = training_job.untrained_snapshot(fashion, watching, datasets, stream, LoadedCode(loaded=False))
+    assert sent == [snapshot] and snapshot.epoch == 0.0
+    assert datasets.get("fashion-mnist") is small_data and loads == ["fashion-mnist"]  # kept for the training
 
 
 def test_a_training_process_reads_its_job_before_tensorflow_has_loaded():
@@ -771,8 +798,8 @@ def test_memory_error_in_a_job_is_one_sentence(monkeypatch):
 
     lab = type("Lab", (), {"train_and_save": staticmethod(out_of_memory)})
     job = protocol.Train(SMALL.to_dict(), "/nowhere", "x", None, None)
-    training_job.run_job(job, Stream(), threading.Event(), threading.Event(), None,
-                         LoadedCode({"vae.training.lab": lab}))
+    training_job.run_job(job, Stream(), threading.Event(), threading.Event(),
+                         training_job.DataSets({"mnist": "arrays"}), LoadedCode({"vae.training.lab": lab}))
     assert sent == [protocol.Failed("The training process ran out of memory; try a smaller model or batch.")]
 
 

@@ -80,6 +80,26 @@ class TrainingCode:
         return self._modules[name]
 
 
+class DataSets:
+    """The data sets this process has loaded (MNIST from its start), kept for its later jobs: a job
+    on the same data reuses the arrays, and with them the trainer the job before it left
+    (vae.training.loop.train's keep_trainer)."""
+
+    def __init__(self, loaded: dict | None = None):
+        self._loaded = dict(loaded or {})
+
+    def get(self, name: str):
+        """The data set `name` (vae.datasets), loaded once; DataError if it cannot be (a later job
+        tries again)."""
+        if name not in self._loaded:
+            self._loaded[name] = load_dataset(name, download=DOWNLOADS[name])
+        return self._loaded[name]
+
+    def loaded(self, name: str):
+        """The data set if it is loaded already, else None."""
+        return self._loaded.get(name)
+
+
 class ProgressStream:
     """A TrainingListener that writes each report as one protocol line (from Keras's threads)."""
 
@@ -172,23 +192,25 @@ class CommandReader:
         self._on_close()  # the server is gone: abandon the job (saves are atomic, so nothing half-written shows)
 
 
-def untrained_snapshot(job: protocol.Train, watching: threading.Event, warm_data, stream: ProgressStream,
+def untrained_snapshot(job: protocol.Train, watching: threading.Event, datasets: DataSets, stream: ProgressStream,
                        code: TrainingCode) -> snapshots.Snapshot | None:
     """For a job read while TensorFlow still loads: once someone watches, the snapshot of its dense
     model as it will start, sent at once (vae.training.untrained). None (nothing sent) if the import
-    ends first, or the job is not a dense one on MNIST within its limits (run_job says why)."""
+    ends first, or the job is not a dense one within its limits on data that loads (run_job says
+    why)."""
     try:
         config = TrainConfig.from_dict(job.config)
         if job.limits is not None:
             check_within(config, limits_from(job.limits))
+        if config.arch != "dense":
+            return None
+        data = datasets.get(config.dataset)  # Fashion-MNIST: loaded now, kept for the training
     except (LabError, TypeError, ValueError, KeyError):
         return None  # run_job says what is wrong with it
-    if config.arch != "dense" or config.dataset != "mnist" or warm_data is None:
-        return None
     while not code.loaded(0):
         if watching.wait(WATCH_POLL_SECONDS):
             encoder, decoder = untrained_dense(config)
-            images = test_inputs(config, warm_data)[: snapshots.SUBSET]
+            images = test_inputs(config, data)[: snapshots.SUBSET]
             snapshot = snapshots.take_live(encoder, decoder, config.label_inputs, images, 0.0, config.epochs,
                                            None, watched=True)
             stream.on_snapshot(snapshot)
@@ -197,16 +219,15 @@ def untrained_snapshot(job: protocol.Train, watching: threading.Event, warm_data
 
 
 def run_job(job: protocol.Train, stream: ProgressStream, stop: threading.Event, watching: threading.Event,
-            warm_data, code: TrainingCode, keep_trainer: bool = False,
+            datasets: DataSets, code: TrainingCode, keep_trainer: bool = False,
             first_snapshot: snapshots.Snapshot | None = None) -> None:
-    """`warm_data`: MNIST as loaded while warming up, or None if it could not be. `first_snapshot`:
-    the untrained model's, sent already (untrained_snapshot)."""
+    """`datasets`: those this process has loaded. `first_snapshot`: the untrained model's, sent
+    already (untrained_snapshot)."""
     try:
         config = TrainConfig.from_dict(job.config)
         if job.limits is not None:  # a student's: checked again here, whatever the server let through
             check_within(config, limits_from(job.limits))
-        data = warm_data if config.dataset == "mnist" and warm_data is not None else load_dataset(
-            config.dataset, download=DOWNLOADS[config.dataset])  # its DataError is the job's one sentence
+        data = datasets.get(config.dataset)  # its DataError is the job's one sentence
 
         class SavingNotice:  # says when training is over and the test set is being evaluated
             def on_batch(self, progress): ...
@@ -257,11 +278,12 @@ def serve(out: BinaryIO, jobs: int = 1) -> int:
     jobs, one at a time, saying it is ready before each. Returns the process's exit status."""
     stream = ProgressStream(out)
     commands = CommandReader(sys.stdin.buffer)  # reading now: a job may arrive while this process warms up
+    datasets = DataSets()
     try:
-        data = load_dataset("mnist", download=DOWNLOADS["mnist"])
+        datasets.get("mnist")
         timeline.mark("training process: MNIST loaded")
     except DataError:
-        data = None  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
+        pass  # a MNIST job says why when it comes; a Fashion-MNIST job does not need it
     # Only now: loaded beside TensorFlow's import, MNIST took ~2 s instead of ~0.5 (one interpreter
     # lock), and a job's untrained snapshot needs MNIST, not TensorFlow.
     code = TrainingCode()
@@ -270,17 +292,17 @@ def serve(out: BinaryIO, jobs: int = 1) -> int:
         early = commands.next_job()
         timeline.mark("training process: job read (TensorFlow still loading)")
         if early.job is not None:
-            first_snapshot = untrained_snapshot(early.job, early.watching, data, stream, code)
+            first_snapshot = untrained_snapshot(early.job, early.watching, datasets, stream, code)
     code.module("vae.training.lab")  # TensorFlow's import failing ends the process here, saying why
     # A job that already waits is not kept waiting for a compile it may not need: its training
     # builds its own (and shows its model's first snapshot before compiling: vae.training.loop).
-    if early is None and data is not None and not commands.job_waiting():
-        warm_up(data, code)
+    if early is None and datasets.loaded("mnist") is not None and not commands.job_waiting():
+        warm_up(datasets.loaded("mnist"), code)
         timeline.mark("training process: warm (the default's training compiled)")
-    return take_jobs(stream, commands, jobs, data, code, early, first_snapshot)
+    return take_jobs(stream, commands, jobs, datasets, code, early, first_snapshot)
 
 
-def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data, code: TrainingCode,
+def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, datasets: DataSets, code: TrainingCode,
               early: JobCommands | None = None, first_snapshot: snapshots.Snapshot | None = None) -> int:
     """Up to `jobs` jobs, one at a time, saying it is ready before each (the first may be `early`,
     read while TensorFlow loaded, its untrained snapshot sent); fewer if this process has grown
@@ -295,7 +317,7 @@ def take_jobs(stream: ProgressStream, commands: CommandReader, jobs: int, data, 
             stream.send(protocol.Failed("The training process received a request it does not understand."))
             return EXIT_BAD_JOB
         another = taken < jobs
-        run_job(next_job.job, stream, next_job.stop, next_job.watching, data, code, keep_trainer=another,
+        run_job(next_job.job, stream, next_job.stop, next_job.watching, datasets, code, keep_trainer=another,
                 first_snapshot=first_snapshot if taken == 1 else None)
         if another and resident_bytes() > REUSE_MAX_RSS_BYTES:
             break
