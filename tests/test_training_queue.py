@@ -30,7 +30,7 @@ from vae.jobs.estimates import start_estimates
 from vae.jobs.job import ACTIVE_STATES
 from vae.jobs.queue import QueueError, TrainingQueue
 from vae.settings import settings
-from vae.training.untrained import untrained_dense
+from vae.training.untrained import untrained_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = TINY.replace(epochs=2, train_subset=512)
@@ -707,7 +707,7 @@ def test_a_job_read_while_tensorflow_loads_shows_its_untrained_model_before_it_h
         (sent,) = [event.snapshot for event in events if isinstance(event, protocol.SnapshotEvent)]
         assert sent.epoch == 0.0 and sent.decoder is not None and not code.loaded()
         assert not any(isinstance(event, protocol.Ready) for event in events)  # ready once the code is there
-        encoder, _decoder = untrained_dense(SMALL)
+        encoder, _decoder = untrained_model(SMALL)
         np.testing.assert_allclose(sent.z, encoder(small_data.x_test[: snapshots.SUBSET])[0], atol=1e-6)
         code.load()
         thread.join(30)
@@ -717,15 +717,13 @@ def test_a_job_read_while_tensorflow_loads_shows_its_untrained_model_before_it_h
         os.close(write_end)
 
 
-def test_no_untrained_snapshot_before_tensorflow_for_a_model_numpy_does_not_draw_or_when_no_one_watches(
+def test_no_untrained_snapshot_before_tensorflow_when_no_one_watches_or_the_data_does_not_load(
         small_data, monkeypatch):
     stream = training_job.ProgressStream(io.BytesIO())
     watching = threading.Event()
     watching.set()
-    datasets = training_job.DataSets({"mnist": small_data})
-    conv = protocol.Train(SMALL.replace(arch="conv").to_dict(), "/nowhere", "c", None, None)
-    assert training_job.untrained_snapshot(conv, watching, datasets, stream, LoadedCode(loaded=False)) is None
     dense = train_command("d")
+    datasets = training_job.DataSets({"mnist": small_data})
     assert training_job.untrained_snapshot(dense, threading.Event(), datasets, stream, LoadedCode()) is None
 
     def no_data(name, download):
@@ -736,7 +734,9 @@ def test_no_untrained_snapshot_before_tensorflow_for_a_model_numpy_does_not_draw
     assert training_job.untrained_snapshot(dense, watching, nothing, stream, LoadedCode(loaded=False)) is None
 
 
-def test_a_fashion_job_read_early_loads_its_data_once_for_its_snapshot_and_its_training(monkeypatch, small_data):
+@pytest.mark.parametrize("arch", ["dense", "conv"])
+def test_a_fashion_job_read_early_loads_its_data_once_for_its_snapshot_and_its_training(monkeypatch, small_data,
+                                                                                         arch):
     loads = []
 
     def load_dataset(name, download):
@@ -749,9 +749,12 @@ def test_a_fashion_job_read_early_loads_its_data_once_for_its_snapshot_and_its_t
     watching = threading.Event()
     watching.set()
     datasets = training_job.DataSets()
-    fashion = protocol.Train(SMALL.replace(dataset="fashion-mnist").to_dict(), "/nowhere", "f", None, None)
+    config = SMALL.replace(dataset="fashion-mnist", arch=arch)
+    fashion = protocol.Train(config.to_dict(), "/nowhere", "f", None, None)
     snapshot = training_job.untrained_snapshot(fashion, watching, datasets, stream, LoadedCode(loaded=False))
-    assert sent == [snapshot] and snapshot.epoch == 0.0
+    assert sent == [snapshot] and snapshot.epoch == 0.0 and snapshot.decoder is not None
+    encoder, _decoder = untrained_model(config)
+    np.testing.assert_allclose(snapshot.z, encoder(small_data.x_test[: snapshots.SUBSET])[0], atol=1e-5)
     assert datasets.get("fashion-mnist") is small_data and loads == ["fashion-mnist"]  # kept for the training
 
 

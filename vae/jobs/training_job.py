@@ -6,7 +6,7 @@ REUSE_MAX_RSS_BYTES: the next job pays no TensorFlow import, data load or compil
 else competes with the running training for the cores) or return, its memory going back to the
 system. When stdin closes (the server exited or was killed), the process exits at once: no orphans.
 
-A job that arrives while TensorFlow still loads is read at once, and a dense model's untrained
+A job that arrives while TensorFlow still loads is read at once, and its model's untrained
 snapshot (vae.training.untrained: the weights its training will start from) is sent as soon as
 someone watches: the first digit a person sees costs no TensorFlow. This module therefore imports
 none at module level (tests/test_training_queue.py checks it)."""
@@ -31,7 +31,7 @@ from vae.errors import DataError, LabError
 from vae.jobs import protocol
 from vae.progress import test_inputs
 from vae.training.download import DOWNLOADS
-from vae.training.untrained import untrained_dense
+from vae.training.untrained import untrained_model
 
 EXIT_BAD_JOB = 2
 # A process that has trained takes another job only while it holds less than this (1.3-1.4 GB
@@ -194,22 +194,19 @@ class CommandReader:
 
 def untrained_snapshot(job: protocol.Train, watching: threading.Event, datasets: DataSets, stream: ProgressStream,
                        code: TrainingCode) -> snapshots.Snapshot | None:
-    """For a job read while TensorFlow still loads: once someone watches, the snapshot of its dense
-    model as it will start, sent at once (vae.training.untrained). None (nothing sent) if the import
-    ends first, or the job is not a dense one within its limits on data that loads (run_job says
-    why)."""
+    """For a job read while TensorFlow still loads: once someone watches, the snapshot of its model
+    as it will start, sent at once (vae.training.untrained). None (nothing sent) if the import ends
+    first, or the job is not within its limits or its data does not load (run_job says why)."""
     try:
         config = TrainConfig.from_dict(job.config)
         if job.limits is not None:
             check_within(config, limits_from(job.limits))
-        if config.arch != "dense":
-            return None
         data = datasets.get(config.dataset)  # Fashion-MNIST: loaded now, kept for the training
     except (LabError, TypeError, ValueError, KeyError):
         return None  # run_job says what is wrong with it
     while not code.loaded(0):
         if watching.wait(WATCH_POLL_SECONDS):
-            encoder, decoder = untrained_dense(config)
+            encoder, decoder = untrained_model(config)
             images = test_inputs(config, data)[: snapshots.SUBSET]
             snapshot = snapshots.take_live(encoder, decoder, config.label_inputs, images, 0.0, config.epochs,
                                            None, watched=True)

@@ -247,7 +247,7 @@ def _new_model(config: TrainConfig, batches_per_epoch: int) -> VariationalAutoen
 
 def start_untrained(model: VariationalAutoencoder, seed: int) -> None:
     """Set the model's weights to those vae.training.untrained draws from `seed` for its layers'
-    shapes: for a dense model, the same numbers a training process shows before TensorFlow loads."""
+    shapes: the same numbers a training process shows before TensorFlow loads (untrained_model)."""
     layers = [layer for part in (model.encoder, model.decoder) for layer in part.layers if layer.weights]
     shapes = [WeightShape(tuple(layer.kernel.shape), tuple(layer.bias.shape),
                           zeros=isinstance(layer.kernel_initializer, keras.initializers.Zeros)) for layer in layers]

@@ -3,7 +3,7 @@
 distributions Keras itself would draw them from.
 
 Every training starts from these (vae.training.loop sets its Keras model to them), so a training
-process can show a dense model's untrained snapshot before TensorFlow has even loaded
+process can show a model's untrained snapshot before TensorFlow has even loaded
 (vae.jobs.training_job), and the blur shown is exactly the model that then trains. Pure numpy:
 importing this module costs no TensorFlow.
 """
@@ -50,28 +50,42 @@ def draw(seed: int, shapes: list[WeightShape]) -> list[tuple[np.ndarray, np.ndar
     return weights
 
 
-def dense_shapes(config: TrainConfig) -> tuple[list[WeightShape], list[WeightShape]]:
-    """The dense model's layers (vae.training.model), encoder's then decoder's, without Keras."""
+def model_layers(config: TrainConfig) -> tuple[list[tuple[str, dict, WeightShape | None]],
+                                               list[tuple[str, dict, WeightShape | None]]]:
+    """The model of vae.training.model as (kind, settings, weight shapes or None) per layer, the
+    encoder's (its last two the z_mean and z_log_var heads) then the decoder's, without Keras."""
     hidden, latent, labels = config.hidden_dim, config.latent_dim, config.label_inputs
-    encoder = [WeightShape((IMAGE_PIXELS + labels, hidden), (hidden,)),
-               WeightShape((hidden, latent), (latent,)),  # z_mean
-               WeightShape((hidden, latent), (latent,), zeros=config.model == "ae")]  # z_log_var
-    decoder = [WeightShape((latent + labels, hidden), (hidden,)),
-               WeightShape((hidden, IMAGE_PIXELS), (IMAGE_PIXELS,))]
-    return encoder, decoder
-
-
-def untrained_dense(config: TrainConfig) -> tuple[NumpyModel, NumpyModel]:
-    """The dense model of `config` as it starts training: (encoder, decoder) as numpy models."""
-    if config.arch != "dense":
-        raise ValueError(f"only a dense model is drawn without Keras, not {config.arch!r}")
-    encoder_shapes, decoder_shapes = dense_shapes(config)
-    weights = draw(config.seed, encoder_shapes + decoder_shapes)
-    encoder_weights, decoder_weights = weights[: len(encoder_shapes)], weights[len(encoder_shapes):]
     relu, linear, sigmoid = {"activation": "relu"}, {"activation": "linear"}, {"activation": "sigmoid"}
-    encoder = NumpyModel([Layer("Dense", relu, encoder_weights[0])],
-                         [Layer("Dense", linear, encoder_weights[1]), Layer("Dense", linear, encoder_weights[2])],
-                         IMAGE_PIXELS + config.label_inputs)
-    decoder = NumpyModel([Layer("Dense", relu, decoder_weights[0]), Layer("Dense", sigmoid, decoder_weights[1])],
-                         input_dim=config.latent_dim + config.label_inputs)
-    return encoder, decoder
+    same = {"padding": "same"}
+    if config.arch == "conv":  # never conditional (vae.config)
+        encoder = [("Reshape", {"target_shape": [28, 28, 1]}, None),
+                   ("Conv2D", {**relu, **same, "strides": [2, 2]}, WeightShape((3, 3, 1, 32), (32,))),
+                   ("Conv2D", {**relu, **same, "strides": [2, 2]}, WeightShape((3, 3, 32, 64), (64,))),
+                   ("Flatten", {}, None),
+                   ("Dense", relu, WeightShape((7 * 7 * 64, hidden), (hidden,)))]
+        decoder = [("Dense", relu, WeightShape((latent, hidden), (hidden,))),
+                   ("Dense", relu, WeightShape((hidden, 7 * 7 * 64), (7 * 7 * 64,))),
+                   ("Reshape", {"target_shape": [7, 7, 64]}, None),
+                   ("Conv2DTranspose", {**relu, **same, "strides": [2, 2]}, WeightShape((3, 3, 64, 64), (64,))),
+                   ("Conv2DTranspose", {**relu, **same, "strides": [2, 2]}, WeightShape((3, 3, 32, 64), (32,))),
+                   ("Conv2DTranspose", {**sigmoid, **same, "strides": [1, 1]}, WeightShape((3, 3, 1, 32), (1,))),
+                   ("Reshape", {"target_shape": [IMAGE_PIXELS]}, None)]
+    else:
+        encoder = [("Dense", relu, WeightShape((IMAGE_PIXELS + labels, hidden), (hidden,)))]
+        decoder = [("Dense", relu, WeightShape((latent + labels, hidden), (hidden,))),
+                   ("Dense", sigmoid, WeightShape((hidden, IMAGE_PIXELS), (IMAGE_PIXELS,)))]
+    heads = [("Dense", linear, WeightShape((hidden, latent), (latent,))),  # z_mean
+             ("Dense", linear, WeightShape((hidden, latent), (latent,), zeros=config.model == "ae"))]  # z_log_var
+    return encoder + heads, decoder
+
+
+def untrained_model(config: TrainConfig) -> tuple[NumpyModel, NumpyModel]:
+    """The model of `config` as it starts training: (encoder, decoder) as numpy models."""
+    encoder_layers, decoder_layers = model_layers(config)
+    shapes = [shape for _kind, _settings, shape in encoder_layers + decoder_layers if shape is not None]
+    drawn = iter(draw(config.seed, shapes))
+    built = [Layer(kind, settings, next(drawn) if shape is not None else ())
+             for kind, settings, shape in encoder_layers + decoder_layers]
+    encoder, decoder = built[: len(encoder_layers)], built[len(encoder_layers):]
+    return (NumpyModel(encoder[:-2], encoder[-2:], IMAGE_PIXELS + config.label_inputs),
+            NumpyModel(decoder, input_dim=config.latent_dim + config.label_inputs))
