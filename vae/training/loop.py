@@ -141,14 +141,14 @@ class _Snapshots(keras.callbacks.Callback):
         has just started); the next comes at the epoch's end, or after `live_seconds` of training.
         `taken`: that snapshot, already taken and sent (by a training process, of the same
         weights, before TensorFlow had loaded): it counts as this one."""
-        if taken is not None:
-            self.set_model(model)
-            self.was_watched = self.first_step_pending = True
-            self.last = taken
-        elif self.watched():
-            self.set_model(model)
-            self.was_watched = self.first_step_pending = True
+        if taken is None and not self.watched():
+            return
+        self.set_model(model)
+        self.was_watched = self.first_step_pending = True
+        if taken is None:
             self._take(0.0)
+        else:
+            self.last = taken
 
     def on_train_batch_end(self, batch, logs=None):
         if self.first_step_pending:  # the next comes `live_seconds` of training after this, compiling aside
