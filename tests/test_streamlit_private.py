@@ -26,3 +26,22 @@ def test_a_run_still_says_which_fragments_it_runs_alone():
 
     assert "fragment_ids_this_run" in {field.name for field in dataclasses.fields(ScriptRunContext)}
     assert in_fragment_run() is False  # outside any run
+
+
+def test_a_session_can_still_be_rerun_unasked_as_run_on_save_does():
+    """ui.follow redraws a following student's page when the lead moves (rerun_session); the e2e
+    tests test_class_servers.py and test_phone.py check that it reaches the browser."""
+    import dataclasses
+
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
+    from ui.streamlit_private import can_rerun_sessions, current_session_id, rerun_session
+
+    assert callable(getattr(SessionManager, "get_active_session_info", None))
+    assert callable(AppSession.request_rerun) and callable(AppSession._call_soon_on_event_loop)
+    assert "_client_state" in AppSession.__init__.__code__.co_names
+    assert "session_id" in {field.name for field in dataclasses.fields(ScriptRunContext)}
+    assert current_session_id() is None  # outside any run
+    assert can_rerun_sessions() is False  # no server running here
+    assert rerun_session("no-such-session") is False

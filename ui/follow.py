@@ -1,22 +1,34 @@
 """Follow the teacher: when the teacher leads (the Class map page's switch), every student's screen
 shows the teacher's page, run and point on the map; a student can step away, and come back with
-one tap. The lead lives on the class board (vae.classroom.board.Lead); a small fragment on every
-student page notices a change within a couple of seconds and redraws the page."""
+one tap. The lead lives on the class board (vae.classroom.board.Lead). Each web server watches it
+(one thread, every POLL_SECONDS) and, when it moves, redraws the pages of its following students
+drawn with an older lead (vae.classroom.followers says whom and how often); a page costs the server
+nothing meanwhile. A slow timer on every student page is the safety net, and the whole mechanism
+where the server cannot redraw a page unasked (ui.streamlit_private.can_rerun_sessions)."""
 
 from __future__ import annotations
+
+import sys
+import threading
+import time
 
 import streamlit as st
 
 from ui import classroom, state
 from ui.navigation import PAGES
-from ui.streamlit_private import in_fragment_run
+from ui.store import job_store
+from ui.streamlit_private import can_rerun_sessions, current_session_id, in_fragment_run, rerun_session
 from vae.classroom import STUDENT, TEACHER
+from vae.classroom.board import Board
+from vae.classroom.followers import Followers
 from vae.i18n import _
 
 STEPPED_AWAY = "follow_stepped_away"  # session state: this student chose to look elsewhere
 SEEN = "follow_seen_version"  # session state: the lead this session last applied
 DRAWN = "follow_drawn_version"  # session state: the lead's version when this page was last drawn
-CHECK_SECONDS = 2.0
+CHECK_SECONDS = 2.0  # each page's own check, where the server cannot redraw it unasked
+SAFETY_CHECK_SECONDS = 30.0  # each page's own check, where it can: a redraw lost on the way
+POLL_SECONDS = 0.5  # how often each web server reads the lead
 
 
 def lead_or_follow(page: str) -> None:
@@ -26,6 +38,8 @@ def lead_or_follow(page: str) -> None:
         return
     me = classroom.person()
     shared = classroom.shared_board()
+    if me.role != STUDENT:
+        _forget_this_session()
     if me.role == TEACHER:
         if shared.lead.on:
             run = state.active_run()
@@ -57,7 +71,7 @@ def follow(page: str, lead) -> None:
             st.switch_page(PAGES[lead.page])
     st.session_state[DRAWN] = lead.version
     banner(page, lead)
-    watch()
+    watch(lead.version)
 
 
 def apply(lead) -> None:
@@ -101,11 +115,57 @@ def rerun_if_lead_moved() -> None:
         st.rerun(scope="app")
 
 
-def watch() -> None:
-    """Rerun the page when the teacher's lead changes (checked every CHECK_SECONDS)."""
+def watch(drawn_version: int) -> None:
+    """Have the page redrawn when the teacher's lead changes: by this server's watch if it can
+    (told here what this page was drawn with), by a check on a timer if not."""
+    pushing = can_rerun_sessions()
+    if pushing:
+        session_id = current_session_id()
+        if session_id is not None:
+            if st.session_state.get(STEPPED_AWAY):
+                _pushes().forget(session_id)
+            else:
+                _pushes().drawn(session_id, drawn_version)
 
-    @st.fragment(run_every=CHECK_SECONDS)
+    @st.fragment(run_every=SAFETY_CHECK_SECONDS if pushing else CHECK_SECONDS)
     def check():
         rerun_if_lead_moved()
 
     check()
+
+
+def _forget_this_session() -> None:
+    session_id = current_session_id()
+    if session_id is not None and can_rerun_sessions():
+        _pushes().forget(session_id)
+
+
+def _pushes() -> Followers:
+    return _lead_watch(str(job_store().path))
+
+
+@st.cache_resource(show_spinner=False)
+def _lead_watch(store_path: str) -> Followers:
+    """This server's following sessions, and the thread that redraws them when the lead moves."""
+    followers = Followers()
+    board = classroom.shared_board()
+    threading.Thread(target=_redraw_followers, args=(board, followers), daemon=True,
+                     name="latent-lab-lead-watch").start()
+    return followers
+
+
+def _redraw_followers(board: Board, followers: Followers) -> None:
+    complained = False
+    while True:
+        try:
+            version = board.lead.version
+            for session_id in followers.due(version, time.monotonic()):
+                if not rerun_session(session_id):
+                    followers.forget(session_id)  # gone (its tab closed)
+        except Exception as error:  # noqa: BLE001 - the watch must outlive a bad read; pages' timers remain
+            if not complained:
+                print(f"Latent Lab: the lead watch could not read the class's store ({error}); "
+                      f"following pages fall back on their {SAFETY_CHECK_SECONDS:.0f}-second check.",
+                      file=sys.stderr, flush=True)
+                complained = True
+        time.sleep(POLL_SECONDS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 from streamlit.runtime import Runtime
+from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -48,3 +49,38 @@ def connected_sessions() -> int | None:
     except Exception:  # noqa: BLE001 - a private API: any change means "unknown"
         return None
     return count if isinstance(count, int) else None
+
+
+def current_session_id() -> str | None:
+    """The browser session this script run serves (ScriptRunContext.session_id)."""
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "session_id", None) if ctx is not None else None
+
+
+def can_rerun_sessions() -> bool:
+    """Can this server redraw a session's page unasked (rerun_session)? False under AppTest, or if
+    the private API it uses has changed (then pages check on a timer instead)."""
+    if under_app_test():
+        return False
+    try:
+        manager = Runtime.instance()._session_mgr
+    except Exception:  # noqa: BLE001 - no runtime yet, or a private API that changed
+        return False
+    return callable(getattr(manager, "get_active_session_info", None)) and all(
+        hasattr(AppSession, name) for name in ("request_rerun", "_call_soon_on_event_loop"))
+
+
+def rerun_session(session_id: str) -> bool:
+    """Rerun the whole page a connected session shows, as if its browser had asked (what
+    Streamlit's own run-on-save does: AppSession.request_rerun with the session's last client
+    state, its page and query; widget values are kept in the session), from any thread: the
+    request is handed to the session's event loop, as a browser's is. False if it is gone."""
+    try:
+        info = Runtime.instance()._session_mgr.get_active_session_info(session_id)
+        if info is None:
+            return False
+        session = info.session
+        session._call_soon_on_event_loop(lambda: session.request_rerun(session._client_state))
+    except Exception:  # noqa: BLE001 - a private API: any change means "cannot"
+        return False
+    return True

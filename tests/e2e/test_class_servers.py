@@ -17,6 +17,7 @@ from tests.support.class_room import NAME_FIELD, board_of, join, send_drawing, s
 from tests.support.classroom_load import sign_in_as_teacher
 from tests.support.harness import ROOT, ClassServers, free_ports, wait_healthy
 from tests.support.ws_client import StreamlitClient
+from ui.follow import CHECK_SECONDS
 from vae import classroom
 from vae.runs import list_runs
 from vae.training.lab import train_and_save
@@ -57,9 +58,17 @@ def test_a_class_on_two_web_servers_is_one_room(tmp_path, mnist_cache_dir, mnist
         (drawing,) = board_of(teacher.open_page("class_map"))["board"]  # on the other server's board
         assert drawing["name"] == "Ada" and drawing["digit"] == 1
 
+        assert CHECK_SECONDS not in ada.timers.values()  # her page does not ask every 2 s whether the lead moved
         teacher.set_toggle("Students follow me", True)  # the lead, set on the teacher's server...
-        led = ada.open_page("train")  # ...takes Ada, on the other, to the teacher's page
+        # ...redraws Ada's page on the other, unasked: her server watches the lead for her.
+        pushed = ada.read_unasked(seconds=30)
+        assert pushed.seconds > 0, "Ada's page was not redrawn when the teacher began to lead"
+        assert any("following the teacher" in text for text in pushed.texts), pushed.texts
+        led = ada.open_page("train")  # ...and takes her to the teacher's page whatever she opens
         assert any("following the teacher" in text for text in led.texts), led.texts
+        ada.click("Step away")
+        teacher.open_page("lesson")  # the lead moves on: a student who stepped away is left alone
+        assert ada.read_unasked(seconds=3).seconds == 0
         teacher.open_page("class_map")
         teacher.set_toggle("Students follow me", False)
 

@@ -157,7 +157,7 @@ def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_bac
     teacher.open_page("Class map")
     teacher.page.get_by_text("Students follow me", exact=True).click()
     teacher.wait_idle()
-    # Within the phone's check (every 2 s) it is taken to the teacher's page, and says so.
+    # Its server, watching the lead, redraws it on the teacher's page (it asks nothing), which says so.
     phone.page.wait_for_selector('h1:has-text("Class map")', timeout=30_000)
     phone.page.wait_for_selector("text=You are following the teacher's screen.", timeout=30_000)
     teacher.open_page("Lesson")

@@ -118,37 +118,75 @@ class StreamlitClient:
         return message
 
     def _send_and_wait(self, message: BackMsg) -> RunOutcome:
+        """Send, then read until this request's run has finished. A run the server started unasked
+        (a following student's page redrawn when the teacher moves on) is read past: what it
+        sent before this request is drained first, and only a run that started after it counts."""
+        self.read_unasked()
         started = time.perf_counter()
-        if not message.rerun_script.fragment_id:
-            self.timers = {}  # a whole run: its fragments say again which refresh themselves
         self.socket.send(message.SerializeToString())
         outcome = RunOutcome(0.0)
+        runs_started: set[str] = set()
         deadline = started + self.timeout
         while True:
-            raw = self.socket.recv(timeout=max(0.01, deadline - time.perf_counter()))
-            self.bytes_received += len(raw)
-            forward = ForwardMsg()
-            forward.ParseFromString(raw)
+            forward = self._receive(max(0.01, deadline - time.perf_counter()))
+            self._read(forward, outcome)
             kind = forward.WhichOneof("type")
-            if kind in ("new_session", "navigation"):
-                pages = getattr(forward, kind).app_pages
-                self.pages.update({page.url_pathname: page.page_script_hash for page in pages})
-            if kind == "navigation" and forward.navigation.page_script_hash:
-                self.page_hash = forward.navigation.page_script_hash  # the page actually shown
-            elif kind == "delta":
-                self._read_delta(forward, outcome)
-            elif kind == "auto_rerun":
-                self.timers[forward.auto_rerun.fragment_id] = forward.auto_rerun.interval
-            elif kind == "stop_auto_rerun":
-                for fragment_id in forward.stop_auto_rerun.fragment_ids:
-                    self.timers.pop(fragment_id, None)
+            if kind == "new_session":
+                runs_started.add(forward.metadata.run.script_run_id)
             elif kind == "script_finished":
                 if forward.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     continue  # the script asked for a rerun (st.rerun): its result comes next
+                if forward.metadata.run.script_run_id not in runs_started:
+                    continue  # the end of a run that started before this request
                 outcome.seconds = time.perf_counter() - started
                 self.widgets.update(outcome.widgets)  # what this run drew can be used next
                 self.components.update(outcome.component_ids)
                 return outcome
+
+    def read_unasked(self, seconds: float = 0.0) -> RunOutcome:
+        """Read what the server sent without being asked, for up to `seconds` (0: only what has
+        come already); returns what those runs drew, and `seconds` is set when one finished."""
+        outcome = RunOutcome(0.0)
+        started = time.perf_counter()
+        deadline = started + seconds
+        while True:
+            try:
+                forward = self._receive(max(0.0, deadline - time.perf_counter()))
+            except TimeoutError:
+                return outcome
+            self._read(forward, outcome)
+            if forward.WhichOneof("type") == "script_finished" and \
+                    forward.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                outcome.seconds = time.perf_counter() - started
+                self.widgets.update(outcome.widgets)
+                self.components.update(outcome.component_ids)
+                if seconds:
+                    return outcome
+
+    def _receive(self, timeout: float) -> ForwardMsg:
+        raw = self.socket.recv(timeout=timeout)
+        self.bytes_received += len(raw)
+        forward = ForwardMsg()
+        forward.ParseFromString(raw)
+        return forward
+
+    def _read(self, forward: ForwardMsg, outcome: RunOutcome) -> None:
+        """What one message tells this client: the pages, the page shown, the page's timers, what it drew."""
+        kind = forward.WhichOneof("type")
+        if kind == "new_session" and not forward.metadata.run.fragment_ids:
+            self.timers = {}  # a whole run: its fragments say again which refresh themselves
+        if kind in ("new_session", "navigation"):
+            pages = getattr(forward, kind).app_pages
+            self.pages.update({page.url_pathname: page.page_script_hash for page in pages})
+        if kind == "navigation" and forward.navigation.page_script_hash:
+            self.page_hash = forward.navigation.page_script_hash  # the page actually shown
+        elif kind == "delta":
+            self._read_delta(forward, outcome)
+        elif kind == "auto_rerun":
+            self.timers[forward.auto_rerun.fragment_id] = forward.auto_rerun.interval
+        elif kind == "stop_auto_rerun":
+            for fragment_id in forward.stop_auto_rerun.fragment_ids:
+                self.timers.pop(fragment_id, None)
 
     @staticmethod
     def _read_delta(forward: ForwardMsg, outcome: RunOutcome) -> None:
