@@ -9,9 +9,12 @@ from ui.language import language_picker
 from ui.markdown import escape
 from ui.refresh import refreshing_fragment
 from ui.shell import app_version
+from ui.streamlit_private import current_fragment_id, rerun_fragment_next
 from vae.classroom import student_name
 from vae.i18n import _, ngettext
 from vae.states import JobState
+
+HAD_MY_TRAINING = "queue_had_my_training"  # session state: the queue, when last shown, held one of mine
 
 
 def run_picker() -> None:
@@ -45,10 +48,10 @@ def owner_note(run) -> str:
     return " · " + _("by {name}").format(name=name) if classroom.classroom_on() and name else ""
 
 
-def queue_lines() -> list[str]:
+def queue_lines(snapshots) -> list[str]:
     """One line per active job: this session's first, then the rest of the queue in order."""
     lines = []
-    for snap in training.training_queue().snapshots(active_only=True):
+    for snap in snapshots:
         mine, run = training.is_mine(snap), escape(snap.run_name)
         if snap.state == JobState.QUEUED:
             line = (_("Your training {run}: waiting, position {position}, starts {when}") if mine
@@ -63,18 +66,30 @@ def queue_lines() -> list[str]:
 
 
 def queue_status() -> None:
-    """The queue at a glance; refreshes itself while anything is queued or running."""
-    active = bool(training.training_queue().snapshots(active_only=True))
+    """The queue at a glance; refreshes itself while anything is queued or running. When the queue
+    empties, a page with a training of its own in it is redrawn whole (its saved run becomes the
+    active one); any other redraws only this panel, which stops its timer: a class's hundred
+    pages are not all redrawn at once at the end of every training."""
 
-    @refreshing_fragment(5.0 if active else None)
-    def status():
-        lines = queue_lines()
-        for line in lines:
-            st.caption(line)
-        if active and not lines:
-            st.rerun(scope="app")  # the queue emptied: redraw once, and stop refreshing
+    @st.fragment
+    def panel():
+        if not training.training_queue().snapshots(active_only=True):
+            return  # nothing to show, nothing to refresh
+        panel_id = current_fragment_id()
 
-    status()
+        @refreshing_fragment(5.0)
+        def status():
+            snapshots = training.training_queue().snapshots(active_only=True)
+            for line in queue_lines(snapshots):
+                st.caption(line)
+            if snapshots:
+                st.session_state[HAD_MY_TRAINING] = any(training.is_mine(snap) for snap in snapshots)
+            elif st.session_state.get(HAD_MY_TRAINING, True) or not (panel_id and rerun_fragment_next(panel_id)):
+                st.rerun(scope="app")  # the queue emptied: redraw once, and stop refreshing
+
+        status()
+
+    panel()
 
 
 def sidebar() -> None:

@@ -5,10 +5,12 @@ tests/e2e/test_browser.py). Written against Streamlit 1.67."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime import Runtime
 from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 from vae import settings as vae_settings
 from vae.settings import settings
@@ -70,17 +72,41 @@ def can_rerun_sessions() -> bool:
         hasattr(AppSession, name) for name in ("request_rerun", "_call_soon_on_event_loop"))
 
 
-def rerun_session(session_id: str) -> bool:
-    """Rerun the whole page a connected session shows, as if its browser had asked (what
-    Streamlit's own run-on-save does: AppSession.request_rerun with the session's last client
-    state, its page and query; widget values are kept in the session), from any thread: the
-    request is handed to the session's event loop, as a browser's is. False if it is gone."""
+def rerun_session(session_id: str, fragment_id: str | None = None) -> bool:
+    """Rerun the whole page a connected session shows (or only its fragment `fragment_id`), as if
+    its browser had asked: what Streamlit's own run-on-save does, AppSession.request_rerun with the
+    session's last client state (its page and query; widget values are kept in the session). From
+    any thread, a script run's included: the request is handed to the session's event loop, as a
+    browser's is, and a run in progress finishes first when only a fragment is asked for. False if
+    the session is gone."""
     try:
         info = Runtime.instance()._session_mgr.get_active_session_info(session_id)
         if info is None:
             return False
         session = info.session
-        session._call_soon_on_event_loop(lambda: session.request_rerun(session._client_state))
+
+        def request() -> None:
+            state = ClientState()
+            state.CopyFrom(session._client_state)
+            state.fragment_id = fragment_id or ""
+            session.request_rerun(state)
+
+        session._call_soon_on_event_loop(request)
     except Exception:  # noqa: BLE001 - a private API: any change means "cannot"
         return False
     return True
+
+
+def current_fragment_id() -> str | None:
+    """The fragment this code runs in (ThreadState.fragment_id), or None outside one."""
+    try:
+        return ThreadState.get().fragment_id or None
+    except Exception:  # noqa: BLE001 - a private API that changed: unknown
+        return None
+
+
+def rerun_fragment_next(fragment_id: str) -> bool:
+    """After this run, rerun only `fragment_id` in this session (st.rerun offers that only from a
+    widget's callback). False where it cannot (AppTest, a changed private API)."""
+    session_id = current_session_id()
+    return can_rerun_sessions() and session_id is not None and rerun_session(session_id, fragment_id)

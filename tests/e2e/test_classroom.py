@@ -73,6 +73,44 @@ def progress_of(client: StreamlitClient) -> list[str]:
     return client.open_page("train").progress
 
 
+def queue_timer(client: StreamlitClient) -> str | None:
+    """The sidebar queue's refresh (every 5 s while trainings run), if the page has it."""
+    return next((fragment for fragment, seconds in client.timers.items() if seconds == 5.0), None)
+
+
+def test_when_the_queue_empties_only_the_page_whose_training_it_was_is_redrawn_whole(class_server):
+    """A class's hundred pages are not all redrawn at once at the end of a training: a page with no
+    training in the queue redraws its queue panel alone, which stops refreshing."""
+    teacher = signed_in_teacher(class_server.url)
+    teacher.open_page("train")
+    teacher.set_number("Epochs", 2)
+    teacher.set_number("Training images", 512)
+    teacher.set_number("Hidden units", 32)
+    assert not teacher.click("Start training").exceptions
+    student = StreamlitClient(class_server.url)
+    try:
+        for client in (teacher, student):
+            client.open_page("")  # the explorer, the queue's panel in its sidebar
+            assert queue_timer(client), client.timers
+
+        def refreshed_when_empty(client):
+            """Refresh the queue's panel as a browser's timer does, until it shows an empty queue."""
+            outcome = client.rerun_fragment(queue_timer(client))
+            showing_a_training = any("training " in text.lower() for text in outcome.texts)
+            return outcome if outcome.whole_page or not showing_a_training else None
+
+        emptied = wait_until(lambda: refreshed_when_empty(student), 240, 0.5, "the queue to empty")
+        assert not emptied.whole_page and not emptied.exceptions
+        wait_until(lambda: student.read_unasked(0.5) is not None and queue_timer(student) is None, 30, 0.1,
+                   "the student's queue panel to stop refreshing")
+        owner = refreshed_when_empty(teacher)
+        assert owner is not None and owner.whole_page  # the teacher's run was saved: the page shows it
+        assert queue_timer(teacher) is None
+    finally:
+        student.close()
+        teacher.close()
+
+
 def test_a_student_cannot_stop_or_delete_what_is_not_theirs_even_with_forged_events(class_server):
     teacher = signed_in_teacher(class_server.url)
     tools = dict(teacher.widgets)  # the teacher's tools on the Classroom page: their widget ids

@@ -95,7 +95,7 @@ def wait_refreshing(client: StreamlitClient, until: float, due: dict, refreshes:
         for fragment_id in ready:
             started = time.perf_counter()
             outcome = client.rerun_fragment(fragment_id)
-            refreshes.append((time.perf_counter() - started) * 1000)
+            refreshes.append(((time.perf_counter() - started) * 1000, outcome.whole_page))
             if outcome.exceptions:
                 errors.append(f"session {seed} refreshing: {outcome.exceptions}")
             if fragment_id in due:
@@ -181,7 +181,7 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     deadline = time.monotonic() + seconds
     runs_before = len(list_runs(runs_dir).runs)
     teacher = teacher_queues_trainings(url, trainings, errors, classroom) if trainings or classroom else None
-    refreshes: list[float] = []
+    refreshes: list[tuple[float, bool]] = []  # (milliseconds, redrew the whole page)
     received: list[float] = []
     threads = [threading.Thread(target=student, args=(urls[n % len(urls)], deadline, n, per_session[n], errors, joined,
                                                       refreshes, received, report_moves), daemon=True)
@@ -205,6 +205,7 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
         latencies += values
     saved_during_load = len(list_runs(runs_dir).runs) - runs_before
     saved = wait_for_saved_runs(runs_dir, runs_before + trainings, timeout=240) - runs_before
+    fragment_only = [ms for ms, whole in refreshes if not whole]
     medians = [statistics.median(v) for v in per_session if v]
     p95s = [percentile(v, 0.95) for v in per_session if v]
     return {
@@ -219,7 +220,10 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
         "stuck_sessions": sum(thread.is_alive() for thread in threads),
         "refreshes": len(refreshes),
         "student_mb_per_minute": round(statistics.median(received) / 1e6, 2) if received else None,
-        "refresh_p95_ms": round(percentile(refreshes, 0.95), 1) if refreshes else None,
+        "refresh_p95_ms": round(percentile([ms for ms, _ in refreshes], 0.95), 1) if refreshes else None,
+        # A refresh that redrew the whole page (the sidebar's, once the queue emptied), and those that did not.
+        "refreshes_whole_page": sum(whole for _, whole in refreshes),
+        "refresh_fragment_p95_ms": round(percentile(fragment_only, 0.95), 1) if fragment_only else None,
         "trainings_queued": trainings, "trainings_saved_during_load": saved_during_load,
         "trainings_saved": saved,
         "teacher_page_loads": len(teacher_latencies),

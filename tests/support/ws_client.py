@@ -25,6 +25,7 @@ class RunOutcome:
     texts: list[str] = field(default_factory=list)  # markdown, captions and alert messages
     toggles: dict[str, bool] = field(default_factory=dict)  # label -> the value the server drew it with
     component_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # component name -> (id, fragment id)
+    whole_page: bool = False  # the page ran whole (a fragment that asked st.rerun(scope="app"), say)
 
 
 class StreamlitClient:
@@ -175,6 +176,7 @@ class StreamlitClient:
         kind = forward.WhichOneof("type")
         if kind == "new_session" and not forward.metadata.run.fragment_ids:
             self.timers = {}  # a whole run: its fragments say again which refresh themselves
+            outcome.whole_page = True
         if kind in ("new_session", "navigation"):
             pages = getattr(forward, kind).app_pages
             self.pages.update({page.url_pathname: page.page_script_hash for page in pages})
