@@ -51,12 +51,15 @@ def test_a_fragment_alone_can_still_be_rerun_from_its_own_run():
     """ui.sidebar redraws its queue panel alone when the queue empties (rerun_fragment_next); the
     e2e test test_classroom.py::test_when_the_queue_empties_only_the_page_whose_training_it_was_is_redrawn_whole
     checks it in a running server."""
+    import dataclasses
+
     from streamlit.proto.ClientState_pb2 import ClientState
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+    from streamlit.runtime.scriptrunner_utils.script_run_context import FragmentThreadState, ThreadState
 
     from ui.streamlit_private import current_fragment_id, rerun_fragment_next
 
     assert "fragment_id" in ClientState.DESCRIPTOR.fields_by_name
-    assert hasattr(ThreadState.get(), "fragment_id")
+    assert callable(ThreadState.get)
+    assert "fragment_id" in {field.name for field in dataclasses.fields(FragmentThreadState)}
     assert current_fragment_id() is None  # outside any fragment
     assert rerun_fragment_next("no-such-fragment") is False  # no server running here
