@@ -15,6 +15,9 @@ from vae.i18n import _, ngettext
 from vae.states import JobState
 
 HAD_MY_TRAINING = "queue_had_my_training"  # session state: the queue, when last shown, held one of mine
+# The queue's panel refreshes this often on a page with a training of its own in the queue, and less
+# often on the rest (others' progress can wait; a class's hundred pages refresh a third as often).
+QUEUE_REFRESH_SECONDS, OTHERS_QUEUE_REFRESH_SECONDS = 5.0, 15.0
 
 
 def run_picker() -> None:
@@ -66,18 +69,21 @@ def queue_lines(snapshots) -> list[str]:
 
 
 def queue_status() -> None:
-    """The queue at a glance; refreshes itself while anything is queued or running. When the queue
+    """The queue at a glance; refreshes itself while anything is queued or running (every 5 s where
+    one of the trainings is this page's, every 15 s elsewhere). When the queue
     empties, a page with a training of its own in it is redrawn whole (its saved run becomes the
     active one); any other redraws only this panel, which stops its timer: a class's hundred
     pages are not all redrawn at once at the end of every training."""
 
     @st.fragment
     def panel():
-        if not training.training_queue().snapshots(active_only=True):
+        snapshots = training.training_queue().snapshots(active_only=True)
+        if not snapshots:
             return  # nothing to show, nothing to refresh
         panel_id = current_fragment_id()
+        mine = any(training.is_mine(snap) for snap in snapshots)
 
-        @refreshing_fragment(5.0)
+        @refreshing_fragment(QUEUE_REFRESH_SECONDS if mine else OTHERS_QUEUE_REFRESH_SECONDS)
         def status():
             snapshots = training.training_queue().snapshots(active_only=True)
             for line in queue_lines(snapshots):
