@@ -17,6 +17,7 @@ Run: .venv/bin/python -m benchmarks.classroom_load [--sessions 40] [--seconds 60
 import argparse
 import json
 import tempfile
+import time
 from pathlib import Path
 
 from tests.support.browser_steps import server_rss_mb
@@ -60,6 +61,7 @@ def main() -> None:
         urls, pids = [launched.url], [launched.process.pid]
     try:
         cpu_before = [cpu_seconds(pid) for pid in pids]
+        students_cpu_before = time.process_time()  # this process plays the students: its own CPU, beside the servers'
         at_all_joined: list[float] = []
         figures = run_load(urls, args.sessions, args.seconds, args.trainings, runs_dir, args.classroom,
                            on_all_joined=lambda: at_all_joined.append(sum(cpu_seconds(pid) for pid in pids)),
@@ -74,6 +76,7 @@ def main() -> None:
         after = sum(cpu) + sum(cpu_before) - at_all_joined[0] if at_all_joined else None
         figures["server_cpu_ms_per_move_after_joining"] = (
             round(1000 * after / max(1, figures["moves_after_joining"]), 1) if after is not None else None)
+        figures["students_cpu_seconds"] = round(time.process_time() - students_cpu_before, 1)
         figures["server_rss_mb"] = round(sum(server_rss_mb(pid) for pid in pids))
     finally:
         launched.stop()
@@ -94,6 +97,7 @@ def main() -> None:
           f"{str(figures['server_cpu_seconds_each']) + ' ' if args.servers > 1 else ''}"
           f"({figures['server_cpu_ms_per_move']} ms a move, joining and the teacher's page included; "
           f"{figures['server_cpu_ms_per_move_after_joining']} ms a move once every session had joined); "
+          f"the simulated students' own process {figures['students_cpu_seconds']} s of CPU; "
           f"server RSS {figures['server_rss_mb']} MB; each student received {figures['student_mb_per_minute']} MB a "
           "minute (median, uncompressed, joining included); trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "
