@@ -26,15 +26,16 @@ def test_defaults_and_what_each_variable_sets(monkeypatch, tmp_path):
     assert current.cache_dir == tmp_path / ".cache" / "latent-lab"
     assert (current.training_slots, current.stall_seconds, current.worker_niceness) == (1, 120.0, 10)
     assert not current.classroom and current.broker is None and current.streamlit_workarounds
-    assert current.language == "en" and current.warm_training
+    assert current.language == "en" and current.warm_training and current.prepare_default
     monkeypatch.setenv("LATENT_LAB_RUNS_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("LATENT_LAB_TRAINING_SLOTS", "3")
     monkeypatch.setenv("LATENT_LAB_CLASSROOM", "1")
     monkeypatch.setenv("LATENT_LAB_LANGUAGE", "es")
     monkeypatch.setenv("LATENT_LAB_WARM_TRAINING", "0")
+    monkeypatch.setenv("LATENT_LAB_PREPARE_DEFAULT", "0")
     changed = settings()
     assert (changed.runs_dir, changed.training_slots, changed.classroom) == (tmp_path / "elsewhere", 3, True)
-    assert changed.language == "es" and not changed.warm_training
+    assert changed.language == "es" and not changed.warm_training and not changed.prepare_default
 
 
 @pytest.mark.parametrize("name, value, sentence", [
@@ -43,6 +44,7 @@ def test_defaults_and_what_each_variable_sets(monkeypatch, tmp_path):
     ("LATENT_LAB_STALL_SECONDS", "-5", "LATENT_LAB_STALL_SECONDS: must be from 1 to 86400, got -5"),
     ("LATENT_LAB_WORKER_NICENESS", "1.5", "LATENT_LAB_WORKER_NICENESS: must be a whole number from 0 to 19"),
     ("LATENT_LAB_WARM_TRAINING", "yes", "LATENT_LAB_WARM_TRAINING: must be 0 or 1, got 'yes'"),
+    ("LATENT_LAB_PREPARE_DEFAULT", "2", "LATENT_LAB_PREPARE_DEFAULT: must be 0 or 1, got '2'"),
     ("LATENT_LAB_LANGUAGE", "klingon", "LATENT_LAB_LANGUAGE: must be one of en, es (the catalogs in vae/locale), "
                                        "got 'klingon'"),
 ])

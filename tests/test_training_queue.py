@@ -647,10 +647,13 @@ def test_a_worker_takes_job_after_job_and_a_late_stop_reaches_no_other(monkeypat
     wait_until(loop.closed.is_set, 10, message="the reader to see stdin close")
 
 
-@pytest.mark.parametrize("job_first", [True, False])
-def test_a_job_that_arrives_while_a_worker_warms_up_is_not_kept_waiting_for_the_compile(monkeypatch, job_first):
+@pytest.mark.parametrize(("job_first", "prepare"), [(True, "1"), (False, "1"), (False, "0")])
+def test_a_job_that_arrives_while_a_worker_warms_up_is_not_kept_waiting_for_the_compile(monkeypatch, job_first,
+                                                                                        prepare):
     """A worker reads its commands from its start: a job sent while it loads MNIST is taken without
-    the default's compile (the job's training builds its own); with none waiting it compiles."""
+    the default's compile (the job's training builds its own); with none waiting it compiles, unless
+    LATENT_LAB_PREPARE_DEFAULT=0 (the product's default is 1, the suite's 0)."""
+    monkeypatch.setenv("LATENT_LAB_PREPARE_DEFAULT", prepare)
     read_end, write_end = os.pipe()
     reader = training_job.CommandReader(os.fdopen(read_end, "rb"), on_close=lambda: None)
     monkeypatch.setattr(training_job, "CommandReader", lambda stdin: reader)
@@ -669,7 +672,7 @@ def test_a_job_that_arrives_while_a_worker_warms_up_is_not_kept_waiting_for_the_
         (commands, data)) or 0)
     try:
         assert training_job.serve(io.BytesIO(), jobs=1) == 0
-        assert warmed == ([] if job_first else ["mnist arrays"])
+        assert warmed == ([] if job_first or prepare == "0" else ["mnist arrays"])
         assert [(commands, datasets.loaded("mnist")) for commands, datasets in taken] == [(reader, "mnist arrays")]
     finally:
         os.close(write_end)

@@ -14,6 +14,7 @@ the variable.
 | LATENT_LAB_JOIN_ADDRESS | join_address | none: this machine's address, worked out |
 | LATENT_LAB_TRAINING_SLOTS | training_slots | 1 (from 1 to 8) |
 | LATENT_LAB_WARM_TRAINING | warm_training | 1: a training process kept ready (0: one starts with a training) |
+| LATENT_LAB_PREPARE_DEFAULT | prepare_default | 1: a waiting training process compiles the default (0: it does not) |
 | LATENT_LAB_STALL_SECONDS | stall_seconds | 120 (from 1 to 86 400) |
 | LATENT_LAB_WORKER_NICENESS | worker_niceness | 10 (from 0 to 19) |
 | LATENT_LAB_BROKER | broker | none: training on this machine (vae.jobs.broker checks it) |
@@ -45,6 +46,7 @@ TEACHER_CODE = "LATENT_LAB_TEACHER_CODE"
 JOIN_ADDRESS = "LATENT_LAB_JOIN_ADDRESS"
 TRAINING_SLOTS = "LATENT_LAB_TRAINING_SLOTS"
 WARM_TRAINING = "LATENT_LAB_WARM_TRAINING"
+PREPARE_DEFAULT = "LATENT_LAB_PREPARE_DEFAULT"
 STALL_SECONDS = "LATENT_LAB_STALL_SECONDS"
 WORKER_NICENESS = "LATENT_LAB_WORKER_NICENESS"
 BROKER = "LATENT_LAB_BROKER"
@@ -56,7 +58,7 @@ NO_STREAMLIT_WORKAROUNDS = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"
 TIMELINE = "LATENT_LAB_TIMELINE"
 LANGUAGE = "LATENT_LAB_LANGUAGE"
 NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, WARM_TRAINING,
-         STALL_SECONDS, WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS,
+         PREPARE_DEFAULT, STALL_SECONDS, WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS,
          NO_STREAMLIT_WORKAROUNDS, TIMELINE, LANGUAGE)
 # Not ours, but where they point is worked out here too.
 OTHERS = ("XDG_CACHE_HOME", "KERAS_HOME", "HOME")
@@ -88,6 +90,7 @@ class Settings:
     timeline_file: Path | None = None
     language: str = "en"
     warm_training: bool = True
+    prepare_default: bool = True
 
 
 def settings() -> Settings:
@@ -120,6 +123,7 @@ def _read(values: tuple) -> Settings:
         timeline_file=Path(env[TIMELINE]) if TIMELINE in env else None,
         language=_language(env),
         warm_training=_switch(env, WARM_TRAINING, True),
+        prepare_default=_switch(env, PREPARE_DEFAULT, True),
     )
 
 

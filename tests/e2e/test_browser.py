@@ -34,8 +34,10 @@ def trained_server(tmp_path_factory, mnist_cache_dir, mnist):
 
 @pytest.fixture
 def empty_server(tmp_path, mnist_cache_dir, mnist):
-    # As the product runs: a training process kept warm (the suite's other servers start one on demand).
-    server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log", {"LATENT_LAB_WARM_TRAINING": "1"})
+    # As the product runs: a training process kept warm, the default compiled (the suite's other
+    # servers start one on demand, compiling nothing ahead).
+    server = AppServer(tmp_path / "runs", mnist_cache_dir, tmp_path / "server.log",
+                       {"LATENT_LAB_WARM_TRAINING": "1", "LATENT_LAB_PREPARE_DEFAULT": "1"})
     yield server
     server.stop()
 

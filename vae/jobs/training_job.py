@@ -30,6 +30,7 @@ from vae.datasets import load_dataset
 from vae.errors import DataError, LabError
 from vae.jobs import protocol
 from vae.progress import test_inputs
+from vae.settings import settings
 from vae.training.download import DOWNLOADS
 from vae.training.untrained import untrained_model
 
@@ -293,7 +294,9 @@ def serve(out: BinaryIO, jobs: int = 1) -> int:
     code.module("vae.training.lab")  # TensorFlow's import failing ends the process here, saying why
     # A job that already waits is not kept waiting for a compile it may not need: its training
     # builds its own (and shows its model's first snapshot before compiling: vae.training.loop).
-    if early is None and datasets.loaded("mnist") is not None and not commands.job_waiting():
+    # LATENT_LAB_PREPARE_DEFAULT=0: none is compiled (a class on another preset, the test suite).
+    if (early is None and settings().prepare_default and datasets.loaded("mnist") is not None
+            and not commands.job_waiting()):
         warm_up(datasets.loaded("mnist"), code)
         timeline.mark("training process: warm (the default's training compiled)")
     return take_jobs(stream, commands, jobs, datasets, code, early, first_snapshot)
