@@ -76,12 +76,14 @@ def page_switch_seconds(watcher: PageWatcher, rounds: int) -> list[float]:
     return times
 
 
-def cold_start_seconds(browser, runs_dir: Path, cache_dir: Path, log_dir: Path, repo: Path) -> dict[str, float]:
+def cold_start_seconds(browser, runs_dir: Path, cache_dir: Path, log_dir: Path, repo: Path,
+                       settings: dict | None = None) -> dict[str, float]:
     """From spawning `streamlit run` to the explorer showing its digit, and its phases: the server
     answering its health check, the browser loading Streamlit's page, the app's sidebar shown (the
-    script running), the digit shown (the explorer's run and its rendering)."""
+    script running), the digit shown (the explorer's run and its rendering). `settings`: extra
+    environment for the server."""
     started = time.perf_counter()
-    server = AppServer(runs_dir, cache_dir, log_dir / "cold.log", root=repo)
+    server = AppServer(runs_dir, cache_dir, log_dir / "cold.log", settings, root=repo)
     try:
         phases = {"server_ready": time.perf_counter() - started}
         page = browser.new_page()
