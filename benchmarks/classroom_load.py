@@ -26,6 +26,7 @@ from tests.support.harness import ROOT, AppServer, ClassServers
 from tests.support.processes import cpu_seconds
 from vae.config import preset
 from vae.data import default_cache_dir, load_mnist
+from vae.runs import list_runs
 from vae.training.lab import train_and_save
 
 
@@ -80,6 +81,9 @@ def main() -> None:
         figures["server_rss_mb"] = round(sum(server_rss_mb(pid) for pid in pids))
     finally:
         launched.stop()
+    # Each queued training's own time (its metrics), what leaving the pages a core costs it.
+    figures["training_seconds"] = sorted(round(run.metrics.get("train_seconds", 0.0), 1)
+                                         for run in list_runs(runs_dir).runs if run.name != "class-demo")
     mode = "classroom mode, a signed-in teacher and " if args.classroom else ""
     where = (f" on {args.servers} web servers sharing the class (CPU: the class's process, then each server)"
              if args.servers > 1 else "")
@@ -101,7 +105,7 @@ def main() -> None:
           f"server RSS {figures['server_rss_mb']} MB; each student received {figures['student_mb_per_minute']} MB a "
           "minute (median, uncompressed, joining included); trainings saved "
           f"{figures['trainings_saved']} of {args.trainings} ({figures['trainings_saved_during_load']} "
-          "within the load's time)")
+          f"within the load's time; each trained in {figures['training_seconds']} s)")
     if args.classroom:
         print(f"teacher's Classroom page reloaded {figures['teacher_page_loads']} times, "
               f"median {figures['teacher_page_median_ms']} ms")

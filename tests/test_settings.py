@@ -27,15 +27,18 @@ def test_defaults_and_what_each_variable_sets(monkeypatch, tmp_path):
     assert (current.training_slots, current.stall_seconds, current.worker_niceness) == (1, 120.0, 10)
     assert not current.classroom and current.broker is None and current.streamlit_workarounds
     assert current.language == "en" and current.warm_training and current.prepare_default
+    assert current.training_threads == 0  # TensorFlow's own choice: every core
     monkeypatch.setenv("LATENT_LAB_RUNS_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("LATENT_LAB_TRAINING_SLOTS", "3")
     monkeypatch.setenv("LATENT_LAB_CLASSROOM", "1")
     monkeypatch.setenv("LATENT_LAB_LANGUAGE", "es")
     monkeypatch.setenv("LATENT_LAB_WARM_TRAINING", "0")
     monkeypatch.setenv("LATENT_LAB_PREPARE_DEFAULT", "0")
+    monkeypatch.setenv("LATENT_LAB_TRAINING_THREADS", "1")
     changed = settings()
     assert (changed.runs_dir, changed.training_slots, changed.classroom) == (tmp_path / "elsewhere", 3, True)
     assert changed.language == "es" and not changed.warm_training and not changed.prepare_default
+    assert changed.training_threads == 1
 
 
 @pytest.mark.parametrize("name, value, sentence", [
@@ -45,6 +48,8 @@ def test_defaults_and_what_each_variable_sets(monkeypatch, tmp_path):
     ("LATENT_LAB_WORKER_NICENESS", "1.5", "LATENT_LAB_WORKER_NICENESS: must be a whole number from 0 to 19"),
     ("LATENT_LAB_WARM_TRAINING", "yes", "LATENT_LAB_WARM_TRAINING: must be 0 or 1, got 'yes'"),
     ("LATENT_LAB_PREPARE_DEFAULT", "2", "LATENT_LAB_PREPARE_DEFAULT: must be 0 or 1, got '2'"),
+    ("LATENT_LAB_TRAINING_THREADS", "-1", "LATENT_LAB_TRAINING_THREADS: must be from 0 to 64, got -1"),
+    ("LATENT_LAB_TRAINING_THREADS", "two", "LATENT_LAB_TRAINING_THREADS: must be a whole number from 0 to 64"),
     ("LATENT_LAB_LANGUAGE", "klingon", "LATENT_LAB_LANGUAGE: must be one of en, es (the catalogs in vae/locale), "
                                        "got 'klingon'"),
 ])
@@ -83,3 +88,12 @@ def test_the_repository_root_is_worked_out_in_one_place():
                  if path.name != "settings.py" and pattern.search(path.read_text())]
     assert offenders == []
     assert Path(vae_settings.ROOT / "app.py").is_file()
+
+
+def test_training_threads_become_tensorflows_own_variables_before_it_loads():
+    """LATENT_LAB_TRAINING_THREADS becomes TensorFlow's own thread variables in the training process
+    (vae.jobs.worker sets them before TensorFlow loads); 0, the default, sets none: every core."""
+    from vae.jobs.worker import thread_limits
+
+    assert thread_limits(0) == {}
+    assert thread_limits(1) == {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}

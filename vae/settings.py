@@ -15,6 +15,7 @@ the variable.
 | LATENT_LAB_TRAINING_SLOTS | training_slots | 1 (from 1 to 8) |
 | LATENT_LAB_WARM_TRAINING | warm_training | 1: a training process kept ready (0: one starts with a training) |
 | LATENT_LAB_PREPARE_DEFAULT | prepare_default | 1: a waiting training process compiles the default (0: it does not) |
+| LATENT_LAB_TRAINING_THREADS | training_threads | unset or 0: every core; N: TensorFlow's threads per training |
 | LATENT_LAB_STALL_SECONDS | stall_seconds | 120 (from 1 to 86 400) |
 | LATENT_LAB_WORKER_NICENESS | worker_niceness | 10 (from 0 to 19) |
 | LATENT_LAB_BROKER | broker | none: training on this machine (vae.jobs.broker checks it) |
@@ -47,6 +48,7 @@ JOIN_ADDRESS = "LATENT_LAB_JOIN_ADDRESS"
 TRAINING_SLOTS = "LATENT_LAB_TRAINING_SLOTS"
 WARM_TRAINING = "LATENT_LAB_WARM_TRAINING"
 PREPARE_DEFAULT = "LATENT_LAB_PREPARE_DEFAULT"
+TRAINING_THREADS = "LATENT_LAB_TRAINING_THREADS"
 STALL_SECONDS = "LATENT_LAB_STALL_SECONDS"
 WORKER_NICENESS = "LATENT_LAB_WORKER_NICENESS"
 BROKER = "LATENT_LAB_BROKER"
@@ -58,8 +60,8 @@ NO_STREAMLIT_WORKAROUNDS = "LATENT_LAB_NO_STREAMLIT_WORKAROUNDS"
 TIMELINE = "LATENT_LAB_TIMELINE"
 LANGUAGE = "LATENT_LAB_LANGUAGE"
 NAMES = (RUNS_DIR, CACHE, MNIST, FASHION_MNIST, TEACHER_CODE, JOIN_ADDRESS, TRAINING_SLOTS, WARM_TRAINING,
-         PREPARE_DEFAULT, STALL_SECONDS, WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM, JOIN_PORT, QUEUE_PROCESS,
-         NO_STREAMLIT_WORKAROUNDS, TIMELINE, LANGUAGE)
+         PREPARE_DEFAULT, TRAINING_THREADS, STALL_SECONDS, WORKER_NICENESS, BROKER, WORKER_SECRET, CLASSROOM,
+         JOIN_PORT, QUEUE_PROCESS, NO_STREAMLIT_WORKAROUNDS, TIMELINE, LANGUAGE)
 # Not ours, but where they point is worked out here too.
 OTHERS = ("XDG_CACHE_HOME", "KERAS_HOME", "HOME")
 DEFAULT_STALL_SECONDS = 120.0
@@ -91,6 +93,7 @@ class Settings:
     language: str = "en"
     warm_training: bool = True
     prepare_default: bool = True
+    training_threads: int = 0  # 0: TensorFlow's own choice, every core
 
 
 def settings() -> Settings:
@@ -124,6 +127,7 @@ def _read(values: tuple) -> Settings:
         language=_language(env),
         warm_training=_switch(env, WARM_TRAINING, True),
         prepare_default=_switch(env, PREPARE_DEFAULT, True),
+        training_threads=int(_number(env, TRAINING_THREADS, 0, 0, 64, whole=True)),
     )
 
 

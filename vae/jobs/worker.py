@@ -49,6 +49,22 @@ def end_with_parent(poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
+def thread_limits(threads: int) -> dict[str, str]:
+    """TensorFlow's own variables for LATENT_LAB_TRAINING_THREADS (vae.settings): read once, when it
+    loads, so set before. 0: none set (TensorFlow uses every core)."""
+    if not threads:
+        return {}
+    return {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
+
+
+def training_threads() -> int:
+    """LATENT_LAB_TRAINING_THREADS (a bad value there is refused when the queue starts): 0, every core."""
+    try:
+        return settings().training_threads
+    except ConfigError:
+        return 0
+
+
 def jobs_wanted(argv: list[str]) -> int:
     """`--jobs N` (1 to 1000; 1 if absent): how many jobs this process trains before it ends."""
     parser = argparse.ArgumentParser(prog="python -m vae.jobs.worker")
@@ -69,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(os, "nice"):
         os.nice(niceness())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.update(thread_limits(training_threads()))
     timeline.mark("training process: started")
     # After the priority is lowered, on purpose: TensorFlow loads on a thread this starts.
     from vae.jobs import training_job
