@@ -14,7 +14,7 @@ os.environ.setdefault("LATENT_LAB_WORKER_SECRET", secrets.token_hex(32))
 # is kept warm beside each of them, importing TensorFlow for nothing (tests/e2e/test_browser.py's
 # first run keeps the product's warm one, LATENT_LAB_WARM_TRAINING=1).
 os.environ.setdefault("LATENT_LAB_WARM_TRAINING", "0")
-# Nor does a waiting training process compile the default's training (~4 s of CPU each, for the
+# Nor does a waiting training process compile the default's training (seconds of CPU each, for the
 # Celery workers' processes and the queue's own): the tests train tiny models. The first-run browser
 # test, and the serve() tests of tests/test_training_queue.py, keep the product's.
 os.environ.setdefault("LATENT_LAB_PREPARE_DEFAULT", "0")
