@@ -26,12 +26,14 @@ NICENESS_ENV = vae_settings.WORKER_NICENESS  # 0-19
 BACKGROUND_NICENESS = 10
 
 
-def niceness() -> int:
-    """LATENT_LAB_WORKER_NICENESS (vae.settings; a bad value there is refused when the queue starts)."""
+def niceness_and_threads() -> tuple[int, int]:
+    """LATENT_LAB_WORKER_NICENESS and LATENT_LAB_TRAINING_THREADS (vae.settings): a bad value there is
+    refused when the queue starts, so here it falls back to the defaults (10; 0, every core)."""
     try:
-        return settings().worker_niceness
+        current = settings()
     except ConfigError:
-        return BACKGROUND_NICENESS
+        return BACKGROUND_NICENESS, 0
+    return current.worker_niceness, current.training_threads
 
 
 def end_with_parent(poll_seconds: float = 0.5) -> None:
@@ -57,14 +59,6 @@ def thread_limits(threads: int) -> dict[str, str]:
     return {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
 
 
-def training_threads() -> int:
-    """LATENT_LAB_TRAINING_THREADS (a bad value there is refused when the queue starts): 0, every core."""
-    try:
-        return settings().training_threads
-    except ConfigError:
-        return 0
-
-
 def jobs_wanted(argv: list[str]) -> int:
     """`--jobs N` (1 to 1000; 1 if absent): how many jobs this process trains before it ends."""
     parser = argparse.ArgumentParser(prog="python -m vae.jobs.worker")
@@ -82,10 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    niceness, threads = niceness_and_threads()
     if hasattr(os, "nice"):
-        os.nice(niceness())
+        os.nice(niceness)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.update(thread_limits(training_threads()))
+    os.environ.update(thread_limits(threads))
     timeline.mark("training process: started")
     # After the priority is lowered, on purpose: TensorFlow loads on a thread this starts.
     from vae.jobs import training_job
