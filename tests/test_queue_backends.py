@@ -266,8 +266,14 @@ def test_a_job_waiting_for_its_worker_to_warm_up_is_not_sent_again(celery_worker
                           backend=partial(CeleryBackend, celery_workers.broker_url))
     try:
         wait_until(lambda: queue.warm_workers() >= 2, 60, message="both workers seen")
-        # Four quick jobs on two workers: the last two reach processes that started warming up while
-        # the first two trained, and are still warming up (TensorFlow, MNIST, the compile) for seconds.
+        # The workers' warm processes end while they wait (as if killed): each worker starts a new
+        # one, and the first two jobs reach those while they still warm up (TensorFlow, MNIST) for
+        # seconds; the next two are trained by the same processes, ready again.
+        killed = celery_workers.training_processes()
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: len(celery_workers.training_processes() - killed) == 2, 30,
+                   message="new training processes started in their place")
         ids = [queue.submit(QUICK, runs_dir, name=f"warming-{n}") for n in range(4)]
         assert queue.wait_until_idle(300)
         snaps = [queue.snapshot(job_id) for job_id in ids]
@@ -277,6 +283,17 @@ def test_a_job_waiting_for_its_worker_to_warm_up_is_not_sent_again(celery_worker
         queue.stop_everything()
         queue.wait_until_idle(60)
         queue.shutdown()
+
+
+def test_a_celery_worker_trains_job_after_job_in_the_same_warm_process(celery_queue, celery_workers, runs_dir):
+    """As the local queue's: TensorFlow's import and MNIST are paid once per process, not per job."""
+    wait_until(lambda: len(celery_workers.training_processes()) == 2 and celery_queue.warm_workers() >= 2, 120,
+               message="both workers' training processes warm")
+    before = celery_workers.training_processes()
+    ids = [celery_queue.submit(QUICK, runs_dir, name=f"in-a-row-{n}") for n in range(4)]
+    assert celery_queue.wait_until_idle(300)
+    assert [celery_queue.snapshot(job_id).state for job_id in ids] == ["completed"] * 4
+    assert celery_workers.training_processes() == before
 
 
 def test_the_redis_server_restarted_mid_training_loses_no_run_and_no_curve(celery_queue, redis_server, runs_dir):
@@ -389,6 +406,8 @@ def test_commands_that_come_before_the_training_is_handed_over_follow_it_in_orde
     from vae.jobs.celery_worker import Relay
 
     class Process:
+        readies = 1  # it said "ready" once, before the job
+
         def __init__(self):
             self.sent, self.killed = [], False
 
@@ -409,3 +428,31 @@ def test_commands_that_come_before_the_training_is_handed_over_follow_it_in_orde
     assert relay.process.sent == [train, protocol.Watch(True), protocol.Stop(), protocol.Watch(False)]
     relay._command(b'{"command": "kill"}\n')
     assert relay.process.killed
+
+
+def test_a_relay_ends_its_job_when_the_process_says_it_is_ready_again_and_passes_on_nothing_after():
+    """The process trains job after job: its next "ready" ends this job (not the one it said before
+    the job came, even if read late), and a Stop or kill that comes after is not for the next job."""
+    from vae.jobs import protocol
+    from vae.jobs.celery_worker import Relay
+
+    class Process:
+        readies, sent, killed = 1, [], False
+
+        def send(self, command):
+            self.sent.append(command)
+
+        def kill(self):
+            self.killed = True
+
+    relay = Relay(client=None, job_id="j", token="t", signer=Signer.from_environment())
+    process = relay.process = Process()
+    relay.hand_over(protocol.Train({}, "/tmp/x", "run", None, None))
+    relay.on_event(process, protocol.Ready(1))  # the "ready" it said before the job, read late
+    assert not relay.over.is_set()
+    process.readies = 2
+    relay.on_event(process, protocol.Ready(1))
+    assert relay.over.is_set() and relay.ready_again
+    relay._command(protocol.encode_command(protocol.Stop()))
+    relay._command(b'{"command": "kill"}\n')
+    assert len(process.sent) == 1 and not process.killed

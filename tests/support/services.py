@@ -142,6 +142,9 @@ class CeleryWorkers:
             states = self.states()
             if all(states.get(name, {}).get("ready") for name in self.processes):
                 return
+            ended = [name for name, process in self.processes.items() if process.poll() is not None]
+            if ended:  # it said why in its log (a setting missing, Redis refusing it)
+                raise RuntimeError(f"the Celery worker {ended[0]} exited: {self.log_tails(500)[ended[0]].strip()}")
             time.sleep(0.2)
         raise RuntimeError(f"the Celery workers were not ready within {timeout:.0f} s: {self.states()}")
 
@@ -149,6 +152,21 @@ class CeleryWorkers:
         """The end of each worker's log: what a failing test shows of them."""
         return {name: (self.log_folder / f"{name}.log").read_text(errors="replace")[-characters:]
                 for name in self.processes}
+
+    def training_processes(self) -> set[int]:
+        """The pids of the workers' training processes (`python -m vae.jobs.worker`, their children)."""
+        workers = {str(process.pid) for process in self.processes.values() if process.poll() is None}
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pid, rest = stat.read_text().split(" (", 1)
+                parent = rest.rsplit(") ", 1)[1].split()[1]
+                command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue  # it ended while being read
+            if parent in workers and b"vae.jobs.worker" in command:
+                found.add(int(pid))
+        return found
 
     def kill(self, name: str) -> None:
         """SIGKILL a worker and everything it started (a machine lost, mid-job)."""

@@ -62,9 +62,6 @@ class TrainingBackend(ABC):
     def give_back(self, worker) -> None:  # noqa: B027 - a remote worker's process is its machine's
         """A worker ready again after its job (it takes job after job): a spare once more."""
 
-    def waiting(self, count: int) -> None:  # noqa: B027 - a local pool has nothing to do with it
-        """How many jobs wait for a worker (remote workers warm the next one up while they train)."""
-
     def follow(self, job, token: str, command) -> bool:
         """After a restart: follow a job a worker may still be training, by its dispatch `token`.
         False: this backend's jobs end with the server (the job is then interrupted)."""

@@ -1,10 +1,12 @@
 """A training machine's side of the Celery queue: `python -m vae.jobs.celery_worker` (what
 `make worker` runs). A Celery worker with one slot (the solo pool: it never forks) keeps
-one warm training process ready (`python -m vae.jobs.worker`, TensorFlow imported), exactly as the
-local queue does; a job hands it its training, relays its protocol lines to the job's Redis stream
-and the web server's commands back, sends the saved run back packed, and starts the next warm
-process: a fresh process per job, so memory goes back to the system. A heartbeat says the worker
-is alive and whether it is busy. Run several on one machine for more slots (`WORKERS=2`)."""
+one warm training process ready (`python -m vae.jobs.worker --jobs N`, TensorFlow imported),
+exactly as the local queue does; a job hands it its training, relays its protocol lines to the
+job's Redis stream and the web server's commands back, and sends the saved run back packed. The
+same process takes the next job when it says it is ready again (it ends after JOBS_PER_PROCESS
+jobs, or sooner once its memory has grown: vae.jobs.training_job); one that ended, or was
+killed, is replaced by a new one. A heartbeat says the worker is alive and whether it is busy.
+Run several on one machine for more slots (`WORKERS=2`)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from vae.jobs.celery_app import (
     key,
     make_app,
 )
-from vae.jobs.process import WorkerProcess, ended_unexpectedly
+from vae.jobs.process import WorkerProcess, ended_unexpectedly, reusable_worker
 from vae.jobs.signing import LogOnce, Signer, entry_is_signed, sign_entry
 from vae.runs.names import NAME_PATTERN
 from vae.runs.transfer import pack_run
@@ -65,9 +67,11 @@ class Relay:
         self.finished: protocol.Finished | None = None
         self.said_failed = False  # the training process said how it failed (already relayed)
         self.unreadable = False  # it printed something that is not the protocol
-        self.exited = threading.Event()
+        self.over = threading.Event()  # the job is over: its process said it is ready again, or ended
+        self.ready_again = False  # ...ready again, for the next job
         self.returncode = 0
         self.process: WorkerProcess | None = None
+        self._readies_at_hand_over: int | None = None
         self._lock = threading.Lock()
         self._held: list[protocol.Command] | None = []  # commands that came before the training was handed over
 
@@ -82,6 +86,7 @@ class Relay:
         """The training to the process, then any Stop or Watch that came before it, in order (the
         process reads its training first, as from the local queue's pipe)."""
         with self._lock:
+            self._readies_at_hand_over = self.process.readies
             self.process.send(train)
             held, self._held = self._held, None
         for command in held:
@@ -105,7 +110,12 @@ class Relay:
 
     def on_event(self, process, event) -> None:
         if isinstance(event, protocol.Ready):
-            return  # the warm process was ready before the job came: already said
+            # Said before the job was handed over: already relayed. Said again after: the job is
+            # over, and the process waits for the next one.
+            if self._readies_at_hand_over is not None and process.readies > self._readies_at_hand_over:
+                self.ready_again = True
+                self.over.set()
+            return
         if isinstance(event, Exception):
             self.unreadable = True
             process.kill()
@@ -117,13 +127,13 @@ class Relay:
 
     def on_exit(self, process, returncode: int) -> None:
         self.returncode = returncode
-        self.exited.set()
+        self.over.set()
 
     def follow_commands(self) -> None:
         """The web server's Stop, Watch and kill, handed to the training process: every one sent for
         this job, from the first (one sent before this worker claimed it was meant for it too)."""
         stream, since = key("job", self.job_id, "commands"), "0-0"
-        while not self.exited.is_set():
+        while not self.over.is_set():
             try:
                 answer = self.client.xread({stream: since}, block=1000, count=10)
             except redis.RedisError:
@@ -138,6 +148,8 @@ class Relay:
                         self._rejected(f"a command for job {self.job_id}", repr(sorted(fields.items())))
 
     def _command(self, line: bytes) -> None:
+        if self.over.is_set():
+            return  # the process may be the next job's already: a late Stop or kill is not for it
         if line.strip() == b'{"command": "kill"}':
             self.process.kill()
             return
@@ -150,7 +162,7 @@ class Relay:
             self.process.send(command)
 
     def beat(self) -> None:
-        while not self.exited.wait(HEARTBEAT_SECONDS):
+        while not self.over.wait(HEARTBEAT_SECONDS):
             self._xadd({"beat": "1"})
 
 
@@ -165,40 +177,38 @@ class TrainingMachine:
         self.name = name
         self.busy_with: str | None = None
         self.relay: Relay | None = None
+        self._warm_lock = threading.Lock()  # the heartbeat's thread replaces a dead idle process too
         self.warm = self._start()
-        self.next_warm: WorkerProcess | None = None  # the next job's, started while this one trains
         threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat").start()
 
     def _start(self) -> WorkerProcess:
-        return WorkerProcess(self._route_event, self._route_exit)
+        return reusable_worker(self._route_event, self._route_exit)
 
     def _route_event(self, process, event) -> None:
         relay = self.relay
         if relay is not None and relay.process is process:
             relay.on_event(process, event)
-            if isinstance(event, protocol.Saving):
-                self.prewarm()  # the next process imports TensorFlow while this run is evaluated and saved
 
     def _route_exit(self, process, returncode: int) -> None:
         relay = self.relay
         if relay is not None and relay.process is process:
             relay.on_exit(process, returncode)
 
-    def prewarm(self) -> None:
-        if self.next_warm is None:
-            self.next_warm = self._start()
-
-    def jobs_waiting(self) -> int:
-        """How many jobs the web server has waiting for a worker (it says so in Redis)."""
-        try:
-            return int(self.client.get(key("waiting")) or 0)
-        except (redis.RedisError, ValueError):
-            return 0
+    def _replace_if_ended(self, once_warm: bool = False) -> WorkerProcess:
+        """The warm process; a new one in its place if it ended while it waited (killed, out of
+        memory), so the next job does not fail on it. `once_warm`: only if it had been ready (the
+        heartbeat's check: one that dies while starting is not restarted every beat; the next job
+        tries once more and says why it could not start). Lock held."""
+        if self.warm.process.poll() is not None and (self.warm.ready.is_set() or not once_warm):
+            self.warm = self._start()
+        return self.warm
 
     def _heartbeat(self) -> None:
         while True:
+            with self._warm_lock:
+                warm = self._replace_if_ended(once_warm=True) if self.busy_with is None else self.warm
             state = {"name": self.name, "host": socket.gethostname(), "job": self.busy_with,
-                     "ready": self.warm.ready.is_set()}
+                     "ready": warm.ready.is_set() and warm.process.poll() is None}
             state["mac"] = self.signer.sign("heartbeat", json.dumps(state, sort_keys=True))
             with contextlib.suppress(redis.RedisError):
                 self.client.set(key("worker", self.name), json.dumps(state), ex=WORKER_TTL_SECONDS)
@@ -215,28 +225,33 @@ class TrainingMachine:
         if outcome != CLAIMED:
             return "claimed by another dispatch" if outcome == CLAIMED_BY_ANOTHER else "taken back before it started"
         relay = self.relay = Relay(self.client, job_id, token, self.signer)
-        self.busy_with = job_id
-        process = relay.process = self.warm
+        with self._warm_lock:
+            self.busy_with = job_id
+            process = relay.process = self._replace_if_ended()
         relay.claimed(self.name)
-        if self.jobs_waiting():
-            self.prewarm()  # as the local queue does: a job is waiting, so its process warms up now
+        keep = False  # the process, for the next job
         try:
             refusal = task_refusal(fields)
             if refusal:
                 relay.publish(protocol.Ready(os.getpid()))
                 relay.publish(protocol.Failed(refusal))
+                keep = True  # it never saw this job
                 return "refused"
             if not self._wait_ready(process):
                 relay.publish(protocol.Ready(os.getpid()))
                 relay.publish(protocol.Failed(f"The training process could not start on {self.name} "
                                               f"({process.last_error() or 'no word from it'}); nothing was saved."))
                 return "failed to start"
-            return self._run(relay, process, fields)
+            outcome = self._run(relay, process, fields)
+            keep = relay.ready_again
+            return outcome
         finally:
-            relay.exited.set()  # its heartbeat and command threads end
-            self.busy_with, self.relay = None, None
-            process.kill()
-            self.warm, self.next_warm = self.next_warm or self._start(), None
+            relay.over.set()  # its heartbeat and command threads end
+            with self._warm_lock:
+                if not (keep and process.process.poll() is None):
+                    process.kill()
+                    self.warm = self._start()
+                self.busy_with, self.relay = None, None
 
     @staticmethod
     def _wait_ready(process: WorkerProcess) -> bool:
@@ -252,7 +267,7 @@ class TrainingMachine:
         with tempfile.TemporaryDirectory(prefix="latent-lab-job-") as folder:
             relay.hand_over(protocol.Train(fields["config"], folder, fields["name"], fields.get("preset"),
                                            fields.get("owner"), fields.get("limits")))
-            relay.exited.wait()
+            relay.over.wait()
             if relay.finished is not None:
                 packed = pack_run(Path(folder) / fields["name"])
                 try:

@@ -35,6 +35,7 @@ class WorkerProcess:
         self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
         self.ready = threading.Event()
+        self.readies = 0  # how many times it said "ready": once more after each job, if it takes more
         self.job = None  # the vae.jobs.job.Job it trains, once it has one
         self.started = time.monotonic()
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
@@ -82,6 +83,7 @@ class WorkerProcess:
                     raise protocol.ProtocolError(f"a line longer than {protocol.MAX_LINE_BYTES:,} bytes")
                 event = protocol.decode_event(line)
                 if isinstance(event, protocol.Ready):
+                    self.readies += 1  # before the event is handed on: a handler sees it counted
                     self.ready.set()
                 self._on_event(self, event)
         except Exception as error:  # noqa: BLE001 - whatever went wrong, the job ends and the line moves on
@@ -108,7 +110,7 @@ class WorkerProcess:
 
 def reusable_worker(on_event, on_exit) -> WorkerProcess:
     """A worker that trains up to JOBS_PER_PROCESS jobs, saying it is ready before each (the local
-    queue's; a Celery worker's process trains one job, and its machine starts the next)."""
+    queue's, and a Celery worker's)."""
     return WorkerProcess(on_event, on_exit, (*WorkerProcess.COMMAND, "--jobs", str(JOBS_PER_PROCESS)),
                          takes_more=True)
 

@@ -357,7 +357,6 @@ class TrainingQueue(Housekeeping):
             worker.send(protocol.Train(job.config.to_dict(), str(job.runs_dir), job.run_name, job.preset_name,
                                        job.owner, self.policy.limits_for(job.owner)))
             self._save(job)
-        self._pool.waiting(sum(job.state == JobState.QUEUED for job in line))
         self._top_up_spares()
 
     def _on_event(self, worker, event) -> None:

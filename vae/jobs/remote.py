@@ -111,7 +111,6 @@ class CeleryBackend(TrainingBackend):
         self._refused = False  # Redis refused the password (it was changed while the class ran)
         self._closed = False
         self._states: list[dict] = []  # the workers' heartbeats, refreshed by the reader thread
-        self._waiting_said = -1
         self._states_at = 0.0
         threading.Thread(target=self._read, daemon=True, name="celery-events").start()
 
@@ -157,16 +156,6 @@ class CeleryBackend(TrainingBackend):
             worker = RemoteWorker(self)
             self.workers.add(worker)
         return worker
-
-    def waiting(self, count: int) -> None:
-        """Tell the workers how many jobs wait for one: a worker that takes a job while others wait
-        warms the next job's process at once, as the local queue does."""
-        if count != self._waiting_said:
-            try:
-                self._redis.set(key("waiting"), count, ex=60)
-                self._waiting_said = count
-            except redis.RedisError:
-                pass
 
     def slots(self) -> int:
         """Workers alive now (their heartbeats): what the queue's estimates divide the line by."""
