@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
+import secrets
 import statistics
 import tempfile
 import time
@@ -31,6 +33,7 @@ from vae.data import default_cache_dir
 from vae.jobs.celery_app import key
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.remote import CeleryBackend
+from vae.jobs.signing import SECRET_ENV
 
 
 def one_training(queue: TrainingQueue, config) -> tuple[float, float]:
@@ -81,6 +84,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=30)
     args = parser.parse_args()
+    # The web server and its workers sign what they send each other (vae.jobs.signing): one secret
+    # for this run, in the environment both read, unless one is set already.
+    os.environ.setdefault(SECRET_ENV, secrets.token_hex(32))
     folder = Path(tempfile.mkdtemp(prefix="celery-bench-"))
     server = RedisServer(folder / "redis")
     workers = CeleryWorkers(server.url, 2, folder, env={"LATENT_LAB_CACHE": str(default_cache_dir())})
