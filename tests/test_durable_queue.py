@@ -13,6 +13,7 @@ from tests.conftest import TINY
 from tests.test_training_queue import StandInWorker
 from vae import classroom
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Limits, Person
+from vae.jobs.backend import TrainingBackend
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import STORE_FILE, JobStore, restore
 
@@ -81,6 +82,63 @@ def test_a_job_followed_after_a_restart_counts_its_silence_from_the_restart(runs
     # Not silent since the clock's zero: the queue's stall check would have ended it at once (CI saw it).
     assert followed.silent_seconds(time.monotonic()) < 5
     first.shutdown()
+
+
+class WorkersSeenLate(TrainingBackend):
+    """A Celery backend whose reader has not yet read the workers' heartbeats when the first job is
+    queued (a server just started, or restarted with a line waiting): no worker to give, then one."""
+
+    remote = True
+
+    def __init__(self, on_event, on_exit):
+        super().__init__()
+        self.on_event, self.on_exit, self.seen = on_event, on_exit, False
+
+    def take(self):
+        if not self.seen or self.workers:
+            return None
+        worker = StandInWorker(self.on_event, self.on_exit)
+        self.workers.add(worker)
+        return worker
+
+    def has_spare(self) -> bool:
+        return self.seen and not self.workers
+
+    def top_up(self, wanted) -> None: ...
+
+    def may_spawn(self) -> bool:
+        return True
+
+    def started(self) -> None: ...
+
+    def exited(self, worker, returncode, closing) -> None:
+        self.workers.discard(worker)
+
+    def unavailable(self) -> str | None:
+        return None if self.seen else "No training machine is connected yet."
+
+    def warm(self) -> int:
+        return int(self.has_spare())
+
+    def kill_all(self) -> None: ...
+
+
+def test_a_job_queued_before_the_remote_workers_are_seen_goes_to_the_first_one_seen(runs_dir):
+    """Nothing the queue hears (no worker of its own says "ready") would hand the job over: its
+    housekeeping does, once the backend has a worker idle."""
+    from tests.conftest import wait_until
+    from vae.jobs.protocol import Train
+
+    queue = TrainingQueue(slots=1, store=JobStore(runs_dir / STORE_FILE), backend=WorkersSeenLate)
+    try:
+        job = queue.submit(SMALL, runs_dir, name="early")
+        assert queue.snapshot(job).state == "queued"
+        queue._pool.seen = True  # the reader's first heartbeats
+        wait_until(lambda: queue.snapshot(job).state != "queued", 10, 0.05, message="the job handed over")
+        (worker,) = queue._pool.workers
+        assert isinstance(worker.sent[0], Train) and worker.sent[0].name == "early"
+    finally:
+        queue.shutdown()
 
 
 def test_the_store_is_sqlite_in_wal_mode_beside_the_runs_and_survives_a_reopen(runs_dir):

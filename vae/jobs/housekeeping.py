@@ -1,7 +1,8 @@
 """What the training queue does that nobody asks for, on a timer and under its lock: end a job with
 no progress for the stall limit (a worker still importing TensorFlow gets longer), stop a job past
-its time limit and end it if it does not stop, tell each worker whether anyone watches, and start a
-warm worker once a back-off has passed. Part of vae.jobs.queue.TrainingQueue (its state is the queue's)."""
+its time limit and end it if it does not stop, tell each worker whether anyone watches, start a
+warm worker once a back-off has passed, and hand the line to a remote worker newly seen idle. Part
+of vae.jobs.queue.TrainingQueue (its state is the queue's)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from vae.jobs import protocol
 from vae.jobs.job import NOT_STOPPED_IN_TIME, RUNNING_STATES, STALLED, Job
+from vae.states import JobState
 
 HOUSEKEEPING_SECONDS = 0.5
 STARTUP_STALL_SECONDS = 300.0  # a worker still importing TensorFlow when its job arrives: silent for this long, ended
@@ -52,6 +54,12 @@ class Housekeeping:
                 self._watched_from_files(job)
             self._send_watch(job)
         if not self._pool.has_spare() and self._pool.may_spawn():
+            self._dispatch()
+        elif self._remote and self._pool.has_spare() and any(job.state == JobState.QUEUED
+                                                             for job in self._jobs.values()):
+            # A remote worker seen idle after the last dispatch (its first heartbeat read just after
+            # a job was queued, or a restored line was dispatched): no event of ours would hand it
+            # the job, so the line is tried again here.
             self._dispatch()
 
     def _send_watch(self, job: Job) -> None:
