@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -453,6 +454,37 @@ def test_any_bad_line_ends_its_job_with_one_sentence_and_the_queue_moves_on(runs
         wait_until(lambda: queue.snapshot(after).state in ("running", "failed"), 30, message="the next job")
     finally:
         queue.shutdown()
+
+
+LITTERING_WORKER = textwrap.dedent("""
+    import os, sys, tempfile
+    with open(os.path.join(tempfile.gettempdir(), "autograph_like.py"), "w") as left:
+        left.write("# what TensorFlow deletes only at a normal exit")
+    print(tempfile.gettempdir(), file=sys.stderr, flush=True)
+    os._exit(0)  # as a training process ends: no exit handlers run
+""")
+
+
+def test_a_worker_process_leaves_no_temporary_files_behind():
+    ended = threading.Event()
+    worker = process.WorkerProcess(lambda *_: None, lambda *_: ended.set(),
+                                   (sys.executable, "-c", LITTERING_WORKER))
+    assert ended.wait(30) and wait_until(lambda: not worker.alive(), 10, message="its exit handled")
+    used = Path(worker.stderr_tail[0].strip())
+    assert used == Path(worker.temp_dir) and used.parent == Path(tempfile.gettempdir())
+    assert not used.exists()  # the folder, and the file left in it, are gone
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_a_worker_ending_itself_removes_the_temporary_folder_its_server_gave_it_and_no_other(tmp_path, ours):
+    """What a worker does when its server has gone (vae.jobs.worker.exit_without_leftovers): no
+    server is left to remove the folder. A TMPDIR it was not given (a person's own) is left alone."""
+    folder = tmp_path / ((process.TEMP_DIR_PREFIX if ours else "") + "abc123")
+    folder.mkdir()
+    (folder / "left.py").write_text("#")
+    ended = subprocess.run([sys.executable, "-c", "from vae.jobs.worker import exit_without_leftovers; "
+                            "exit_without_leftovers(3)"], env={**os.environ, "TMPDIR": str(folder)}, timeout=60)
+    assert ended.returncode == 3 and folder.exists() != ours
 
 
 DYING_WORKER = "import sys; sys.stderr.write(\"ModuleNotFoundError: No module named 'tensorflow'\\n\"); sys.exit(1)"

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -18,6 +21,7 @@ from vae.settings import ROOT
 # How many jobs one local worker process trains, one after another, before it ends and a new one
 # starts (it also ends sooner if its memory grows: vae.jobs.training_job.REUSE_MAX_RSS_BYTES).
 JOBS_PER_PROCESS = 50
+TEMP_DIR_PREFIX = "latent-lab-training-"  # each worker's own temporary folder (its TMPDIR)
 STDERR_DRAIN_SECONDS = 2.0  # after a worker exits, how long its stderr may take to be read to the end
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,13 @@ class WorkerProcess:
 
     def __init__(self, on_event, on_exit, command: tuple[str, ...] = COMMAND, takes_more: bool = False):
         self.takes_more = takes_more  # it says "ready" again after a job instead of exiting
-        self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        # Its own temporary folder, removed once it has exited (and by the worker itself as it
+        # ends: vae.jobs.worker.exit_without_leftovers): TensorFlow's autograph writes a module file
+        # there for each traced function and deletes it only at a normal exit, which a training
+        # process never has (os._exit, or killed). Without this they piled up in /tmp.
+        self.temp_dir = tempfile.mkdtemp(prefix=TEMP_DIR_PREFIX)
+        self.process = subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "TMPDIR": self.temp_dir})
         self.ready = threading.Event()
         self.readies = 0  # how many times it said "ready": once more after each job, if it takes more
         self.job = None  # the vae.jobs.job.Job it trains, once it has one
@@ -93,6 +102,7 @@ class WorkerProcess:
             self.kill()
         finally:
             self.process.wait()
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
             # Its last words first: last_error() read before the stderr reader reaches the end
             # would miss why it exited (bounded: a child it left may hold the pipe open).
             self._stderr_reader.join(STDERR_DRAIN_SECONDS)

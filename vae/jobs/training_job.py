@@ -29,6 +29,7 @@ from vae.config import TrainConfig, preset
 from vae.datasets import load_dataset
 from vae.errors import DataError, LabError
 from vae.jobs import protocol
+from vae.jobs.worker import exit_without_leftovers
 from vae.progress import test_inputs
 from vae.settings import settings
 from vae.training.download import DOWNLOADS
@@ -151,10 +152,10 @@ class CommandReader:
     ended (sent as it finished) therefore reaches nothing, since the next job's Train comes after
     it. Calls `on_close` (by default: exits the process) the moment stdin closes."""
 
-    def __init__(self, stdin: BinaryIO, on_close=lambda: os._exit(0)):
+    def __init__(self, stdin: BinaryIO, on_close=None):
         self._jobs: queue.Queue[JobCommands] = queue.Queue()
         self._current: JobCommands | None = None
-        self._on_close = on_close
+        self._on_close = on_close or (lambda: exit_without_leftovers(0))
         threading.Thread(target=self._read, args=(stdin,), daemon=True, name="commands").start()
 
     def next_job(self) -> JobCommands:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ import time
 from vae import settings as vae_settings
 from vae import timeline
 from vae.errors import ConfigError
+from vae.jobs.process import TEMP_DIR_PREFIX
 from vae.settings import settings
 
 NICENESS_ENV = vae_settings.WORKER_NICENESS  # 0-19
@@ -36,6 +38,16 @@ def niceness_and_threads() -> tuple[int, int]:
     return current.worker_niceness, current.training_threads
 
 
+def exit_without_leftovers(code: int) -> None:
+    """End the process now (os._exit: no exit handlers), removing first the temporary folder its
+    server gave it, with the module files TensorFlow's autograph left there: the server removes it
+    too once it sees the exit, but a server that has gone (or is going) would not."""
+    given = os.environ.get("TMPDIR", "")
+    if os.path.basename(given.rstrip("/")).startswith(TEMP_DIR_PREFIX):
+        shutil.rmtree(given, ignore_errors=True)
+    os._exit(code)
+
+
 def end_with_parent(poll_seconds: float = 0.5) -> None:
     """Exit as soon as the process that started this one has gone (however it ended): a worker
     still importing TensorFlow, or training, reads no stdin to notice its closing, and must not
@@ -46,7 +58,7 @@ def end_with_parent(poll_seconds: float = 0.5) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(poll_seconds)
-        os._exit(1)
+        exit_without_leftovers(1)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
@@ -89,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     out.flush()
     # Not sys.exit: the thread following the server's commands is blocked reading stdin, and an
     # interpreter finalising under it aborts ("could not acquire lock for <stdin>").
-    os._exit(code)
+    exit_without_leftovers(code)
 
 
 if __name__ == "__main__":
