@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -42,7 +43,7 @@ def exit_without_leftovers(code: int) -> None:
     """End the process now (os._exit: no exit handlers), removing first the temporary folder its
     server gave it, with the module files TensorFlow's autograph left there: the server removes it
     too once it sees the exit, but a server that has gone (or is going) would not."""
-    given = os.environ.get("TMPDIR", "")
+    given = tempfile.gettempdir()  # the TMPDIR its server set, as Python (and TensorFlow) use it
     if os.path.basename(given.rstrip("/")).startswith(TEMP_DIR_PREFIX):
         shutil.rmtree(given, ignore_errors=True)
     os._exit(code)
