@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.class_room import PHONE
-from tests.support.harness import PageWatcher, launch_chromium
+from tests.support.harness import STARTED_SERVERS, PageWatcher, launch_chromium
 from tests.support.programs import program_or_skip
 
 
@@ -50,3 +50,48 @@ def english_only_words():
     from tests.test_language import english_words_not_in_spanish
 
     return english_words_not_in_spanish()
+
+
+TAIL_CHARS = 2_000
+
+
+def tail(text: str) -> str:
+    return text if len(text) <= TAIL_CHARS else "…" + text[-TAIL_CHARS:]
+
+
+def what_the_pages_show(browser) -> str:
+    """Each open page's address, script state and last words: what a person would have seen at the failure."""
+    shown = []
+    for context in browser.contexts:
+        for page in context.pages:
+            try:
+                state = page.evaluate("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState")
+                shown.append(f"--- {page.url} (script {state})\n{tail(page.inner_text('body', timeout=5_000))}")
+            except Exception as error:  # noqa: BLE001 - a page closing under us says so and the rest are shown
+                shown.append(f"--- {page.url}: unreadable ({error})")
+    return "\n".join(shown)
+
+
+def what_the_servers_wrote(started_before: int) -> str:
+    """The log of every server this test started, and of every one still running (a fixture's)."""
+    servers = [server for number, server in enumerate(STARTED_SERVERS)
+               if number >= started_before or server.process.poll() is None]
+    return "\n".join(f"--- {server.log_path}\n{tail(server.log_path.read_text(errors='replace'))}"
+                     for server in servers if server.log_path.exists())
+
+
+SERVERS_BEFORE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test shows, in CI's output, what its pages showed and its servers logged then."""
+    if call.when == "setup":
+        item.stash[SERVERS_BEFORE] = len(STARTED_SERVERS)
+    report = yield
+    if report.when == "call" and report.failed:
+        browser = item.funcargs.get("browser")
+        if browser is not None:
+            report.sections.append(("what the pages showed", what_the_pages_show(browser)))
+        report.sections.append(("what the servers logged", what_the_servers_wrote(item.stash.get(SERVERS_BEFORE, 0))))
+    return report

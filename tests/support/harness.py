@@ -27,6 +27,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+STARTED_SERVERS: list = []  # read by tests/e2e/conftest.py to show a failed test the servers' last words
+
+
 class AppServer:
     """A real Streamlit server in a subprocess, stopped at the end; startup is bounded."""
 
@@ -36,6 +39,7 @@ class AppServer:
         self.runs_dir = runs_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir),
                **(extra_env or {})}
@@ -44,6 +48,7 @@ class AppServer:
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
+        STARTED_SERVERS.append(self)
         if wait_healthy(self.url, self.process, 60):
             return
         self.stop()
@@ -127,6 +132,7 @@ class ClassServers:
         self.port = free_ports(servers + 1)
         self.join_url = f"http://127.0.0.1:{self.port}"
         self.urls = [f"http://127.0.0.1:{self.port + n}" for n in range(1, servers + 1)]
+        self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, "LATENT_LAB_RUNS_DIR": str(runs_dir), "LATENT_LAB_CACHE": str(cache_dir),
                **(extra_env or {})}
@@ -134,6 +140,7 @@ class ClassServers:
             [sys.executable, "-m", "vae.classroom", "--servers", str(servers), "--address", "127.0.0.1",
              "--port", str(self.port)], cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
+        STARTED_SERVERS.append(self)
         # The join address is a process of its own, started beside the web servers: wait for it too.
         deadline = time.monotonic() + 90
         started = all(wait_healthy(url, self.process, 90) for url in self.urls) and \
