@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TINY, wait_until
 from tests.support.class_room import join, teacher_signs_in
-from tests.support.harness import AppServer, focus_the_map
+from tests.support.harness import AppServer, choose_by_keyboard, focus_the_map
 from vae.training.lab import train_and_save
 
 PAGES = ["", "train", "reconstruction", "compare", "runs", "lesson", "class_map", "classroom"]
@@ -119,10 +119,7 @@ def test_a_conditional_runs_explorer_is_clean_under_axe_and_its_class_is_picked_
     picker.wait_for(timeout=30_000)
     watcher.wait_idle()
     assert serious_violations(watcher.page) == []
-    picker.focus()  # the keyboard alone: open the list, two classes down, take it
-    watcher.page.keyboard.press("ArrowDown")
-    watcher.page.keyboard.press("ArrowDown")
-    watcher.page.keyboard.press("Enter")
+    choose_by_keyboard(picker, "2")
     watcher.wait_idle()  # the page runs again with the decoder of a 2, and the picker still says 2
     wait_until(lambda: picker.input_value() == "2", 30, 0.2, message="the picker to show class 2")
     assert "this style as every digit" in watcher.page.content()

@@ -289,3 +289,26 @@ def focus_the_map(watcher) -> None:
             return
         watcher.page.keyboard.press("Tab")
     raise AssertionError("Tab never reached the map")
+
+
+HIGHLIGHTED_OPTION = """(input) => input.getAttribute('aria-expanded') === 'true'
+    && document.getElementById(input.getAttribute('aria-activedescendant') || '')?.textContent || null"""
+
+
+def choose_by_keyboard(field, option: str, presses: int = 20) -> None:
+    """Pick `option` in a select box with the keyboard alone, as a person does: ArrowDown opens the list,
+    each further ArrowDown moves the highlight, Enter takes it. Like a person, it looks at the list
+    between presses: a press sent before the list has opened, on a busy machine, only opens it again,
+    and Enter would take the option before the one asked for."""
+    field.focus()
+    field.press("ArrowDown")
+    for _ in range(presses):
+        highlighted = wait_until(lambda: field.evaluate(HIGHLIGHTED_OPTION), 30, 0.05,
+                                 message="the list to open with an option highlighted")
+        if highlighted == option:
+            field.press("Enter")
+            return
+        field.press("ArrowDown")
+        wait_until(lambda h=highlighted: field.evaluate(HIGHLIGHTED_OPTION) != h, 30, 0.05,
+                   message="the highlight to move")
+    raise AssertionError(f"{option!r} was not reached in {presses} presses of ArrowDown")
