@@ -18,6 +18,11 @@ os.environ.setdefault("LATENT_LAB_WARM_TRAINING", "0")
 # Celery workers' processes and the queue's own): the tests train tiny models. The first-run browser
 # test, and the serve() tests of tests/test_training_queue.py, keep the product's.
 os.environ.setdefault("LATENT_LAB_PREPARE_DEFAULT", "0")
+# Training processes run at the web server's priority here, not the product's niceness 10 (checked in
+# tests/test_training_queue.py): beside the other xdist worker's browser, servers and in-process
+# trainings, all at niceness 0, a niced one got a few percent of a core, and a cold start that takes
+# 9 s alone took over 180 s (CI, stop 42). What a test waits for then depends on the other's load.
+os.environ.setdefault("LATENT_LAB_WORKER_NICENESS", "0")
 
 
 import pytest  # noqa: E402

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY, wait_until
-from tests.support.processes import running
+from tests.support.processes import niceness, running
 from vae import classroom, cost, runs, snapshots
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Person
 from vae.errors import DataError, LabError
@@ -485,6 +485,18 @@ def test_a_worker_ending_itself_removes_the_temporary_folder_its_server_gave_it_
     ended = subprocess.run([sys.executable, "-c", "from vae.jobs.worker import exit_without_leftovers; "
                             "exit_without_leftovers(3)"], env={**os.environ, "TMPDIR": str(folder)}, timeout=60)
     assert ended.returncode == 3 and folder.exists() != ours
+
+
+def test_a_training_process_runs_at_the_niceness_set(monkeypatch):
+    """The product's default is 10 (tests/test_settings.py): a training gives way to the web server."""
+    monkeypatch.setenv("LATENT_LAB_WORKER_NICENESS", "7")
+    worker = process.WorkerProcess(lambda *_: None, lambda *_: None)
+    try:
+        # Set first thing, before TensorFlow loads.
+        wait_until(lambda: worker.alive() and niceness(worker.pid) == 7, 30, 0.05,
+                   message="the training process at niceness 7")
+    finally:
+        worker.kill()
 
 
 DYING_WORKER = "import sys; sys.stderr.write(\"ModuleNotFoundError: No module named 'tensorflow'\\n\"); sys.exit(1)"

@@ -34,8 +34,8 @@ def test_killing_the_server_mid_training_loses_nothing_leaves_no_workers_and_it_
         watcher.fill("spinbutton", "Epochs", 200)
         watcher.fill("textbox", "Run name (optional)", "never-finished")
         watcher.page.get_by_role("button", name="Start training").click()
-        # A bound, not a timing: the training process (niceness 10) starts cold beside the other test
-        # file's servers and browser on 2 cores; 60 s once ran out in the fresh-clone check.
+        # A bound, not a timing: the training process starts cold beside the other test file's servers
+        # and browser on 2 cores (it took 72 s beside two busy loops when it was niced; see tests/conftest.py).
         watcher.page.wait_for_selector("text=Epoch 1/200", timeout=180_000)
         workers = children_of(server.process.pid)
         assert workers  # the training process (the next warm one starts when it is done)

@@ -11,6 +11,11 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
+def niceness(pid: int) -> int:
+    """The process's niceness: /proc/<pid>/stat's 19th field."""
+    return int(_stat_fields(pid)[16])
+
+
 def parents() -> dict[int, int]:
     """Every process now, with its parent."""
     found = {}
