@@ -39,7 +39,7 @@ def copy_of_debian(folder):
 def rewrite(path, change) -> None:
     raw = bytearray(gzip.decompress(path.read_bytes()))
     change(raw)
-    path.write_bytes(gzip.compress(bytes(raw)))
+    path.write_bytes(gzip.compress(bytes(raw), compresslevel=1))  # the training images at level 9: ~20 s
 
 
 def test_debian_files_load_as_fashion_mnist_and_the_second_load_reads_the_cache(elsewhere):
