@@ -193,6 +193,18 @@ class ClassServers:
         self.log.close()
 
 
+# Streamlit's frontend marks a rerun as running only once the server says it has begun: right after a
+# widget changes, the page still reads "notRunning". Counting the runs that begin tells a wait that
+# the rerun it expects has come, however long the server took to start it.
+COUNT_RUNS = """new MutationObserver((changes) => {
+    for (const change of changes) {
+        if (change.target.getAttribute('data-test-script-state') === 'running') {
+            window.__latentLabRuns = (window.__latentLabRuns || 0) + 1;
+        }
+    }
+}).observe(document, {attributes: true, attributeFilter: ['data-test-script-state'], subtree: true});"""
+
+
 class PageWatcher:
     """A page plus what it printed: console errors and failed requests fail the test."""
 
@@ -205,6 +217,7 @@ class PageWatcher:
         page.on("console", lambda message: self._console(message))
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         page.on("response", lambda response: self._response(response))
+        page.add_init_script(COUNT_RUNS)
 
     # Opened at a page's address (/train), Streamlit's frontend first probes /train/_stcore/... for
     # a base path, gets 404, then uses /_stcore/: its own behaviour, not an error of the app.
@@ -244,11 +257,22 @@ class PageWatcher:
         self.page.wait_for_selector(f'h1:has-text("{title.split()[0]}")', timeout=60_000)
         self.wait_idle()
 
+    def runs_begun(self) -> int:
+        return self.page.evaluate("() => window.__latentLabRuns || 0")
+
     def fill(self, role: str, label: str, value) -> None:
-        """Type into a number or text field and press Enter, as a person would; wait for the rerun."""
+        """Type into a number or text field and press Enter, as a person would; wait for the rerun.
+        A new value's rerun is waited for until it has begun (on a busy machine the server may start
+        it well after the 0.3 s wait_idle allows), for at most 30 s: a request folded into a run
+        already under way shows no beginning of its own, and wait_idle then waits for that run."""
         field = self.page.get_by_role(role, name=label, exact=True)
+        changed = field.input_value() != str(value)
+        before = self.runs_begun()
         field.fill(str(value))
         field.press("Enter")
+        deadline = time.monotonic() + 30
+        while changed and self.runs_begun() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.wait_idle()
 
     def settled_box(self, selector: str) -> dict:
