@@ -258,8 +258,7 @@ def test_in_presenter_mode_the_class_map_is_read_from_the_back_of_the_room(class
     teacher.page.add_init_script(MEASURE_THE_MAP)
     teacher_signs_in(teacher, class_server.url, CODE)
     teacher.open_page("Lesson")
-    teacher.page.get_by_text("Presenter mode").click()
-    teacher.wait_idle()
+    teacher.click_and_wait(teacher.page.get_by_text("Presenter mode"))
     teacher.open_page("Class map")
     box = teacher.settled_box("canvas.map")
     assert box["height"] >= 800, box

@@ -314,8 +314,7 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
         watcher.page.get_by_text("Hyperparameters").click()
         for label, value in [("Epochs", 100), ("Training images", 2048), ("Hidden units", 64)]:
             watcher.fill("spinbutton", label, value)
-        watcher.page.get_by_role("button", name="Start training").click()
-        watcher.wait_idle()
+        watcher.click_and_wait(watcher.page.get_by_role("button", name="Start training"))
         watcher.open_page("Latent explorer")
         canvas = watcher.page.locator("canvas.map")
         canvas.wait_for(timeout=120_000)

@@ -261,19 +261,31 @@ class PageWatcher:
         return self.page.evaluate("() => window.__latentLabRuns || 0")
 
     def fill(self, role: str, label: str, value) -> None:
-        """Type into a number or text field and press Enter, as a person would; wait for the rerun.
-        A new value's rerun is waited for until it has begun (on a busy machine the server may start
-        it well after the 0.3 s wait_idle allows), for at most 30 s: a request folded into a run
-        already under way shows no beginning of its own, and wait_idle then waits for that run."""
+        """Type into a number or text field and press Enter, as a person would; wait for the rerun."""
         field = self.page.get_by_role(role, name=label, exact=True)
         changed = field.input_value() != str(value)
         before = self.runs_begun()
         field.fill(str(value))
         field.press("Enter")
-        deadline = time.monotonic() + 30
-        while changed and self.runs_begun() == before and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if changed:
+            self._until_a_run_begins(before)
         self.wait_idle()
+
+    def click_and_wait(self, locator) -> None:
+        """Click what reruns the page (a button, a toggle) and wait for that rerun to end: before a test
+        moves to another page, or a click's rerun could be overtaken by the page change."""
+        before = self.runs_begun()
+        locator.click()
+        self._until_a_run_begins(before)
+        self.wait_idle()
+
+    def _until_a_run_begins(self, before: int, seconds: float = 30) -> None:
+        """Until the page has begun a run since `before` (on a busy machine the server may start it well
+        after the 0.3 s wait_idle allows), for at most `seconds`: a request folded into a run already
+        under way shows no beginning of its own, and wait_idle then waits for that run."""
+        deadline = time.monotonic() + seconds
+        while self.runs_begun() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def settled_box(self, selector: str) -> dict:
         """An element's place on the screen once the page has finished drawing: every image loaded (one
