@@ -21,7 +21,7 @@ os.environ.setdefault("LATENT_LAB_PREPARE_DEFAULT", "0")
 # Training processes run at the web server's priority here, not the product's niceness 10 (checked in
 # tests/test_training_queue.py): beside the other xdist worker's browser, servers and in-process
 # trainings, all at niceness 0, a niced one got a few percent of a core, and a cold start that takes
-# 9 s alone took over 180 s (CI, stop 42). What a test waits for then depends on the other's load.
+# 9 s alone took over 180 s (CI, stop 41). What a test waits for then depends on the other's load.
 os.environ.setdefault("LATENT_LAB_WORKER_NICENESS", "0")
 
 
