@@ -9,11 +9,12 @@ import threading
 import time
 from types import SimpleNamespace
 
-from tests.conftest import TINY
+from tests.conftest import TINY, wait_until
 from tests.test_training_queue import StandInWorker
 from vae import classroom
 from vae.classroom import STUDENT, TEACHER, ClassroomPolicy, ClassroomState, Limits, Person
 from vae.jobs.backend import TrainingBackend
+from vae.jobs.protocol import Train
 from vae.jobs.queue import TrainingQueue
 from vae.jobs.store import STORE_FILE, JobStore, restore
 
@@ -126,9 +127,6 @@ class WorkersSeenLate(TrainingBackend):
 def test_a_job_queued_before_the_remote_workers_are_seen_goes_to_the_first_one_seen(runs_dir):
     """Nothing the queue hears (no worker of its own says "ready") would hand the job over: its
     housekeeping does, once the backend has a worker idle."""
-    from tests.conftest import wait_until
-    from vae.jobs.protocol import Train
-
     queue = TrainingQueue(slots=1, store=JobStore(runs_dir / STORE_FILE), backend=WorkersSeenLate)
     try:
         job = queue.submit(SMALL, runs_dir, name="early")

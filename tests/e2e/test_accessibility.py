@@ -102,7 +102,7 @@ def serious_violations(page) -> list[tuple]:
 def finding(violation: dict) -> tuple:
     """A violation's rule, impact and first three elements; for contrast, also what axe measured."""
     nodes = violation["nodes"][:3]
-    measured = [{key: check.get("data", {}).get(key) for key in ("fgColor", "bgColor", "contrastRatio")}
+    measured = [{key: check["data"].get(key) for key in ("fgColor", "bgColor", "contrastRatio")}
                 for node in nodes for check in node.get("any", []) if isinstance(check.get("data"), dict)]
     return (violation["id"], violation["impact"], [node["target"] for node in nodes],
             *([measured] if violation["id"] == "color-contrast" else []))

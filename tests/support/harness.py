@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -283,9 +284,11 @@ class PageWatcher:
         """Until the page has begun a run since `before` (on a busy machine the server may start it well
         after the 0.3 s wait_idle allows), for at most `seconds`: a request folded into a run already
         under way shows no beginning of its own, and wait_idle then waits for that run."""
-        deadline = time.monotonic() + seconds
-        while self.runs_begun() == before and time.monotonic() < deadline:
-            time.sleep(0.05)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        with contextlib.suppress(PlaywrightTimeout):  # folded into the run under way: wait_idle waits for it
+            self.page.wait_for_function("(before) => (window.__latentLabRuns || 0) > before", arg=before,
+                                        timeout=seconds * 1000)
 
     def settled_box(self, selector: str) -> dict:
         """An element's place on the screen once the page has finished drawing: every image loaded (one

@@ -152,10 +152,10 @@ class CommandReader:
     ended (sent as it finished) therefore reaches nothing, since the next job's Train comes after
     it. Calls `on_close` (by default: exits the process) the moment stdin closes."""
 
-    def __init__(self, stdin: BinaryIO, on_close=None):
+    def __init__(self, stdin: BinaryIO, on_close=lambda: exit_without_leftovers(0)):
         self._jobs: queue.Queue[JobCommands] = queue.Queue()
         self._current: JobCommands | None = None
-        self._on_close = on_close or (lambda: exit_without_leftovers(0))
+        self._on_close = on_close
         threading.Thread(target=self._read, args=(stdin,), daemon=True, name="commands").start()
 
     def next_job(self) -> JobCommands:
