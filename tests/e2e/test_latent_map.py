@@ -263,8 +263,10 @@ def test_the_map_by_keyboard_moves_reads_out_and_picks(map_server, new_page):
                15, 0.2, message="the sliders to follow the keys")
     status = page.locator(".map-status")
     assert status.get_attribute("aria-live") == "polite"
-    wait_until(lambda: status.inner_text() != "", 15, 0.1, message="the live region to speak once the keys settle")
-    assert re.fullmatch(r"z = \(1\.60, 1\.00\), among the \ds", status.inner_text()), status.inner_text()
+    # A paint slower than the settle time (a loaded machine) lets the region speak a point on the
+    # way, as it would for a person pausing; what counts is that it says where the keys ended.
+    wait_until(lambda: re.fullmatch(r"z = \(1\.60, 1\.00\), among the \ds", status.inner_text()), 15, 0.1,
+               message="the live region to say where the keys ended once they settle")
     page.keyboard.press("Home")
     wait_until(lambda: "z = (0.00, 0.00)" in status.inner_text(), 15, 0.2, message="Home to the centre")
 
