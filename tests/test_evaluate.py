@@ -61,6 +61,19 @@ def test_the_reconstruction_term_is_the_float64_cross_entropy_to_a_thousandth_of
     assert figures["reconstruction_loss"] == pytest.approx(reference, abs=1e-3)
 
 
+def test_the_log_likelihood_in_blocks_is_the_whole_arrays_to_the_bit():
+    rng = np.random.default_rng(0)
+    rows = evaluate.LIKELIHOOD_ROWS * 2 + 37  # two whole blocks and a short one
+    images = (rng.random((rows, 784)) > 0.7).astype(np.float32)
+    probabilities = rng.random((rows, 784), dtype=np.float32)
+    whole = evaluate._log_likelihood_block(images, probabilities)
+    assert np.array_equal(evaluate.log_likelihood(images, probabilities), whole)
+    # Broadcast as the importance-weighted bound calls it: one image against its K decodes.
+    decodes = rng.random((rows, 3, 784), dtype=np.float32)
+    assert np.array_equal(evaluate.log_likelihood(images[:, None, :], decodes),
+                          evaluate._log_likelihood_block(images[:, None, :], decodes))
+
+
 def test_autoencoder_elbo_has_no_kl(small_data):
     ae = train(TINY.replace(model="ae", epochs=1), small_data)
     figures = evaluate.neg_elbo(ae.encoder, ae.decoder, small_data.x_test, is_autoencoder=True)
