@@ -135,8 +135,9 @@ def test_a_conditional_runs_explorer_is_clean_under_axe_and_its_class_is_picked_
     picker.wait_for(timeout=30_000)
     watcher.wait_idle()
     assert serious_violations(watcher.page) == []
+    before = watcher.runs_begun()
     choose_by_keyboard(picker, "2")
-    watcher.wait_idle()  # the page runs again with the decoder of a 2, and the picker still says 2
+    watcher.wait_for_rerun(before)  # the page runs again with the decoder of a 2, and the picker still says 2
     wait_until(lambda: picker.input_value() == "2", 30, 0.2, message="the picker to show class 2")
     assert "this style as every digit" in watcher.page.content()
     assert serious_violations(watcher.page) == []
@@ -153,8 +154,7 @@ def test_in_presenter_mode_every_page_is_clean_under_axe(a11y_server, new_page):
     watcher = new_page()
     watcher.goto(a11y_server.url)
     watcher.open_page("Lesson")
-    watcher.page.get_by_text("Presenter mode").click()
-    watcher.wait_idle()
+    watcher.click_and_wait(watcher.page.get_by_text("Presenter mode"))
     found = {}
     for title in NAVIGATION:
         watcher.open_page(title)
@@ -339,8 +339,7 @@ def test_in_presenter_mode_every_page_reflows_at_200_percent(a11y_server, browse
     try:
         watcher = PageWatcher(context.new_page())
         watcher.goto(f"{a11y_server.url}/lesson")
-        watcher.page.get_by_text("Presenter mode").click()
-        watcher.wait_idle()
+        watcher.click_and_wait(watcher.page.get_by_text("Presenter mode"))
         found = {}
         for title in NAVIGATION:
             watcher.open_page(title)
@@ -381,8 +380,7 @@ def pick_language(watcher, name: str) -> None:
     picker = watcher.page.locator(".st-key-language_picker input")
     picker.scroll_into_view_if_needed()
     picker.click()
-    watcher.page.get_by_role("option", name=name).click()
-    watcher.wait_idle()
+    watcher.click_and_wait(watcher.page.get_by_role("option", name=name))
 
 
 def test_spanish_is_picked_in_the_sidebar_remembered_by_this_browser_and_sets_the_page_language(a11y_server,

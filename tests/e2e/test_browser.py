@@ -170,7 +170,7 @@ def test_explorer_sliders_by_keyboard_and_mouse_move_the_maps_digit(trained_serv
     watcher = new_page()
     watcher.goto(trained_server.url)
     run_picker(watcher.page).click()
-    watcher.page.get_by_role("option", name="vae-run", exact=False).click()
+    watcher.page.get_by_role("option", name="vae-run", exact=False).click()  # shown already: no rerun
     watcher.wait_idle()
     watcher.page.wait_for_selector("canvas.map", timeout=30_000)
 
@@ -208,12 +208,10 @@ def test_presenter_mode_enlarges_the_lesson_and_every_page(trained_server, new_p
     watcher.open_page("Lesson")
     watcher.page.locator('[data-testid="stImage"] img').first.wait_for(timeout=30_000)
     text, figure = text_and_figure_sizes(watcher)
-    watcher.page.get_by_text("Presenter mode").click()
-    watcher.wait_idle()
+    watcher.click_and_wait(watcher.page.get_by_text("Presenter mode"))
     wait_until(lambda: text_and_figure_sizes(watcher)[0] > text * 1.3, 20, message="larger text")
     wait_until(lambda: text_and_figure_sizes(watcher)[1] > figure * 1.3, 20, message="a larger figure")
-    watcher.page.get_by_role("button", name="Next →").first.click()
-    watcher.wait_idle()
+    watcher.click_and_wait(watcher.page.get_by_role("button", name="Next →").first)
     assert "Step 2 of " in watcher.page.inner_text("body")  # Next moved one step
     watcher.open_page("Compare digits")  # presenter mode holds on every page
     size = watcher.page.evaluate("""() => parseFloat(getComputedStyle(

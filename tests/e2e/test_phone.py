@@ -99,8 +99,9 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
     finger.down(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
     for step in range(20):  # a "1": one stroke down the middle
         finger.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + step * 0.035))
-    finger.up()
-    phone.wait_idle()
+    before = phone.runs_begun()
+    finger.up()  # the pad sends its drawing: the page runs again
+    phone.wait_for_rerun(before)
     choose_digit(phone, 1)
     phone.page.get_by_role("button", name="Send it to the class map").tap()
     phone.page.wait_for_selector("text=Sent: your 1 is on the class map.", timeout=30_000)
@@ -155,8 +156,7 @@ def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_bac
     assert phone.page.locator("h1").first.inner_text() == "Compare runs"
 
     teacher.open_page("Class map")
-    teacher.page.get_by_text("Students follow me", exact=True).click()
-    teacher.wait_idle()
+    teacher.click_and_wait(teacher.page.get_by_text("Students follow me", exact=True))
     # Its server, watching the lead, redraws it on the teacher's page (it asks nothing), which says so.
     phone.page.wait_for_selector('h1:has-text("Class map")', timeout=30_000)
     phone.page.wait_for_selector("text=You are following the teacher's screen.", timeout=30_000)

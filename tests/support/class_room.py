@@ -97,9 +97,7 @@ def join(phone, url: str, name: str, path: str = "") -> None:
     """Open the page the QR code leads to and type a name where the page asks for it (a PageWatcher)."""
     phone.goto(f"{url}/{path}")
     field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
-    field.fill(name)
-    field.press("Enter")
-    phone.wait_idle()
+    phone.enter(field, name)
 
 
 SIGNED_IN = "Signed in as the teacher."

@@ -263,20 +263,29 @@ class PageWatcher:
 
     def fill(self, role: str, label: str, value) -> None:
         """Type into a number or text field and press Enter, as a person would; wait for the rerun."""
-        field = self.page.get_by_role(role, name=label, exact=True)
+        self.enter(self.page.get_by_role(role, name=label, exact=True), value)
+
+    def enter(self, field, value) -> None:
+        """Type `value` into the `field` (a locator) and press Enter; if that changed it, wait for the
+        rerun it causes to begin and end."""
         changed = field.input_value() != str(value)
         before = self.runs_begun()
         field.fill(str(value))
         field.press("Enter")
         if changed:
-            self._until_a_run_begins(before)
-        self.wait_idle()
+            self.wait_for_rerun(before)
+        else:
+            self.wait_idle()
 
     def click_and_wait(self, locator) -> None:
         """Click what reruns the page (a button, a toggle) and wait for that rerun to end: before a test
         moves to another page, or a click's rerun could be overtaken by the page change."""
         before = self.runs_begun()
         locator.click()
+        self.wait_for_rerun(before)
+
+    def wait_for_rerun(self, before: int) -> None:
+        """Wait for a run begun after `before` (runs_begun() taken before the action) to end."""
         self._until_a_run_begins(before)
         self.wait_idle()
 
