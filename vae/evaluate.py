@@ -65,7 +65,8 @@ def log_likelihood(images: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     and its save.) Computed in blocks of rows: over the whole test set at once, each temporary was
     a new 31 MB that the system had to hand over page by page (~0.13 s a call instead of ~0.04)."""
     images, probabilities = np.asarray(images), np.asarray(probabilities)
-    if images.ndim < 2 or probabilities.ndim < 2 or len(images) != len(probabilities) or len(images) <= LIKELIHOOD_ROWS:
+    rows_match = images.ndim >= 2 and probabilities.ndim >= 2 and len(images) == len(probabilities)
+    if not rows_match or len(images) <= LIKELIHOOD_ROWS:  # a row's image and decodes stay in one block
         return _log_likelihood_block(images, probabilities)
     return np.concatenate([_log_likelihood_block(images[start: start + LIKELIHOOD_ROWS],
                                                  probabilities[start: start + LIKELIHOOD_ROWS])

@@ -99,9 +99,8 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
     finger.down(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
     for step in range(20):  # a "1": one stroke down the middle
         finger.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + step * 0.035))
-    before = phone.runs_begun()
-    finger.up()  # the pad sends its drawing: the page runs again
-    phone.wait_for_rerun(before)
+    with phone.rerun():
+        finger.up()  # the pad sends its drawing: the page runs again
     choose_digit(phone, 1)
     phone.page.get_by_role("button", name="Send it to the class map").tap()
     phone.page.wait_for_selector("text=Sent: your 1 is on the class map.", timeout=30_000)

@@ -268,36 +268,30 @@ class PageWatcher:
     def enter(self, field, value) -> None:
         """Type `value` into the `field` (a locator) and press Enter; if that changed it, wait for the
         rerun it causes to begin and end."""
-        changed = field.input_value() != str(value)
-        before = self.runs_begun()
-        field.fill(str(value))
-        field.press("Enter")
-        if changed:
-            self.wait_for_rerun(before)
-        else:
-            self.wait_idle()
+        with self.rerun(expected=field.input_value() != str(value)):
+            field.fill(str(value))
+            field.press("Enter")
 
     def click_and_wait(self, locator) -> None:
-        """Click what reruns the page (a button, a toggle) and wait for that rerun to end: before a test
-        moves to another page, or a click's rerun could be overtaken by the page change."""
-        before = self.runs_begun()
-        locator.click()
-        self.wait_for_rerun(before)
+        """Click what reruns the page (a button, a toggle, an option) and wait for that rerun to end."""
+        with self.rerun():
+            locator.click()
 
-    def wait_for_rerun(self, before: int) -> None:
-        """Wait for a run begun after `before` (runs_begun() taken before the action) to end."""
-        self._until_a_run_begins(before)
-        self.wait_idle()
-
-    def _until_a_run_begins(self, before: int, seconds: float = 30) -> None:
-        """Until the page has begun a run since `before` (on a busy machine the server may start it well
-        after the 0.3 s wait_idle allows), for at most `seconds`: a request folded into a run already
-        under way shows no beginning of its own, and wait_idle then waits for that run."""
+    @contextlib.contextmanager
+    def rerun(self, expected: bool = True, seconds: float = 30):
+        """Around an action that reruns the page: after it, wait until the page has begun a run (on a
+        busy machine the server may start it well after the 0.3 s wait_idle allows), for at most
+        `seconds`, then until the page is idle. A request folded into a run already under way shows no
+        beginning of its own: reaching the bound is not a failure, and wait_idle waits for that run."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        with contextlib.suppress(PlaywrightTimeout):  # folded into the run under way: wait_idle waits for it
-            self.page.wait_for_function("(before) => (window.__latentLabRuns || 0) > before", arg=before,
-                                        timeout=seconds * 1000)
+        before = self.runs_begun()
+        yield
+        if expected:
+            with contextlib.suppress(PlaywrightTimeout):
+                self.page.wait_for_function("(before) => (window.__latentLabRuns || 0) > before", arg=before,
+                                            timeout=seconds * 1000)
+        self.wait_idle()
 
     def settled_box(self, selector: str) -> dict:
         """An element's place on the screen once the page has finished drawing: every image loaded (one

@@ -237,7 +237,7 @@ def _new_model(config: TrainConfig, batches_per_epoch: int) -> VariationalAutoen
     # Each training builds a new model and new traced functions: drop what earlier trainings left
     # in Keras's global state, so a long-running server does not grow with every run. Models
     # already built (cached for the explorer, or prepared) keep working. Without a full garbage
-    # collection (~0.2 s with TensorFlow loaded, at every job of a process that trains job after
+    # collection (~0.15 s with TensorFlow loaded, at every job of a process that trains job after
     # job): Python's own collections free the same cycles later.
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(config.seed)
