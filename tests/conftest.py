@@ -26,23 +26,14 @@ os.environ.setdefault("LATENT_LAB_WORKER_NICENESS", "0")
 
 
 import pytest  # noqa: E402
-from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 
+from tests.support.apptest_runs import use_the_servers_costs  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402, F401 (the tests' import of it)
 from vae.config import TrainConfig  # noqa: E402
 from vae.data import load_mnist  # noqa: E402
 
-
-def _no_keras_session_to_clear() -> None:
-    """After every script run, Streamlit calls keras.backend.clear_session() if Keras is imported
-    (matplotlib's close("all") too, which no page uses). The web server never imports Keras
-    (tests/test_pages.py checks it), so in the product the call never happens; in a pytest worker
-    the in-process trainings have imported it, and the call's full garbage collection of TensorFlow's
-    objects after each AppTest run was the largest single cost of the AppTest files (py-spy: 43 % of
-    tests/test_pages.py's samples). The tests run the pages as the server does: without it."""
-
-
-script_runner._clean_problem_modules = _no_keras_session_to_clear
+# AppTest runs at the web server's cost (tests/support/apptest_runs.py says what that leaves out).
+use_the_servers_costs()
 
 # Tiny enough that one epoch takes well under a second on 2 cores.
 TINY = TrainConfig(hidden_dim=32, epochs=2, batch_size=64, seed=1)
