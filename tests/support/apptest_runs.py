@@ -40,8 +40,19 @@ def _no_keras_session_to_clear() -> None:
     other half, and no page uses matplotlib)."""
 
 
+# What is replaced, where Streamlit keeps it: a version that moved one fails here, by name, rather
+# than leaving the tests silently slower (tests/test_apptest_runs.py checks each replacement works).
+REPLACED = [(script_runner, "_clean_problem_modules"), (app_test, "ScriptCache"),
+            (local_script_runner, "ScriptCache"), (manifest_scanner, "scan_component_manifests")]
+
+
 def use_the_servers_costs() -> None:
+    for module, name in REPLACED:
+        if not hasattr(module, name):
+            raise RuntimeError(f"{module.__name__}.{name} is gone: tests/support/apptest_runs.py needs updating "
+                               "for this Streamlit")
     script_runner._clean_problem_modules = _no_keras_session_to_clear
     app_test.ScriptCache = _CompiledOnce
     local_script_runner.ScriptCache = _CompiledOnce
-    manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
+    if not isinstance(manifest_scanner.scan_component_manifests, functools._lru_cache_wrapper):
+        manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)

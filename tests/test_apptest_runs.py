@@ -1,0 +1,43 @@
+"""AppTest at the web server's cost (tests/support/apptest_runs.py): a page changed on disk still
+runs as changed, Keras's session is not cleared after a run, and installed packages are scanned
+for components once per process."""
+
+from __future__ import annotations
+
+import os
+
+from streamlit.components.v2 import manifest_scanner
+from streamlit.testing.v1 import AppTest
+
+
+def test_a_script_changed_on_disk_runs_as_changed(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text('import streamlit as st\nst.markdown("first")\n')
+    assert [m.value for m in AppTest.from_file(str(script)).run().markdown] == ["first"]
+    script.write_text('import streamlit as st\nst.markdown("second, and longer")\n')
+    os.utime(script, ns=(os.stat(script).st_atime_ns, os.stat(script).st_mtime_ns + 1_000_000))
+    assert [m.value for m in AppTest.from_file(str(script)).run().markdown] == ["second, and longer"]
+
+
+def test_a_run_with_keras_imported_leaves_its_session_alone(tmp_path, monkeypatch):
+    import keras
+
+    cleared = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: cleared.append(1))
+    script = tmp_path / "page.py"
+    script.write_text('import streamlit as st\nst.markdown("a page")\n')
+    at = AppTest.from_file(str(script)).run()
+    assert not at.exception and cleared == []
+
+
+def test_installed_packages_are_scanned_for_components_once(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    scans, distributions = [], importlib.metadata.distributions
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: scans.append(1) or distributions())
+    manifest_scanner.scan_component_manifests.cache_clear()
+    script = tmp_path / "page.py"
+    script.write_text('import streamlit as st\nst.markdown("a page")\n')
+    for _ in range(3):
+        AppTest.from_file(str(script)).run()
+    assert scans == [1]
