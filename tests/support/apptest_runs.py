@@ -54,5 +54,4 @@ def use_the_servers_costs() -> None:
     script_runner._clean_problem_modules = _no_keras_session_to_clear
     app_test.ScriptCache = _CompiledOnce
     local_script_runner.ScriptCache = _CompiledOnce
-    if not isinstance(manifest_scanner.scan_component_manifests, functools._lru_cache_wrapper):
-        manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
+    manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
