@@ -352,9 +352,11 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
         # A browser that lost the codes a change is made from says so, and is sent them whole.
         watcher.page.evaluate("() => { const lab = window.__latentLab; "
                               "for (const run in lab.codes) if (run.startsWith('live-')) delete lab.codes[run]; }")
-        wait_until(lambda: watcher.page.evaluate(CODES_RECEIVED)["whole"] == received["whole"] + 1, 120, 0.2,
+        # Epochs here take about half a second: another change may reach the browser before the server
+        # has answered its first "missing" (it says so again), and a second whole may follow the first.
+        wait_until(lambda: watcher.page.evaluate(CODES_RECEIVED)["whole"] > received["whole"], 120, 0.2,
                    message="the next epoch's weights whole, after the browser lost its codes")
-        assert watcher.page.evaluate(CODES_RECEIVED)["missing"] == 1
+        assert watcher.page.evaluate(CODES_RECEIVED)["missing"] >= 1
         swaps = live_map_stats(watcher)["swaps"]
         wait_until(lambda: live_map_stats(watcher)["swaps"] > swaps, 120, 0.2, message="the map swapped to them")
         watcher.page.get_by_role("button", name="Stop training").first.click()
