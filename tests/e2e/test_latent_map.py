@@ -348,7 +348,11 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
         wait_until(lambda: watcher.page.evaluate(CODES_RECEIVED)["changes"] >= 1, 120, 0.2,
                    message="an epoch's weights as a change")
         received = watcher.page.evaluate(CODES_RECEIVED)
-        assert received["whole"] in (1, 2) and received["missing"] == 0, received
+        # Whole: the first trained epoch's, the untrained model's if it was shown, and one in answer to
+        # each time the browser said it lacked a change's base. That happened once in a full run on a
+        # loaded machine without the test deleting anything (whole 3, changes 1, missing 1): the server
+        # counts an epoch as held once its run has sent it, and a browser can still miss it.
+        assert 1 <= received["whole"] <= 2 + received["missing"], received
         # A browser that lost the codes a change is made from says so, and is sent them whole.
         watcher.page.evaluate("() => { const lab = window.__latentLab; "
                               "for (const run in lab.codes) if (run.startsWith('live-')) delete lab.codes[run]; }")
@@ -356,7 +360,7 @@ def test_the_live_map_keeps_a_drag_going_while_new_weights_arrive(tmp_path, mnis
         # has answered its first "missing" (it says so again), and a second whole may follow the first.
         wait_until(lambda: watcher.page.evaluate(CODES_RECEIVED)["whole"] > received["whole"], 120, 0.2,
                    message="the next epoch's weights whole, after the browser lost its codes")
-        assert watcher.page.evaluate(CODES_RECEIVED)["missing"] >= 1
+        assert watcher.page.evaluate(CODES_RECEIVED)["missing"] > received["missing"]
         swaps = live_map_stats(watcher)["swaps"]
         wait_until(lambda: live_map_stats(watcher)["swaps"] > swaps, 120, 0.2, message="the map swapped to them")
         watcher.page.get_by_role("button", name="Stop training").first.click()
