@@ -652,6 +652,9 @@ def test_training_settings_survive_a_visit_to_another_page(runs_dir, saved_runs)
 SERVER_SIDE_VISITS = '''
 import json, sys, time
 from streamlit.testing.v1 import AppTest
+from tests.support.apptest_runs import use_the_servers_costs
+
+use_the_servers_costs()  # as the suite's own AppTests: each page compiled once, packages scanned once
 
 APP, PAGES = sys.argv[1], sys.argv[2:]
 
