@@ -57,10 +57,12 @@ def small_data(mnist):
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path, monkeypatch):
-    """No test reads or writes the real runs folder, Keras cache or the person's MNIST setting."""
+def isolated_dirs(tmp_path, monkeypatch, mnist_cache_dir):
+    """No test reads or writes the real runs folder, the person's cache folder (the test session's
+    is shared by its tests, as a machine's is by its processes), Keras cache or MNIST setting."""
     runs_dir = tmp_path / "runs"
     monkeypatch.setenv("LATENT_LAB_RUNS_DIR", str(runs_dir))
+    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.delenv("LATENT_LAB_MNIST", raising=False)
     return runs_dir

@@ -16,7 +16,7 @@ from vae import runs, snapshots
 from vae.animation import animation
 from vae.classroom import may_see
 from vae.config import CLASSES
-from vae.data import MnistData
+from vae.data import MnistData, default_cache_dir
 from vae.datasets import DATASETS, DataSet, load_dataset
 from vae.drawing import drawing_from_png
 from vae.errors import LabError
@@ -163,16 +163,20 @@ def reconstructions(run: runs.RunSummary, indices: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _likelihood(path: str, stamp: int, images: int, _run: runs.RunSummary) -> dict[str, float]:
-    encoder, decoder = models(_run)
-    data, seed = run_test_set(_run), _run.config.seed
-    x, given = data.x_test[:images], given_for(_run.config, data.y_test[:images])
-    return {"neg_elbo": neg_elbo(encoder, decoder, x, seed=seed, given=given)["neg_elbo"],
-            "iw_nll": iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=seed, given=given)}
+    def compute() -> dict[str, float]:
+        encoder, decoder = models(_run)
+        data, seed = run_test_set(_run), _run.config.seed
+        x, given = data.x_test[:images], given_for(_run.config, data.y_test[:images])
+        return {"neg_elbo": neg_elbo(encoder, decoder, x, seed=seed, given=given)["neg_elbo"],
+                "iw_nll": iw_neg_log_likelihood(encoder, decoder, x, IW_SAMPLES, seed=seed, given=given)}
+
+    return runs.remembered_likelihood(Path(path), images, IW_SAMPLES, default_cache_dir(), compute)
 
 
 def likelihood(run: runs.RunSummary, images: int) -> dict[str, float]:
     """A VAE run's -ELBO and importance-weighted bound on the first `images` test images, in numpy
-    from its saved arrays; computed once for every session. RunError if the run is unreadable."""
+    from its saved arrays; computed once for every session, and kept on disk for every process and
+    every copy of the run (vae/runs/bounds.py). RunError if the run is unreadable."""
     return _likelihood(str(run.path), _folder_stamp(run.path), images, run)
 
 

@@ -1,10 +1,12 @@
 """Saved runs: `runs/<name>/` with config.json, history.csv, metrics.json, encoder.keras,
 decoder.keras, and what the web server reads without TensorFlow (weights.npz, test_z_mean.npy,
 test_sse.npy, replay.npz). Names (names), summaries and listing (summary), the atomic save
-(saving), reading files as untrusted data (reading), disk use and deletion (disk). The names below
-are the package's whole surface, so callers write `runs.list_runs(...)`."""
+(saving), reading files as untrusted data (reading), disk use and deletion (disk), the likelihood
+figures kept by a run's content (bounds). The names below are the package's whole surface, so
+callers write `runs.list_runs(...)`."""
 
 from vae.errors import RunError
+from vae.runs.bounds import remembered_likelihood
 from vae.runs.disk import (
     STALE_SECONDS,
     TRASH_PREFIX,
@@ -54,6 +56,6 @@ __all__ = [
     "RunError", "RunListing", "RunProblem", "RunSummary", "add_numpy_files", "check_writable", "default_runs_dir",
     "delete_if_owned", "delete_run", "disk_usage", "find_run", "folder_bytes", "free_run_name", "list_runs",
     "load_history", "load_numpy_models", "load_replay", "load_test_encodings", "load_test_errors",
-    "needs_numpy_files", "read_summary", "remove_stale_temporaries", "replay_bytes_bound", "run_path", "save_run",
-    "unique_run_name", "validate_run_name", "write_numpy_files",
+    "needs_numpy_files", "read_summary", "remembered_likelihood", "remove_stale_temporaries", "replay_bytes_bound",
+    "run_path", "save_run", "unique_run_name", "validate_run_name", "write_numpy_files",
 ]
