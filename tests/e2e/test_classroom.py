@@ -3,6 +3,7 @@
 classroom mode's permissions checked at the websocket level, with forged widget events."""
 
 import re
+import shutil
 
 import pytest
 
@@ -39,16 +40,25 @@ def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist
 CODE = "TEACH-2345-KL"
 
 
-@pytest.fixture
-def class_server(tmp_path, mnist_cache_dir, mnist):
-    """Classroom mode on 127.0.0.1: a run the teacher prepared and one a student (Bob) trained."""
+@pytest.fixture(scope="module")
+def class_runs(tmp_path_factory, mnist):
+    """A run the teacher prepared and one a student (Bob) trained: made once, copied for each test."""
     from vae import classroom
 
-    runs_dir = tmp_path / "runs"
+    folder = tmp_path_factory.mktemp("class-runs")
     small = mnist.subset(512)
-    train_and_save(TINY.replace(epochs=1), small, runs_dir, "prepared", "default")
+    train_and_save(TINY.replace(epochs=1), small, folder, "prepared", "default")
     bob = {"role": "student", "name": "Bob", "key": classroom.key_hash("bob-secret-key-0123456789")}
-    train_and_save(TINY.replace(epochs=1), small, runs_dir, "bobs-run", None, owner=bob)
+    train_and_save(TINY.replace(epochs=1), small, folder, "bobs-run", None, owner=bob)
+    return folder
+
+
+@pytest.fixture
+def class_server(tmp_path, mnist_cache_dir, class_runs):
+    """Classroom mode on 127.0.0.1, on a copy of `class_runs` of its own (the tests change them)."""
+    from vae import classroom
+
+    runs_dir = shutil.copytree(class_runs, tmp_path / "runs")
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "server.log",
                        extra_env={classroom.CLASSROOM_ENV: "1", classroom.TEACHER_CODE_ENV: CODE})
     yield server
