@@ -107,7 +107,10 @@ def test_the_train_page_trains_on_fashion_mnist(runs_dir):
 
 
 def test_fashion_mnist_absent_is_said_on_the_train_page_before_anything_is_queued(runs_dir, tmp_path, monkeypatch):
+    from ui import state
+
     monkeypatch.setenv("LATENT_LAB_FASHION_MNIST", str(tmp_path / "nowhere"))
+    state.test_set.clear()  # a server started where it is absent (the tests before loaded it in this process)
     at = open_app("pages/train.py")
     at.selectbox(key="train_dataset").set_value("fashion-mnist").run()
     start_button(at).click().run()

@@ -9,7 +9,8 @@ from tests.e2e import test_classroom
 from tests.e2e.test_classroom import signed_in_teacher
 from tests.support.class_room import ONE, board_of, pad_png, send_drawing, student
 
-class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
+# The fixtures: classroom mode on 127.0.0.1, on a copy of runs made once for the file.
+class_runs, class_server = test_classroom.class_runs, test_classroom.class_server
 def test_drawings_reach_the_teachers_map_and_a_students_forged_teacher_events_change_nothing(class_server):
     teacher = signed_in_teacher(class_server.url)
     ada = student(class_server.url, "Ada")

@@ -13,7 +13,8 @@ from tests.e2e import test_classroom
 from tests.e2e.test_classroom import signed_in_teacher
 from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join, teacher_signs_in
 
-class_server = test_classroom.class_server  # the fixture: classroom mode on 127.0.0.1
+# The fixtures: classroom mode on 127.0.0.1, on a copy of runs made once for the file.
+class_runs, class_server = test_classroom.class_runs, test_classroom.class_server
 WIDTH, HEIGHT = PHONE["viewport"]["width"], PHONE["viewport"]["height"]
 # Buttons a finger taps: Streamlit's buttons and pills, the map's player, the drawing pad's Clear.
 TAP_TARGETS = ('[data-testid="stMain"] button[data-testid^="stBaseButton"]',
