@@ -80,3 +80,35 @@ def class_db(tmp_path):
 
     return database(tmp_path / "class-store.sqlite3")
 
+
+
+# xdist gives each worker whole files (--dist loadfile), in the order collected here
+# (--no-loadscope-reorder: its default order, most tests first, put the files of one to three long
+# tests last, where one worker ran them alone). The longest files go first, so that no long file
+# starts while the other worker runs out of work. Seconds per file in a full run (2026-12-05, the
+# junit report of benchmarks/suite_cpu.py); a file not named keeps its place after these. A stale
+# order costs time, never a result.
+LONGEST_FIRST = [
+    "tests/e2e/test_accessibility.py",  # 189 s
+    "tests/test_queue_backends.py",  # 119
+    "tests/e2e/test_classroom.py",  # 110
+    "tests/e2e/test_latent_map.py",  # 91
+    "tests/e2e/test_browser.py",  # 80
+    "tests/test_pages.py",  # 53
+    "tests/test_training_queue.py",  # 48
+    "tests/e2e/test_server_faults.py",  # 47
+    "tests/e2e/test_phone.py",  # 46
+    "tests/test_faults.py",  # 37
+    "tests/e2e/test_class_servers.py",  # 22
+    "tests/test_language.py",  # 21
+    "tests/test_epochs.py",  # 18
+    "tests/test_cli.py",  # 18
+    "tests/test_compare_runs.py",  # 16
+    "tests/test_end_to_end.py",  # 16
+]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    # A stable sort: each file's tests keep their order.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONGEST_FIRST)))

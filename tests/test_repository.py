@@ -61,3 +61,11 @@ def test_pip_builds_the_package_with_its_browser_files(tmp_path):
     assert not any(name.startswith(("tests/", "benchmarks/", "runs/")) for name in names)
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "latent-lab = vae.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_the_suites_longest_first_order_names_test_files_that_exist():
+    """tests/conftest.py hands xdist the longest files first: a renamed file would quietly lose its place."""
+    from tests.conftest import LONGEST_FIRST
+
+    missing = [path for path in LONGEST_FIRST if not (ROOT / path).is_file()]
+    assert missing == [] and len(set(LONGEST_FIRST)) == len(LONGEST_FIRST), missing
