@@ -87,3 +87,13 @@ def test_an_unreadable_run_is_left_to_compute_whose_error_names_it(run_folder, t
     with pytest.raises(runs.RunError, match="no weights.npz"):
         runs.remembered_likelihood(run_folder, 500, 100, tmp_path / "cache", compute)
     assert not (tmp_path / "cache").exists()
+
+
+def test_bytes_moved_from_the_settings_to_the_weights_are_another_run(run_folder, tmp_path):
+    cache, compute = tmp_path / "cache", Counting()
+    config, weights = (run_folder / "config.json").read_bytes(), (run_folder / runs.WEIGHTS_FILE).read_bytes()
+    runs.remembered_likelihood(run_folder, 500, 100, cache, compute)
+    (run_folder / "config.json").write_bytes(config[:-1])
+    (run_folder / runs.WEIGHTS_FILE).write_bytes(config[-1:] + weights)
+    runs.remembered_likelihood(run_folder, 500, 100, cache, compute)
+    assert compute.calls == 2

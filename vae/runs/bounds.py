@@ -26,12 +26,13 @@ def content_key(run_path: Path, images: int, samples: int) -> str:
     """OSError if a file the figures follow from cannot be read."""
     digest = hashlib.sha256(f"{images} images, {samples} samples".encode())
     for name in _DEPENDS_ON:
-        digest.update((Path(run_path) / name).read_bytes())
+        content = (Path(run_path) / name).read_bytes()
+        digest.update(len(content).to_bytes(8, "big") + content)  # each file's length: no two splits alike
     return digest.hexdigest()
 
 
 def remembered_likelihood(run_path: Path, images: int, samples: int, cache_dir: Path,
-               compute: Callable[[], dict[str, float]]) -> dict[str, float]:
+                          compute: Callable[[], dict[str, float]]) -> dict[str, float]:
     """The figures kept for this run's content, else `compute()`'s, kept for the next process. A
     run that cannot be read is left to `compute` (whose error names it); a cache that cannot be
     written only loses the speed-up."""
