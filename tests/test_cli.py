@@ -34,8 +34,8 @@ def test_bad_arguments_print_one_line_and_exit_2(args):
 
 
 @pytest.fixture
-def cli_env(monkeypatch, mnist, mnist_cache_dir):
-    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
+def cli_env(mnist):
+    """The session's MNIST copy, in the cache folder tests/conftest.py's isolated_dirs points the CLI at."""
 
 
 def test_train_list_evaluate(cli_env, runs_dir, capsys):

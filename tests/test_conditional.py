@@ -183,10 +183,9 @@ def test_its_live_snapshots_carry_a_decoder_of_the_shown_class(small_data):
     assert last.z.shape[1] == 2 and last.grid.shape == (100, 784)
 
 
-def test_a_conditional_fashion_run_picks_among_its_own_classes(runs_dir, mnist_cache_dir, monkeypatch):
+def test_a_conditional_fashion_run_picks_among_its_own_classes(runs_dir):
     from vae.datasets import FASHION_MNIST, load_dataset
 
-    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
     train_and_save(CONDITIONAL.replace(dataset="fashion-mnist"), load_dataset("fashion-mnist").subset(512), runs_dir,
                    "told-clothes", "conditional")
     at = open_app("pages/explorer.py")

@@ -6,8 +6,7 @@ from vae.cli import main
 from vae.config import preset
 
 
-def test_default_preset_for_one_epoch_on_the_full_data(monkeypatch, mnist, mnist_cache_dir, runs_dir, capsys):
-    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
+def test_default_preset_for_one_epoch_on_the_full_data(mnist, runs_dir, capsys):  # mnist: in the test cache folder
     assert main(["train", "--preset", "default", "--epochs", "1", "--name", "real"]) == 0
     assert capsys.readouterr().out.strip().endswith("Saved run: real")
     assert main(["evaluate", "real", "--json"]) == 0

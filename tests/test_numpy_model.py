@@ -56,7 +56,7 @@ def test_a_saved_run_reads_back_in_numpy_with_its_test_files(small_data, runs_di
 
 
 def test_an_older_run_without_numpy_files_is_explained_and_export_weights_adds_them(
-        small_data, runs_dir, monkeypatch, mnist_cache_dir):
+        small_data, runs_dir):
     from vae.cli import main
     from vae.training.lab import train_and_save
 
@@ -68,7 +68,6 @@ def test_an_older_run_without_numpy_files_is_explained_and_export_weights_adds_t
         runs.load_numpy_models(run)
     with pytest.raises(RunError, match="export-weights"):
         runs.load_test_errors(run, 10_000)
-    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
     assert main(["export-weights"]) == 0
     assert not runs.needs_numpy_files(saved.path)
     runs.load_numpy_models(run)

@@ -36,14 +36,14 @@ def saved_runs(tmp_path_factory, mnist):
 
 
 @pytest.fixture(autouse=True)
-def app_env(monkeypatch, mnist, mnist_cache_dir):
-    """The app (and its training processes) read the test session's MNIST copy; each test ends
-    with an idle queue. The queue itself is kept: each new one starts a TensorFlow process. So are
-    the test images, as a server keeps them for every session (each load checks the whole data set's
-    checksum; the test that makes loading fail clears them first, and a failure is never kept)."""
+def app_env(mnist):
+    """The app (and its training processes) read the test session's MNIST copy (in the cache folder
+    tests/conftest.py's isolated_dirs gives every test); each test ends with an idle queue. The
+    queue itself is kept: each new one starts a TensorFlow process. So are the test images, as a
+    server keeps them for every session (each load checks the whole data set's checksum; the test
+    that makes loading fail clears them first, and a failure is never kept)."""
     from ui import training
 
-    monkeypatch.setenv("LATENT_LAB_CACHE", str(mnist_cache_dir))
     yield
     queue = training.training_queue()
     queue.stop_everything()
