@@ -9,9 +9,11 @@ import io
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -223,16 +225,22 @@ def _floats_to_pixels(images: np.ndarray) -> np.ndarray:
 
 
 def write_cache(cache_file: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Uncompressed, so the next load is a plain read; atomic, so a crash leaves no half file."""
+    """Uncompressed, so the next load is a plain read."""
+    write_cache_file(cache_file, lambda out: np.savez(out, **arrays))
+
+
+def write_cache_file(cache_file: Path, write: Callable[[IO], None], text: bool = False) -> None:
+    """`write(out)` into a file of the cache folder; atomic, so a crash leaves no half file. A
+    read-only cache folder is fine: what it keeps is there, only the speed-up is lost."""
     tmp_name = None
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache_file.parent, suffix=".npz.tmp", delete=False) as tmp:
+        with tempfile.NamedTemporaryFile("w" if text else "wb", dir=cache_file.parent,
+                                         suffix=f"{cache_file.suffix}.tmp", delete=False) as tmp:
             tmp_name = tmp.name
-            np.savez(tmp, **arrays)
+            write(tmp)
         os.replace(tmp_name, cache_file)
     except OSError:
-        # A read-only cache dir is fine: the data is loaded, only the speed-up is lost.
         if tmp_name:
             Path(tmp_name).unlink(missing_ok=True)
 

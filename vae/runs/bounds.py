@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from vae.data import write_cache_file
 from vae.runs.saving import WEIGHTS_FILE
 
 FOLDER = "likelihood"  # inside the cache folder (settings.cache_dir)
@@ -44,7 +43,8 @@ def remembered_likelihood(run_path: Path, images: int, samples: int, cache_dir: 
     if known is not None:
         return known
     figures = compute()
-    _write(file, {name: float(figures[name]) for name in FIGURES})
+    kept = {name: float(figures[name]) for name in FIGURES}
+    write_cache_file(file, lambda out: json.dump(kept, out), text=True)
     return figures
 
 
@@ -59,16 +59,3 @@ def _read(file: Path) -> dict[str, float] | None:
     if all(isinstance(value, float) and math.isfinite(value) for value in figures.values()):
         return figures
     return None
-
-
-def _write(file: Path, figures: dict[str, float]) -> None:
-    temporary = None
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=file.parent, suffix=".tmp", delete=False) as out:
-            temporary = out.name
-            json.dump(figures, out)
-        os.replace(temporary, file)
-    except OSError:
-        if temporary:
-            Path(temporary).unlink(missing_ok=True)
