@@ -6,7 +6,11 @@ of visiting the app's 8 pages in turn, each in a new browser context:
 - `navigation`: the first by its address, the others through the sidebar;
 - `axe, every result`: `address`, then an axe scan of each page as the tests ran it before;
 - `axe, violations only`: the same scan with axe's resultTypes=["violations"]
-  (tests/e2e/test_accessibility.py's AXE_OPTIONS).
+  (tests/e2e/test_accessibility.py's AXE_OPTIONS);
+- `a new context per visit`: `address`, each page in a context of its own, closed after it (how
+  tests/e2e opened a page for each test until tests/support/warm_pages.py);
+- `a page handed back`: `address`, each page taken from tests/support/warm_pages.py and handed back
+  after it (a page that visited this server before: the rounds before it, or the pages before it).
 
 For each: the CPU of the whole machine while the 8 visits ran (/proc/stat: chromium, the server,
 Playwright's driver, this process), the wall time, and this process's own CPU in the axe calls.
@@ -27,6 +31,7 @@ from tests.conftest import TINY
 from tests.e2e.test_accessibility import AXE_OPTIONS, NAVIGATION
 from tests.e2e.test_accessibility import PAGES as ACCESSIBILITY_PAGES
 from tests.support.harness import AppServer, PageWatcher, launch_chromium
+from tests.support.warm_pages import WarmPages
 from vae.data import default_cache_dir, load_mnist
 from vae.training.lab import train_and_save
 
@@ -34,7 +39,8 @@ from vae.training.lab import train_and_save
 # measured is what the tests run.
 PAGES = list(zip(ACCESSIBILITY_PAGES, NAVIGATION, strict=True))
 WAYS = {"address": None, "navigation": None, "axe, every result": {"runOnly": AXE_OPTIONS["runOnly"]},
-        "axe, violations only": AXE_OPTIONS}
+        "axe, violations only": AXE_OPTIONS, "a new context per visit": None, "a page handed back": None}
+ONE_PAGE_PER_VISIT = ("a new context per visit", "a page handed back")
 
 
 def machine_busy_seconds() -> float:
@@ -59,6 +65,18 @@ def visit_every_page(watcher: PageWatcher, url: str, way: str) -> float:
     return in_axe
 
 
+def visit_each_in_a_page_of_its_own(browser, warm_pages: WarmPages, url: str, way: str) -> None:
+    for path, _title in PAGES:
+        if way == "a page handed back":
+            watcher = warm_pages.take("desktop")
+            watcher.goto(f"{url}/{path}")
+            warm_pages.give_back(watcher)
+        else:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            PageWatcher(context.new_page()).goto(f"{url}/{path}")
+            context.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -70,8 +88,14 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
+            warm_pages = WarmPages(browser)
             for _ in range(rounds):
                 for way in WAYS:
+                    if way in ONE_PAGE_PER_VISIT:
+                        wall, busy = time.perf_counter(), machine_busy_seconds()
+                        visit_each_in_a_page_of_its_own(browser, warm_pages, server.url, way)
+                        measured[way].append((machine_busy_seconds() - busy, time.perf_counter() - wall, 0.0))
+                        continue
                     context = browser.new_context(viewport={"width": 1400, "height": 1000})
                     watcher = PageWatcher(context.new_page())
                     wall, busy = time.perf_counter(), machine_busy_seconds()

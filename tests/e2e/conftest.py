@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.class_room import PHONE
-from tests.support.harness import STARTED_SERVERS, PageWatcher, launch_chromium
+from tests.support.harness import STARTED_SERVERS, launch_chromium
 from tests.support.programs import program_or_skip
+from tests.support.warm_pages import WarmPages
 
 
 @pytest.fixture(scope="session")
@@ -24,25 +24,35 @@ def browser(chromium_path):
         browser.close()
 
 
-@pytest.fixture
-def new_page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    yield lambda: PageWatcher(context.new_page())
-    context.close()
+@pytest.fixture(scope="session")
+def warm_pages(browser):
+    return WarmPages(browser)
+
+
+def pages_of_a_kind(warm_pages, kind: str):
+    """Each call: a page in a browser context of its own (its own cookies: another person), handed
+    back at the test's end (tests/support/warm_pages.py)."""
+    taken = []
+
+    def open_one():
+        taken.append(warm_pages.take(kind))
+        return taken[-1]
+
+    yield open_one
+    for watcher in taken:
+        warm_pages.give_back(watcher)
 
 
 @pytest.fixture
-def new_phone(browser):
-    """Each call: a page in a phone of its own (its own cookies: another student)."""
-    contexts = []
+def new_page(warm_pages):
+    """Each call: a desktop browser's page, 1400 × 1000."""
+    yield from pages_of_a_kind(warm_pages, "desktop")
 
-    def open_phone() -> PageWatcher:
-        contexts.append(browser.new_context(**PHONE, accept_downloads=True))
-        return PageWatcher(contexts[-1].new_page())
 
-    yield open_phone
-    for context in contexts:
-        context.close()
+@pytest.fixture
+def new_phone(warm_pages):
+    """Each call: a phone's page (390 × 844, touch)."""
+    yield from pages_of_a_kind(warm_pages, "phone")
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +74,8 @@ def what_the_pages_show(browser) -> str:
     shown = []
     for context in browser.contexts:
         for page in context.pages:
+            if page.url == "about:blank":  # a page waiting for its next test
+                continue
             try:
                 state = page.evaluate("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState")
                 shown.append(f"--- {page.url} (script {state})\n{tail(page.inner_text('body', timeout=5_000))}")
