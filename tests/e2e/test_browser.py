@@ -273,3 +273,27 @@ def trained_server_fresh(trained_server, tmp_path, mnist_cache_dir):
     server = AppServer(trained_server.runs_dir, mnist_cache_dir, tmp_path / "fresh.log")
     yield server
     server.stop()
+
+
+def test_a_page_handed_back_to_the_next_test_keeps_nothing_of_this_one(trained_server, warm_pages):
+    """tests/support/warm_pages.py: the next test gets the same page (its renderer has the app's code
+    compiled) without the cookies, storage, window size or Streamlit session this one left; a page a
+    test gave an init script is closed instead."""
+    watcher = warm_pages.take("desktop")
+    watcher.goto(trained_server.url)
+    watcher.page.evaluate("""() => { localStorage.setItem('left', '1'); sessionStorage.setItem('left', '1');
+                                     document.cookie = 'left=1; path=/'; }""")
+    watcher.page.set_viewport_size({"width": 640, "height": 360})
+    warm_pages.give_back(watcher)
+    again = warm_pages.take("desktop")
+    try:
+        assert again is watcher and again.page.url == "about:blank"  # its Streamlit page unloaded
+        assert again.page.context.cookies() == []
+        assert again.page.viewport_size == {"width": 1400, "height": 1000}
+        again.goto(trained_server.url)
+        left = "() => [localStorage.getItem('left'), sessionStorage.getItem('left'), document.cookie.includes('left=')]"
+        assert again.page.evaluate(left) == [None, None, False]
+        again.page.add_init_script("window.changedByThisTest = true")
+    finally:
+        warm_pages.give_back(again)
+    assert again.page.is_closed()
