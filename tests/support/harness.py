@@ -337,13 +337,30 @@ HIGHLIGHTED_OPTION = """(input) => input.getAttribute('aria-expanded') === 'true
     && document.getElementById(input.getAttribute('aria-activedescendant') || '')?.textContent || null"""
 
 
+def open_the_list(field, seconds: float = 30) -> str:
+    """Focus the select box and press ArrowDown until its list is open with an option highlighted
+    (bounded); returns that option. A press that reaches the field before its page listens (a rerun
+    drawing it anew, on a busy machine) is lost, and a person presses again; a list already open is
+    not pressed again (that would move the highlight)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        field.focus()
+        field.press("ArrowDown")
+        with contextlib.suppress(AssertionError):
+            return wait_until(lambda: field.evaluate(HIGHLIGHTED_OPTION), 5, 0.05, message="the list to open")
+        if field.get_attribute("aria-expanded") == "true":
+            return wait_until(lambda: field.evaluate(HIGHLIGHTED_OPTION), max(1.0, deadline - time.monotonic()),
+                              0.05, message="an option highlighted in the open list")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the list did not open in {seconds:.0f} s of pressing ArrowDown")
+
+
 def choose_by_keyboard(field, option: str, presses: int = 20) -> None:
     """Pick `option` in a select box with the keyboard alone, as a person does: ArrowDown opens the list,
     each further ArrowDown moves the highlight, Enter takes it. Like a person, it looks at the list
     between presses: a press sent before the list has opened, on a busy machine, only opens it again,
     and Enter would take the option before the one asked for."""
-    field.focus()
-    field.press("ArrowDown")
+    open_the_list(field)
     for _ in range(presses):
         highlighted = wait_until(lambda: field.evaluate(HIGHLIGHTED_OPTION), 30, 0.05,
                                  message="the list to open with an option highlighted")
