@@ -27,7 +27,7 @@ os.environ.setdefault("LATENT_LAB_WORKER_NICENESS", "0")
 
 import pytest  # noqa: E402
 
-from tests.support.apptest_runs import use_the_servers_costs  # noqa: E402
+from tests.support.apptest_runs import keep_the_workers_main, use_the_servers_costs  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402, F401 (the tests' import of it)
 from vae.config import TrainConfig  # noqa: E402
 from vae.data import load_mnist  # noqa: E402
@@ -66,6 +66,15 @@ def isolated_dirs(tmp_path, monkeypatch, mnist_cache_dir):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.delenv("LATENT_LAB_MNIST", raising=False)
     return runs_dir
+
+
+@pytest.fixture(autouse=True)
+def workers_main_module():
+    """Each test begins and ends with the worker's own __main__, not the last page a test ran
+    (tests/support/apptest_runs.py: a process spawned after it would run that page)."""
+    keep_the_workers_main()
+    yield
+    keep_the_workers_main()
 
 
 @pytest.fixture

@@ -4,10 +4,14 @@ for components once per process."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 
 from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
+
+from tests.support.apptest_runs import WORKERS_MAIN, keep_the_workers_main
 
 
 def test_a_script_changed_on_disk_runs_as_changed(tmp_path):
@@ -41,3 +45,18 @@ def test_installed_packages_are_scanned_for_components_once(tmp_path, monkeypatc
     for _ in range(3):
         AppTest.from_file(str(script)).run()
     assert scans == [1]
+
+
+def test_a_page_run_leaves_no_page_as_main_for_a_process_spawned_later(tmp_path):
+    """Streamlit leaves the page it ran as __main__; a "spawn" child would run that page first and
+    die (here: a page that fails as a spawned child's main, as pages/runs.py did). tests/conftest.py
+    puts the worker's back around every test, as keep_the_workers_main() does here."""
+    script = tmp_path / "page.py"
+    script.write_text('import streamlit as st\nst.markdown("a page")\n'
+                      'if __name__ != "__main__":\n    raise SystemExit("run as a spawned child\'s main")\n')
+    AppTest.from_file(str(script)).run()
+    assert sys.modules["__main__"].__file__ == str(script)  # Streamlit's doing
+    keep_the_workers_main()
+    assert sys.modules["__main__"] is WORKERS_MAIN
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply_async(os.getpid).get(timeout=60) != os.getpid()

@@ -59,9 +59,9 @@ def test_several_processes_share_one_board_and_the_rules_hold_across_them(tmp_pa
     path = str(tmp_path / STORE_FILE)
     Board(database(path)).ask(THE_TEACHER, "encode", 7)
     context = multiprocessing.get_context("spawn")  # as separate as the class's web servers are
-    with context.Pool(3) as pool:
-        results = pool.starmap(_student_process, [(path, 0, 10, "Grace"), (path, 10, 10, "Grace"),
-                                                  (path, 20, 10, "Grace")])
+    with context.Pool(3) as pool:  # bounded: a pool whose processes cannot start would wait for ever
+        results = pool.starmap_async(_student_process, [(path, 0, 10, "Grace"), (path, 10, 10, "Grace"),
+                                                        (path, 20, 10, "Grace")]).get(timeout=120)
     outcomes = [outcome for result in results for outcome in result]
     assert outcomes.count("took it") == 1  # one name, one holder, whichever process asked first
     assert all("already called Grace" in o for o in outcomes if o != "took it")

@@ -9,12 +9,19 @@ Each AppTest run set up what a web server sets up once, and one thing the server
   source first), where a server compiles each once;
 - every new AppTest scans all installed packages' metadata for component manifests, where a
   server scans once (the app's components are declared inline, so none is found either way).
-`use_the_servers_costs()` makes each of these once per process, as the server does."""
+`use_the_servers_costs()` makes each of these once per process, as the server does.
+
+And one thing a server can leave that a test process cannot: Streamlit's script runner makes the
+page it runs the process's `__main__` module and leaves it there. A process started afterwards by
+multiprocessing's "spawn" first runs its parent's `__main__` file: that page, outside Streamlit,
+where it fails, and a Pool starts another in its place, and another, for ever (a full run hung so
+in tests/test_class_store.py). `keep_the_workers_main()` puts the worker's own back."""
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 
 from streamlit.components.v2 import manifest_scanner
 from streamlit.runtime.scriptrunner import script_runner
@@ -44,6 +51,13 @@ def _no_keras_session_to_clear() -> None:
 # than leaving the tests silently slower (tests/test_apptest_runs.py checks each replacement works).
 REPLACED = [(script_runner, "_clean_problem_modules"), (app_test, "ScriptCache"),
             (local_script_runner, "ScriptCache"), (manifest_scanner, "scan_component_manifests")]
+
+
+WORKERS_MAIN = sys.modules["__main__"]  # imported by tests/conftest.py before any page runs
+
+
+def keep_the_workers_main() -> None:
+    sys.modules["__main__"] = WORKERS_MAIN
 
 
 def use_the_servers_costs() -> None:
