@@ -31,7 +31,7 @@ from tests.conftest import TINY
 from tests.e2e.test_accessibility import AXE_OPTIONS, NAVIGATION
 from tests.e2e.test_accessibility import PAGES as ACCESSIBILITY_PAGES
 from tests.support.harness import AppServer, PageWatcher, launch_chromium
-from tests.support.warm_pages import WarmPages
+from tests.support.warm_pages import DESKTOP, WarmPages
 from vae.data import default_cache_dir, load_mnist
 from vae.training.lab import train_and_save
 
@@ -72,7 +72,7 @@ def visit_each_in_a_page_of_its_own(browser, warm_pages: WarmPages, url: str, wa
             watcher.goto(f"{url}/{path}")
             warm_pages.give_back(watcher)
         else:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(**DESKTOP)
             PageWatcher(context.new_page()).goto(f"{url}/{path}")
             context.close()
 
@@ -96,7 +96,7 @@ def main() -> None:
                         visit_each_in_a_page_of_its_own(browser, warm_pages, server.url, way)
                         measured[way].append((machine_busy_seconds() - busy, time.perf_counter() - wall, 0.0))
                         continue
-                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    context = browser.new_context(**DESKTOP)
                     watcher = PageWatcher(context.new_page())
                     wall, busy = time.perf_counter(), machine_busy_seconds()
                     in_axe = visit_every_page(watcher, server.url, way)

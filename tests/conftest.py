@@ -90,7 +90,6 @@ def class_db(tmp_path):
     return database(tmp_path / "class-store.sqlite3")
 
 
-
 # xdist gives each worker whole files (--dist loadfile), in the order collected here
 # (--no-loadscope-reorder: its default order, most tests first, put the files of one to three long
 # tests last, where one worker ran them alone). The longest files go first, so that no long file

@@ -30,9 +30,9 @@ KINDS = {"desktop": DESKTOP, "phone": PHONE}
 LASTING = {"page": ("add_init_script", "route", "route_from_har", "expose_function", "expose_binding",
                     "emulate_media", "set_extra_http_headers"),
            "context": ("add_init_script", "route", "route_from_har", "expose_function", "expose_binding",
-                       "set_extra_http_headers", "set_offline", "grant_permissions", "set_geolocation",
-                       "add_cookies")}
-STORAGE = "cookies,local_storage,session_storage,indexeddb,service_workers,cache_storage,file_systems,websql"
+                       "set_extra_http_headers", "set_offline", "grant_permissions", "set_geolocation")}
+# Every origin's storage but its cookies, which clear_cookies() takes for the whole context.
+STORAGE = "local_storage,session_storage,indexeddb,service_workers,cache_storage,file_systems,websql"
 
 
 @dataclass(eq=False)
