@@ -8,7 +8,8 @@ of the two cores the suite keeps busy.
 With --by-file, it also prints the CPU of the processes each test file started (its servers,
 browsers, training processes), told by the PYTEST_CURRENT_TEST a process inherits from the test
 that started it: a browser or server a session fixture starts counts for the test that first
-asked for it. The test workers' own CPU is not split this way (the junit report's times do that).
+asked for it; and the CPU each test used inside its xdist worker (benchmarks/worker_cpu.py), by file
+and for the costliest tests.
 
 A process's CPU is its own user + system time as last sampled (what it used in its last quarter
 second, and processes that lived less than that, are missed: the totals are a little low).
@@ -16,26 +17,18 @@ second, and processes that lived less than that, are missed: the totals are a li
 Run: .venv/bin/python -m benchmarks.suite_cpu [--by-file] [pytest arguments, e.g. tests/test_pages.py]
 """
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from benchmarks import worker_cpu as worker_cpu_plugin
+from benchmarks.worker_cpu import kind_of
 from tests.support.processes import cpu_seconds, descendants
-
-KINDS = [  # (what the command line holds, the kind's name); first match wins
-    ("chrom", "chromium (the browser tests)"),
-    ("node", "node (Playwright's driver, the decoder's tests)"),
-    ("redis-server", "redis-server"),
-    ("vae.jobs.worker", "training processes (vae.jobs.worker)"),
-    ("celery", "Celery workers"),
-    ("streamlit", "Streamlit servers"),
-    ("vae.classroom", "class processes (vae.classroom: launcher, queue, join)"),
-    ("exec(eval(", "pytest-xdist workers (the tests themselves, AppTest included)"),
-    ("pytest", "pytest (the controller)"),
-]
 
 
 def sample(pid: int) -> tuple[str, float] | None:
@@ -57,15 +50,14 @@ def test_file_of(pid: int) -> str:
     return current.decode(errors="replace").split("::")[0] or "(none)"
 
 
-def kind_of(cmdline: str) -> str:
-    return next((name for marker, name in KINDS if marker in cmdline), f"other: {cmdline[:70]}")
-
-
 def main() -> None:
     by_file = "--by-file" in sys.argv
     arguments = [argument for argument in sys.argv[1:] if argument != "--by-file"]
     started = time.monotonic()
-    suite = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments])
+    worker_cpu = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "worker-cpu.jsonl"
+    plugin = ["-p", "benchmarks.worker_cpu"] if by_file else []
+    suite = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin, *arguments],
+                             env={**os.environ, worker_cpu_plugin.OUTPUT_ENV: str(worker_cpu)})
     known: set[int] = set()
     seen: dict[int, tuple[str, float]] = {}
     files: dict[int, str] = {}
@@ -89,6 +81,7 @@ def main() -> None:
         print(f"{cpu:8.0f} s CPU  {cpu / total:6.1%}  {count:5d} processes  {name}")
     if by_file:
         print_by_file(seen, files)
+        print_worker_cpu(worker_cpu)
     sys.exit(suite.returncode)
 
 
@@ -101,6 +94,26 @@ def print_by_file(seen: dict[int, tuple[str, float]], files: dict[int, str]) -> 
     for name, kinds in sorted(table.items(), key=lambda item: -sum(item[1].values())):
         parts = ", ".join(f"{kind} {cpu:.0f}" for kind, cpu in sorted(kinds.items(), key=lambda item: -item[1]))
         print(f"{sum(kinds.values()):8.0f}  {name}: {parts}")
+
+
+def print_worker_cpu(path: Path, costliest: int = 25) -> None:
+    if not path.is_file():
+        return
+    tests = [json.loads(line) for line in path.read_text().splitlines() if line]
+    by_file: dict[str, list[float]] = defaultdict(list)
+    for test in tests:
+        by_file[test["test"].split("::")[0]].append(test["cpu"])
+    print(f"\nCPU each test file used inside its xdist worker (s; {sum(t['cpu'] for t in tests):.0f} s in all):")
+    for name, cpus in sorted(by_file.items(), key=lambda item: -sum(item[1]))[:30]:
+        print(f"{sum(cpus):8.1f}  {len(cpus):4d} tests  {name}")
+    print(f"\nThe {costliest} tests that used the most CPU inside their worker (s):")
+    for test in sorted(tests, key=lambda test: -test["cpu"])[:costliest]:
+        print(f"{test['cpu']:8.1f}  {test['test']}")
+    print(f"\nThe {costliest} tests that used the most CPU with what ran below their worker meanwhile (s):")
+    for test in sorted(tests, key=lambda test: -(test["cpu"] + sum(test["below"].values())))[:costliest]:
+        below = ", ".join(f"{kind} {cpu:.1f}" for kind, cpu in sorted(test["below"].items(), key=lambda item: -item[1])
+                          if cpu >= 0.1)
+        print(f"{test['cpu'] + sum(test['below'].values()):8.1f}  {test['test']}: worker {test['cpu']:.1f}, {below}")
 
 
 if __name__ == "__main__":
