@@ -597,8 +597,10 @@ def test_a_frozen_worker_is_ended_by_the_queue_without_anyone_pressing_stop(queu
                       120, 0.05, "the first batch")
     assert snap.state in ACTIVE_STATES, (snap.state, snap.message)
     pid = queue.pid_of(job)
-    generous, queue.stall_seconds = queue.stall_seconds, 10  # from now on, 10 s of silence is a stall
     os.kill(pid, signal.SIGSTOP)  # frozen: alive, but silent
+    # From now on, 2 s of silence is a stall: set once the process is frozen, so that it can only be
+    # this freeze the queue finds (a worker starved of the CPU before it would be ended just the same).
+    generous, queue.stall_seconds = queue.stall_seconds, 2
     try:
         assert queue.wait_until_idle(60)
     finally:
