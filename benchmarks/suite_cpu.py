@@ -110,10 +110,20 @@ def print_worker_cpu(path: Path, costliest: int = 25) -> None:
     for test in sorted(tests, key=lambda test: -test["cpu"])[:costliest]:
         print(f"{test['cpu']:8.1f}  {test['test']}")
     print(f"\nThe {costliest} tests that used the most CPU with what ran below their worker meanwhile (s):")
-    for test in sorted(tests, key=lambda test: -(test["cpu"] + sum(test["below"].values())))[:costliest]:
+    for test in sorted(tests, key=lambda test: -total_cpu(test))[:costliest]:
         below = ", ".join(f"{kind} {cpu:.1f}" for kind, cpu in sorted(test["below"].items(), key=lambda item: -item[1])
                           if cpu >= 0.1)
-        print(f"{test['cpu'] + sum(test['below'].values()):8.1f}  {test['test']}: worker {test['cpu']:.1f}, {below}")
+        print(f"{total_cpu(test):8.1f}  {test['test']}: worker {test['cpu']:.1f}, {below}")
+    # Two workers on two cores: a test that keeps less than one core busy leaves the rest idle unless
+    # the other worker's test takes it (the wait for a stall, a page's refresh, a load test's window).
+    print(f"\nThe {costliest} tests that kept the fewest cores busy for the longest (s of wall time, CPU per second):")
+    for test in sorted(tests, key=lambda test: -(test["wall"] - total_cpu(test)))[:costliest]:
+        print(f"{test['wall'] - total_cpu(test):8.1f}  {test['test']}: {test['wall']:.1f} s, "
+              f"{total_cpu(test) / max(test['wall'], 1e-9):.2f} cores")
+
+
+def total_cpu(test: dict) -> float:
+    return test["cpu"] + sum(test["below"].values())
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 it (an xdist worker: the test's own Python, AppTest's script threads, Playwright's client, Keras
 trained in-process), its setup and teardown included, and what the processes below that worker used
 meanwhile (its browsers, servers, training processes, whichever test started them), one JSON line
-per test appended to the file LATENT_LAB_WORKER_CPU names. A thread or process the test left running
+per test appended to the file LATENT_LAB_WORKER_CPU names, with its wall time. A thread or process the test left running
 counts for the tests after it; a process that began and ended within one test is missed."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -89,9 +90,9 @@ def pytest_runtest_protocol(item, nextitem):
     if not path:
         yield
         return
-    before, watch = own_cpu_seconds(), Watch()
+    started, before, watch = time.monotonic(), own_cpu_seconds(), Watch()
     yield
     below = watch.used_by_kind()
     with open(path, "a") as out:  # one short write per line: lines from two workers do not mix
-        out.write(json.dumps({"test": item.nodeid, "cpu": round(own_cpu_seconds() - before, 3),
-                              "below": below}) + "\n")
+        out.write(json.dumps({"test": item.nodeid, "wall": round(time.monotonic() - started, 3),
+                              "cpu": round(own_cpu_seconds() - before, 3), "below": below}) + "\n")
