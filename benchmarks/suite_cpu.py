@@ -54,10 +54,15 @@ def main() -> None:
     by_file = "--by-file" in sys.argv
     arguments = [argument for argument in sys.argv[1:] if argument != "--by-file"]
     started = time.monotonic()
-    worker_cpu = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "worker-cpu.jsonl"
-    plugin = ["-p", "benchmarks.worker_cpu"] if by_file else []
-    suite = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin, *arguments],
-                             env={**os.environ, worker_cpu_plugin.OUTPUT_ENV: str(worker_cpu)})
+    with tempfile.TemporaryDirectory(prefix="suite-cpu-") as folder:
+        worker_cpu = Path(folder) / "worker-cpu.jsonl"
+        plugin = ["-p", "benchmarks.worker_cpu"] if by_file else []
+        suite = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin, *arguments],
+                                 env={**os.environ, worker_cpu_plugin.OUTPUT_ENV: str(worker_cpu)})
+        watch_and_report(suite, started, by_file, worker_cpu)
+
+
+def watch_and_report(suite: subprocess.Popen, started: float, by_file: bool, worker_cpu: Path) -> None:
     known: set[int] = set()
     seen: dict[int, tuple[str, float]] = {}
     files: dict[int, str] = {}
@@ -116,6 +121,10 @@ def print_worker_cpu(path: Path, costliest: int = 25) -> None:
         print(f"{total_cpu(test):8.1f}  {test['test']}: worker {test['cpu']:.1f}, {below}")
     # Two workers on two cores: a test that keeps less than one core busy leaves the rest idle unless
     # the other worker's test takes it (the wait for a stall, a page's refresh, a load test's window).
+    below_one_core = sum(max(0.0, test["wall"] - total_cpu(test)) for test in tests)
+    print(f"\nSummed over the tests: {sum(test['wall'] for test in tests):.0f} s of wall time, "
+          f"{sum(map(total_cpu, tests)):.0f} s of CPU; the time a test kept less than one core busy: "
+          f"{below_one_core:.0f} s")
     print(f"\nThe {costliest} tests that kept the fewest cores busy for the longest (s of wall time, CPU per second):")
     for test in sorted(tests, key=lambda test: -(test["wall"] - total_cpu(test)))[:costliest]:
         print(f"{test['wall'] - total_cpu(test):8.1f}  {test['test']}: {test['wall']:.1f} s, "

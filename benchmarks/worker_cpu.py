@@ -1,9 +1,9 @@
-"""A pytest plugin for benchmarks/suite_cpu.py: the CPU each test used inside the process that ran
-it (an xdist worker: the test's own Python, AppTest's script threads, Playwright's client, Keras
-trained in-process), its setup and teardown included, and what the processes below that worker used
-meanwhile (its browsers, servers, training processes, whichever test started them), one JSON line
-per test appended to the file LATENT_LAB_WORKER_CPU names, with its wall time. A thread or process the test left running
-counts for the tests after it; a process that began and ended within one test is missed."""
+"""A pytest plugin for benchmarks/suite_cpu.py. For each test, one JSON line appended to the file
+LATENT_LAB_WORKER_CPU names: its wall time; the CPU it used inside the process that ran it (an
+xdist worker: the test's own Python, AppTest's script threads, Playwright's client, Keras trained
+in-process), its setup and teardown included; and what the processes below that worker used
+meanwhile (its browsers, servers, training processes, whichever test started them). A thread or
+process the test left running counts for the tests after it."""
 
 from __future__ import annotations
 
