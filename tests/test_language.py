@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import TINY
 from tests.support.harness import ROOT
 from tests.test_classroom_mode import class_mode, class_runs, open_as, sign_in  # noqa: F401 (fixtures)
-from tests.test_pages import APP, PAGES, TIMEOUT, app_env, saved_runs  # noqa: F401 (fixtures)
+from tests.test_pages import APP, PAGES, TIMEOUT, app_env, train_page_runs  # noqa: F401 (app_env: a fixture)
 from vae import i18n
 from vae.training.lab import train_and_save
 
@@ -239,11 +239,10 @@ def assert_spanish(at: AppTest, english_only: set[str], where: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def spanish_runs(saved_runs, tmp_path_factory, mnist):  # noqa: F811 (a fixture)
-    """The pages' runs, and a conditional one (its explorer and Lesson say more)."""
-    folder = tmp_path_factory.mktemp("spanish-runs")
-    for name in ("vae2", "ae2"):
-        shutil.copytree(saved_runs / name, folder / name)
+def spanish_runs(tmp_path_factory, mnist):
+    """Two of the page tests' runs (only those the pages' words need: a VAE's and an autoencoder's),
+    and a conditional one (its explorer and Lesson say more)."""
+    folder = train_page_runs(tmp_path_factory.mktemp("spanish-runs"), mnist, "vae2", "ae2")
     train_and_save(TINY.replace(epochs=1, condition="label"), mnist.subset(512), folder, "told", "conditional")
     return folder
 

@@ -22,17 +22,29 @@ PAGES = ["pages/explorer.py", "pages/train.py", "pages/reconstruction.py", "page
 TIMEOUT = 60
 
 
+# The page tests' small runs (on 512 training images; evaluated on the whole test set, which the app
+# shows), by name: their settings and preset.
+PAGE_RUNS = {
+    "vae2": (TINY.replace(epochs=1), "default"),  # a 2-D VAE
+    "ae2": (TINY.replace(epochs=1, model="ae"), "autoencoder"),  # a 2-D autoencoder
+    "vae3": (TINY.replace(epochs=1, latent_dim=3), None),  # a 3-D VAE
+    "conv2": (TINY.replace(epochs=1, arch="conv", hidden_dim=16), "conv"),  # a convolutional VAE
+}
+
+
+def train_page_runs(folder, mnist, *names: str):
+    """Trains the PAGE_RUNS named (every one if none is) into `folder`."""
+    data = mnist.subset(512)
+    for name in names or PAGE_RUNS:
+        config, preset_name = PAGE_RUNS[name]
+        train_and_save(config, data, folder, name, preset_name)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def saved_runs(tmp_path_factory, mnist):
-    """Four small runs made once (on 512 training images; evaluated on the whole test set, which
-    the app shows): a 2-D VAE, a 2-D autoencoder, a 3-D VAE and a convolutional VAE."""
-    folder = tmp_path_factory.mktemp("saved-runs")
-    data = mnist.subset(512)
-    train_and_save(TINY.replace(epochs=1), data, folder, "vae2", "default")
-    train_and_save(TINY.replace(epochs=1, model="ae"), data, folder, "ae2", "autoencoder")
-    train_and_save(TINY.replace(epochs=1, latent_dim=3), data, folder, "vae3", None)
-    train_and_save(TINY.replace(epochs=1, arch="conv", hidden_dim=16), data, folder, "conv2", "conv")
-    return folder
+    """Every one of PAGE_RUNS, made once for the module."""
+    return train_page_runs(tmp_path_factory.mktemp("saved-runs"), mnist)
 
 
 @pytest.fixture(autouse=True)
