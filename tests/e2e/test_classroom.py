@@ -23,7 +23,9 @@ def test_five_sessions_and_a_training_get_answers_without_errors(tmp_path, mnist
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path / "server.log")
     try:
         # Every move told to the server (as a conditional run's sliders do): the default's stay in the browser.
-        figures = run_load(server.url, sessions=5, seconds=15, trainings=1, runs_dir=runs_dir, report_moves=True)
+        # The training runs all along the load; then it is stopped, its run kept, rather than waited for.
+        figures = run_load(server.url, sessions=5, seconds=15, trainings=1, runs_dir=runs_dir, report_moves=True,
+                           stop_training_after=True)
     finally:
         server.stop()
     assert figures["errors"] == 0, figures["error_samples"]

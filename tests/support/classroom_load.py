@@ -104,6 +104,7 @@ def wait_refreshing(client: StreamlitClient, until: float, due: dict, refreshes:
 
 
 TEACHER_CODE = "LOAD-TEST-CODE"
+STOP_TRAINING = "Stop training"  # the Train page's button for a running training (ui/training.py)
 
 
 def sign_in_as_teacher(client: StreamlitClient, code: str) -> bool:
@@ -149,6 +150,21 @@ def teacher_watches(client: StreamlitClient, deadline: float, latencies: list, e
         errors.append(f"teacher: {type(error).__name__}: {error}")
 
 
+def stop_the_training(url: str, errors: list) -> None:
+    """Presses the Train page's Stop training, if a training is still running to be stopped."""
+    try:
+        client = StreamlitClient(url)
+        try:
+            if STOP_TRAINING in client.open_page("train").widgets:
+                outcome = client.click(STOP_TRAINING)
+                if outcome.exceptions:
+                    errors.append(f"stop: {outcome.exceptions}")
+        finally:
+            client.close()
+    except Exception as error:
+        errors.append(f"stop: {type(error).__name__}: {error}")
+
+
 def wait_for_saved_runs(runs_dir: Path, count: int, timeout: float) -> int:
     """The number of runs saved, waiting (bounded) until there are `count`."""
     deadline = time.monotonic() + timeout
@@ -166,11 +182,14 @@ def when_all_joined(joined: list, sessions: int, deadline: float, then) -> None:
 
 
 def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int, runs_dir: Path,
-             classroom: bool = False, on_all_joined=None, report_moves: bool = False) -> dict:
+             classroom: bool = False, on_all_joined=None, report_moves: bool = False,
+             stop_training_after: bool = False) -> dict:
     """`url`: the server, or several (students spread over them in turn; the teacher on the first).
     `on_all_joined`: called (in a thread of its own) once every session has opened its page.
-    `report_moves`: every move is told to Python (see student). Latency figures are of the moves sent
-    to the server; "moves" counts them all."""
+    `report_moves`: every move is told to Python (see student). `stop_training_after`: once the
+    load is over, the training still running is stopped (the Train page's Stop; its run is kept
+    as it stands) instead of waited for. Latency figures are of the moves sent to the server;
+    "moves" counts them all."""
     urls = [url] if isinstance(url, str) else list(url)
     url = urls[0]
     latencies: list[float] = []
@@ -204,6 +223,8 @@ def run_load(url: str | list[str], sessions: int, seconds: float, trainings: int
     for values in per_session:
         latencies += values
     saved_during_load = len(list_runs(runs_dir).runs) - runs_before
+    if stop_training_after:
+        stop_the_training(url, errors)
     saved = wait_for_saved_runs(runs_dir, runs_before + trainings, timeout=240) - runs_before
     fragment_only = [ms for ms, whole in refreshes if not whole]
     medians = [statistics.median(v) for v in per_session if v]
