@@ -49,7 +49,9 @@ def test_runs_overlay_draws_each_run_in_one_colour_train_solid_test_dotted_in_th
     colours = [next(t.line.color for t in figure.data if t.legendgroup == name) for name in histories]
     assert colours[0] != colours[1]
     assert [trace.name for trace in figure.data if trace.showlegend is not False] == ["default", "tutorial"]
-    assert [a.text for a in figure.layout.annotations] == list(METRIC_TITLES.values())
+    # Each panel's title on two lines, broken at its last space (three side by side fit a phone).
+    assert [a.text for a in figure.layout.annotations] == ["−ELBO<br>(loss)", "reconstruction<br>(BCE)",
+                                                           "KL<br>divergence"]
     assert figure.layout.xaxis.title.text == "epoch" and figure.layout.yaxis.title.text == "nats per image"
 
 

@@ -32,6 +32,24 @@ def assert_fits_the_phone(phone) -> None:
     assert small == [], f"tap targets under 44 px high: {small}"
 
 
+# Each chart's titles and other texts plotly places itself (subplot titles are annotations): the
+# pairs whose boxes cross, by their texts.
+CHART_TEXTS_THAT_CROSS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(chart => {
+    const boxes = [...chart.querySelectorAll('g.annotation')].map(g => [g.textContent, g.getBoundingClientRect()]);
+    return boxes.flatMap(([a, one], i) => boxes.slice(i + 1)
+        .filter(([, other]) => one.left < other.right - 1 && other.left < one.right - 1 &&
+                               one.top < other.bottom - 1 && other.top < one.bottom - 1)
+        .map(([b]) => [a, b]));
+})"""
+
+
+def assert_chart_titles_apart(phone) -> None:
+    """Once a chart has drawn its titles, no two of them run into each other on the phone's width."""
+    phone.page.wait_for_selector(".js-plotly-plot g.annotation", timeout=30_000)
+    crossing = phone.page.evaluate(CHART_TEXTS_THAT_CROSS)
+    assert crossing == [], f"chart titles run into each other on a {WIDTH} px screen: {crossing}"
+
+
 # What a finger at (x, y) touches, inside components' shadow roots too: its tag and first class.
 UNDER_THE_FINGER = """([x, y]) => {
     let element = document.elementFromPoint(x, y);
@@ -174,5 +192,6 @@ def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_bac
     phone.page.get_by_role("button", name="Follow the teacher again").tap()
     phone.page.wait_for_selector('h1:has-text("Compare runs")', timeout=30_000)
     assert_fits_the_phone(phone)
+    assert_chart_titles_apart(phone)  # the runs' learning curves: three panels side by side
     phone.assert_clean()
     teacher.assert_clean()
