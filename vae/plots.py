@@ -25,16 +25,21 @@ DIGIT_COLOURS = ["#0b4f9c", "#ff5a0f", "#b48787", "#8700f0", "#963c1e",
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
 
 
-def panel_titles() -> list[str]:
-    """The three panels' titles in this reader's language, each on two lines (at its last space):
-    on a phone's 390 px the three share ~330 px, and on one line each they ran into each other."""
-    return ["<br>".join(title.rsplit(" ", 1)) for title in map(_, METRIC_TITLES.values())]
+PANELS_MARGIN = {"l": 50, "r": 10, "t": 60, "b": 40}  # the top's room for the panels' two-line titles
+
+
+def metric_panels() -> go.Figure:
+    """Three panels side by side (loss, reconstruction, KL), titled in this reader's language, each
+    title on two lines (at its last space): on a phone's 390 px the three share ~330 px, and on one
+    line each they ran into each other."""
+    titles = ["<br>".join(_(title).rsplit(" ", 1)) for title in METRIC_TITLES.values()]
+    return make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.07)
 
 
 def training_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict]) -> go.Figure:
     """Three panels (loss, reconstruction, KL) in nats per image: train as a line over fractional
     epochs, test as markers at each epoch's end."""
-    figure = make_subplots(rows=1, cols=3, subplot_titles=panel_titles(), horizontal_spacing=0.07)
+    figure = metric_panels()
     for column, metric in enumerate(METRIC_TITLES, start=1):
         figure.add_trace(go.Scatter(
             x=[p["epoch"] for p in batch_points], y=[p[metric] for p in batch_points],
@@ -48,7 +53,7 @@ def training_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict]) 
         ), row=1, col=column)
         figure.update_xaxes(title_text=_("epoch"), rangemode="tozero", row=1, col=column)
     figure.update_yaxes(title_text=_("nats per image"), row=1, col=1)
-    figure.update_layout(height=330, margin={"l": 50, "r": 10, "t": 60, "b": 40},
+    figure.update_layout(height=330, margin=PANELS_MARGIN,
                          legend={"orientation": "h", "y": -0.25}, uirevision="training")
     return figure
 
@@ -168,7 +173,7 @@ def runs_overlay(histories: dict[str, pd.DataFrame]) -> go.Figure:
     # The words of the hover text are translated; plotly fills its own %{...} fields.
     on_train = _("epoch {x}: {y} (train)").format(x="%{x}", y="%{y:.2f}") + "<extra>%{fullData.name}</extra>"
     on_test = _("epoch {x}: {y} (test)").format(x="%{x}", y="%{y:.2f}") + "<extra>%{fullData.name}</extra>"
-    figure = make_subplots(rows=1, cols=3, subplot_titles=panel_titles(), horizontal_spacing=0.07)
+    figure = metric_panels()
     for index, (run_name, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[index % len(RUN_COLOURS)]
         for column, metric in enumerate(METRIC_TITLES, start=1):
@@ -184,7 +189,7 @@ def runs_overlay(histories: dict[str, pd.DataFrame]) -> go.Figure:
             ), row=1, col=column)
     figure.update_xaxes(title_text=_("epoch"))
     figure.update_yaxes(title_text=_("nats per image"), row=1, col=1)
-    figure.update_layout(height=360, margin={"l": 50, "r": 10, "t": 60, "b": 40},
+    figure.update_layout(height=360, margin=PANELS_MARGIN,
                          legend={"orientation": "h", "y": -0.25})
     return figure
 
