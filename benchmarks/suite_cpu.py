@@ -27,16 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks import worker_cpu as worker_cpu_plugin
-from benchmarks.worker_cpu import kind_of
-from tests.support.processes import cpu_seconds, descendants
-
-
-def sample(pid: int) -> tuple[str, float] | None:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        return cmdline, cpu_seconds(pid)
-    except OSError:
-        return None
+from benchmarks.worker_cpu import kind_of, sample
+from tests.support.processes import descendants
 
 
 def test_file_of(pid: int) -> str:

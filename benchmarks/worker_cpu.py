@@ -41,15 +41,21 @@ def kind_of(cmdline: str) -> str:
     return next((name for marker, name in KINDS if marker in cmdline), f"other: {cmdline[:70]}")
 
 
+def sample(pid: int) -> tuple[str, float] | None:
+    """A process's command line and the CPU it has used so far; None if it has gone."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return cmdline, cpu_seconds(pid)
+    except OSError:
+        return None
+
+
 def below_this_process() -> dict[int, tuple[str, float]]:
     """Every process below this one: its kind and the CPU it has used so far."""
     found = {}
     for pid in descendants(os.getpid()) - {os.getpid()}:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            found[pid] = (kind_of(cmdline), cpu_seconds(pid))
-        except OSError:
-            continue
+        if (now := sample(pid)) is not None:
+            found[pid] = (kind_of(now[0]), now[1])
     return found
 
 
