@@ -69,8 +69,10 @@ def tail(text: str) -> str:
     return text if len(text) <= TAIL_CHARS else "…" + text[-TAIL_CHARS:]
 
 
-def what_the_pages_show(browser) -> str:
-    """Each open page's address, script state and last words: what a person would have seen at the failure."""
+def what_the_pages_show(browser, warm_pages: WarmPages | None) -> str:
+    """Each open page's address, script state, what its console said (if a test holds it) and last
+    words: what a person would have seen at the failure."""
+    said = {id(watcher.page): watcher.errors for watcher in (warm_pages.held() if warm_pages else [])}
     shown = []
     for context in browser.contexts:
         for page in context.pages:
@@ -78,7 +80,8 @@ def what_the_pages_show(browser) -> str:
                 continue
             try:
                 state = page.evaluate("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState")
-                shown.append(f"--- {page.url} (script {state})\n{tail(page.inner_text('body', timeout=5_000))}")
+                errors = "".join(f"console: {error}\n" for error in said.get(id(page), []))
+                shown.append(f"--- {page.url} (script {state})\n{errors}{tail(page.inner_text('body', timeout=5_000))}")
             except Exception as error:  # noqa: BLE001 - a page closing under us says so and the rest are shown
                 shown.append(f"--- {page.url}: unreadable ({error})")
     return "\n".join(shown)
@@ -104,6 +107,7 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed:
         browser = item.funcargs.get("browser")
         if browser is not None:
-            report.sections.append(("what the pages showed", what_the_pages_show(browser)))
+            shown = what_the_pages_show(browser, item.funcargs.get("warm_pages"))
+            report.sections.append(("what the pages showed", shown))
         report.sections.append(("what the servers logged", what_the_servers_wrote(item.stash.get(SERVERS_BEFORE, 0))))
     return report

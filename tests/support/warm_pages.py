@@ -27,10 +27,11 @@ DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
 KINDS = {"desktop": DESKTOP, "phone": PHONE}
 
 # What a test can set on a page or its context that about:blank and clearing storage do not undo.
-LASTING = {"page": ("add_init_script", "route", "route_from_har", "expose_function", "expose_binding",
-                    "emulate_media", "set_extra_http_headers"),
-           "context": ("add_init_script", "route", "route_from_har", "expose_function", "expose_binding",
-                       "set_extra_http_headers", "set_offline", "grant_permissions", "set_geolocation")}
+LASTING = {"page": ("add_init_script", "route", "route_from_har", "route_web_socket", "expose_function",
+                    "expose_binding", "emulate_media", "set_extra_http_headers"),
+           "context": ("add_init_script", "route", "route_from_har", "route_web_socket", "expose_function",
+                       "expose_binding", "set_extra_http_headers", "set_offline", "grant_permissions",
+                       "set_geolocation")}
 # Every origin's storage but its cookies, which clear_cookies() takes for the whole context.
 STORAGE = "local_storage,session_storage,indexeddb,service_workers,cache_storage,file_systems,websql"
 
@@ -66,6 +67,10 @@ class WarmPages:
             for name in names:
                 setattr(target, name, marking_changed(kept, getattr(target, name)))
         return kept
+
+    def held(self) -> list[PageWatcher]:
+        """The pages tests hold now."""
+        return [kept.watcher for kept in self.handed_out.values()]
 
     def give_back(self, watcher: PageWatcher) -> None:
         kept = self.handed_out.pop(id(watcher))
