@@ -47,6 +47,50 @@ def test_a_session_can_still_be_rerun_unasked_as_run_on_save_does():
     assert rerun_session("no-such-session") is False
 
 
+def test_a_session_being_moved_drops_the_old_pages_fragment_reruns_and_nothing_else(monkeypatch):
+    """ui.follow: while the server takes a following student to another page, the old page's timers
+    may still ask for fragment reruns; Streamlit 1.67 would run them for the old page and blank the
+    browser's page (in a real browser: test_phone.py's
+    test_a_following_phone_is_not_blanked_by_its_old_pages_timer_after_the_teacher_moves_it).
+    Here: which requests reach Streamlit's own request_rerun."""
+    import inspect
+
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime.app_session import AppSession
+
+    from ui import streamlit_private
+    from ui.streamlit_private import _ACCEPTED_PAGE, LEAVING_THE_PAGE, _request_rerun_unless_for_another_page
+
+    assert list(inspect.signature(AppSession.request_rerun).parameters) == ["self", "client_state"]
+    assert {"fragment_id", "page_script_hash"} <= set(ClientState.DESCRIPTOR.fields_by_name)
+    reached = []
+    monkeypatch.setattr(streamlit_private, "_STREAMLITS_REQUEST_RERUN",
+                        lambda session, state: reached.append((state.page_script_hash, state.fragment_id)
+                                                              if state else None))
+
+    def request(session, page, fragment=""):
+        _request_rerun_unless_for_another_page(session, ClientState(page_script_hash=page, fragment_id=fragment))
+
+    class Session:
+        pass
+
+    session = Session()
+    request(session, "map", "f1")  # never told: Streamlit's own behaviour
+    setattr(session, _ACCEPTED_PAGE, "lesson")
+    request(session, "map", "f1")  # the old page's timer: dropped
+    request(session, "lesson", "f2")  # this page's timer
+    request(session, "map")  # a whole run the browser asked for: Streamlit's to handle
+    _request_rerun_unless_for_another_page(session, None)
+    setattr(session, _ACCEPTED_PAGE, LEAVING_THE_PAGE)
+    request(session, "lesson", "f2")  # on the way to another page: no fragment runs
+    setattr(session, _ACCEPTED_PAGE, None)
+    request(session, "map", "f1")
+    assert reached == [("map", "f1"), ("lesson", "f2"), ("map", ""), None, ("map", "f1")]
+    original = AppSession.request_rerun
+    streamlit_private.accept_fragment_reruns_of("lesson")  # outside a server's run: changes nothing
+    assert AppSession.request_rerun is original
+
+
 def test_a_fragment_alone_can_still_be_rerun_from_its_own_run():
     """ui.sidebar redraws its queue panel alone when the queue empties (rerun_fragment_next); the
     e2e test test_classroom.py::test_when_the_queue_empties_only_the_page_whose_training_it_was_is_redrawn_whole

@@ -4,7 +4,9 @@ one tap. The lead lives on the class board (vae.classroom.board.Lead). Each web 
 (one thread, every POLL_SECONDS) and, when it moves, redraws the pages of its following students
 drawn with an older lead (vae.classroom.followers says whom and how often); a page costs the server
 nothing meanwhile. A slow timer on every student page is the safety net, and the whole mechanism
-where the server cannot redraw a page unasked (ui.streamlit_private.can_rerun_sessions)."""
+where the server cannot redraw a page unasked (ui.streamlit_private.can_rerun_sessions). While a
+student is taken to another page, the old page's timers are refused: Streamlit would run them for
+the old page and blank the new one (ui.streamlit_private.accept_fragment_reruns_of)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,15 @@ import streamlit as st
 from ui import classroom, state
 from ui.navigation import PAGES
 from ui.store import job_store
-from ui.streamlit_private import can_rerun_sessions, current_session_id, in_fragment_run, rerun_session
+from ui.streamlit_private import (
+    LEAVING_THE_PAGE,
+    accept_fragment_reruns_of,
+    can_rerun_sessions,
+    current_page,
+    current_session_id,
+    in_fragment_run,
+    rerun_session,
+)
 from vae.classroom import STUDENT, TEACHER
 from vae.classroom.board import Board
 from vae.classroom.followers import Followers
@@ -40,6 +50,7 @@ def lead_or_follow(page: str) -> None:
     shared = classroom.shared_board()
     if me.role != STUDENT:
         _forget_this_session()
+        accept_fragment_reruns_of(None)  # the teacher moves only by their own hand
     if me.role == TEACHER:
         if shared.lead.on:
             run = state.active_run()
@@ -68,7 +79,9 @@ def follow(page: str, lead) -> None:
             st.session_state[SEEN] = lead.version
             apply(lead)  # the run and the point: once per change, so a student may still move them
         if lead.page and lead.page != page:
+            accept_fragment_reruns_of(LEAVING_THE_PAGE)  # this page's timers are stale from here
             st.switch_page(PAGES[lead.page])
+    accept_fragment_reruns_of(current_page())
     st.session_state[DRAWN] = lead.version
     banner(page, lead)
     watch(lead.version)

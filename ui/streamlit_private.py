@@ -97,6 +97,52 @@ def rerun_session(session_id: str, fragment_id: str | None = None) -> bool:
     return True
 
 
+# A session this app is moving to another page accepts no fragment rerun from its browser until
+# the new page is drawn.
+LEAVING_THE_PAGE = "<leaving the page>"
+_ACCEPTED_PAGE = "_latent_lab_accepted_fragment_page"  # set on an AppSession by accept_fragment_reruns_of
+
+
+def accept_fragment_reruns_of(page: str | None) -> None:
+    """From now on, this run's session runs a fragment rerun that its browser asks for only if the
+    rerun is for `page` (a page script hash; LEAVING_THE_PAGE: none; None: any, as Streamlit does).
+
+    Why: when a run the browser did not ask for moves it to another page (st.switch_page while
+    following the teacher), the browser keeps asking for the old page's timed fragments until the
+    new page reaches it. Streamlit 1.67 keeps such a request and runs it after the move, for the
+    old page. In the browser, that run empties the page and then adds blocks to it that are no
+    longer there: React throws "Bad delta path index" and the page stays blank (CI saw a phone blank
+    at /lesson). The check below drops these requests as they come in, from the browser or from
+    rerun_session."""
+    if not settings().streamlit_workarounds or under_app_test():
+        return
+    ctx = get_script_run_ctx()
+    try:
+        info = Runtime.instance()._session_mgr.get_active_session_info(ctx.session_id) if ctx else None
+    except Exception:  # noqa: BLE001 - a private API: any change means "cannot"
+        return
+    if info is not None:
+        AppSession.request_rerun = _request_rerun_unless_for_another_page  # once is enough; again is harmless
+        setattr(info.session, _ACCEPTED_PAGE, page)
+
+
+_STREAMLITS_REQUEST_RERUN = AppSession.request_rerun
+
+
+def _request_rerun_unless_for_another_page(self, client_state=None):
+    accepted = getattr(self, _ACCEPTED_PAGE, None)
+    if (client_state is not None and client_state.fragment_id and accepted is not None
+            and client_state.page_script_hash != accepted):
+        return None  # a timer of the page this session is being taken from
+    return _STREAMLITS_REQUEST_RERUN(self, client_state)
+
+
+def current_page() -> str:
+    """The page this run draws (ScriptRunContext.page_script_hash); "" outside a run."""
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "page_script_hash", "") if ctx is not None else ""
+
+
 def current_fragment_id() -> str | None:
     """The fragment this code runs in (ThreadState.fragment_id), or None outside one."""
     try:
