@@ -202,12 +202,9 @@ def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_bac
     teacher.assert_clean()
 
 
-def stray_timer_then_its_own(url: str, new_phone):
-    """A phone following the teacher to the Lesson; then, from its own websocket, a request of the
-    Class map's timer (the page it was taken from), then the one the Lesson's timer sends. Returns
-    the phone, its tap and how many runs the server had finished before the two requests."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
+def following_to_the_lesson(url: str, new_phone):
+    """A phone that joined on the Class map and was taken to the Lesson, following the teacher;
+    returns it and its websocket's tap."""
     teacher = signed_in_teacher(url)
     try:
         teacher.open_page("class_map")
@@ -218,17 +215,21 @@ def stray_timer_then_its_own(url: str, new_phone):
     phone = new_phone()
     tap = SocketTap(phone.page)
     join(phone, url, "Zoë", "class_map")
-    phone.page.wait_for_selector('h1:has-text("Lesson")', timeout=30_000)  # following
+    phone.page.wait_for_selector('h1:has-text("Lesson")', timeout=30_000)
     phone.wait_idle()
-    lesson_timer = tap.timed_fragments()[0]  # one the server holds for this session
-    runs_before = tap.finished_runs()
-    for page in ("class_map", "lesson"):
-        timer = BackMsg()
-        timer.rerun_script.page_script_hash = tap.pages()[page]
-        timer.rerun_script.fragment_id = lesson_timer
-        timer.rerun_script.is_auto_rerun = True
-        tap.send_to_server(timer)
-    return phone, tap, runs_before
+    return phone, tap
+
+
+def timer_request(tap: SocketTap, page: str):
+    """What a page's timer sends for a timed fragment, here the Lesson's (the server holds it for
+    this session), as if from `page` ("class_map": the page the phone was taken from)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    request = BackMsg()
+    request.rerun_script.page_script_hash = tap.pages()[page]
+    request.rerun_script.fragment_id = tap.timed_fragments()[0]
+    request.rerun_script.is_auto_rerun = True
+    return request
 
 
 def test_a_following_phone_is_not_blanked_by_its_old_pages_timer_after_the_teacher_moves_it(class_server, new_phone):
@@ -236,18 +237,26 @@ def test_a_following_phone_is_not_blanked_by_its_old_pages_timer_after_the_teach
     page is changing, and the Class map's fragments, timed every second, may still ask to rerun.
     Streamlit 1.67 runs such a request after the move, for the old page, and the page goes blank
     for good ("Bad delta path index" in React; CI saw a phone blank at /lesson). The phone's server
-    drops it (ui.streamlit_private.accept_fragment_reruns_of): of the two requests only the second runs."""
-    phone, tap, runs_before = stray_timer_then_its_own(class_server.url, new_phone)
+    drops it (ui.streamlit_private.accept_fragment_reruns_of). This test sends it on purpose, from
+    the phone's own websocket; once the server has read it, the request the Lesson's own timer sends:
+    only that one runs."""
+    phone, tap = following_to_the_lesson(class_server.url, new_phone)
+    runs_before, seen_before = tap.finished_runs(), len(tap.received)
+    tap.send_to_server(timer_request(tap, "class_map"))
+    tap.barrier()  # the server has read the stray request (and dropped it)
+    tap.send_to_server(timer_request(tap, "lesson"))
     tap.wait_for(lambda: tap.finished_runs() > runs_before, 30, "the Lesson's timed fragment to run")
     phone.wait_idle()
-    assert tap.finished_runs() == runs_before + 1, "the stray request ran"
+    assert tap.finished_runs() == runs_before + 1
+    assert [forward.new_session.page_script_hash for forward in tap.received[seen_before:]
+            if forward.WhichOneof("type") == "new_session"] == [tap.pages()["lesson"]], "the stray request ran"
     assert phone.page.locator('h1:has-text("Lesson")').is_visible() and "/lesson" in phone.page.url
     phone.assert_clean()
 
 
 def test_the_stray_timer_workaround_is_still_needed(class_runs, tmp_path, mnist_cache_dir, new_phone):
-    """The same two requests with ui.streamlit_private's workarounds off: if Streamlit no longer
-    blanks the page, this fails, and accept_fragment_reruns_of can go."""
+    """The stray request with ui.streamlit_private's workarounds off: if Streamlit no longer blanks
+    the page, this fails, and accept_fragment_reruns_of can go."""
     from vae import classroom
 
     server = AppServer(shutil.copytree(class_runs, tmp_path / "runs"), mnist_cache_dir, tmp_path / "bare.log",
@@ -257,7 +266,8 @@ def test_the_stray_timer_workaround_is_still_needed(class_runs, tmp_path, mnist_
         first = StreamlitClient(server.url)  # app.py runs first, as a visit to the join address makes it:
         first.open_page("")  # without the pages-folder workaround a page opened by its address runs alone
         first.close()
-        phone, tap, _ = stray_timer_then_its_own(server.url, new_phone)
+        phone, tap = following_to_the_lesson(server.url, new_phone)
+        tap.send_to_server(timer_request(tap, "class_map"))
         # Blank: its main area emptied (and, when the stray run draws into it, React's "Bad delta path").
         tap.wait_for(lambda: phone.page.locator('h1:has-text("Lesson")').count() == 0, 30,
                      "the page to go blank: Streamlit may have mended it, and the workaround can go")

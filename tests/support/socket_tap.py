@@ -52,6 +52,18 @@ class SocketTap:
         assert self._server is not None, "the page has not opened its websocket"
         self._server.send(message.SerializeToString())
 
+    def barrier(self, seconds: float = 30) -> None:
+        """Returns once the server has read everything sent to it before: it answers a heartbeat
+        after the messages before it, in order."""
+        acks = self._acks()
+        heartbeat = BackMsg()
+        heartbeat.app_heartbeat = True
+        self.send_to_server(heartbeat)
+        self.wait_for(lambda: self._acks() > acks, seconds, "the server's answer to a heartbeat")
+
+    def _acks(self) -> int:
+        return sum(forward.WhichOneof("type") == "heartbeat_ack" for forward in self.received)
+
     def finished_runs(self) -> int:
         """How many runs (whole or of fragments) the server has said it finished, so far."""
         return sum(forward.WhichOneof("type") == "script_finished" for forward in self.received)
