@@ -50,7 +50,7 @@ def lead_or_follow(page: str) -> None:
     shared = classroom.shared_board()
     if me.role != STUDENT:
         _forget_this_session()
-        accept_fragment_reruns_of(None)  # the teacher moves only by their own hand
+        accept_fragment_reruns_of(None)  # not taken anywhere by the server: Streamlit as it is
     if me.role == TEACHER:
         if shared.lead.on:
             run = state.active_run()
