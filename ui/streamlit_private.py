@@ -79,22 +79,33 @@ def rerun_session(session_id: str, fragment_id: str | None = None) -> bool:
     any thread, a script run's included: the request is handed to the session's event loop, as a
     browser's is, and a run in progress finishes first when only a fragment is asked for. False if
     the session is gone."""
+    session = _active_session(session_id)
+    if session is None:
+        return False
+
+    def request() -> None:
+        state = ClientState()
+        state.CopyFrom(session._client_state)
+        state.fragment_id = fragment_id or ""
+        session.request_rerun(state)
+
     try:
-        info = Runtime.instance()._session_mgr.get_active_session_info(session_id)
-        if info is None:
-            return False
-        session = info.session
-
-        def request() -> None:
-            state = ClientState()
-            state.CopyFrom(session._client_state)
-            state.fragment_id = fragment_id or ""
-            session.request_rerun(state)
-
         session._call_soon_on_event_loop(request)
     except Exception:  # noqa: BLE001 - a private API: any change means "cannot"
         return False
     return True
+
+
+def _active_session(session_id: str | None) -> AppSession | None:
+    """A connected session by its id (SessionManager.get_active_session_info); None if there is
+    none, it is gone, or that private API changed."""
+    if session_id is None:
+        return None
+    try:
+        info = Runtime.instance()._session_mgr.get_active_session_info(session_id)
+    except Exception:  # noqa: BLE001 - a private API: any change means "unknown"
+        return None
+    return info.session if info is not None else None
 
 
 # A session this app is moving to another page accepts no fragment rerun from its browser until
@@ -116,14 +127,10 @@ def accept_fragment_reruns_of(page: str | None) -> None:
     rerun_session."""
     if not settings().streamlit_workarounds or under_app_test():
         return
-    ctx = get_script_run_ctx()
-    try:
-        info = Runtime.instance()._session_mgr.get_active_session_info(ctx.session_id) if ctx else None
-    except Exception:  # noqa: BLE001 - a private API: any change means "cannot"
-        return
-    if info is not None:
+    session = _active_session(current_session_id())
+    if session is not None:
         AppSession.request_rerun = _request_rerun_unless_for_another_page  # once is enough; again is harmless
-        setattr(info.session, _ACCEPTED_PAGE, page)
+        setattr(session, _ACCEPTED_PAGE, page)
 
 
 _STREAMLITS_REQUEST_RERUN = AppSession.request_rerun
