@@ -5,10 +5,11 @@ the page itself could have sent: a request the browser makes only in a race, mad
 from __future__ import annotations
 
 import re
-import time
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from tests.support.waiting import wait_until
 
 STREAM = re.compile(r".*/_stcore/stream$")
 
@@ -71,7 +72,4 @@ class SocketTap:
     def wait_for(self, condition, seconds: float, what: str) -> None:
         """Until `condition()` holds (at most `seconds`), letting the page's messages in meanwhile:
         Playwright hands them to the tap only while one of its calls is waiting."""
-        deadline = time.monotonic() + seconds
-        while not condition():
-            assert time.monotonic() < deadline, f"waited {seconds:.0f} s for {what}"
-            self.page.wait_for_timeout(50)
+        wait_until(condition, seconds, 0.05, what, pause=lambda interval: self.page.wait_for_timeout(interval * 1000))
