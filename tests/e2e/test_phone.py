@@ -55,6 +55,30 @@ def assert_chart_titles_apart(phone) -> None:
     assert crossing == [], f"chart titles run into each other on a {WIDTH} px screen: {crossing}"
 
 
+# Each table's toolbar (Streamlit shows it all the time on a touch screen) and the elements it lies
+# over, by their test ids and first words: none, as ui/app.css makes room for it above the table.
+UNDER_A_TOOLBAR = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stElementToolbar"]')]
+    .filter(toolbar => toolbar.getBoundingClientRect().height > 0)
+    .flatMap(toolbar => {
+        const bar = toolbar.getBoundingClientRect();
+        return [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stElementContainer"]')]
+            .filter(element => {
+                const box = element.getBoundingClientRect();
+                return box.height > 0 && bar.left < box.right - 1 && box.left < bar.right - 1 &&
+                       bar.top < box.bottom - 1 && box.top < bar.bottom - 1;
+            })
+            .map(element => [element.dataset.testid, element.innerText.slice(0, 40)]);
+    })"""
+
+
+def assert_nothing_under_a_toolbar(phone) -> None:
+    """Every table's toolbar on the page lies over nothing: no header it shares the corner with, no
+    text above it."""
+    phone.page.wait_for_selector('[data-testid="stMain"] [data-testid="stElementToolbar"]', timeout=30_000)
+    covered = phone.page.evaluate(UNDER_A_TOOLBAR)
+    assert covered == [], f"a table's toolbar covers what a student reads: {covered}"
+
+
 # What a finger at (x, y) touches, inside components' shadow roots too: its tag and first class.
 UNDER_THE_FINGER = """([x, y]) => {
     let element = document.elementFromPoint(x, y);
@@ -198,6 +222,7 @@ def test_the_teachers_browser_leads_and_a_phone_follows_steps_away_and_comes_bac
     phone.page.wait_for_selector('h1:has-text("Compare runs")', timeout=30_000)
     assert_fits_the_phone(phone)
     assert_chart_titles_apart(phone)  # the runs' learning curves: three panels side by side
+    assert_nothing_under_a_toolbar(phone)  # the runs' table and their likelihood bounds
     phone.assert_clean()
     teacher.assert_clean()
 
