@@ -3,19 +3,10 @@
 // figure every refresh cost a headless chromium ~0.15 s of CPU: cycles a training on the same
 // cores does not get.
 
+// ui/live_curves/curves_layout.js is prepended to this file by mount.py.
+
 const TRAIN_COLOUR = "#1f77b4";
 const TEST_COLOUR = "#d62728";
-const HEIGHT = 300;
-
-function niceTicks(low, high, count) {
-  const span = high - low || Math.abs(high) || 1;
-  const raw = span / count;
-  const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw);
-  const ticks = [];
-  for (let t = Math.ceil(low / step) * step; t <= high + step * 1e-9; t += step) ticks.push(t);
-  return ticks;
-}
 
 function panelRange(values) {
   const finite = values.filter(Number.isFinite);
@@ -25,8 +16,8 @@ function panelRange(values) {
   return [Math.max(0, low - pad), high + pad];
 }
 
-function drawPanel(ctx, box, panel, train, test, epochs, text) {
-  const { x, y, w, h } = box;
+function drawPanel(ctx, panel, train, test, layout, epochs, text) {
+  const { x, y, w, h } = panel;
   const [low, high] = panelRange([...train.values, ...test.values]);
   const px = (epoch) => x + (epoch / epochs) * w;
   const py = (value) => y + h - ((value - low) / (high - low)) * h;
@@ -40,11 +31,11 @@ function drawPanel(ctx, box, panel, train, test, epochs, text) {
     ctx.fillText(String(Math.round(tick * 10) / 10), x - 4, py(tick) + 4);
   }
   ctx.textAlign = "center";
-  for (const tick of niceTicks(0, epochs, Math.min(epochs, 5))) ctx.fillText(String(tick), px(tick), y + h + 14);
-  ctx.fillText(text.epoch, x + w / 2, y + h + 28);
-  ctx.font = "13px sans-serif";
+  for (const tick of layout.ticks) ctx.fillText(String(tick), px(tick), panel.tickY);
+  ctx.fillText(text.epoch, x + w / 2, panel.epochY);
+  ctx.font = layout.titleFont;
   ctx.fillStyle = "#222";
-  ctx.fillText(panel.title, x + w / 2, y - 8);
+  for (const line of panel.title) ctx.fillText(line.text, line.x, line.y);
   ctx.save();
   ctx.beginPath(); ctx.rect(x, y, w, h); ctx.clip();
   ctx.strokeStyle = TRAIN_COLOUR; ctx.lineWidth = 2; ctx.beginPath();
@@ -61,25 +52,22 @@ function draw(root, data) {
   const canvas = root.querySelector("canvas");
   const width = Math.max(300, root.host ? root.host.clientWidth : canvas.clientWidth || 900);
   const scale = window.devicePixelRatio || 1;
-  canvas.width = width * scale; canvas.height = HEIGHT * scale;
-  canvas.style.width = `${width}px`; canvas.style.height = `${HEIGHT}px`;
+  canvas.width = width * scale; canvas.height = CURVES_HEIGHT * scale;
+  canvas.style.width = `${width}px`; canvas.style.height = `${CURVES_HEIGHT}px`;
   const ctx = canvas.getContext("2d");
   ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  ctx.clearRect(0, 0, width, HEIGHT);
-  const left = 48, gap = 56, top = 28, bottom = 58;
-  const panelWidth = (width - left - 2 * gap - 10) / 3;
+  ctx.clearRect(0, 0, width, CURVES_HEIGHT);
+  const measure = (text, font) => { ctx.font = font; return ctx.measureText(text).width; };
+  const layout = curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs);
   data.panels.forEach((panel, index) => {
-    const box = { x: left + index * (panelWidth + gap), y: top, w: panelWidth, h: HEIGHT - top - bottom };
-    drawPanel(ctx, box, panel, { epochs: data.train_epochs, values: panel.train },
-              { epochs: data.test_epochs, values: panel.test }, data.epochs, data.text);
+    drawPanel(ctx, layout.panels[index], { epochs: data.train_epochs, values: panel.train },
+              { epochs: data.test_epochs, values: panel.test }, layout, data.epochs, data.text);
   });
   ctx.font = "12px sans-serif"; ctx.textAlign = "left";
-  ctx.fillStyle = TRAIN_COLOUR; ctx.fillRect(left, HEIGHT - 16, 18, 3); ctx.fillStyle = "#222";
-  ctx.fillText(data.text.train, left + 24, HEIGHT - 11);
-  // The second key after the first's text, however long it is in the reader's language.
-  const testKey = Math.max(260, 24 + ctx.measureText(data.text.train).width + 24);
-  ctx.fillStyle = TEST_COLOUR; ctx.fillRect(left + testKey, HEIGHT - 16, 18, 3); ctx.fillStyle = "#222";
-  ctx.fillText(data.text.test, left + testKey + 24, HEIGHT - 11);
+  layout.legend.forEach(({ label, x, y }, index) => {
+    ctx.fillStyle = index === 0 ? TRAIN_COLOUR : TEST_COLOUR; ctx.fillRect(x, y - 5, 18, 3);
+    ctx.fillStyle = "#222"; ctx.fillText(label, x + 24, y);
+  });
   canvas.dataset.trainPoints = String(data.train_epochs.length);
   canvas.dataset.testPoints = String(data.test_epochs.length);
 }

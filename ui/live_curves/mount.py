@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.js import es_module
 from vae.i18n import _
 from vae.plots import METRIC_TITLES
 
@@ -17,7 +18,7 @@ MAX_TRAIN_POINTS = 600  # more than a panel's width in pixels would not show
 
 _COMPONENT = st.components.v2.component(
     "latent_lab_live_curves",
-    js=(HERE / "live_curves.js").read_text(), css=(HERE / "live_curves.css").read_text(),
+    js=es_module(HERE / "live_curves.js", HERE / "curves_layout.js"), css=(HERE / "live_curves.css").read_text(),
 )
 
 
