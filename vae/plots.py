@@ -76,7 +76,10 @@ def per_class_error_bars(table: pd.DataFrame, dataset: DataSet = MNIST) -> go.Fi
         ))
     figure.update_layout(
         barmode="group", height=380, margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        xaxis_title=item, yaxis_title=_("mean sum of squared errors per image"),
+        # Categories, so every class is named under its bars (as numbers, plotly marked only some
+        # digits); the margin grows to fit names a narrow screen turns on their side.
+        xaxis={"type": "category", "automargin": True, "title": {"text": item, "standoff": 10}},
+        yaxis_title=_("mean sum of squared errors per image"),
         legend={"orientation": "h", "y": 1.12}, showlegend=True,
     )
     return figure
