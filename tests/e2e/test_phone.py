@@ -129,6 +129,33 @@ def test_on_a_phone_the_explorer_map_fits_and_its_digit_stays_in_sight_while_a_f
     phone.assert_clean()
 
 
+# The replay's own height and the height the page gives it: the element that holds the component,
+# whose shadow root holds the replay.
+REPLAY_HEIGHTS = """() => {
+    for (const host of document.querySelectorAll('[data-testid="stElementContainer"]')) {
+        for (const inner of host.querySelectorAll('*')) {
+            const replay = inner.shadowRoot?.querySelector('.formation');
+            if (replay) return [replay.getBoundingClientRect().height, host.getBoundingClientRect().height];
+        }
+    }
+    return null;
+}"""
+
+
+def test_on_a_phone_the_train_page_shows_the_runs_curves_and_its_replay_with_no_blank_under_it(class_server,
+                                                                                             new_phone):
+    phone = new_phone()
+    join(phone, class_server.url, "Zoë", "train")
+    phone.page.locator(".formation canvas.grid").first.wait_for(timeout=30_000)
+    assert_chart_titles_apart(phone)  # the active run's learning curves
+    heights = phone.page.evaluate(REPLAY_HEIGHTS)
+    assert heights is not None
+    replay, given = heights
+    assert 150 < replay <= given <= replay + 2, f"the replay is {replay:.0f} px high in {given:.0f} px of the page"
+    assert_fits_the_phone(phone)
+    phone.assert_clean()
+
+
 def choose_digit(phone, digit: int) -> None:
     pill = phone.page.locator(".st-key-board_digit").get_by_role("radio", name=str(digit), exact=True)
     pill.tap()

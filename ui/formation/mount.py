@@ -28,4 +28,4 @@ def view_text() -> dict[str, str]:
 
 def formation(payload: bytes, key: str) -> None:
     """`payload`: formation_payload's (shared by every session, in English), shown in this session's language."""
-    _COMPONENT(key=key, data=in_words(payload, _, view_text()), height=410)
+    _COMPONENT(key=key, data=in_words(payload, _, view_text()), height="content")
