@@ -135,6 +135,33 @@ def test_the_class_default_is_a_setting(runs_dir, monkeypatch):
     assert open_app(lang="en").title[0].value == "Latent explorer"  # a link still overrides it
 
 
+def open_in_browser_language(locale: str, lang: str | None = None) -> AppTest:
+    """The explorer as a browser whose own language (navigator.language) is `locale` opens it."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context = {"locale": locale}
+    if lang:
+        at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_browser_in_spanish_opens_the_app_in_spanish_unless_the_class_or_a_link_says_otherwise(runs_dir,
+                                                                                                  monkeypatch):
+    monkeypatch.delenv("LATENT_LAB_LANGUAGE", raising=False)
+    at = open_in_browser_language("es-MX")
+    assert picker(at).value == "es" and at.title[0].value == "Explorador latente"
+    assert open_in_browser_language("fr-FR").title[0].value == "Latent explorer"  # none of ours: English
+    assert open_in_browser_language("es-ES", lang="en").title[0].value == "Latent explorer"
+    monkeypatch.setenv("LATENT_LAB_LANGUAGE", "en")  # the teacher set the class's language
+    assert open_in_browser_language("es-ES").title[0].value == "Latent explorer"
+
+
+def test_a_browsers_locale_names_one_of_our_languages_or_none():
+    assert [i18n.language_of_locale(locale) for locale in ("es-MX", "es", "ES_es", "en-US", "fr-FR", "", None)] == [
+        "es", "es", "es", "en", None, None, None]
+
+
 # --- No English on a Spanish page ----------------------------------------------------------------
 
 TEXT_FIELDS = {"label", "help", "body", "caption", "placeholder", "text", "options", "title", "description"}

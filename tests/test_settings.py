@@ -26,7 +26,7 @@ def test_defaults_and_what_each_variable_sets(monkeypatch, tmp_path):
     assert current.cache_dir == tmp_path / ".cache" / "latent-lab"
     assert (current.training_slots, current.stall_seconds, current.worker_niceness) == (1, 120.0, 10)
     assert not current.classroom and current.broker is None and current.streamlit_workarounds
-    assert current.language == "en" and current.warm_training and current.prepare_default
+    assert current.language is None and current.warm_training and current.prepare_default  # None: the browser's
     assert current.training_threads == 0  # TensorFlow's own choice: every core
     monkeypatch.setenv("LATENT_LAB_RUNS_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("LATENT_LAB_TRAINING_SLOTS", "3")

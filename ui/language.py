@@ -1,7 +1,9 @@
 """Which language this browser reads the app in (vae.i18n translates). Chosen, in order: by `?lang=es`
 in the address (a link a teacher shares), by the picker in the sidebar, remembered in a cookie of this
-browser, else the class's default (LATENT_LAB_LANGUAGE). `<html lang>` follows it (ui/a11y), so a
-screen reader speaks the page in the right voice."""
+browser, else the class's language if the teacher set one (LATENT_LAB_LANGUAGE), else the browser's
+own (a student's phone set to Spanish opens the app in Spanish: on a phone the sidebar's picker is
+out of sight), else English. `<html lang>` follows it (ui/a11y), so a screen reader speaks the page
+in the right voice."""
 
 from __future__ import annotations
 
@@ -28,23 +30,28 @@ T = TypeVar("T")
 def session_language() -> str:
     """The language of the session running this thread; the class's default outside one."""
     if get_script_run_ctx(suppress_warning=True) is None:
-        return settings().language
-    return st.session_state.get(LANGUAGE) or settings().language
+        return settings().language or i18n.SOURCE_LANGUAGE
+    return st.session_state.get(LANGUAGE) or first_language()
 
 
 i18n.set_language_resolver(session_language)
 
 
+def first_language() -> str:
+    """A browser's language before it chooses one: the class's, else its own if we have it, else English."""
+    return settings().language or i18n.language_of_locale(st.context.locale) or i18n.SOURCE_LANGUAGE
+
+
 def choose_language() -> str:
     """First on every run: the address's `?lang=`, else what this session chose, else this browser's
-    cookie, else the class's default. An unknown code in the address is ignored (the page still opens)."""
+    cookie, else its first language. An unknown code in the address is ignored (the page still opens)."""
     codes = i18n.language_codes()
     asked = st.query_params.get(QUERY)
     if asked in codes:
         st.session_state[LANGUAGE], st.session_state[CHOSEN] = asked, True
     elif st.session_state.get(LANGUAGE) not in codes:
         remembered = st.context.cookies.get(COOKIE)
-        st.session_state[LANGUAGE] = remembered if remembered in codes else settings().language
+        st.session_state[LANGUAGE] = remembered if remembered in codes else first_language()
     return st.session_state[LANGUAGE]
 
 

@@ -33,6 +33,13 @@ def language_codes() -> tuple[str, ...]:
     return (SOURCE_LANGUAGE, *found)
 
 
+def language_of_locale(locale: str | None) -> str | None:
+    """Which of our languages a browser's own (its navigator.language: "es-MX", "es", "en-US") asks
+    for; None if none, or if the browser said nothing."""
+    code = (locale or "").replace("_", "-").split("-")[0].strip().lower()
+    return code if code in language_codes() else None
+
+
 def available_languages() -> dict[str, str]:
     """Code → the language's name in itself ("es" → "Español")."""
     return {code: native_name(code) for code in language_codes()}

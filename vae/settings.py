@@ -21,7 +21,7 @@ the variable.
 | LATENT_LAB_BROKER | broker | none: training on this machine (vae.jobs.broker checks it) |
 | LATENT_LAB_WORKER_SECRET | worker_secret | none (vae.jobs.signing checks it where a broker is set) |
 | LATENT_LAB_TIMELINE | timeline_file | none: a file where every process notes its steps (vae.timeline) |
-| LATENT_LAB_LANGUAGE | language | en: the interface's language for a browser that has not chosen one (vae.i18n) |
+| LATENT_LAB_LANGUAGE | language | unset: a browser's own language if we have it, else en; or the class's (vae.i18n) |
 
 Set by `make classroom` for the processes it starts, not by people: LATENT_LAB_CLASSROOM (roles on),
 LATENT_LAB_JOIN_PORT (the join address's port), LATENT_LAB_QUEUE_PROCESS (the queue runs in its own
@@ -90,7 +90,7 @@ class Settings:
     worker_secret: str | None
     streamlit_workarounds: bool
     timeline_file: Path | None = None
-    language: str = "en"
+    language: str | None = None  # None: each browser's own language (ui/language.py)
     warm_training: bool = True
     prepare_default: bool = True
     training_threads: int = 0  # 0: TensorFlow's own choice, every core
@@ -139,10 +139,12 @@ def _switch(env: dict, name: str, default: bool) -> bool:
     return env[name].strip() == "1"
 
 
-def _language(env: dict) -> str:
-    from vae.i18n import SOURCE_LANGUAGE, language_codes
+def _language(env: dict) -> str | None:
+    from vae.i18n import language_codes
 
-    code, codes = env.get(LANGUAGE, SOURCE_LANGUAGE).strip(), language_codes()
+    if LANGUAGE not in env:
+        return None
+    code, codes = env[LANGUAGE].strip(), language_codes()
     if code not in codes:
         raise SettingsError(LANGUAGE, f"must be one of {', '.join(codes)} (the catalogs in vae/locale), "
                                       f"got {code[:20]!r}")

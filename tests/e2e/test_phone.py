@@ -13,7 +13,7 @@ from tests.conftest import wait_until
 from tests.e2e import test_classroom
 from tests.e2e.test_classroom import signed_in_teacher
 from tests.support.class_room import NAME_FIELD, PHONE, Finger, board_of, join, teacher_signs_in
-from tests.support.harness import AppServer
+from tests.support.harness import AppServer, PageWatcher
 from tests.support.socket_tap import SocketTap
 from tests.support.ws_client import StreamlitClient
 from ui.streamlit_private import WORKAROUNDS_ENV
@@ -154,6 +154,25 @@ def test_on_a_phone_the_train_page_shows_the_runs_curves_and_its_replay_with_no_
     assert 150 < replay <= given <= replay + 2, f"the replay is {replay:.0f} px high in {given:.0f} px of the page"
     assert_fits_the_phone(phone)
     phone.assert_clean()
+
+
+def test_a_phone_set_to_spanish_opens_the_class_in_spanish_and_the_student_names_themself(class_server, browser):
+    """No link with ?lang=es and no class language set: the phone's own language is the one it reads
+    (on a phone the sidebar, where the picker is, is closed)."""
+    context = browser.new_context(**PHONE, locale="es-ES")
+    try:
+        phone = PageWatcher(context.new_page())
+        phone.goto(class_server.url)
+        field = phone.page.locator('[data-testid="stMain"]').get_by_role(
+            "textbox", name="Tu nombre (las ejecuciones de un estudiante lo llevan)", exact=True)
+        phone.enter(field, "Lucía")
+        phone.page.wait_for_selector('h1:has-text("Explorador latente")', timeout=30_000)
+        wait_until(lambda: phone.page.evaluate("() => document.documentElement.lang") == "es", 30, 0.1,
+                   message="<html lang> to say es")
+        assert "eres Lucía" in phone.page.locator('[data-testid="stSidebar"]').text_content()
+        phone.assert_clean()
+    finally:
+        context.close()
 
 
 def choose_digit(phone, digit: int) -> None:
