@@ -175,6 +175,24 @@ def test_a_phone_set_to_spanish_opens_the_class_in_spanish_and_the_student_names
         context.close()
 
 
+def test_a_phone_in_dark_mode_gets_the_light_page_the_app_is_drawn_and_checked_for(class_server, browser):
+    """The maps, live curves and replay draw dark text on a light page, and axe checks contrast there
+    (Streamlit would follow the phone into its dark theme: .streamlit/config.toml keeps it light)."""
+    context = browser.new_context(**PHONE, color_scheme="dark")
+    try:
+        phone = PageWatcher(context.new_page())
+        join(phone, class_server.url, "Noa", "train")
+        phone.page.locator(".formation canvas.grid").first.wait_for(timeout=30_000)
+        assert phone.page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+        colours = phone.page.evaluate("""() => [
+            getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor,
+            getComputedStyle(document.querySelector('[data-testid="stCaptionContainer"]')).color]""")
+        assert colours == ["rgb(255, 255, 255)", "rgb(102, 101, 95)"]  # ui/app.css's caption grey, 5.9:1 on white
+        phone.assert_clean()
+    finally:
+        context.close()
+
+
 def choose_digit(phone, digit: int) -> None:
     pill = phone.page.locator(".st-key-board_digit").get_by_role("radio", name=str(digit), exact=True)
     pill.tap()
