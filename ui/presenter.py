@@ -15,6 +15,7 @@ STYLESHEET = Path(__file__).with_name("presenter.css")
 TOGGLE_KEY = "presenter_mode"
 FIGURE_FACTOR = 2
 CHART_FONT_SIZE = 20
+CHART_SCALE = CHART_FONT_SIZE / 12  # plotly letters its charts at 12 px: our own charts grow as much
 
 
 def presenter_on() -> bool:

@@ -16,6 +16,7 @@ import pytest
 from tests.support.class_room import PHONE
 from ui.js import es_module
 from ui.live_curves.mount import HERE, curves_payload
+from ui.presenter import CHART_SCALE
 from vae.datasets import FASHION_MNIST, MNIST
 from vae.i18n import in_language, language_codes
 from vae.plots import per_class_error_bars
@@ -39,7 +40,7 @@ def out_of_place(boxes: list[dict], width: float, height: float) -> list[list[st
 LAY_OUT = """([width, data]) => {
     const ctx = document.createElement("canvas").getContext("2d");
     const measure = (text, font) => { ctx.font = font; return ctx.measureText(text).width; };
-    return curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs);
+    return curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs, data.scale);
 }"""
 
 DRAW = """([width, data]) => {
@@ -47,7 +48,8 @@ DRAW = """([width, data]) => {
     host.style.width = `${width}px`;
     document.body.appendChild(host);
     drawCurves({data, parentElement: host.attachShadow({mode: "open"})});
-    return host.shadowRoot.querySelector("canvas").getBoundingClientRect().width;
+    const { width: drawnWidth, height } = host.shadowRoot.querySelector("canvas").getBoundingClientRect();
+    return [drawnWidth, height];
 }"""
 
 
@@ -77,7 +79,21 @@ def test_the_live_curves_texts_stay_apart_and_on_the_canvas_at_every_width(phone
         assert out_of_place(layout["boxes"], width, 300) == [], f"at {width} px in {language}"
         if width >= 700:  # room for every title on one line
             assert [len(panel["title"]) for panel in layout["panels"]] == [1, 1, 1]
-        assert page.evaluate(DRAW, [width, data]) == width
+        assert page.evaluate(DRAW, [width, data]) == [width, 300]
+    assert errors == []
+
+
+@pytest.mark.parametrize("language", language_codes())
+def test_in_presenter_mode_the_live_curves_letters_grow_and_stay_apart_on_a_projector(phone_page, language):
+    page, errors = phone_page
+    with in_language(language):
+        data = curves_payload(BATCHES, EPOCH_ENDS, epochs=10, scale=CHART_SCALE)
+    for width in (700, 1400):  # a projector's main column beside the sidebar, and the whole screen
+        layout = page.evaluate(LAY_OUT, [width, data])
+        height = 300 * CHART_SCALE
+        assert layout["height"] == height and layout["tickFont"] == f"{11 * CHART_SCALE}px sans-serif"
+        assert out_of_place(layout["boxes"], width, height) == [], f"at {width} px in {language}"
+        assert page.evaluate(DRAW, [width, data]) == [width, height]
     assert errors == []
 
 

@@ -18,17 +18,18 @@ function panelRange(values) {
 
 function drawPanel(ctx, panel, train, test, layout, epochs, text) {
   const { x, y, w, h } = panel;
+  const scale = layout.scale;
   const [low, high] = panelRange([...train.values, ...test.values]);
   const px = (epoch) => x + (epoch / epochs) * w;
   const py = (value) => y + h - ((value - low) / (high - low)) * h;
   ctx.strokeStyle = "#d0d0d0";
   ctx.fillStyle = "#555";
   ctx.lineWidth = 1;
-  ctx.font = "11px sans-serif";
+  ctx.font = layout.tickFont;
   ctx.textAlign = "right";
   for (const tick of niceTicks(low, high, 4)) {
     ctx.beginPath(); ctx.moveTo(x, py(tick)); ctx.lineTo(x + w, py(tick)); ctx.stroke();
-    ctx.fillText(String(Math.round(tick * 10) / 10), x - 4, py(tick) + 4);
+    ctx.fillText(String(Math.round(tick * 10) / 10), x - 4 * scale, py(tick) + 4 * scale);
   }
   ctx.textAlign = "center";
   for (const tick of layout.ticks) ctx.fillText(String(tick), px(tick), panel.tickY);
@@ -38,35 +39,37 @@ function drawPanel(ctx, panel, train, test, layout, epochs, text) {
   for (const line of panel.title) ctx.fillText(line.text, line.x, line.y);
   ctx.save();
   ctx.beginPath(); ctx.rect(x, y, w, h); ctx.clip();
-  ctx.strokeStyle = TRAIN_COLOUR; ctx.lineWidth = 2; ctx.beginPath();
+  ctx.strokeStyle = TRAIN_COLOUR; ctx.lineWidth = 2 * scale; ctx.beginPath();
   train.epochs.forEach((e, i) => (i ? ctx.lineTo(px(e), py(train.values[i])) : ctx.moveTo(px(e), py(train.values[i]))));
   ctx.stroke();
-  ctx.strokeStyle = TEST_COLOUR; ctx.fillStyle = TEST_COLOUR; ctx.setLineDash([3, 3]); ctx.beginPath();
+  ctx.strokeStyle = TEST_COLOUR; ctx.fillStyle = TEST_COLOUR; ctx.setLineDash([3 * scale, 3 * scale]); ctx.beginPath();
   test.epochs.forEach((e, i) => (i ? ctx.lineTo(px(e), py(test.values[i])) : ctx.moveTo(px(e), py(test.values[i]))));
   ctx.stroke(); ctx.setLineDash([]);
-  test.epochs.forEach((e, i) => { ctx.beginPath(); ctx.arc(px(e), py(test.values[i]), 4, 0, 2 * Math.PI); ctx.fill(); });
+  test.epochs.forEach((e, i) => { ctx.beginPath(); ctx.arc(px(e), py(test.values[i]), 4 * scale, 0, 2 * Math.PI); ctx.fill(); });
   ctx.restore();
 }
 
 function draw(root, data) {
   const canvas = root.querySelector("canvas");
   const width = Math.max(300, root.host ? root.host.clientWidth : canvas.clientWidth || 900);
-  const scale = window.devicePixelRatio || 1;
-  canvas.width = width * scale; canvas.height = CURVES_HEIGHT * scale;
-  canvas.style.width = `${width}px`; canvas.style.height = `${CURVES_HEIGHT}px`;
+  const pixels = window.devicePixelRatio || 1;
   const ctx = canvas.getContext("2d");
-  ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  ctx.clearRect(0, 0, width, CURVES_HEIGHT);
   const measure = (text, font) => { ctx.font = font; return ctx.measureText(text).width; };
-  const layout = curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs);
+  const layout = curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs,
+                              data.scale || 1);
+  canvas.width = width * pixels; canvas.height = layout.height * pixels;
+  canvas.style.width = `${width}px`; canvas.style.height = `${layout.height}px`;
+  ctx.setTransform(pixels, 0, 0, pixels, 0, 0);
+  ctx.clearRect(0, 0, width, layout.height);
   data.panels.forEach((panel, index) => {
     drawPanel(ctx, layout.panels[index], { epochs: data.train_epochs, values: panel.train },
               { epochs: data.test_epochs, values: panel.test }, layout, data.epochs, data.text);
   });
-  ctx.font = "12px sans-serif"; ctx.textAlign = "left";
+  ctx.font = layout.legendFont; ctx.textAlign = "left";
+  const scale = layout.scale;
   layout.legend.forEach(({ label, x, y }, index) => {
-    ctx.fillStyle = index === 0 ? TRAIN_COLOUR : TEST_COLOUR; ctx.fillRect(x, y - 5, 18, 3);
-    ctx.fillStyle = "#222"; ctx.fillText(label, x + 24, y);
+    ctx.fillStyle = index === 0 ? TRAIN_COLOUR : TEST_COLOUR; ctx.fillRect(x, y - 5 * scale, 18 * scale, 3 * scale);
+    ctx.fillStyle = "#222"; ctx.fillText(label, x + layout.key, y);
   });
   canvas.dataset.trainPoints = String(data.train_epochs.length);
   canvas.dataset.testPoints = String(data.test_epochs.length);

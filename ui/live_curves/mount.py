@@ -9,11 +9,13 @@ from pathlib import Path
 import streamlit as st
 
 from ui.js import es_module
+from ui.presenter import CHART_SCALE, presenter_on
 from vae.i18n import _
 from vae.plots import METRIC_TITLES
 
 HERE = Path(__file__).parent
 MAX_TRAIN_POINTS = 600  # more than a panel's width in pixels would not show
+HEIGHT = 300  # curves_layout.js's CURVES_HEIGHT: the canvas's height at scale 1
 
 
 _COMPONENT = st.components.v2.component(
@@ -22,14 +24,17 @@ _COMPONENT = st.components.v2.component(
 )
 
 
-def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int) -> dict:
-    """What the browser draws: thinned train points, every test point, one list per panel, and its words."""
+def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int,
+                   scale: float = 1.0) -> dict:
+    """What the browser draws: thinned train points, every test point, one list per panel, and its
+    words; `scale`: its lettering and height, larger in presenter mode."""
     step = max(1, -(-len(batch_points) // MAX_TRAIN_POINTS))
     train = list(batch_points[::step])
     if batch_points and train[-1] is not batch_points[-1]:
         train.append(batch_points[-1])
     return {
         "epochs": epochs,
+        "scale": scale,
         "train_epochs": [round(p["epoch"], 4) for p in train],
         "test_epochs": [round(p["epoch"], 4) for p in epoch_points],
         "panels": [{"title": _(title), "train": [round(p[metric], 3) for p in train],
@@ -42,4 +47,5 @@ def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], e
 
 
 def live_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int, key: str) -> None:
-    _COMPONENT(key=key, data=curves_payload(batch_points, epoch_points, epochs), height=300)
+    scale = CHART_SCALE if presenter_on() else 1.0
+    _COMPONENT(key=key, data=curves_payload(batch_points, epoch_points, epochs, scale), height=round(HEIGHT * scale))
