@@ -183,6 +183,9 @@ def test_in_presenter_mode_every_page_is_clean_under_axe_and_reflows_at_200_perc
         heading = watcher.page.evaluate(
             "() => parseFloat(getComputedStyle(document.querySelector('[data-testid=stMain] h1')).fontSize)")
         assert heading >= 48, f"presenter mode is off on {title}"  # 3.2rem: ui/presenter.css
+        if title == "Train":  # the run's replay and its legend grow with the page (5/3: 13 -> 21.7 px)
+            legend = watcher.page.locator(".formation .legend").first
+            assert legend.evaluate("legend => parseFloat(getComputedStyle(legend).fontSize)") >= 21
         if violations := serious_violations(watcher.page):
             found[title] = violations
         if cut_off := what_is_cut_off_when_zoomed(watcher, ["200 %"]):

@@ -10,10 +10,11 @@ const PLAY_FRAME_MS = 700;
 const lab = (window.__latentLab = window.__latentLab || { states: {}, maps: {}, stats: {} });
 lab.formation = lab.formation || {};
 
-function build(root, frames, text) {
+function build(root, frames, text, scale) {
   root.querySelector(".formation")?.remove();
   const container = document.createElement("div");
   container.className = "formation";
+  container.style.setProperty("--scale", String(scale || 1)); // presenter mode: formation.css's sizes grow
   root.appendChild(container);
   container.innerHTML = `
       <div class="title"></div>
@@ -67,7 +68,7 @@ function drawGrid(canvas, grids, frame, side) {
 export default function ({ data, parentElement, key }) {
   const { header, arrays } = readBlob(data);
   const frames = header.epochs.length;
-  const ui = build(parentElement, frames, header.text);
+  const ui = build(parentElement, frames, header.text, header.scale);
   ui.legend.innerHTML = legendHtml(header.classes);
   ui.title.classList.toggle("live", header.live);
   const seen = (lab.formation[key] = lab.formation[key] || { shown: [] });

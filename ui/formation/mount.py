@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui.formation.pack import in_words
 from ui.js import UI, es_module
+from ui.presenter import CHART_SCALE, presenter_on
 from vae.i18n import _
 
 HERE = Path(__file__).parent
@@ -28,4 +29,5 @@ def view_text() -> dict[str, str]:
 
 def formation(payload: bytes, key: str) -> None:
     """`payload`: formation_payload's (shared by every session, in English), shown in this session's language."""
-    _COMPONENT(key=key, data=in_words(payload, _, view_text()), height="content")
+    scale = CHART_SCALE if presenter_on() else 1.0
+    _COMPONENT(key=key, data=in_words(payload, _, view_text(), scale), height="content")

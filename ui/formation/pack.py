@@ -55,14 +55,15 @@ def replay_payload(replay: Replay, labels: np.ndarray, class_names: Sequence[str
                              replay.grids, live=False, class_names=class_names)
 
 
-def in_words(payload: bytes, translate: Callable[[str], str], text: dict[str, str]) -> bytes:
+def in_words(payload: bytes, translate: Callable[[str], str], text: dict[str, str], scale: float = 1.0) -> bytes:
     """The payload with its titles and class names passed through `translate` and the view's own
-    words (`text`: its labels, read by formation.js) added: only the JSON header is rewritten, the
-    arrays after it are kept as they are (their offsets count from the header's end)."""
+    words (`text`: its labels, read by formation.js) and size (`scale`: larger in presenter mode)
+    added: only the JSON header is rewritten, the arrays after it are kept as they are (their
+    offsets count from the header's end)."""
     (length,) = struct.unpack_from("<I", payload)
     header = json.loads(payload[4 : 4 + length])
     header["titles"] = [translate(message).format(**fields) for message, fields in header["title_messages"]]
     header["classes"] = [translate(name) for name in header["classes"]]
-    encoded = json.dumps({**header, "text": text}).encode()
+    encoded = json.dumps({**header, "text": text, "scale": scale}).encode()
     encoded += b" " * (-len(encoded) % 4)  # the arrays stay 4-byte aligned, as pack_blob wrote them
     return struct.pack("<I", len(encoded)) + encoded + payload[4 + length :]
