@@ -49,5 +49,12 @@ def presenter_chart(figure: go.Figure) -> go.Figure:
     """A plotly chart with larger lettering in presenter mode (its text is drawn in SVG, where the
     stylesheet's sizes would overlap plotly's own layout)."""
     if presenter_on():
-        figure.update_layout(font={"size": CHART_FONT_SIZE}, height=(figure.layout.height or 400) * 1.3)
+        # Streamlit's chart theme sets the ticks' and legend's own sizes, which the layout's font
+        # does not reach: each is set here.
+        figure.update_layout(font={"size": CHART_FONT_SIZE}, legend_font_size=CHART_FONT_SIZE,
+                             legend_title_font_size=CHART_FONT_SIZE,
+                             height=(figure.layout.height or 400) * 1.3)
+        figure.update_xaxes(tickfont_size=CHART_FONT_SIZE, title_font_size=CHART_FONT_SIZE)
+        figure.update_yaxes(tickfont_size=CHART_FONT_SIZE, title_font_size=CHART_FONT_SIZE)
+        figure.update_annotations(font_size=CHART_FONT_SIZE)  # subplot titles
     return figure

@@ -176,13 +176,17 @@ def test_in_presenter_mode_every_page_is_clean_under_axe_and_reflows_at_200_perc
     watcher.goto(a11y_server.url)
     watcher.open_page("Lesson")
     watcher.click_and_wait(watcher.page.get_by_text("Presenter mode"))
-    found, sideways = {}, {}
+    found, sideways, charted = {}, {}, set()
     for title in NAVIGATION:
         watcher.open_page(title)
         watcher.wait_idle()
         heading = watcher.page.evaluate(
             "() => parseFloat(getComputedStyle(document.querySelector('[data-testid=stMain] h1')).fontSize)")
         assert heading >= 48, f"presenter mode is off on {title}"  # 3.2rem: ui/presenter.css
+        ticks = watcher.page.evaluate("""() => [...document.querySelectorAll(
+            '[data-testid=stMain] .js-plotly-plot .xtick text')].map((tick) => parseFloat(tick.style.fontSize))""")
+        assert min(ticks, default=20) >= 20, f"the charts on {title} are not enlarged: {ticks}"  # CHART_FONT_SIZE
+        charted.update([title] if ticks else [])
         if title == "Train":  # the run's replay and its legend grow with the page (5/3: 13 -> 21.7 px)
             legend = watcher.page.locator(".formation .legend").first
             assert legend.evaluate("legend => parseFloat(getComputedStyle(legend).fontSize)") >= 21
@@ -191,6 +195,7 @@ def test_in_presenter_mode_every_page_is_clean_under_axe_and_reflows_at_200_perc
         if cut_off := what_is_cut_off_when_zoomed(watcher, ["200 %"]):
             sideways[title] = cut_off
     assert found == {} and sideways == {}, (found, sideways)
+    assert {"Train", "Reconstruction errors", "Compare runs"} <= charted, charted  # (the Lesson opens on its data)
     watcher.assert_clean()
 
 
