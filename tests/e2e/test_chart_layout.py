@@ -27,6 +27,7 @@ EPOCH_ENDS = [{"epoch": n, "test_loss": 250 - n, "test_reconstruction_loss": 230
               for n in range(1, 4)]
 WIDTHS = [300, 366, 700, 1400]  # the component's least; a 390 px phone's column; a laptop's; a projector's
 
+
 def out_of_place(boxes: list[dict], width: float, height: float) -> list[list[str]]:
     """Each pair of text boxes that cross, and each box not wholly inside width × height."""
     def apart(a, b):
