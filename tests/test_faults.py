@@ -91,13 +91,15 @@ def test_sigkill_leaves_earlier_runs_intact_and_no_half_run(runs_dir, earlier_ru
 
 
 def test_two_processes_saving_at_once_do_not_corrupt_each_other(runs_dir, earlier_run):
-    children = [start_child(runs_dir, name) for name in ("from-app", "from-cli", "same", "same")]
+    """Three at once: two under one name (one is refused) beside one under its own (each process
+    imports TensorFlow, ~3 s of CPU: a fourth, under a name of its own too, added nothing)."""
+    children = [start_child(runs_dir, name) for name in ("from-app", "same", "same")]
     outputs = [child.communicate(timeout=180)[0] for child in children]
-    assert "SAVED" in outputs[0] and "SAVED" in outputs[1]
-    same = sorted(output.strip().splitlines()[-1].split()[0] for output in outputs[2:])
-    assert same == ["REFUSED", "SAVED"], outputs[2:]
+    assert "SAVED" in outputs[0]
+    same = sorted(output.strip().splitlines()[-1].split()[0] for output in outputs[1:])
+    assert same == ["REFUSED", "SAVED"], outputs[1:]
     listing = runs.list_runs(runs_dir)
-    assert sorted(run.name for run in listing.runs) == ["earlier", "from-app", "from-cli", "same"]
+    assert sorted(run.name for run in listing.runs) == ["earlier", "from-app", "same"]
     assert listing.problems == []
     for run in listing.runs:
         load_models(run.path)
