@@ -67,7 +67,7 @@ def projector(url: str, deadline: float, seen: dict, errors: list, counts: dict)
                 seen.setdefault(drawing["name"], now)
             counts["projector_refreshes"] += 1
             time.sleep(max(0.0, tick + PROJECTOR_REFRESH - time.monotonic()))
-        guesses = [t for t in teacher.open_page("class_map").texts if "guess(es) so far" in t]
+        guesses = [t for t in teacher.open_page("class_map").texts if " so far." in t and "Question" in t]
         counts["guesses_on_projector"] = guesses[0] if guesses else "none"
     except Exception as error:  # the projector's failure is an error to report, not a crash
         errors.append(f"projector: {type(error).__name__}: {error}")

@@ -166,15 +166,15 @@ def board_overlay(run) -> None:
     placed = board.placements(run)
     surprises = sum(p.surprise for p in placed)
     if state.dataset_of(run).item == "digit":
-        caption = ngettext("{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
-                           "landed among another digit). Colours: the digit each author says they drew.",
-                           "{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
-                           "landed among another digit). Colours: the digit each author says they drew.", len(placed))
+        caption = ngettext("{count} drawing on the board; the model's surprises: {surprises} (ringed: they landed "
+                           "among another digit). Colours: the digit each author says they drew.",
+                           "{count} drawings on the board; the model's surprises: {surprises} (ringed: they landed "
+                           "among another digit). Colours: the digit each author says they drew.", len(placed))
     else:
-        caption = ngettext("{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
-                           "landed among another item). Colours: the item each author says they drew.",
-                           "{count} drawing(s) on the board, {surprises} of them the model's surprise (ringed: they "
-                           "landed among another item). Colours: the item each author says they drew.", len(placed))
+        caption = ngettext("{count} drawing on the board; the model's surprises: {surprises} (ringed: they landed "
+                           "among another item). Colours: the item each author says they drew.",
+                           "{count} drawings on the board; the model's surprises: {surprises} (ringed: they landed "
+                           "among another item). Colours: the item each author says they drew.", len(placed))
     st.caption(caption.format(count=len(placed), surprises=surprises))
 
 
@@ -256,8 +256,8 @@ def ask_tools(run) -> None:
         if question is None:
             return
         count = len(shared.guesses())
-        st.caption(ngettext("Question {number}: {question} {count} guess(es) so far.",
-                            "Question {number}: {question} {count} guess(es) so far.", count).format(
+        st.caption(ngettext("Question {number}: {question} {count} guess so far.",
+                            "Question {number}: {question} {count} guesses so far.", count).format(
             number=question.id, question=question.sentence(item), count=count))
         if not question.revealed:
             st.button(_("Reveal"), type="primary", key="reveal", on_click=reveal, args=(run,))

@@ -54,11 +54,11 @@ def test_in_local_mode_one_person_has_the_board_and_its_tools(runs_dir, class_ru
     shutil.copytree(class_runs, runs_dir)
     at = open_as("pages/class_map.py")
     assert at.title[0].value == "Class map"
-    assert "0 drawing(s) on the board" in texts(at)
+    assert "0 drawings on the board" in texts(at)
     assert teacher_tool_keys(at) == {"board_clear", "board_hide_names", "board_lead", "ask_encode", "ask_decode"}
     shared().add(Person(LOCAL), 3, INK)
     at.run()
-    assert "1 drawing(s) on the board" in texts(at)
+    assert "1 drawing on the board" in texts(at)
     (drawing,) = overlay(at)["board"]
     assert drawing["digit"] == 3 and drawing["pixels"] and len(drawing["at"]) == 2
     at.button(key="board_clear").click().run()
@@ -107,7 +107,7 @@ def test_predict_then_reveal_where_the_encoder_puts_a_test_image(class_mode):
     assert overlay(ada)["guesses"] == []  # nobody sees the cloud before the answer...
     teacher.run()
     assert sorted(overlay(teacher)["guesses"]) == [[0.5, -0.5], [1.0, 1.0]]  # ...but the projector
-    assert "2 guess(es) so far" in texts(teacher)
+    assert "2 guesses so far" in texts(teacher)
     teacher.button(key="reveal").click().run()
     ada.run()
     answer = overlay(ada)["answer"]

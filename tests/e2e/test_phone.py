@@ -216,7 +216,7 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
         # Under the digit drawn over the map's corner: a finger there still reaches the map.
         Finger(phone.page).tap(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.15)
         phone.page.wait_for_selector("text=Your guess: (", timeout=30_000)
-        wait_until(lambda: any("1 guess(es) so far" in t for t in teacher.open_page("class_map").texts), 30, 0.5,
+        wait_until(lambda: any("1 guess so far" in t for t in teacher.open_page("class_map").texts), 30, 0.5,
                    message="the guess on the teacher's board")
         teacher.click("Reveal")
         phone.page.wait_for_selector("text=The encoder puts it at", timeout=30_000)
