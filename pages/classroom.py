@@ -67,16 +67,16 @@ def forget_clear_request() -> None:
 
 def cleared_text(cleared) -> str:
     """What clearing the student runs did (vae.classroom.Cleared), in one sentence."""
-    return ngettext("Deleted {deleted} student run(s); stopped {stopped} training(s).",
-                    "Deleted {deleted} student run(s); stopped {stopped} training(s).", cleared.deleted).format(
-        deleted=cleared.deleted, stopped=cleared.stopped)
+    deleted = ngettext("Deleted {count} student run.", "Deleted {count} student runs.", cleared.deleted)
+    stopped = ngettext("Stopped {count} training.", "Stopped {count} trainings.", cleared.stopped)
+    return f"{deleted.format(count=cleared.deleted)} {stopped.format(count=cleared.stopped)}"
 
 
 @st.dialog(_("Clear every student run?"), on_dismiss=forget_clear_request)  # a page runs in its session: _() is fine
 def confirm_clear(count: int) -> None:
-    st.write(ngettext("{count} run(s) trained by students will be deleted for good, and any student training still "
+    st.write(ngettext("{count} run trained by students will be deleted for good, and any student training still "
                       "queued or running is stopped (what it would save is deleted too). The teacher's runs stay.",
-                      "{count} run(s) trained by students will be deleted for good, and any student training still "
+                      "{count} runs trained by students will be deleted for good, and any student training still "
                       "queued or running is stopped (what it would save is deleted too). The teacher's runs stay.",
                       count).format(count=count))
     clear, cancel = st.columns(2)
@@ -116,8 +116,8 @@ def confirm_end(names: int) -> None:
         except ClassroomError as error:
             st.error(str(error))
             return
-        notice = ngettext("The class has ended: {count} name(s) freed, the board is empty.",
-                          "The class has ended: {count} name(s) freed, the board is empty.",
+        notice = ngettext("The class has ended: {count} name freed, the board is empty.",
+                          "The class has ended: {count} names freed, the board is empty.",
                           ended.names).format(count=ended.names)
         if ended.cleared is not None:
             notice += " " + cleared_text(ended.cleared)

@@ -111,15 +111,15 @@ def check_capacity(person: Person, config: TrainConfig, limits: Limits, load) ->
         return
     if load.owner_jobs >= limits.jobs:
         raise ClassroomError(ngettext(
-            "You already have {count} training(s) queued or running, the most this class allows; wait for one to "
+            "You already have {count} training queued or running, the most this class allows; wait for it to "
             "finish or cancel it.",
-            "You already have {count} training(s) queued or running, the most this class allows; wait for one to "
+            "You already have {count} trainings queued or running, the most this class allows; wait for one to "
             "finish or cancel it.", load.owner_jobs).format(count=load.owner_jobs))
     if load.device_jobs >= limits.jobs_per_device:
         raise ClassroomError(ngettext(
-            "This device already has {count} training(s) queued or running, the most this class allows per device; "
-            "wait for one to finish.",
-            "This device already has {count} training(s) queued or running, the most this class allows per device; "
+            "This device already has {count} training queued or running, the most this class allows per device; "
+            "wait for it to finish.",
+            "This device already has {count} trainings queued or running, the most this class allows per device; "
             "wait for one to finish.", load.device_jobs).format(count=load.device_jobs))
     if load.class_jobs >= limits.class_jobs:
         raise ClassroomError(ngettext(
