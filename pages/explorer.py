@@ -11,7 +11,7 @@ from ui.drawing_pad.mount import drawing_pad
 from ui.latent_map.mount import BOARD_OVERLAYS, cleared, latent_map, map_state, point_sliders
 from ui.latent_map.pack import EXTENT, MAP_POINTS, ellipse, project
 from ui.markdown import escape
-from ui.presenter import presenter_chart
+from ui.presenter import chart
 from ui.shell import ensure_app_shell
 from vae import explore
 from vae.config import CLASSES
@@ -311,8 +311,7 @@ def server_digit_fallback(decoder, z, z_test, labels, plane, dataset: DataSet) -
     st.image(enlarge(decoder(z[None, :])[0], DIGIT_SCALE), caption=_("generated digit"), output_format="PNG")
     figure = latent_scatter(project(plane, z_test[:MAP_POINTS]), labels[:MAP_POINTS], (0.0, 0.0),
                             tuple(_(axis) for axis in plane["axes"]), EXTENT, dataset=dataset)
-    st.plotly_chart(presenter_chart(move_current_marker(figure, project(plane, z[None, :])[0])), key="latent_scatter",
-                    config={"displayModeBar": False})
+    chart(move_current_marker(figure, project(plane, z[None, :])[0]), key="latent_scatter")
 
 
 def class_picker(run, dataset: DataSet) -> None:

@@ -12,7 +12,7 @@ from ui import state, training
 from ui.formation.mount import formation
 from ui.language import labels_now
 from ui.markdown import escape
-from ui.presenter import figure_scale, presenter_chart, presenter_on, presenter_switch
+from ui.presenter import chart, figure_scale, presenter_on, presenter_switch
 from ui.shell import ensure_app_shell
 from vae import explore
 from vae.config import PRESETS
@@ -151,8 +151,7 @@ def show_training(run: RunSummary, data: MnistData) -> None:
                          index=settings)
     st.table(table)
     train_points, test_points = history_points(load_history(run))
-    st.plotly_chart(presenter_chart(training_curves(train_points, test_points)), key="lesson_curves",
-                    config={"displayModeBar": False})
+    chart(training_curves(train_points, test_points), key="lesson_curves")
     seconds = run.metrics.get("train_seconds")
     if isinstance(seconds, (int, float)):
         st.caption(_("How {run} learned, per image, in nats; it trained for {seconds:.0f} s.")
@@ -169,8 +168,7 @@ def show_training(run: RunSummary, data: MnistData) -> None:
 
 def show_per_class_errors(run: RunSummary, data: MnistData) -> None:
     table = per_class_table(state.test_errors(run), data.y_test).assign(run=run.name)
-    st.plotly_chart(presenter_chart(per_class_error_bars(table, state.dataset_of(run))), key="lesson_per_class",
-                    config={"displayModeBar": False})
+    chart(per_class_error_bars(table, state.dataset_of(run)), key="lesson_per_class")
     st.caption(_("Computed just now by per_class_table from the saved per-image errors of {run}.")
                .format(run=escape(run.name)))
 

@@ -7,7 +7,7 @@ import streamlit as st
 from ui import state, training
 from ui.language import labels_now
 from ui.markdown import escape
-from ui.presenter import presenter_chart
+from ui.presenter import chart
 from ui.shell import ensure_app_shell
 from vae.i18n import N_, _
 from vae.plots import per_class_error_bars
@@ -59,8 +59,7 @@ if table.empty:
     st.stop()
 dataset = state.dataset_of(by_name[chosen[0]])
 shown = list(dict.fromkeys(table["run"]))
-st.plotly_chart(presenter_chart(per_class_error_bars(table, dataset)), key="per_class_bars",
-                config={"displayModeBar": False})
+chart(per_class_error_bars(table, dataset), key="per_class_bars")
 wide = table.pivot(index="digit", columns="run", values="mean_sse")[shown]
 wide.index = [dataset.class_name(label) for label in wide.index]
 everything = ALL_CLASSES.get(dataset.item)

@@ -9,7 +9,7 @@ from ui import state, training
 from ui.language import labels_now
 from ui.latent_map.pack import EXTENT, MAP_POINTS, project
 from ui.markdown import escape
-from ui.presenter import presenter_chart
+from ui.presenter import chart
 from ui.shell import ensure_app_shell
 from vae import cost, runs
 from vae.config import ARCH_WORDS
@@ -136,9 +136,8 @@ def final_map(run: runs.RunSummary) -> None:
     except LabError as error:
         st.error(escape(str(error)))
         return
-    st.plotly_chart(presenter_chart(small_latent_map(points, labels[: len(points)], tuple(plane["axes"]), EXTENT,
-                                                     dataset=state.dataset_of(run))),
-                    key=f"runs_map_{run.name}", config={"displayModeBar": False})
+    chart(small_latent_map(points, labels[: len(points)], tuple(plane["axes"]), EXTENT, dataset=state.dataset_of(run)),
+          key=f"runs_map_{run.name}")
     st.caption(map_caption(run, points))
 
 
@@ -178,7 +177,7 @@ selected = [by_name[name] for name in chosen]
 
 histories = readable_curves(selected)
 if histories:
-    st.plotly_chart(presenter_chart(runs_overlay(histories)), key="runs_overlay", config={"displayModeBar": False})
+    chart(runs_overlay(histories), key="runs_overlay")
     st.caption(_("Solid lines: the training set, averaged over each epoch; dotted with markers: the test set at "
                  "each epoch's end. All in nats per image, whatever loss a run was trained on, so runs compare "
                  "on one scale. Click a run's name to hide or show it."))

@@ -10,7 +10,7 @@ from ui.formation.mount import formation
 from ui.language import in_this_language, labels_now
 from ui.live_curves.mount import live_curves
 from ui.markdown import escape
-from ui.presenter import presenter_chart
+from ui.presenter import chart
 from ui.refresh import refreshing_fragment
 from ui.shell import ensure_app_shell
 from vae import classroom as vae_classroom
@@ -264,8 +264,7 @@ def saved_curves() -> None:
     except LabError as error:
         st.error(str(error))
     else:
-        st.plotly_chart(presenter_chart(training_curves(train_points, test_points)), key="saved_curves",
-                        config={"displayModeBar": False})
+        chart(training_curves(train_points, test_points), key="saved_curves")
         replay_section(run)
     delete_button(run.name, run.metrics.get("owner"), _("Delete this run…"), "delete_run")
 

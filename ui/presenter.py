@@ -45,7 +45,7 @@ def figure_scale(base: int) -> int:
     return base * FIGURE_FACTOR if presenter_on() else base
 
 
-def presenter_chart(figure: go.Figure) -> go.Figure:
+def _presenter_chart(figure: go.Figure) -> go.Figure:
     """A plotly chart with larger lettering in presenter mode (its text is drawn in SVG, where the
     stylesheet's sizes would overlap plotly's own layout)."""
     if presenter_on():
@@ -58,3 +58,9 @@ def presenter_chart(figure: go.Figure) -> go.Figure:
         figure.update_yaxes(tickfont_size=CHART_FONT_SIZE, title_font_size=CHART_FONT_SIZE)
         figure.update_annotations(font_size=CHART_FONT_SIZE)  # subplot titles
     return figure
+
+
+def chart(figure: go.Figure, key: str) -> None:
+    """A page's plotly chart, as every page draws one: larger in presenter mode, without plotly's
+    toolbar (it would cover the chart's corner and offers nothing a lesson needs)."""
+    st.plotly_chart(_presenter_chart(figure), key=key, config={"displayModeBar": False})
