@@ -41,7 +41,8 @@ def out_of_place(boxes: list[dict], width: float, height: float) -> list[list[st
 LAY_OUT = """([width, data]) => {
     const ctx = document.createElement("canvas").getContext("2d");
     const measure = (text, font) => { ctx.font = font; return ctx.measureText(text).width; };
-    return curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs, data.scale);
+    return curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs, data.scale,
+                        data.height);
 }"""
 
 DRAW = """([width, data]) => {
@@ -91,7 +92,7 @@ def test_in_presenter_mode_the_live_curves_letters_grow_and_stay_apart_on_a_proj
         data = curves_payload(BATCHES, EPOCH_ENDS, epochs=10, scale=CHART_SCALE)
     for width in (700, 1400):  # a projector's main column beside the sidebar, and the whole screen
         layout = page.evaluate(LAY_OUT, [width, data])
-        height = 300 * CHART_SCALE
+        height = round(300 * CHART_SCALE)  # 500
         assert layout["height"] == height and layout["tickFont"] == f"{11 * CHART_SCALE}px sans-serif"
         assert out_of_place(layout["boxes"], width, height) == [], f"at {width} px in {language}"
         assert page.evaluate(DRAW, [width, data]) == [width, height]

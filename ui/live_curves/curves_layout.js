@@ -3,10 +3,9 @@
 // width and a projector's, in each language, and check that no two texts cross. On a phone a panel
 // is ~65 px wide: a title wider than its panel and the room beside it goes on two lines (or, a word
 // alone too wide, in a smaller font), the x axis gets fewer ticks and the second key of the legend
-// goes under the first. In presenter mode every size (text, margins, the canvas's height) is
+// goes under the first. In presenter mode every size (text, margins; mount.py's canvas height) is
 // `scale` times larger, for a projector read from the back of the room.
 
-export const CURVES_HEIGHT = 300; // at scale 1
 const LEFT = 48; // the first panel's y tick labels
 const GAP = 56; // between panels: the next panel's y tick labels
 const RIGHT = 10;
@@ -69,10 +68,9 @@ function box(text, left, baseline, width, size) {
 }
 
 // text: {epoch, train, test} in the reader's language; titles: the three panels' titles; scale: 1, or
-// larger in presenter mode.
-export function curvesLayout(width, measure, text, titles, epochs, scale = 1) {
+// larger in presenter mode; canvasHeight: the height the page gives the component (mount.py).
+export function curvesLayout(width, measure, text, titles, epochs, scale, canvasHeight) {
   const [left, gap, right, key] = [LEFT, GAP, RIGHT, KEY].map((size) => size * scale);
-  const canvasHeight = CURVES_HEIGHT * scale;
   const tickSize = TICK_SIZE * scale, tickFont = font(TICK_SIZE * scale), legendFont = font(LEGEND_SIZE * scale);
   const panelWidth = (width - left - 2 * gap - right) / 3;
   // A title centred over its panel reaches half a gap to each side; the outer ones, the canvas's edge.

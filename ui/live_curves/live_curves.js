@@ -56,7 +56,7 @@ function draw(root, data) {
   const ctx = canvas.getContext("2d");
   const measure = (text, font) => { ctx.font = font; return ctx.measureText(text).width; };
   const layout = curvesLayout(width, measure, data.text, data.panels.map((panel) => panel.title), data.epochs,
-                              data.scale || 1);
+                              data.scale, data.height);
   canvas.width = width * pixels; canvas.height = layout.height * pixels;
   canvas.style.width = `${width}px`; canvas.style.height = `${layout.height}px`;
   ctx.setTransform(pixels, 0, 0, pixels, 0, 0);

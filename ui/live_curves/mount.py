@@ -15,7 +15,7 @@ from vae.plots import METRIC_TITLES
 
 HERE = Path(__file__).parent
 MAX_TRAIN_POINTS = 600  # more than a panel's width in pixels would not show
-HEIGHT = 300  # curves_layout.js's CURVES_HEIGHT: the canvas's height at scale 1
+HEIGHT = 300  # the canvas's height at scale 1 (curves_layout.js lays its panels out in it)
 
 
 _COMPONENT = st.components.v2.component(
@@ -35,6 +35,7 @@ def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], e
     return {
         "epochs": epochs,
         "scale": scale,
+        "height": round(HEIGHT * scale),  # the component's, below: the canvas fills it
         "train_epochs": [round(p["epoch"], 4) for p in train],
         "test_epochs": [round(p["epoch"], 4) for p in epoch_points],
         "panels": [{"title": _(title), "train": [round(p[metric], 3) for p in train],
@@ -47,5 +48,5 @@ def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], e
 
 
 def live_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int, key: str) -> None:
-    scale = CHART_SCALE if presenter_on() else 1.0
-    _COMPONENT(key=key, data=curves_payload(batch_points, epoch_points, epochs, scale), height=round(HEIGHT * scale))
+    payload = curves_payload(batch_points, epoch_points, epochs, CHART_SCALE if presenter_on() else 1.0)
+    _COMPONENT(key=key, data=payload, height=payload["height"])
