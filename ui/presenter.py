@@ -45,6 +45,11 @@ def figure_scale(base: int) -> int:
     return base * FIGURE_FACTOR if presenter_on() else base
 
 
+def chart_scale() -> float:
+    """How much larger our own charts (the browser components') draw: CHART_SCALE in presenter mode."""
+    return CHART_SCALE if presenter_on() else 1.0
+
+
 def _presenter_chart(figure: go.Figure) -> go.Figure:
     """A plotly chart with larger lettering in presenter mode (its text is drawn in SVG, where the
     stylesheet's sizes would overlap plotly's own layout)."""

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.formation.pack import in_words
 from ui.js import UI, es_module
-from ui.presenter import CHART_SCALE, presenter_on
+from ui.presenter import chart_scale
 from vae.i18n import _
 
 HERE = Path(__file__).parent
@@ -29,5 +29,4 @@ def view_text() -> dict[str, str]:
 
 def formation(payload: bytes, key: str) -> None:
     """`payload`: formation_payload's (shared by every session, in English), shown in this session's language."""
-    scale = CHART_SCALE if presenter_on() else 1.0
-    _COMPONENT(key=key, data=in_words(payload, _, view_text(), scale), height="content")
+    _COMPONENT(key=key, data=in_words(payload, _, view_text(), chart_scale()), height="content")

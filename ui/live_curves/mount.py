@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.js import es_module
-from ui.presenter import CHART_SCALE, presenter_on
+from ui.presenter import chart_scale
 from vae.i18n import _
 from vae.plots import METRIC_TITLES
 
@@ -48,5 +48,5 @@ def curves_payload(batch_points: Sequence[dict], epoch_points: Sequence[dict], e
 
 
 def live_curves(batch_points: Sequence[dict], epoch_points: Sequence[dict], epochs: int, key: str) -> None:
-    payload = curves_payload(batch_points, epoch_points, epochs, CHART_SCALE if presenter_on() else 1.0)
+    payload = curves_payload(batch_points, epoch_points, epochs, chart_scale())
     _COMPONENT(key=key, data=payload, height=payload["height"])
