@@ -153,10 +153,8 @@ def test_a_phone_set_to_spanish_and_dark_opens_the_class_in_spanish_on_a_light_t
     context = browser.new_context(**PHONE, locale="es-ES", color_scheme="dark")
     try:
         phone = PageWatcher(context.new_page())
-        phone.goto(f"{class_server.url}/train")
-        field = phone.page.locator('[data-testid="stMain"]').get_by_role(
-            "textbox", name="Tu nombre (las ejecuciones de un estudiante lo llevan)", exact=True)
-        phone.enter(field, "Lucía")
+        join(phone, class_server.url, "Lucía", "train",
+             field_label="Tu nombre (las ejecuciones de un estudiante lo llevan)")
         phone.page.wait_for_selector('h1:has-text("Entrenar un modelo")', timeout=30_000)
         wait_until(lambda: phone.page.evaluate("() => document.documentElement.lang") == "es", 30, 0.1,
                    message="<html lang> to say es")

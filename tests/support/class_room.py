@@ -93,10 +93,11 @@ class Finger:
         self.up()
 
 
-def join(phone, url: str, name: str, path: str = "") -> None:
-    """Open the page the QR code leads to and type a name where the page asks for it (a PageWatcher)."""
+def join(phone, url: str, name: str, path: str = "", field_label: str = NAME_FIELD) -> None:
+    """Open the page the QR code leads to and type a name where the page asks for it (a PageWatcher);
+    `field_label`: the name field's label in the language the page speaks."""
     phone.goto(f"{url}/{path}")
-    field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=NAME_FIELD, exact=True)
+    field = phone.page.locator('[data-testid="stMain"]').get_by_role("textbox", name=field_label, exact=True)
     phone.enter(field, name)
 
 
