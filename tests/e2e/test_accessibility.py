@@ -190,6 +190,10 @@ def test_in_presenter_mode_every_page_is_clean_under_axe_and_reflows_at_200_perc
         if title == "Train":  # the run's replay and its legend grow with the page (5/3: 13 -> 21.7 px)
             legend = watcher.page.locator(".formation .legend").first
             assert legend.evaluate("legend => parseFloat(getComputedStyle(legend).fontSize)") >= 21
+            # and its scatter is drawn at the size it is shown, not a 300 px bitmap stretched (soft)
+            shown, pixels = watcher.page.locator(".formation canvas.scatter").first.evaluate(
+                "canvas => [canvas.clientWidth, canvas.width]")
+            assert shown > 300 and pixels == shown, (shown, pixels)
         if violations := serious_violations(watcher.page):
             found[title] = violations
         if cut_off := what_is_cut_off_when_zoomed(watcher, ["200 %"]):

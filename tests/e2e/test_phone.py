@@ -172,10 +172,18 @@ def test_a_phone_set_to_spanish_and_dark_opens_the_class_in_spanish_on_a_light_t
         assert heights is not None
         replay, given = heights
         assert 150 < replay <= given <= replay + 2, f"the replay is {replay:.0f} px high in {given:.0f} px of the page"
+        assert_drawn_at_the_screens_pixels(phone.page.locator(".formation canvas.scatter").first, PHONE)
         assert_fits_the_phone(phone)
         phone.assert_clean()
     finally:
         context.close()
+
+
+def assert_drawn_at_the_screens_pixels(canvas, context: dict) -> None:
+    """The replay's scatter has a bitmap pixel for each of the screen's (a 300 px one, stretched over
+    the phone's 2 device pixels a point, was blurred)."""
+    shown, pixels = canvas.evaluate("canvas => [canvas.clientWidth, canvas.width]")
+    assert shown > 100 and pixels == round(shown * context["device_scale_factor"]), (shown, pixels)
 
 
 def choose_digit(phone, digit: int) -> None:

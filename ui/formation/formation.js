@@ -37,8 +37,19 @@ function build(root, frames, text, scale) {
            legend: get(".legend"), play: get("button.play"), scrub: get("input.scrub") };
 }
 
+// The scatter's bitmap has as many pixels as the screen gives it (its width on the page times
+// devicePixelRatio), and is drawn in SIZE units: a fixed 300 px bitmap, stretched to a projector's
+// 500 px or a phone's two device pixels a point, blurred its dots. SIZE until it is laid out.
+function screenPixels(canvas) {
+  const pixels = Math.round(canvas.clientWidth * (window.devicePixelRatio || 1));
+  return pixels > 0 ? pixels : SIZE;
+}
+
 function drawScatter(canvas, points, labels, frame, extent) {
+  const pixels = screenPixels(canvas);
+  if (canvas.width !== pixels) canvas.width = canvas.height = pixels;
   const ctx = canvas.getContext("2d");
+  ctx.setTransform(pixels / SIZE, 0, 0, pixels / SIZE, 0, 0);
   const toPx = (v) => ((v + extent) / (2 * extent)) * SIZE;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, SIZE, SIZE);
@@ -99,4 +110,11 @@ export default function ({ data, parentElement, key }) {
   };
   ui.scrub.oninput = () => { stop(); show(Number(ui.scrub.value)); };
   show(frames - 1);
+  // Drawn again at its new size when the page's width changes (a phone turned, presenter mode, a
+  // window resized); the last view's watcher goes with it.
+  seen.resized?.disconnect();
+  seen.resized = new ResizeObserver(() => {
+    if (ui.scatter.isConnected && ui.scatter.width !== screenPixels(ui.scatter)) show(Number(ui.scrub.value));
+  });
+  seen.resized.observe(ui.scatter);
 }
