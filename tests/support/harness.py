@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.support.waiting import wait_until
 
@@ -248,13 +249,18 @@ class PageWatcher:
         self.page.wait_for_selector(IDLE, timeout=timeout_ms)
 
     def open_page(self, title: str) -> None:
-        """Through the navigation: the sidebar's, or the bar along the top in presenter mode."""
+        """Through the navigation: the sidebar's, or the bar along the top in presenter mode. Waits
+        for the page's address (the browser shows it once the server runs that page: two pages'
+        headings begin alike, "Compare …", so the heading alone could be the last page's), its
+        heading, and the end of its run."""
         links = self.page.locator('[data-testid="stSidebarNavLink"]:visible, [data-testid="stTopNavLink"]:visible')
         link = links.filter(has_text=title).first
         box = link.bounding_box()
         if box is None or box["x"] + box["width"] <= 0:  # in a folded sidebar: open it, as a person would
             self.page.locator('[data-testid="stExpandSidebarButton"]').click()
+        address = urlsplit(link.get_attribute("href")).path
         link.click()
+        self.page.wait_for_url(lambda url: urlsplit(url).path == address, timeout=60_000, wait_until="commit")
         self.page.wait_for_selector(f'h1:has-text("{title.split()[0]}")', timeout=60_000)
         self.wait_idle()
 
