@@ -115,11 +115,15 @@ def finding(violation: dict) -> tuple:
             *([measured] if violation["id"] == "color-contrast" else []))
 
 
-def violations_on_every_page(watcher, url: str) -> dict:
+def violations_on_every_page(watcher, url: str, shown: str | None = None) -> dict:
+    """Each page opened at its address (a new session each time) and scanned; `shown`: a text the
+    sidebar must show on each (who a student is: the browser's cookie carries it to each session)."""
     found = {}
     for path in PAGES:
         watcher.goto(f"{url}/{path}")
         watcher.wait_idle()
+        if shown:
+            assert shown in watcher.page.locator('[data-testid="stSidebar"]').text_content(), f"/{path}: not {shown!r}"
         violations = serious_violations(watcher.page)
         if violations:
             found[path or "explorer"] = violations
@@ -208,7 +212,7 @@ def test_in_classroom_mode_every_page_is_clean_for_a_student_on_a_phone_and_for_
     phone = new_phone()
     assert serious_violations_before_a_name(phone, class_server.url) == []  # the page asking for a name
     join(phone, class_server.url, "Zoë", "class_map")
-    assert violations_on_every_page(phone, class_server.url) == {}
+    assert violations_on_every_page(phone, class_server.url, shown="you are Zoë") == {}
     phone.assert_clean()
 
     teacher = new_page()
