@@ -135,16 +135,23 @@ def scrub_through_the_replay_and_export_it(watcher, runs_dir: Path) -> None:
 def test_every_page_draws_without_errors(trained_server, new_page):
     watcher = new_page()
     watcher.goto(trained_server.url)
+    charted, pictured = set(), set()
     for title in PAGE_TITLES:
         watcher.open_page(title)
         for chart in watcher.page.locator('[data-testid="stPlotlyChart"]').all():
             wait_until(lambda chart=chart: chart.locator("svg.main-svg").count() > 0, 20, message=f"chart on {title}")
             box = chart.bounding_box()
             assert box["width"] > 100 and box["height"] > 100
+            charted.add(title)
         for image in watcher.page.locator('[data-testid="stImage"] img').all():
             wait_until(lambda image=image: image.evaluate("img => img.complete && img.naturalWidth > 0"), 20,
                        message=f"image on {title}")
+            pictured.add(title)
         watcher.assert_clean()
+    # What the two runs give these pages to draw was drawn (the loops above check nothing of a page
+    # that drew none).
+    assert {"Train", "Reconstruction errors", "Compare runs"} <= charted, charted
+    assert "Compare digits" in pictured, pictured
     # The web server itself never loaded TensorFlow (only its training processes do).
     maps = Path(f"/proc/{trained_server.process.pid}/maps").read_text()
     assert "tensorflow" not in maps and "_pywrap" not in maps
