@@ -284,13 +284,18 @@ def test_the_teacher_can_stop_a_students_training(class_mode):
     training.training_queue().hold_students(True)
     student.button(key=next(b.key for b in student.button if b.label == "Start training")).click().run()
     job_id = session_job(student)
+    # While it waits (held by the pause), Dan may cancel it and another student may not: she sees it
+    # in the line, without its button (and the queue refuses her: test_training_queue.py).
+    assert f"queue-cancel-{job_id}" in [b.key for b in student.run().button]
+    other = open_as("pages/train.py", student_key="eve-secret-key-0123456789")
+    other.text_input(key="student_name_input").input("Eve").run()
+    (line,) = other.dataframe
+    assert list(line.value["run"].str.endswith("by Dan")) == [True]
+    assert f"queue-cancel-{job_id}" not in [b.key for b in other.button]
     teacher = sign_in(open_as("pages/classroom.py"))
     assert "Dan" in texts(teacher)
     teacher.button(key=f"classroom-cancel-{job_id}").click().run()
     assert wait_until(lambda: training.training_queue().snapshot(job_id).state == "cancelled", 10)
-    # Another student never gets that button (and the queue refuses them: test_training_queue.py).
-    other = open_as("pages/train.py", student_key="eve-secret-key-0123456789")
-    assert f"queue-cancel-{job_id}" not in [b.key for b in other.button]
 
 
 def test_outside_classroom_mode_there_are_no_roles(runs_dir, class_runs):
