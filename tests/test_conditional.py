@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY
-from tests.test_pages import PAGES, app_env, copy_runs, open_app, point_data, release_point  # noqa: F401  (app_env: autouse)
-from ui.blob import read_blob
+from tests.test_pages import PAGES, app_env, component_data, copy_runs, open_app, point_data, release_point  # noqa: F401  (app_env: autouse)
+from ui.latent_map import weight_grid
+from ui.latent_map.pack import pack_decoder
 from vae import evaluate
 from vae.config import CLASSES, PRESETS, TrainConfig
 from vae.errors import ConfigError
@@ -120,17 +121,44 @@ def test_the_explorer_draws_the_class_picked_beside_the_map(runs_dir, conditiona
     captions = [image.proto.imgs[0].caption for image in at.image]
     assert "this style as every digit" in captions
 
+    raw = state.models(run)[1]
+    assert weights_sent(at, "latent-map-told") == pytest.approx(folded_weights(raw, 0), abs=weights_step(at))
     at.selectbox(key="class_picker").set_value(7).run()
     assert not at.exception, at.exception
     assert at.session_state[state.SHOWN_CLASS] == 7
-    # The browser gets the decoder of a 7: the saved decoder with the label 7 folded in.
-    header, arrays = read_blob(state._map_payload(str(run.path), state._folder_stamp(run.path), 7, run))
-    assert header["shown_class"] == 7
+    # The browser gets the decoder of a 7: the saved decoder with the label 7 folded in, as the page
+    # sent it (within its weights' rounding), no longer a 0's.
+    header = component_data(at, "latent-map-told")
+    assert header["shown_class"] == 7 and header["decoder"]["input_dim"] == 2
+    sent, step = weights_sent(at, "latent-map-told"), weights_step(at)
+    assert sent == pytest.approx(folded_weights(raw, 7), abs=step)
+    assert np.abs(sent - folded_weights(raw, 0)).max() > 2 * step
     z = np.array([[0.5, -1.0]], np.float32)
-    raw = state.models(run)[1]
     folded = given_label(raw, 7, CLASSES)
     np.testing.assert_allclose(folded(z), raw(with_labels(z, 7, CLASSES)), atol=1e-6)
-    assert header["decoder"]["input_dim"] == 2
+
+
+def folded_weights(decoder, label: int) -> np.ndarray:
+    """The flat weights the browser would run for `decoder` drawing class `label`."""
+    return pack_decoder(given_label(decoder, label, CLASSES))["weights"]
+
+
+def weights_sent(at, key: str) -> np.ndarray:
+    """The decoder's flat weights in the map's payload, as the browser reads them."""
+    from tests.test_pages import component_bytes
+    from ui.latent_map.pack import read_map_payload
+
+    header, arrays = read_map_payload(component_bytes(at, key))
+    if header.get("codes") is None:
+        return arrays["weights"].astype(np.float32)
+    codes = header["codes"]
+    return weight_grid.unpack_codes(arrays["weight_codes"].tobytes(), codes["count"]) * np.float32(codes["step"])
+
+
+def weights_step(at) -> float:
+    """How far a sent weight may be from float32's: half the grid's step, or float16's rounding."""
+    codes = component_data(at, "latent-map-told").get("codes")
+    return codes["step"] / 2 + 1e-6 if codes else 2e-3
 
 
 def test_its_sliders_tell_python_every_gesture_for_the_style_drawn_as_every_class(runs_dir, conditional_runs):
