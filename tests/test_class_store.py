@@ -21,7 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from vae import classroom
 from vae import database as database_module
 from vae.classroom import STUDENT, TEACHER, ClassroomError, ClassroomState, Limits, Person
-from vae.classroom.board import MAX_DRAWINGS, MAX_PER_STUDENT, MIN_SECONDS_BETWEEN_DRAWINGS, Board
+from vae.classroom import board as board_module
+from vae.classroom.board import MIN_SECONDS_BETWEEN_DRAWINGS, Board
 from vae.database import SCHEMA_VERSION, SET_ASIDE_KEY, Database, database
 from vae.jobs.store import STORE_FILE, JobStore
 
@@ -232,10 +233,15 @@ def test_a_class_behind_one_address_joins_once_the_teacher_raises_the_device_lim
 class TwoProcessesShareOneBoard(RuleBasedStateMachine):
     """Students and the teacher act through either of two connections to one store; what either one
     reads agrees with a plain model of the rules: each student's cap, the board's size, one guess per
-    person, the version moving with every change."""
+    person, the version moving with every change. The cap and the size are made small (3 and 8) so
+    that thirty steps reach both (the product's 30 and 400 never were)."""
+
+    PER_STUDENT, ON_THE_BOARD = 3, 8
 
     def __init__(self):
         super().__init__()
+        self.saved_limits = board_module.MAX_PER_STUDENT, board_module.MAX_DRAWINGS
+        board_module.MAX_PER_STUDENT, board_module.MAX_DRAWINGS = self.PER_STUDENT, self.ON_THE_BOARD
         self.folder = tempfile.mkdtemp(prefix="board-machine-")
         self.saved_fresh, database_module.FRESH_SECONDS = database_module.FRESH_SECONDS, 0.0
         self.clock = [1000.0]
@@ -248,6 +254,7 @@ class TwoProcessesShareOneBoard(RuleBasedStateMachine):
 
     def teardown(self):
         database_module.FRESH_SECONDS = self.saved_fresh
+        board_module.MAX_PER_STUDENT, board_module.MAX_DRAWINGS = self.saved_limits
         for board in self.boards:
             board._db.close()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -257,12 +264,12 @@ class TwoProcessesShareOneBoard(RuleBasedStateMachine):
         self.clock[0] += MIN_SECONDS_BETWEEN_DRAWINGS  # a student paces their sends
         person = student(n)
         mine = self.drawings.count(person.browser)
-        if mine >= MAX_PER_STUDENT:
+        if mine >= self.PER_STUDENT:
             with pytest.raises(ClassroomError, match="the most one person may"):
                 self.boards[which].add(person, digit, INK)
             return
         self.boards[which].add(person, digit, INK)
-        self.drawings = [*self.drawings, person.browser][-MAX_DRAWINGS:]
+        self.drawings = [*self.drawings, person.browser][-self.ON_THE_BOARD:]
         self.version += 1
 
     @rule(which=st.integers(0, 1))
