@@ -130,6 +130,8 @@ def test_when_the_queue_empties_only_the_page_whose_training_it_was_is_redrawn_w
 def test_a_student_cannot_stop_or_delete_what_is_not_theirs_even_with_forged_events(class_server):
     teacher = signed_in_teacher(class_server.url)
     tools = dict(teacher.widgets)  # the teacher's tools on the Classroom page: their widget ids
+    # The buttons that delete are in the dialogs these open: the teacher opens them (and never confirms).
+    clear_yes = teacher.click("Clear all student runs (1)…").widgets["Delete them all"]
     teacher.open_page("train")
     teacher.set_number("Epochs", 200)
     teacher.set_number("Training images", 512)
@@ -138,17 +140,20 @@ def test_a_student_cannot_stop_or_delete_what_is_not_theirs_even_with_forged_eve
     wait_until(lambda: any("Epoch" in text for text in progress_of(teacher)), 120, 1, "the teacher's training")
     stop_button = teacher.widgets["Stop training"]
     delete_button = teacher.widgets["Delete this run…"]
+    delete_yes = teacher.click("Delete this run…").widgets["Delete"]
 
     student = StreamlitClient(class_server.url)
     try:
         page = student.open_page("train")
         assert "Stop training" not in page.widgets and "Delete this run…" not in page.widgets
         assert not page.exceptions
-        # Forged: the teacher's Stop, Delete, and the teacher's tools, sent from the student's session.
+        # Forged: the teacher's Stop, Delete and its dialog's Delete, the teacher's tools and the Clear
+        # dialog's "Delete them all", sent from the student's session, each opener before its confirm.
         # Widget ids alone, in a rerun of the whole page: a rerun asked for a fragment this session has not
         # drawn is not answered at all (Streamlit drops it), so it could change nothing either.
         forged = [student.send_trigger(stop_button[0]), student.send_trigger(delete_button[0]),
-                  student.send_trigger(tools["Clear all student runs (1)…"][0]),
+                  student.send_trigger(delete_yes[0]),
+                  student.send_trigger(tools["Clear all student runs (1)…"][0]), student.send_trigger(clear_yes[0]),
                   student.set_toggle("", True, widget_id=tools["Pause student training"][0])]
         assert not [e for outcome in forged for e in outcome.exceptions]
         # Each forged event was handled before its rerun finished: what it could change, it would have.
