@@ -154,6 +154,18 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
     watcher.assert_clean()
 
 
+def gap_to_class(watcher, runs_dir: Path, run: str, label: int) -> float:
+    """How far the map's decoder in the browser draws from the run's numpy decoder given class `label`,
+    with the weights as the page sends them (on a grid within a grey level of float32's), at 25 points."""
+    summary = runs.read_summary(runs_dir / run)
+    _, decoder = runs.load_numpy_models(summary)
+    as_sent = pack.as_sent(given_label(decoder, label, CLASSES), runs.load_test_encodings(summary, 10_000))
+    z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
+    decoded = np.array(watcher.page.evaluate(f"zs => zs.map(z => window.__latentLab.maps['{run}'].decode(z))",
+                                             z.tolist()))
+    return float(np.abs(decoded - as_sent(z)).max())
+
+
 def test_a_conditional_run_draws_the_class_picked_beside_the_map(map_server, new_page):
     """The browser decodes the picked class: its decoder equals the whole model's given z and that class."""
     watcher = new_page()
@@ -163,18 +175,9 @@ def test_a_conditional_run_draws_the_class_picked_beside_the_map(map_server, new
     watcher.page.get_by_role("option", name="7", exact=True).click()
     _, decoder = runs.load_numpy_models(runs.read_summary(map_server.runs_dir / "told-run"))
     z = np.random.default_rng(0).normal(0, 2, (25, 2)).astype(np.float32)
-    sevens = given_label(decoder, 7, CLASSES)
-    np.testing.assert_allclose(sevens(z), decoder(with_labels(z, 7, CLASSES)), atol=1e-5)
-
-    z_test = runs.load_test_encodings(runs.read_summary(map_server.runs_dir / "told-run"), 10_000)
-    as_sent = pack.as_sent(sevens, z_test)
-
-    def gap() -> float:  # to numpy with the weights as sent (on a grid within a grey level of float32's)
-        decoded = np.array(watcher.page.evaluate("zs => zs.map(z => window.__latentLab.maps['told-run'].decode(z))",
-                                                 z.tolist()))
-        return float(np.abs(decoded - as_sent(z)).max())
-
-    wait_until(lambda: gap() <= 1e-4, 30, 0.2, message="the browser's decoder to draw 7s")
+    np.testing.assert_allclose(given_label(decoder, 7, CLASSES)(z), decoder(with_labels(z, 7, CLASSES)), atol=1e-5)
+    wait_until(lambda: gap_to_class(watcher, map_server.runs_dir, "told-run", 7) <= 1e-4, 30, 0.2,
+               message="the browser's decoder to draw 7s")
     assert "this style as every digit" in watcher.page.content()
     watcher.assert_clean()
 
