@@ -209,7 +209,7 @@ def text_and_figure_sizes(watcher) -> tuple[float, float]:
     }""")
 
 
-def test_presenter_mode_enlarges_the_lesson_and_every_page(trained_server, new_page):
+def test_presenter_mode_enlarges_the_lesson_and_holds_on_another_page(trained_server, new_page):
     watcher = new_page()
     watcher.goto(trained_server.url)
     watcher.open_page("Lesson")
@@ -220,7 +220,7 @@ def test_presenter_mode_enlarges_the_lesson_and_every_page(trained_server, new_p
     wait_until(lambda: text_and_figure_sizes(watcher)[1] > figure * 1.3, 20, message="a larger figure")
     watcher.click_and_wait(watcher.page.get_by_role("button", name="Next →").first)
     assert "Step 2 of " in watcher.page.inner_text("body")  # Next moved one step
-    watcher.open_page("Compare digits")  # presenter mode holds on every page
+    watcher.open_page("Compare digits")  # it holds on another page (on all: test_accessibility's presenter sweep)
     size = watcher.page.evaluate("""() => parseFloat(getComputedStyle(
         document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
     assert size > text * 1.3
