@@ -11,25 +11,27 @@ def run_cli(*args, timeout=120):
     return subprocess.run([sys.executable, "-m", "vae", *args], capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("args", [
-    ["train", "--epochs", "abc"],
-    ["train", "--latent-dim", "0"],
-    ["train", "--epochs", "1000000000"],
-    ["train", "--learning-rate", "nan"],
-    ["train", "--preset", "nope"],
-    ["train", "--name", "../escape"],
-    ["frobnicate"],
-    [],
-    ["evaluate"],
-    ["evaluate", "../../etc/passwd"],
-    ["evaluate", "any-run", "--iw-samples", "5000"],
-    ["evaluate", "any-run", "--iw-samples", "-1"],
+@pytest.mark.parametrize(("args", "says"), [
+    (["train", "--epochs", "abc"], "argument --epochs: invalid int value"),
+    (["train", "--latent-dim", "0"], "latent_dim: must be from 1 to 64"),
+    (["train", "--epochs", "1000000000"], "epochs: must be from 1 to 1000"),
+    (["train", "--learning-rate", "nan"], "learning_rate: must be from"),
+    (["train", "--preset", "nope"], "argument --preset: invalid choice"),
+    (["train", "--name", "../escape"], "Run name '../escape' is not allowed"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: command"),
+    (["evaluate"], "the following arguments are required: name"),
+    (["evaluate", "../../etc/passwd"], "Run name '../../etc/passwd' is not allowed"),
+    # Refused for the number before the run is looked for (no run of that name exists here either).
+    (["evaluate", "any-run", "--iw-samples", "5000"], "--iw-samples must be 0 to 1000, not 5000"),
+    (["evaluate", "any-run", "--iw-samples", "-1"], "--iw-samples must be 0 to 1000, not -1"),
 ])
-def test_bad_arguments_print_one_line_and_exit_2(args):
+def test_bad_arguments_print_one_line_and_exit_2(args, says):
     completed = run_cli(*args)
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m vae: error:")
+    assert says in lines[0], lines[0]
     assert "Traceback" not in completed.stderr
 
 
