@@ -23,6 +23,7 @@ from tests.conftest import TINY
 from vae import runs
 from vae.array_files import UnreadableArrays, load_npz
 from vae.errors import RunError
+from vae.snapshots import GRID_SIDE
 
 N_TEST = 500  # the small run is evaluated on the first 500 test images
 RUN_FILES = ["weights.npz", "replay.npz", "test_z_mean.npy", "test_sse.npy", "history.csv", "config.json",
@@ -45,8 +46,9 @@ def read_everything(path: Path) -> None:
     z = runs.load_test_encodings(run, N_TEST)
     decoder(z[:3]), encoder(np.zeros((2, 784), np.float32))  # the models run on what the page gives them
     runs.load_test_errors(run, N_TEST)
-    replay = runs.load_replay(run)
-    assert replay.points.shape[0] == len(replay)
+    replay = runs.load_replay(run)  # the Train page's replay: points per frame, a grid of digits per frame
+    assert replay.points.ndim == 3 and replay.points.shape[0] == len(replay) and replay.points.shape[2] == 2
+    assert replay.grids.dtype == np.uint8 and replay.grids.shape == (len(replay), GRID_SIDE**2, 784)
     runs.load_history(run)
 
 
@@ -75,6 +77,16 @@ def test_the_good_run_reads_whole(good_run):
 @given(file=st.sampled_from(RUN_FILES), fraction=st.floats(0, 1, exclude_max=True))
 def test_a_truncated_file_is_a_run_error(good_run, file, fraction):
     survives(damaged_copy(good_run, file, lambda data: data[: int(len(data) * fraction)]))
+
+
+def test_an_array_cut_short_by_a_few_bytes_is_a_run_error(good_run):
+    """Cut by less than its header: the array's size still fits in the file, the reading comes up short."""
+    folder = damaged_copy(good_run, "test_sse.npy", lambda data: data[:-4])
+    try:
+        with pytest.raises(RunError, match="cut short"):
+            runs.load_test_errors(runs.read_summary(folder), N_TEST)
+    finally:
+        shutil.rmtree(folder.parent)
 
 
 @FUZZ
@@ -130,21 +142,34 @@ def test_a_nonsense_layer_list_is_a_run_error(good_run, layers):
                           lambda data: rewritten_npz(data, "decoder.layers", np.array(json.dumps(layers)))))
 
 
-def test_an_array_of_objects_is_refused_without_unpickling(good_run):
+class LeavesAMark:
+    """Unpickled, it creates the file `path`: the proof that something was unpickled."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return Path.touch, (self.path,)
+
+
+def test_an_array_of_objects_is_refused_without_unpickling(good_run, tmp_path):
+    mark = tmp_path / "unpickled"
+
     def pickled(data: bytes) -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(buffer, "w") as copy:
             for member in original.infolist():
                 if member.filename != "decoder.0.0.npy":
                     copy.writestr(member, original.read(member))
-            np.save(arrays := io.BytesIO(), np.array([{"a": 1}], dtype=object), allow_pickle=True)
+            np.save(arrays := io.BytesIO(), np.array([LeavesAMark(mark)], dtype=object), allow_pickle=True)
             copy.writestr("decoder.0.0.npy", arrays.getvalue())
         return buffer.getvalue()
 
     folder = damaged_copy(good_run, "weights.npz", pickled)
-    with pytest.raises(RunError, match="weights.npz cannot be read"):
+    with pytest.raises(RunError, match="weights.npz cannot be read.*not numbers"):
         runs.load_numpy_models(runs.read_summary(folder))
     shutil.rmtree(folder.parent)
+    assert not mark.exists()
 
 
 def zip_bomb(unpacked_bytes: int, lying_size: int | None = None) -> bytes:
