@@ -101,11 +101,17 @@ def test_weights_go_as_floats_where_no_grid_draws_within_a_grey_level():
     halved = with_weights_as(decoder, np.float16)
     assert np.abs(halved(z_test) - decoder(z_test)).max() <= 1 / 255
     assert half_is_enough(decoder, z_test)
-    # Weights too large for the grid's codes: float16 where that draws within a grey level, else float32.
-    scaled = NumpyModel([Layer(layer.kind, layer.settings, tuple(w * 1e3 for w in layer.weights))
-                         for layer in decoder.trunk], input_dim=decoder.input_dim)
-    header, arrays = read_map_payload(map_payload("run", scaled, z_test, np.zeros(len(z_test), np.uint8)))
+    # Weights too far apart for the grid's codes: float16 where that draws within a grey level, else
+    # float32. One pixel's bias of 10 000 (that pixel white whatever z) leaves no grid step fine enough
+    # for the rest, and float16 draws it the same.
+    last = decoder.trunk[-1]
+    bias = last.weights[-1].copy()
+    bias[0] = 1e4
+    one_far = NumpyModel([*decoder.trunk[:-1], Layer(last.kind, last.settings, (*last.weights[:-1], bias))],
+                         input_dim=decoder.input_dim)
+    header, arrays = read_map_payload(map_payload("run", one_far, z_test, np.zeros(len(z_test), np.uint8)))
     assert header["codes"] is None and "weight_codes" not in arrays
+    assert half_is_enough(one_far, z_test) and arrays["weights"].dtype == np.float16
     huge = NumpyModel([Layer(layer.kind, layer.settings, tuple(w * 1e5 for w in layer.weights))
                        for layer in decoder.trunk], input_dim=decoder.input_dim)
     assert not half_is_enough(huge, z_test)
