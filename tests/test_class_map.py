@@ -78,7 +78,8 @@ def test_a_student_sees_their_own_drawing_and_only_dots_of_others_and_no_teacher
     assert drawings["Ada"]["pixels"] and drawings["Bob"]["pixels"] is None  # only your own drawing's image
     # The teacher sees every drawing; hiding names hides them from every screen, the projector's too.
     teacher = sign_in(open_as("pages/class_map.py"))
-    assert all(d["pixels"] for d in overlay(teacher)["board"])
+    seen = overlay(teacher)["board"]
+    assert sorted(d["name"] for d in seen) == ["Ada", "Bob"] and all(d["pixels"] for d in seen)
     teacher.toggle(key="board_hide_names").set_value(True).run()
     ada.run()
     assert {d["name"] for d in overlay(ada)["board"]} == {""}
