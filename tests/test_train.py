@@ -67,14 +67,23 @@ def test_stop_event_ends_training_between_batches_and_keeps_the_model(small_data
 def test_a_stop_requested_before_start_trains_at_most_one_batch(small_data):
     stop = threading.Event()
     stop.set()
-    result = train(TINY.replace(epochs=50), small_data, stop_event=stop)
+    recorder = Recorder()
+    result = train(TINY.replace(epochs=50), small_data, [recorder], stop_event=stop, report_every=1)
     assert result.status == "stopped" and result.epochs_completed == 0
+    assert len(recorder.batches) <= 1, [(p.epoch, p.batch) for p in recorder.batches]
 
 
 def test_train_subset_uses_only_the_first_images(small_data):
     recorder = Recorder()
-    train(TINY.replace(train_subset=128, epochs=1), small_data, [recorder], report_every=1)
+    config = TINY.replace(train_subset=128, epochs=1)
+    result = train(config, small_data, [recorder], report_every=1)
     assert recorder.batches[-1].batches_per_epoch == 2
+    # The same model as one trained on those 128 alone (any other 128 would train another).
+    alone = train(config, small_data.subset(128, len(small_data.x_test)))
+    train_losses = [name for name in result.history.columns if name not in ("epoch", "seconds")
+                    and not name.startswith("test_")]
+    np.testing.assert_allclose(result.history[train_losses].to_numpy(), alone.history[train_losses].to_numpy(),
+                               rtol=1e-5)
 
 
 def test_batch_larger_than_the_data_is_refused(small_data):
