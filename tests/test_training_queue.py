@@ -193,6 +193,11 @@ def test_without_warm_training_a_worker_starts_only_when_a_job_waits_and_stays_f
         worker.finish("default-1")
         assert queue.snapshot(first).state == "completed" and queue._pool.spares == [worker]
         worker.kill()  # it ends: none is started until another job waits
+        # Not even once the pool's back-off for a spare that died has passed, at a housekeeping pass
+        # (run here, at once, rather than waited for).
+        wait_until(queue._pool.may_spawn, 10, 0.05, message="the back-off to pass")
+        with queue._lock:
+            queue._tend(time.monotonic())
         assert len(StandInWorker.made) == 1
         second = queue.submit(SMALL, runs_dir, "default")  # (after the pool's back-off for a spare that died)
         wait_until(lambda: len(StandInWorker.made) == 2 and StandInWorker.made[1].job is not None, 10,
@@ -385,7 +390,9 @@ def test_a_job_past_its_time_limit_is_stopped_and_then_killed(runs_dir, monkeypa
         worker = worker_of(queue, polite)
         wait_until(lambda: protocol.Stop() in worker.sent, 10, message="a stop at the time limit")
         worker.finish(queue.snapshot(polite).run_name, state="stopped")
-        assert "reached this class's time limit" in queue.snapshot(polite).message
+        stopped = queue.snapshot(polite)  # stopped at its limit and kept, not ended for want of an answer
+        assert stopped.state == "stopped" and "reached this class's time limit" in stopped.message
+        assert "did not stop in time" not in stopped.message
         worker = worker_of(queue, stubborn)  # never answers its Stop
         wait_until(lambda: worker.killed, 10, message="the stubborn one to be ended")
         assert "did not stop in time" in queue.snapshot(stubborn).message
@@ -769,12 +776,20 @@ def test_a_job_read_while_tensorflow_loads_shows_its_untrained_model_before_it_h
 
 def test_no_untrained_snapshot_before_tensorflow_when_no_one_watches_or_the_data_does_not_load(
         small_data, monkeypatch):
-    stream = training_job.ProgressStream(io.BytesIO())
+    sent = io.BytesIO()
+    stream = training_job.ProgressStream(sent)
     watching = threading.Event()
     watching.set()
     dense = train_command("d")
     datasets = training_job.DataSets({"mnist": small_data})
-    assert training_job.untrained_snapshot(dense, threading.Event(), datasets, stream, LoadedCode()) is None
+    # No one watches while TensorFlow loads (it loads 0.3 s in): nothing is made or sent.
+    loading = LoadedCode(loaded=False)
+    threading.Timer(0.3, loading.load).start()
+    assert training_job.untrained_snapshot(dense, threading.Event(), datasets, stream, loading) is None
+    assert loading.loaded() and sent.getvalue() == b""
+    # Someone watches, but TensorFlow has loaded already: the training's own snapshots come soon enough.
+    assert training_job.untrained_snapshot(dense, watching, datasets, stream, LoadedCode()) is None
+    assert sent.getvalue() == b""
 
     def no_data(name, download):
         raise DataError("no data here")
@@ -879,8 +894,9 @@ SERVER_STAND_IN = textwrap.dedent("""
 """)
 
 
-def test_workers_exit_when_the_server_is_killed_and_nothing_half_written_is_listed(
+def test_workers_exit_when_the_server_is_killed_mid_training_and_no_run_is_listed(
         runs_dir, mnist, mnist_cache_dir):
+    """(A process killed while it saves: tests/test_faults.py.)"""
     env = {**os.environ, "LATENT_LAB_CACHE": str(mnist_cache_dir), "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen([sys.executable, "-c", SERVER_STAND_IN, str(runs_dir)], stdout=subprocess.PIPE,
                               text=True, env=env, cwd=ROOT)
