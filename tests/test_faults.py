@@ -17,7 +17,8 @@ from vae.training.lab import train_and_save
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # A child that trains a tiny model on random data and saves it; SAVE_DELAY makes the save linger
-# between "every file written" and "renamed into place", so it can be killed right there.
+# between "every file written" and "renamed into place", so it can be killed right there; GO (1) makes
+# it wait there for a line on its stdin, so that two saves can be let go at the same moment.
 CHILD = textwrap.dedent("""
     import os, sys, time
     import numpy as np
@@ -27,14 +28,15 @@ CHILD = textwrap.dedent("""
     from vae.training.lab import train_and_save
     from tests.conftest import TINY
     runs_dir, name, epochs, save_delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    go = sys.argv[5] == "1"
     x = np.random.default_rng(0).random((256, 784), dtype=np.float32)
     data = MnistData(x, np.arange(256) % 10, x[:100], np.arange(100) % 10)
-    if save_delay:
+    if save_delay or go:
         real_fsync = saving._fsync_tree
         def slow_fsync(folder):
             real_fsync(folder)
             print("SAVING", flush=True)
-            time.sleep(save_delay)
+            sys.stdin.readline() if go else time.sleep(save_delay)
         saving._fsync_tree = slow_fsync
     class Progress:
         def on_batch(self, progress): print("BATCH", flush=True)
@@ -47,9 +49,10 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def start_child(runs_dir, name, epochs=1, save_delay=0.0):
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(runs_dir), name, str(epochs), str(save_delay)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start_child(runs_dir, name, epochs=1, save_delay=0.0, go=False):
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(runs_dir), name, str(epochs), str(save_delay),
+                             "1" if go else "0"], cwd=ROOT, stdin=subprocess.PIPE if go else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 def wait_for_line(process, word, timeout=120):
@@ -92,8 +95,15 @@ def test_sigkill_leaves_earlier_runs_intact_and_no_half_run(runs_dir, earlier_ru
 
 def test_two_processes_saving_at_once_do_not_corrupt_each_other(runs_dir, earlier_run):
     """Three at once: two under one name (one is refused) beside one under its own (each process
-    imports TensorFlow, ~3 s of CPU: a fourth, under a name of its own too, added nothing)."""
-    children = [start_child(runs_dir, name) for name in ("from-app", "same", "same")]
+    imports TensorFlow, ~3 s of CPU: a fourth, under a name of its own too, added nothing). The two
+    of one name both pass the name's check before training, stage every file, and are let go
+    together: one rename wins, the other is refused, neither copy is mixed into the other."""
+    children = [start_child(runs_dir, "from-app"), *(start_child(runs_dir, "same", go=True) for _ in range(2))]
+    for child in children[1:]:
+        wait_for_line(child, "SAVING")
+    for child in children[1:]:
+        child.stdin.write("go\n")
+        child.stdin.flush()
     outputs = [child.communicate(timeout=180)[0] for child in children]
     assert "SAVED" in outputs[0]
     same = sorted(output.strip().splitlines()[-1].split()[0] for output in outputs[1:])
