@@ -127,13 +127,26 @@ def test_the_password_is_on_no_command_line_and_in_no_output_of_a_working_class(
 
 
 def test_heartbeats_that_are_not_ours_are_dropped_whatever_they_hold():
-    from vae.jobs.remote import worker_states
+    from vae.jobs.remote import MAX_HEARTBEAT_BYTES, worker_states
     from vae.jobs.signing import LogOnce, Signer
 
     signer = Signer(b"the class's secret, 32 bytes long")
     state = {"name": "lab-pc-3", "host": "lab-pc-3", "job": None, "ready": True}
     genuine = json.dumps({**state, "mac": signer.sign("heartbeat", json.dumps(state, sort_keys=True))})
+    # Signed, but larger than any heartbeat: not read (whoever wrote it, reading it costs the reader).
+    padded = {**state, "name": "lab-pc-9", "host": "x" * MAX_HEARTBEAT_BYTES}
+    oversized = json.dumps({**padded, "mac": signer.sign("heartbeat", json.dumps(padded, sort_keys=True))})
     hostile = [b"[" * 200_000, b"\xff\xfe", b"null", b'{"name": 3}', json.dumps({**state, "mac": "0" * 64}).encode(),
-               genuine.replace("lab-pc-3", "lab-pc-4", 1).encode()]
+               genuine.replace("lab-pc-3", "lab-pc-4", 1).encode(), oversized.encode()]
     assert worker_states([*hostile, genuine.encode()], signer, LogOnce()) == [
         {"name": "lab-pc-3", "job": None, "ready": True}]
+
+
+def test_an_event_line_longer_than_any_event_is_refused_before_it_is_parsed():
+    """What a worker's stream in Redis may hold: a well-formed event past the size limit is refused
+    for its size (the hostile broker test's oversized entry is refused for its missing signature)."""
+    from vae.jobs import protocol
+
+    line = json.dumps({"event": "failed", "message": "x" * protocol.MAX_LINE_BYTES}).encode()
+    with pytest.raises(protocol.ProtocolError, match="a line of"):
+        protocol.decode_event(line)

@@ -71,8 +71,8 @@ def test_a_snapshot_streams_as_json_and_comes_back_equal(watched_run):
 
 def test_a_malformed_message_raises_a_value_error(watched_run):
     message = protocol.snapshot_message(watched_run[1][-1])
-    message["grid"]["shape"] = [7, 7]
-    with pytest.raises(ValueError):
+    message["grid"]["shape"] = [392, 200]  # its values, the wrong way round: refused by its own check
+    with pytest.raises(ValueError, match="unexpected shapes"):
         protocol.snapshot_from_message(message)
     message = protocol.snapshot_message(watched_run[1][-1])
     message["z"]["dtype"] = "|O"
