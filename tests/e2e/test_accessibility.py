@@ -31,7 +31,7 @@ def a11y_server(tmp_path_factory, mnist_cache_dir, mnist):
     runs_dir = tmp_path_factory.mktemp("a11y-runs")
     # The conditional run first: the newer "first-run" is the one every page opens by default.
     train_and_save(TINY.replace(epochs=1, condition="label"), mnist.subset(512), runs_dir, "told", "conditional")
-    train_and_save(TINY.replace(epochs=1), mnist.subset(512), runs_dir, "first-run", "default")
+    train_and_save(TINY.replace(epochs=2), mnist.subset(512), runs_dir, "first-run", "default")  # a replay to play
     server = AppServer(runs_dir, mnist_cache_dir, tmp_path_factory.mktemp("logs") / "server.log")
     yield server
     server.stop()
@@ -116,15 +116,18 @@ def finding(violation: dict) -> tuple:
             *([measured] if violation["id"] == "color-contrast" else []))
 
 
-def violations_on_every_page(watcher, url: str, shown: str | None = None) -> dict:
+def violations_on_every_page(watcher, url: str, shown: str | None = None, on_each=None) -> dict:
     """Each page opened at its address (a new session each time) and scanned; `shown`: a text the
-    sidebar must show on each (who a student is: the browser's cookie carries it to each session)."""
+    sidebar must show on each (who a student is: the browser's cookie carries it to each session);
+    `on_each(watcher, path)`: what else to check there."""
     found = {}
     for path in PAGES:
         watcher.goto(f"{url}/{path}")
         watcher.wait_idle()
         if shown:
             assert shown in watcher.page.locator('[data-testid="stSidebar"]').text_content(), f"/{path}: not {shown!r}"
+        if on_each:
+            on_each(watcher, path)
         violations = serious_violations(watcher.page)
         if violations:
             found[path or "explorer"] = violations
@@ -148,8 +151,20 @@ def test_every_page_is_clean_under_axe_at_a_desktop_and_reflows_when_zoomed(a11y
 
 
 def test_every_page_is_clean_under_axe_on_a_phone(a11y_server, new_phone):
+    """And on every page each button a finger taps is at least 44 px high, the components' too (the
+    Train page's replay has its player: the default run has two epochs)."""
+    from tests.e2e.test_phone import TAP_TARGET_HEIGHTS, TAP_TARGETS
+
+    small, players = {}, []
+
+    def taps(watcher, path):
+        targets = watcher.page.evaluate(TAP_TARGET_HEIGHTS, list(TAP_TARGETS))
+        small.update({path or "explorer": targets["small"]} if targets["small"] else {})
+        players.extend([path] if targets["found"][".player button"] else [])
+
     watcher = new_phone()
-    assert violations_on_every_page(watcher, a11y_server.url) == {}
+    assert violations_on_every_page(watcher, a11y_server.url, on_each=taps) == {}
+    assert small == {} and "train" in players, (small, players)
     watcher.assert_clean()
 
 
