@@ -185,6 +185,8 @@ def test_the_teacher_frees_a_name_and_its_student_names_themself_again(class_db)
     assert state.name_of(ada.key_hash) == ""
     state.register_name(student(3).key_hash, "Ada", "10.0.0.7")  # anyone may take it now
     assert [name for name, _, _ in state.names()] == ["Ada"]
+    state.register_name(ada.key_hash, "Ada L", ada.address)  # and the student it was freed from names themself
+    assert state.name_of(ada.key_hash) == "Ada L"
 
 
 def test_ending_the_class_clears_names_board_and_questions_and_keeps_settings(class_db, runs_dir):
@@ -198,6 +200,10 @@ def test_ending_the_class_clears_names_board_and_questions_and_keeps_settings(cl
     board.add(ada, 1, INK)
     board.ask(THE_TEACHER, "encode", 3)
     board.guess(ada, (0.0, 0.0))
+    board.reveal(THE_TEACHER, (0.5, 0.5))  # one question answered, and a second one open with a guess
+    board.ask(THE_TEACHER, "encode", 4)
+    board.guess(ada, (1.0, 1.0))
+    assert board.answered and board.guesses()
     board.follow(THE_TEACHER, on=True, page="explorer")
     queue = queue_on(JobStore.beside(runs_dir))
     with pytest.raises(ClassroomError, match="Only the teacher"):
@@ -209,6 +215,8 @@ def test_ending_the_class_clears_names_board_and_questions_and_keeps_settings(cl
     assert not board.lead.on and board.guesses() == []
     assert state.limits.epochs == 4 and state.pinned()[0] == ("class-run", "2026")
     state.register_name(student(2).key_hash, "Ada", "10.0.0.8")  # a new class's Ada
+    board.ask(THE_TEACHER, "encode", 5)  # the new class's first question: numbered afresh, no old guess on it
+    assert board.guesses() == [] and not board.answered
 
 
 def test_a_class_behind_one_address_joins_once_the_teacher_raises_the_device_limits(class_db):
