@@ -502,5 +502,8 @@ def test_not_me_gives_this_browser_a_new_key_and_the_last_students_things_stay_t
     assert ui_classroom.shared_state().name_of(classroom.key_hash("ada-secret-key-0123456789")) == "Ada"
     at.text_input(key="student_name_input").input("Ada").run()
     assert "already called Ada" in at.error[0].value  # Ada's name is still Ada's
-    at.button(key="forget_browser_prompt").click().run()  # and from the name prompt too
+    before = at.session_state["browser_key"]
+    at.button(key="forget_browser_prompt").click().run()  # and from the name prompt too: another new key
     assert not at.exception and at.text_input(key="student_name_input")
+    assert at.session_state["browser_key"] not in (before, "ada-secret-key-0123456789")
+    assert not any("already called Ada" in error.value for error in at.error)  # the refusal went with it

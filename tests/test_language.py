@@ -121,6 +121,9 @@ def test_the_address_opens_spanish_and_the_session_keeps_it_until_the_picker_cha
     assert at.title[0].value == "Train a model"
     at = open_app("pages/train.py", lang="es")
     assert at.title[0].value == "Entrenar un modelo"
+    del at.query_params["lang"]  # a page reached with no ?lang= (the navigation's links carry none)
+    at.switch_page("pages/runs.py").run()
+    assert at.title[0].value == "Comparar ejecuciones"  # the session kept Spanish, not the address
 
 
 def test_an_unknown_language_in_the_address_is_ignored(runs_dir):

@@ -418,7 +418,7 @@ def test_a_damaged_store_is_set_aside_said_once_and_breaks_no_page(runs_dir, sav
         assert not at.exception, (page, at.exception)
     set_aside = [path.name for path in runs_dir.iterdir() if ".set-aside-" in path.name]
     assert len(set_aside) == 1 and (runs_dir / set_aside[0]).read_bytes().startswith(b"not a database")
-    assert "could not be used" in capfd.readouterr().err  # the terminal says it once
+    assert capfd.readouterr().err.count("could not be used") == 1  # the terminal says it once
     at.switch_page("pages/classroom.py").run()
     assert any("set aside as" in warning.value and "saved runs are all kept" in warning.value for warning in at.warning)
     at.button(key="dismiss_store_notice").click().run()
@@ -529,6 +529,7 @@ def test_a_reload_keeps_the_view_and_the_stop_button_of_your_job(runs_dir):
     reloaded.run()
     reloaded.switch_page("pages/train.py").run()
     assert reloaded.button(key=f"panel-stop-{job_id}").label in ("Stop training", "Stopping…")
+    assert "Your training reloaded" in [h.value for h in reloaded.subheader]  # known as this browser's
     stranger = open_app("pages/train.py")  # another browser watches; in local mode it is the same person
     assert "Training reloaded" in [h.value for h in stranger.subheader]
     assert "Your training reloaded" not in [h.value for h in stranger.subheader]
@@ -617,14 +618,15 @@ def test_run_query_parameter_opens_a_run_and_an_unknown_one_is_explained(runs_di
     assert "&lt;script&gt;" in warning and "<script>" not in warning and len(warning) < 200
 
 
-@pytest.mark.parametrize("value", [99.0, -1e9, float("nan"), "4"])
-def test_out_of_range_slider_state_is_brought_into_range(runs_dir, saved_runs, value):
+@pytest.mark.parametrize(("value", "becomes"), [(99.0, 4.0), (-1e9, -4.0), (float("nan"), 0.0), ("4", 0.0)])
+def test_out_of_range_slider_state_is_brought_into_range(runs_dir, saved_runs, value, becomes):
+    """To the nearer edge; what is not a number, to the centre."""
     copy_runs(saved_runs, runs_dir, "vae2")
     at = open_app()
     at.session_state["z0"] = value
     at.run()
     assert not at.exception
-    assert point_data(at, "vae2")["z"][0] in (4.0, -4.0, 0.0)
+    assert point_data(at, "vae2")["z"][0] == becomes and at.session_state["z0"] == becomes
 
 
 def test_a_training_that_fails_in_its_process_is_reported_to_its_owner(runs_dir):
