@@ -82,9 +82,10 @@ def test_a_drag_paints_every_frame_sends_nothing_and_the_sliders_follow(map_serv
     watcher.assert_clean()
 
 
-def drag_slider(watcher, name: str, to: float, before=lambda: None) -> None:
+def drag_slider(watcher, name: str, to: float, before=lambda: None, before_release=lambda: None) -> None:
     """Press a slider's thumb at its middle and drag it to `to` (a fraction of its track) in ten moves,
-    waiting for the map's digit to be painted after each; `before()` runs once the button is down."""
+    waiting for the map's digit to be painted after each; `before()` runs once the button is down,
+    `before_release()` once the moves are done."""
     slider = watcher.page.locator(f"input.point-slider[name={name}]")
     slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
@@ -96,6 +97,7 @@ def drag_slider(watcher, name: str, to: float, before=lambda: None) -> None:
         painted = frames(watcher)
         watcher.page.mouse.move(box["x"] + box["width"] * (0.5 + (to - 0.5) * step / 10), y)
         wait_until(lambda painted=painted: frames(watcher) > painted, 10, 0.02, message="a paint for the slider's move")
+    before_release()
     watcher.page.mouse.up()
 
 
@@ -128,7 +130,9 @@ def test_a_slider_moves_the_maps_digit_in_the_browser_and_python_hears_only_wher
     wait_until(lambda: (watcher.page.evaluate(state) or {}).get("from") == [0.0, released], 15, 0.2,
                message="the walk to start at the sliders' point")
     watcher.wait_idle()
-    drag_slider(watcher, "z0", 0.85, before=sent.clear)
+    while_dragging = []
+    drag_slider(watcher, "z0", 0.85, before=sent.clear, before_release=lambda: while_dragging.append(len(sent)))
+    assert while_dragging == [0], f"{while_dragging[0]} messages were sent while the slider moved"
     # (Playwright's sync API hands over the frames it saw during a call of its own: the evaluate.)
     wait_until(lambda: watcher.page.evaluate("() => true") and sent, 10, 0.05, message="the release to reach Python")
     watcher.page.get_by_role("button", name="End at the map's point").click()

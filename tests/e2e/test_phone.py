@@ -271,7 +271,8 @@ def test_on_a_phone_a_student_sends_a_drawing_guesses_and_takes_the_lab_record_h
         page.goto(record.as_uri())
         text = page.inner_text("body")
         assert "Drawings (1)" in text and "Guesses (1)" in text and "Zoë" in text
-        assert page.evaluate("() => [...document.images].every(image => image.complete && image.naturalWidth > 0)")
+        images = "() => [...document.images].map(image => image.complete && image.naturalWidth > 0)"
+        assert page.evaluate(images) == [True, True]  # Zoë's drawing and its reconstruction, drawn
         assert [url for url in requests if not url.startswith(("file:", "data:"))] == []  # nothing from a network
     finally:
         offline.close()
