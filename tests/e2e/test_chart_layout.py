@@ -54,6 +54,32 @@ DRAW = """([width, data]) => {
     return [drawnWidth, height];
 }"""
 
+# Every text the canvas drew, as boxes in CSS pixels, measured where it was drawn: the y axes' value
+# labels too, which the layout does not place (they follow the data).
+DRAWN_TEXTS = """([width, data]) => {
+    const drawn = [], fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+        const m = this.measureText(text), scale = this.getTransform().a;
+        const left = this.textAlign === "right" ? x - m.width : this.textAlign === "center" ? x - m.width / 2 : x;
+        drawn.push({text: String(text), left: left / scale, right: (left + m.width) / scale,
+                    top: (y - m.actualBoundingBoxAscent) / scale, bottom: (y + m.actualBoundingBoxDescent) / scale});
+        return fillText.call(this, text, x, y, ...rest);
+    };
+    const host = document.createElement("div");
+    host.style.width = `${width}px`;
+    document.body.appendChild(host);
+    try {
+        drawCurves({data, parentElement: host.attachShadow({mode: "open"})});
+    } finally {
+        CanvasRenderingContext2D.prototype.fillText = fillText;
+        host.remove();
+    }
+    return drawn;
+}"""
+# Losses as a real training's are at first (hundreds, with a decimal): the widest value labels.
+FIRST_BATCHES = [{"epoch": n / 10, "loss": 543.7 - 7.3 * n, "reconstruction_loss": 517.1 - 7.1 * n,
+                  "kl_loss": 26.6 - 0.2 * n} for n in range(1, 40)]
+
 
 @pytest.fixture(scope="module")
 def phone_page(browser):
@@ -82,6 +108,18 @@ def test_the_live_curves_texts_stay_apart_and_on_the_canvas_at_every_width(phone
         if width >= 700:  # room for every title on one line
             assert [len(panel["title"]) for panel in layout["panels"]] == [1, 1, 1]
         assert page.evaluate(DRAW, [width, data]) == [width, 300]
+    assert errors == []
+
+
+@pytest.mark.parametrize("scale", [1.0, CHART_SCALE], ids=["laptop", "presenter"])
+def test_every_text_the_curves_draw_stays_apart_and_on_the_canvas_the_value_labels_too(phone_page, scale):
+    page, errors = phone_page
+    with in_language("en"):
+        data = curves_payload(FIRST_BATCHES, EPOCH_ENDS, epochs=10, scale=scale)
+    for width in WIDTHS if scale == 1.0 else (700, 1400):
+        drawn = page.evaluate(DRAWN_TEXTS, [width, data])
+        assert len([text for text in drawn if re.fullmatch(r"[\d.]+", text["text"])]) > 3 * 3, drawn  # values, ticks
+        assert out_of_place(drawn, width, round(300 * scale)) == [], f"at {width} px, scale {scale}"
     assert errors == []
 
 
