@@ -107,6 +107,8 @@ def test_every_page_shows_a_conditional_run(runs_dir, conditional_runs, page):
     at = open_app(page)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    # The run is read and drawn, not skipped (the page would then offer a first training instead).
+    assert not any("no trained model yet" in info.value for info in at.info), [info.value for info in at.info]
 
 
 def test_the_explorer_draws_the_class_picked_beside_the_map(runs_dir, conditional_runs):
@@ -155,9 +157,9 @@ def weights_sent(at, key: str) -> np.ndarray:
     return weight_grid.unpack_codes(arrays["weight_codes"].tobytes(), codes["count"]) * np.float32(codes["step"])
 
 
-def weights_step(at) -> float:
+def weights_step(at, key: str = "latent-map-told") -> float:
     """How far a sent weight may be from float32's: half the grid's step, or float16's rounding."""
-    codes = component_data(at, "latent-map-told").get("codes")
+    codes = component_data(at, key).get("codes")
     return codes["step"] / 2 + 1e-6 if codes else 2e-3
 
 
@@ -212,7 +214,9 @@ def test_its_live_snapshots_carry_a_decoder_of_the_shown_class(small_data):
 
 
 def test_a_conditional_fashion_run_picks_among_its_own_classes(runs_dir):
+    from ui import state
     from vae.datasets import FASHION_MNIST, load_dataset
+    from vae.runs import list_runs
 
     train_and_save(CONDITIONAL.replace(dataset="fashion-mnist"), load_dataset("fashion-mnist").subset(512), runs_dir,
                    "told-clothes", "conditional")
@@ -223,6 +227,11 @@ def test_a_conditional_fashion_run_picks_among_its_own_classes(runs_dir):
     assert not at.exception, at.exception
     captions = [image.proto.imgs[0].caption for image in at.image]
     assert "this style as every item" in captions and "3×3 items decoded over [−4, 4]²" in captions
+    # The browser gets the decoder of an ankle boot, not a T-shirt's (class 0).
+    raw = state.models(list_runs(runs_dir).runs[0])[1]
+    sent, step = weights_sent(at, "latent-map-told-clothes"), weights_step(at, "latent-map-told-clothes")
+    assert sent == pytest.approx(folded_weights(raw, 9), abs=step)
+    assert np.abs(sent - folded_weights(raw, 0)).max() > 2 * step
 
 
 def test_the_train_page_trains_the_conditional_preset_and_refuses_it_convolutional(runs_dir):

@@ -148,13 +148,16 @@ def test_a_student_cannot_stop_or_delete_what_is_not_theirs_even_with_forged_eve
         assert "Stop training" not in page.widgets and "Delete this run…" not in page.widgets
         assert not page.exceptions
         # Forged: the teacher's Stop, Delete and its dialog's Delete, the teacher's tools and the Clear
-        # dialog's "Delete them all", sent from the student's session, each opener before its confirm.
-        # Widget ids alone, in a rerun of the whole page: a rerun asked for a fragment this session has not
-        # drawn is not answered at all (Streamlit drops it), so it could change nothing either.
+        # dialog's "Delete them all", sent from the student's session, each opener before its confirm,
+        # each on the page that draws it (a widget's id holds its page's: sent on another page it is
+        # not even read). Widget ids alone, in a rerun of the whole page: a rerun asked for a fragment
+        # this session has not drawn is not answered at all (Streamlit drops it).
         forged = [student.send_trigger(stop_button[0]), student.send_trigger(delete_button[0]),
-                  student.send_trigger(delete_yes[0]),
-                  student.send_trigger(tools["Clear all student runs (1)…"][0]), student.send_trigger(clear_yes[0]),
-                  student.set_toggle("", True, widget_id=tools["Pause student training"][0])]
+                  student.send_trigger(delete_yes[0])]
+        on_classroom = student.open_page("classroom")
+        assert "Teacher's tools" not in " ".join(on_classroom.texts)  # hers has none of them
+        forged += [student.send_trigger(tools["Clear all student runs (1)…"][0]), student.send_trigger(clear_yes[0]),
+                   student.set_toggle("", True, widget_id=tools["Pause student training"][0])]
         assert not [e for outcome in forged for e in outcome.exceptions]
         # Each forged event was handled before its rerun finished: what it could change, it would have.
         assert not any("stopping" in text for text in progress_of(teacher)), "the teacher's training was stopped"
@@ -200,7 +203,7 @@ def test_both_roles_in_a_real_browser(class_server, new_page):
     assert "Signed in as the teacher." in body and "Teacher's tools" in body and "Connected browsers" in body
     connected = teacher.page.locator('[data-testid="stMetric"]', has_text="Connected browsers")
     assert connected.locator('[data-testid="stMetricValue"]').inner_text().isdigit()  # not "?": the private API works
-    assert CODE not in teacher.page.url and CODE not in body
+    assert CODE.lower() not in teacher.page.url.lower() and CODE.lower() not in body.lower()  # as typed, or not
     teacher.assert_clean()
 
 
