@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.conftest import TINY
@@ -104,6 +105,15 @@ def test_the_train_page_trains_on_fashion_mnist(runs_dir):
     assert at.selectbox(key="train_dataset").value == "fashion-mnist"
     config = train_tiny_from_the_page(at, runs_dir, "wardrobe")
     assert config["dataset"] == "fashion-mnist" and config["loss"] == "tutorial"
+    # The training process took Fashion-MNIST's images, not the MNIST it holds loaded (config.json is
+    # the job's, whatever it trained on): the test images it encoded are Fashion-MNIST's.
+    from vae import runs
+
+    run = runs.read_summary(runs_dir / "wardrobe")
+    encoder, _ = runs.load_numpy_models(run)
+    x_test = load_dataset("fashion-mnist").x_test
+    saved = runs.load_test_encodings(run, len(x_test))
+    np.testing.assert_allclose(saved[:200], encoder(x_test[:200])[0], atol=1e-4)
 
 
 def test_fashion_mnist_absent_is_said_on_the_train_page_before_anything_is_queued(runs_dir, tmp_path, monkeypatch):
