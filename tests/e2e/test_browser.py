@@ -132,12 +132,20 @@ def scrub_through_the_replay_and_export_it(watcher, runs_dir: Path) -> None:
         assert animation.format == "GIF" and animation.n_frames == epochs
 
 
+# The pages the two saved runs give a plotly chart, and an image.
+CHARTED, PICTURED = {"Train", "Reconstruction errors", "Compare runs"}, {"Compare digits"}
+
+
 def test_every_page_draws_without_errors(trained_server, new_page):
     watcher = new_page()
     watcher.goto(trained_server.url)
     charted, pictured = set(), set()
     for title in PAGE_TITLES:
         watcher.open_page(title)
+        if title in CHARTED:  # plotly's code loads when a page first draws a chart: its element comes after
+            watcher.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=30_000)
+        if title in PICTURED:
+            watcher.page.locator('[data-testid="stImage"] img').first.wait_for(timeout=30_000)
         for chart in watcher.page.locator('[data-testid="stPlotlyChart"]').all():
             wait_until(lambda chart=chart: chart.locator("svg.main-svg").count() > 0, 20, message=f"chart on {title}")
             box = chart.bounding_box()
@@ -150,8 +158,7 @@ def test_every_page_draws_without_errors(trained_server, new_page):
         watcher.assert_clean()
     # What the two runs give these pages to draw was drawn (the loops above check nothing of a page
     # that drew none).
-    assert {"Train", "Reconstruction errors", "Compare runs"} <= charted, charted
-    assert "Compare digits" in pictured, pictured
+    assert charted >= CHARTED and pictured >= PICTURED, (charted, pictured)
     # The web server itself never loaded TensorFlow (only its training processes do).
     maps = Path(f"/proc/{trained_server.process.pid}/maps").read_text()
     assert "tensorflow" not in maps and "_pywrap" not in maps

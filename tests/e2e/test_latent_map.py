@@ -161,6 +161,7 @@ def test_the_browsers_decoder_equals_numpys(map_server, new_page, run):
 def gap_to_class(watcher, runs_dir: Path, run: str, label: int) -> float:
     """How far the map's decoder in the browser draws from the run's numpy decoder given class `label`,
     with the weights as the page sends them (on a grid within a grey level of float32's), at 25 points."""
+    watcher.page.wait_for_function(f"() => window.__latentLab && window.__latentLab.maps['{run}']", timeout=30_000)
     summary = runs.read_summary(runs_dir / run)
     _, decoder = runs.load_numpy_models(summary)
     as_sent = pack.as_sent(given_label(decoder, label, CLASSES), runs.load_test_encodings(summary, 10_000))

@@ -209,8 +209,12 @@ def test_a_phone_set_to_spanish_and_dark_opens_the_class_in_spanish_on_a_light_t
 def assert_drawn_at_the_screens_pixels(canvas, context: dict) -> None:
     """The replay's scatter has a bitmap pixel for each of the screen's (a 300 px one, stretched over
     the phone's 2 device pixels a point, was blurred)."""
-    shown, pixels = canvas.evaluate("canvas => [canvas.clientWidth, canvas.width]")
-    assert shown > 100 and pixels == round(shown * context["device_scale_factor"]), (shown, pixels)
+    def drawn() -> list:  # (a width that changed is drawn again at its next layout: waited for)
+        return canvas.evaluate("canvas => [canvas.clientWidth, canvas.width]")
+
+    wait_until(lambda: drawn()[1] == round(drawn()[0] * context["device_scale_factor"]), 10, 0.1,
+               message=f"the scatter's bitmap to match its {drawn()[0]} px at the phone's pixels ({drawn()})")
+    assert drawn()[0] > 100
 
 
 def choose_digit(phone, digit: int) -> None:
