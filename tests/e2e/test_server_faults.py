@@ -10,12 +10,11 @@ import os
 import re
 import signal
 import time
-from pathlib import Path
 
 from tests.conftest import TINY, wait_until
 from tests.support.class_room import NAME_FIELD, board_of, send_drawing
 from tests.support.harness import AppServer, ClassServers, busy, healthy
-from tests.support.processes import children_of, descendants, running
+from tests.support.processes import children_of, command_line, descendants, running
 from tests.support.ws_client import StreamlitClient
 from vae import classroom, runs
 from vae.runs import list_runs
@@ -83,13 +82,6 @@ def ada_at(url: str) -> StreamlitClient:
     return StreamlitClient(url, cookies={KEY_COOKIE: ADA_KEY})
 
 
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:  # it has just ended
-        return ""
-
-
 def still_named(page) -> bool:
     """Ada's page knows her: no name field asked of her, and the sidebar says who she is."""
     return NAME_FIELD not in page.widgets and any("you are **Ada**" in text for text in page.texts)
@@ -136,7 +128,7 @@ def test_killed_class_processes_come_back_and_the_class_is_as_it_was(tmp_path, m
         # Web servers, the join address, the queue's process and below it the training process kept
         # for the next job: every process under the launcher, however deep.
         children = descendants(launcher) - {launcher}
-        trainers = [pid for pid in children if "vae.jobs.worker" in command_line(pid)]
+        trainers = [pid for pid in children if b"vae.jobs.worker" in command_line(pid)]
         assert len(servers.pids()) == 3 and servers.join_pids() and set(servers.pids()[1:]) <= children
         assert trainers, "no training process under the launcher to see end"
         os.kill(launcher, signal.SIGKILL)

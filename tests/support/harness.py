@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests.support.processes import command_line
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,14 +162,7 @@ class ClassServers:
             children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         except OSError:  # the launcher has ended
             return []
-        found = []
-        for pid in children:
-            try:
-                if marker in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    found.append(int(pid))
-            except OSError:
-                continue
-        return found
+        return [int(pid) for pid in children if marker in command_line(int(pid))]
 
     def pids(self) -> list[int]:
         """The class's own process (the launcher), then its web servers (its children that run Streamlit)."""

@@ -11,6 +11,14 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
+def command_line(pid: int) -> bytes:
+    """The process's arguments, each ended by a NUL as /proc gives them; b"" once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def niceness(pid: int) -> int:
     """The process's niceness: /proc/<pid>/stat's 19th field."""
     return int(_stat_fields(pid)[16])
