@@ -45,23 +45,15 @@ LAY_OUT = """([width, data]) => {
                         data.height);
 }"""
 
+# The curves drawn in a `width` px column: the canvas's size on the page, and every text it drew as a
+# box in CSS pixels, measured where it was drawn (the y axes' value labels too, which the layout does
+# not place: they follow the data).
 DRAW = """([width, data]) => {
-    const host = document.createElement("div");
-    host.style.width = `${width}px`;
-    document.body.appendChild(host);
-    drawCurves({data, parentElement: host.attachShadow({mode: "open"})});
-    const { width: drawnWidth, height } = host.shadowRoot.querySelector("canvas").getBoundingClientRect();
-    return [drawnWidth, height];
-}"""
-
-# Every text the canvas drew, as boxes in CSS pixels, measured where it was drawn: the y axes' value
-# labels too, which the layout does not place (they follow the data).
-DRAWN_TEXTS = """([width, data]) => {
-    const drawn = [], fillText = CanvasRenderingContext2D.prototype.fillText;
+    const texts = [], fillText = CanvasRenderingContext2D.prototype.fillText;
     CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
         const m = this.measureText(text), scale = this.getTransform().a;
         const left = this.textAlign === "right" ? x - m.width : this.textAlign === "center" ? x - m.width / 2 : x;
-        drawn.push({text: String(text), left: left / scale, right: (left + m.width) / scale,
+        texts.push({text: String(text), left: left / scale, right: (left + m.width) / scale,
                     top: (y - m.actualBoundingBoxAscent) / scale, bottom: (y + m.actualBoundingBoxDescent) / scale});
         return fillText.call(this, text, x, y, ...rest);
     };
@@ -70,11 +62,12 @@ DRAWN_TEXTS = """([width, data]) => {
     document.body.appendChild(host);
     try {
         drawCurves({data, parentElement: host.attachShadow({mode: "open"})});
+        const { width: drawnWidth, height } = host.shadowRoot.querySelector("canvas").getBoundingClientRect();
+        return {size: [drawnWidth, height], texts};
     } finally {
         CanvasRenderingContext2D.prototype.fillText = fillText;
         host.remove();
     }
-    return drawn;
 }"""
 # Losses as a real training's are at first (hundreds, with a decimal): the widest value labels.
 FIRST_BATCHES = [{"epoch": n / 10, "loss": 543.7 - 7.3 * n, "reconstruction_loss": 517.1 - 7.1 * n,
@@ -107,7 +100,7 @@ def test_the_live_curves_texts_stay_apart_and_on_the_canvas_at_every_width(phone
         assert out_of_place(layout["boxes"], width, 300) == [], f"at {width} px in {language}"
         if width >= 700:  # room for every title on one line
             assert [len(panel["title"]) for panel in layout["panels"]] == [1, 1, 1]
-        assert page.evaluate(DRAW, [width, data]) == [width, 300]
+        assert page.evaluate(DRAW, [width, data])["size"] == [width, 300]
     assert errors == []
 
 
@@ -117,7 +110,7 @@ def test_every_text_the_curves_draw_stays_apart_and_on_the_canvas_the_value_labe
     with in_language("en"):
         data = curves_payload(FIRST_BATCHES, EPOCH_ENDS, epochs=10, scale=scale)
     for width in WIDTHS if scale == 1.0 else (700, 1400):
-        drawn = page.evaluate(DRAWN_TEXTS, [width, data])
+        drawn = page.evaluate(DRAW, [width, data])["texts"]
         assert len([text for text in drawn if re.fullmatch(r"[\d.]+", text["text"])]) > 3 * 3, drawn  # values, ticks
         assert out_of_place(drawn, width, round(300 * scale)) == [], f"at {width} px, scale {scale}"
     assert errors == []
@@ -133,7 +126,7 @@ def test_in_presenter_mode_the_live_curves_letters_grow_and_stay_apart_on_a_proj
         height = round(300 * CHART_SCALE)  # 500
         assert layout["height"] == height and layout["tickFont"] == f"{11 * CHART_SCALE}px sans-serif"
         assert out_of_place(layout["boxes"], width, height) == [], f"at {width} px in {language}"
-        assert page.evaluate(DRAW, [width, data]) == [width, height]
+        assert page.evaluate(DRAW, [width, data])["size"] == [width, height]
     assert errors == []
 
 
