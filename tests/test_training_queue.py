@@ -774,6 +774,20 @@ def test_a_job_read_while_tensorflow_loads_shows_its_untrained_model_before_it_h
         os.close(write_end)
 
 
+class LoadsAtLook(LoadedCode):
+    """TrainingCode that has loaded once it is asked for the `nth` time: the caller has waited that long."""
+
+    def __init__(self, nth: int):
+        super().__init__(loaded=False)
+        self.nth, self.looks = nth, 0
+
+    def loaded(self, timeout=0):
+        self.looks += 1
+        if self.looks >= self.nth:
+            self.load()
+        return super().loaded(timeout)
+
+
 def test_no_untrained_snapshot_before_tensorflow_when_no_one_watches_or_the_data_does_not_load(
         small_data, monkeypatch):
     sent = io.BytesIO()
@@ -782,11 +796,11 @@ def test_no_untrained_snapshot_before_tensorflow_when_no_one_watches_or_the_data
     watching.set()
     dense = train_command("d")
     datasets = training_job.DataSets({"mnist": small_data})
-    # No one watches while TensorFlow loads (it loads 0.3 s in): nothing is made or sent.
-    loading = LoadedCode(loaded=False)
-    threading.Timer(0.3, loading.load).start()
+    # No one watches while TensorFlow loads (it is loaded at the third look, not after a set time):
+    # nothing is made or sent.
+    loading = LoadsAtLook(3)
     assert training_job.untrained_snapshot(dense, threading.Event(), datasets, stream, loading) is None
-    assert loading.loaded() and sent.getvalue() == b""
+    assert loading.looks == 3 and sent.getvalue() == b""
     # Someone watches, but TensorFlow has loaded already: the training's own snapshots come soon enough.
     assert training_job.untrained_snapshot(dense, watching, datasets, stream, LoadedCode()) is None
     assert sent.getvalue() == b""
